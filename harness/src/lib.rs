@@ -1,0 +1,1 @@
+//! `wasme-harness`: a wasmtime host that emulates Envoy's proxy-wasm host.

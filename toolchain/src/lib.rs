@@ -1,0 +1,1 @@
+//! `cargo-wasme`: the library behind the `cargo wasme` subcommand.
