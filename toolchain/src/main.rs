@@ -1,1 +1,27 @@
-fn main() {}
+//! `cargo wasme` — build, test, push and deploy proxy-wasm filters.
+//!
+//! Works both as a cargo subcommand (`cargo wasme build`, where cargo passes `wasme` as the
+//! first argument) and run directly (`cargo-wasme build`).
+
+use clap::Parser;
+use std::process::ExitCode;
+
+mod cli;
+mod commands;
+
+fn main() -> ExitCode {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `cargo wasme …` runs `cargo-wasme wasme …`: drop the subcommand name cargo passes.
+    if args.get(1).is_some_and(|a| a == "wasme") {
+        args.remove(1);
+    }
+    let cli = cli::Cli::parse_from(args);
+    cli::init_tracing(cli.verbose);
+    match cli::dispatch(cli.command) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

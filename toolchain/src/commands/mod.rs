@@ -1,0 +1,7 @@
+//! CLI glue for each command group: parse arguments, call the library, print results.
+
+pub mod author;
+pub mod build;
+pub mod deploy;
+pub mod registry;
+pub mod store;
