@@ -83,11 +83,13 @@ pub fn build_filter(
 }
 
 fn manifest_path(path: &Path) -> PathBuf {
-    if path.is_dir() {
+    let manifest = if path.is_dir() {
         path.join("Cargo.toml")
     } else {
         path.to_path_buf()
-    }
+    };
+    // cargo reports canonical paths; compare like with like.
+    manifest.canonicalize().unwrap_or(manifest)
 }
 
 fn cargo() -> String {
