@@ -26,7 +26,7 @@
 //! # What it logs (at info, through the raw `proxy_log`)
 //! * Entering a callback: `> <callback> ctx=<id> <arguments>`; creating a stream context:
 //!   `> create ctx=<id> root=<root>`; dropping it (on_delete): `> delete ctx=<id>`.
-//! * Each step: `<callback>.<op> <args> = <raw status>[ <result>]`.
+//! * Each step: `<callback>.<op>[ <args>] = <raw status>[ <result>]`.
 
 #[cfg(target_arch = "wasm32")]
 mod probe;

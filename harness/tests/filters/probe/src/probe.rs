@@ -135,12 +135,12 @@ fn exec(step: &Step, ctx: u32) -> Option<i64> {
     let mut ret = None;
     let (status, result): (i64, String) = unsafe { exec_raw(step, ctx, &mut ret) };
     let shown: Vec<String> = (0..step.args.len()).map(|i| arg(step, i, ctx)).collect();
-    let mut line = format!(
-        "{}.{} {} = {status}",
-        step.callback,
-        step.op,
-        shown.join(" ")
-    );
+    let mut line = format!("{}.{}", step.callback, step.op);
+    if !shown.is_empty() {
+        line.push(' ');
+        line.push_str(&shown.join(" "));
+    }
+    line.push_str(&format!(" = {status}"));
     if !result.is_empty() {
         line.push(' ');
         line.push_str(&result);
@@ -496,6 +496,22 @@ unsafe fn exec_raw(step: &Step, ctx: u32, ret: &mut Option<i64>) -> (i64, String
                 (s as i64, if s == 0 { quoted(&v) } else { String::new() })
             }
             "panic" => panic!("probe panic: {}", a(0)),
+            // Panics only when the map holds the key: lets one stream crash and the next not.
+            "panic_if" => {
+                let key = b(1);
+                let s = raw::proxy_get_header_map_value(
+                    map_type(&a(0)),
+                    key.as_ptr(),
+                    key.len(),
+                    &mut ptr,
+                    &mut size,
+                );
+                let v = take(ptr, size);
+                if s == 0 && !v.is_empty() {
+                    panic!("probe panic: {} is {}", a(1), quoted(&v));
+                }
+                (s as i64, String::new())
+            }
             "spin" => {
                 let mut i = 0u64;
                 loop {
@@ -574,6 +590,12 @@ impl ProbeRoot {
             script.extend(more);
             self.script = Rc::new(script);
         }
+    }
+}
+
+impl Drop for ProbeRoot {
+    fn drop(&mut self) {
+        info(&format!("> delete ctx={}", self.id));
     }
 }
 
