@@ -1,0 +1,226 @@
+//! Network (TCP) filters: on_new_connection → on_downstream_data / on_upstream_data* → close
+//! callbacks → on_done → on_log → on_delete. Pause keeps the data buffered until continued.
+
+use crate::abi::{Action, PeerType};
+use crate::state::{CallData, Context, TcpCtx};
+use crate::stream::FilterStatus;
+use crate::{FailurePolicy, HarnessError, Host};
+
+/// Details of a connection closed because its plugin failed (fail-closed).
+pub(crate) const FAIL_CONNECTION_DETAILS: &str = "wasm_fail_stream";
+
+impl Host {
+    fn tcp(&mut self, id: u32) -> Option<&mut TcpCtx> {
+        match self.vm.state().contexts.get_mut(&id) {
+            Some(Context::Tcp(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn tcp_status(&mut self, id: u32, paused: bool) -> FilterStatus {
+        match self.tcp(id) {
+            Some(t) if t.closed.is_none() => {
+                if paused {
+                    FilterStatus::Pause
+                } else {
+                    FilterStatus::Continue
+                }
+            }
+            _ => FilterStatus::Reset,
+        }
+    }
+
+    pub(crate) fn tcp_create(&mut self, plugin: usize) -> Result<u32, HarnessError> {
+        self.before_stream()?;
+        let id = self.next_context_id;
+        self.next_context_id += 1;
+        let root = *self
+            .roots
+            .get(plugin)
+            .ok_or_else(|| HarnessError::Usage(format!("no plugin number {plugin}")))?;
+        self.vm.state().contexts.insert(
+            id,
+            Context::Tcp(Box::new(TcpCtx {
+                root,
+                ..Default::default()
+            })),
+        );
+        if self.vm.failure.is_some() {
+            self.tcp_fail(id);
+        } else if let Some(f) = &self.exports.on_context_create
+            && self
+                .vm
+                .call("proxy_on_context_create", id, f, (id, root), CallData::None)
+                .is_err()
+        {
+            self.tcp_fail(id);
+        }
+        Ok(id)
+    }
+
+    fn tcp_fail(&mut self, id: u32) {
+        let policy = self.settings.failure_policy;
+        if let Some(t) = self.tcp(id) {
+            t.bypass = true;
+            match policy {
+                FailurePolicy::FailOpen => {
+                    let d = std::mem::take(&mut t.downstream);
+                    t.to_upstream.extend_from_slice(&d);
+                    let u = std::mem::take(&mut t.upstream);
+                    t.to_downstream.extend_from_slice(&u);
+                }
+                _ => {
+                    if t.closed.is_none() {
+                        t.closed = Some(FAIL_CONNECTION_DETAILS.into());
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn tcp_mark_closed(&mut self, id: u32, details: &str) {
+        if let Some(t) = self.tcp(id)
+            && t.closed.is_none()
+        {
+            t.closed = Some(details.to_string());
+        }
+    }
+
+    /// `proxy_continue_stream(Downstream)`: the buffered downstream data flows on.
+    pub(crate) fn tcp_continue(&mut self, id: u32) {
+        if let Some(t) = self.tcp(id) {
+            let d = std::mem::take(&mut t.downstream);
+            t.to_upstream.extend_from_slice(&d);
+        }
+    }
+
+    pub(crate) fn tcp_new_connection(&mut self, id: u32) -> Result<FilterStatus, HarnessError> {
+        if self.tcp(id).is_none_or(|t| t.bypass || t.closed.is_some()) {
+            return Ok(self.tcp_status(id, false));
+        }
+        let mut paused = false;
+        if let Some(f) = &self.exports.on_new_connection {
+            match self
+                .vm
+                .call("proxy_on_new_connection", id, f, id, CallData::None)
+            {
+                Ok(a) => paused = Action::from_data_status(a) == Action::Pause,
+                Err(_) => self.tcp_fail(id),
+            }
+        }
+        let deferred = std::mem::take(&mut self.vm.state().deferred);
+        self.apply_deferred(deferred);
+        self.run_events()?;
+        Ok(self.tcp_status(id, paused))
+    }
+
+    pub(crate) fn tcp_data(
+        &mut self,
+        id: u32,
+        downstream: bool,
+        data: &[u8],
+        eos: bool,
+    ) -> Result<FilterStatus, HarnessError> {
+        let Some(t) = self.tcp(id) else {
+            return Ok(FilterStatus::Reset);
+        };
+        if t.closed.is_some() {
+            return Ok(FilterStatus::Reset);
+        }
+        if t.bypass {
+            if downstream {
+                t.to_upstream.extend_from_slice(data);
+            } else {
+                t.to_downstream.extend_from_slice(data);
+            }
+            return Ok(FilterStatus::Continue);
+        }
+        let size = if downstream {
+            t.downstream.extend_from_slice(data);
+            t.in_downstream = true;
+            t.downstream.len()
+        } else {
+            t.upstream.extend_from_slice(data);
+            t.in_upstream = true;
+            t.upstream.len()
+        } as u32;
+        let (f, name) = if downstream {
+            (&self.exports.on_downstream_data, "proxy_on_downstream_data")
+        } else {
+            (&self.exports.on_upstream_data, "proxy_on_upstream_data")
+        };
+        let result = match f {
+            None => Ok(0),
+            Some(f) => self
+                .vm
+                .call(name, id, f, (id, size, u32::from(eos)), CallData::None),
+        };
+        let mut paused = false;
+        match result {
+            Err(_) => self.tcp_fail(id),
+            Ok(a) => {
+                paused = Action::from_data_status(a) == Action::Pause;
+                if let Some(t) = self.tcp(id) {
+                    t.in_downstream = false;
+                    t.in_upstream = false;
+                    if !paused {
+                        if downstream {
+                            let d = std::mem::take(&mut t.downstream);
+                            t.to_upstream.extend_from_slice(&d);
+                        } else {
+                            let u = std::mem::take(&mut t.upstream);
+                            t.to_downstream.extend_from_slice(&u);
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(t) = self.tcp(id) {
+            t.in_downstream = false;
+            t.in_upstream = false;
+        }
+        let deferred = std::mem::take(&mut self.vm.state().deferred);
+        self.apply_deferred(deferred);
+        self.run_events()?;
+        Ok(self.tcp_status(id, paused))
+    }
+
+    /// The close callbacks, then on_done, on_log, on_delete.
+    pub(crate) fn tcp_close(&mut self, id: u32, peer: PeerType) -> Result<(), HarnessError> {
+        let Some(t) = self.tcp(id) else { return Ok(()) };
+        if t.finished {
+            return Ok(());
+        }
+        t.finished = true;
+        if self.vm.failure.is_none() {
+            let p = peer as u32;
+            let e = &self.exports;
+            let calls = [
+                (
+                    &e.on_downstream_connection_close,
+                    "proxy_on_downstream_connection_close",
+                ),
+                (
+                    &e.on_upstream_connection_close,
+                    "proxy_on_upstream_connection_close",
+                ),
+            ];
+            for (f, name) in calls {
+                if let Some(f) = f {
+                    let _ = self.vm.call(name, id, f, (id, p), CallData::None);
+                }
+            }
+            if let Some(f) = &self.exports.on_done {
+                let _ = self.vm.call("proxy_on_done", id, f, id, CallData::None);
+            }
+            if let Some(f) = &self.exports.on_log {
+                let _ = self.vm.call("proxy_on_log", id, f, id, CallData::None);
+            }
+            if let Some(f) = &self.exports.on_delete {
+                let _ = self.vm.call("proxy_on_delete", id, f, id, CallData::None);
+            }
+            self.vm.state().deferred.clear();
+        }
+        self.run_events()
+    }
+}

@@ -1,0 +1,262 @@
+//! `proxy_{get,set}_header_map_pairs`, `proxy_get_header_map_size`,
+//! `proxy_{get,add,replace,remove}_header_map_value`, with Envoy's availability rules (§5):
+//! outside its phase a map answers BAD_ARGUMENT for get-value (NOT_FOUND in on_log) and for
+//! mutations, and an empty map for get-pairs; keys are lower-cased.
+
+use super::{hostcall, note};
+use crate::abi::wire::{Pair, decode_pairs, encode_pairs};
+use crate::abi::{AbiVersion, MapType, Status};
+use crate::memory;
+use crate::state::{Avail, CallData, Context, VmState};
+use wasmtime::Linker;
+
+/// A header map as the current call sees it.
+enum MapRef<'a> {
+    /// Readable; mutable when `mutable`.
+    Present {
+        map: &'a mut Vec<Pair>,
+        mutable: bool,
+    },
+    /// Not available in this phase; `in_log` changes get-value's status.
+    Unavailable { in_log: bool },
+}
+
+fn map_ref(state: &mut VmState, mt: MapType) -> MapRef<'_> {
+    let in_log = state.call.callback == "proxy_on_log";
+    let effective = state.call.effective_id;
+    match mt {
+        MapType::RequestHeaders
+        | MapType::RequestTrailers
+        | MapType::ResponseHeaders
+        | MapType::ResponseTrailers => {
+            let Some(Context::Http(h)) = state.contexts.get_mut(&effective) else {
+                return MapRef::Unavailable { in_log };
+            };
+            let (map, avail) = match mt {
+                MapType::RequestHeaders => (&mut h.request.headers, h.request.headers_avail),
+                MapType::RequestTrailers => (&mut h.request.trailers, h.request.trailers_avail),
+                MapType::ResponseHeaders => (&mut h.response.headers, h.response.headers_avail),
+                _ => (&mut h.response.trailers, h.response.trailers_avail),
+            };
+            match avail {
+                Avail::Live => MapRef::Present { map, mutable: true },
+                Avail::Final => MapRef::Present {
+                    map,
+                    mutable: false,
+                },
+                Avail::Absent | Avail::Forgotten => MapRef::Unavailable { in_log },
+            }
+        }
+        MapType::HttpCallResponseHeaders | MapType::HttpCallResponseTrailers => {
+            match &mut state.call.data {
+                CallData::HttpCallResponse(r) => MapRef::Present {
+                    map: if mt == MapType::HttpCallResponseHeaders {
+                        &mut r.headers
+                    } else {
+                        &mut r.trailers
+                    },
+                    mutable: false,
+                },
+                _ => MapRef::Unavailable { in_log },
+            }
+        }
+        MapType::GrpcInitialMetadata | MapType::GrpcTrailingMetadata => {
+            match &mut state.call.data {
+                CallData::GrpcMetadata { initial, metadata }
+                    if *initial == (mt == MapType::GrpcInitialMetadata) =>
+                {
+                    MapRef::Present {
+                        map: metadata,
+                        mutable: false,
+                    }
+                }
+                _ => MapRef::Unavailable { in_log },
+            }
+        }
+    }
+}
+
+fn lower(key: &[u8]) -> String {
+    String::from_utf8_lossy(key).to_ascii_lowercase()
+}
+
+/// A mutation: `f` runs on the map when it is mutable.
+fn mutate(state: &mut VmState, mt: u32, f: impl FnOnce(&mut Vec<Pair>)) -> Status {
+    let Some(mt) = MapType::from_u32(mt) else {
+        return Status::BadArgument;
+    };
+    match map_ref(state, mt) {
+        MapRef::Present { map, mutable: true } => {
+            f(map);
+            Status::Ok
+        }
+        _ => Status::BadArgument,
+    }
+}
+
+pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
+    hostcall!(
+        linker,
+        "proxy_get_header_map_pairs",
+        |caller, mt: u32, ret_ptr: u32, ret_size: u32| {
+            let Some(map_type) = MapType::from_u32(mt) else {
+                return Ok(Status::BadArgument);
+            };
+            let state = caller.data_mut();
+            note(state, || format!("{map_type:?}"));
+            let bytes = match map_ref(state, map_type) {
+                MapRef::Present { map, .. } if !map.is_empty() => encode_pairs(map),
+                _ => Vec::new(),
+            };
+            memory::return_bytes(&mut caller, &bytes, ret_ptr, ret_size)
+        }
+    );
+    hostcall!(
+        linker,
+        "proxy_set_header_map_pairs",
+        |caller, mt: u32, ptr: u32, size: u32| {
+            Ok(
+                match memory::with_bytes(&mut caller, ptr, size, |data, state| {
+                    // Envoy treats a malformed map as an empty one.
+                    let pairs: Vec<Pair> = decode_pairs(data)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                        .collect();
+                    note(state, || format!("{:?}, {pairs:?}", MapType::from_u32(mt)));
+                    mutate(state, mt, |map| *map = pairs)
+                }) {
+                    Ok(s) | Err(s) => s,
+                },
+            )
+        }
+    );
+    hostcall!(
+        linker,
+        "proxy_get_header_map_size",
+        |caller, mt: u32, ret_ptr: u32| {
+            let Some(map_type) = MapType::from_u32(mt) else {
+                return Ok(Status::BadArgument);
+            };
+            let size = match map_ref(caller.data_mut(), map_type) {
+                MapRef::Present { map, .. } => {
+                    map.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+                }
+                MapRef::Unavailable { .. } => return Ok(Status::BadArgument),
+            };
+            Ok(memory::status_of(memory::write_u32(
+                &mut caller,
+                ret_ptr,
+                size as u32,
+            )))
+        }
+    );
+    hostcall!(
+        linker,
+        "proxy_get_header_map_value",
+        |caller, mt: u32, key_ptr: u32, key_size: u32, ret_ptr: u32, ret_size: u32| {
+            let Some(map_type) = MapType::from_u32(mt) else {
+                return Ok(Status::BadArgument);
+            };
+            let lookup = memory::with_bytes(&mut caller, key_ptr, key_size, |key, state| {
+                let key = lower(key);
+                note(state, || format!("{map_type:?}, {key:?}"));
+                let v0_1 = state.abi == AbiVersion::V0_1_0;
+                match map_ref(state, map_type) {
+                    MapRef::Present { map, .. } => match map.iter().find(|(k, _)| *k == key) {
+                        Some((_, v)) => Ok(v.clone().into_bytes()),
+                        None if v0_1 => Ok(Vec::new()),
+                        None => Err(Status::NotFound),
+                    },
+                    MapRef::Unavailable { in_log: true } => Err(Status::NotFound),
+                    MapRef::Unavailable { in_log: false } => Err(Status::BadArgument),
+                }
+            });
+            match lookup {
+                Ok(Ok(value)) => memory::return_bytes(&mut caller, &value, ret_ptr, ret_size),
+                Ok(Err(s)) | Err(s) => Ok(s),
+            }
+        }
+    );
+    hostcall!(
+        linker,
+        "proxy_add_header_map_value",
+        |caller, mt: u32, key_ptr: u32, key_size: u32, value_ptr: u32, value_size: u32| {
+            Ok(
+                match memory::with_two(
+                    &mut caller,
+                    (key_ptr, key_size),
+                    (value_ptr, value_size),
+                    |key, value, state| {
+                        let key = lower(key);
+                        let value = String::from_utf8_lossy(value).into_owned();
+                        note(state, || {
+                            format!("{:?}, {key:?}, {value:?}", MapType::from_u32(mt))
+                        });
+                        mutate(state, mt, |map| map.push((key, value)))
+                    },
+                ) {
+                    Ok(s) | Err(s) => s,
+                },
+            )
+        }
+    );
+    hostcall!(
+        linker,
+        "proxy_replace_header_map_value",
+        |caller, mt: u32, key_ptr: u32, key_size: u32, value_ptr: u32, value_size: u32| {
+            Ok(
+                match memory::with_two(
+                    &mut caller,
+                    (key_ptr, key_size),
+                    (value_ptr, value_size),
+                    |key, value, state| {
+                        let key = lower(key);
+                        let value = String::from_utf8_lossy(value).into_owned();
+                        note(state, || {
+                            format!("{:?}, {key:?}, {value:?}", MapType::from_u32(mt))
+                        });
+                        mutate(state, mt, |map| replace(map, key, value))
+                    },
+                ) {
+                    Ok(s) | Err(s) => s,
+                },
+            )
+        }
+    );
+    hostcall!(
+        linker,
+        "proxy_remove_header_map_value",
+        |caller, mt: u32, key_ptr: u32, key_size: u32| {
+            Ok(
+                match memory::with_bytes(&mut caller, key_ptr, key_size, |key, state| {
+                    let key = lower(key);
+                    note(state, || format!("{:?}, {key:?}", MapType::from_u32(mt)));
+                    mutate(state, mt, |map| map.retain(|(k, _)| *k != key))
+                }) {
+                    Ok(s) | Err(s) => s,
+                },
+            )
+        }
+    );
+    Ok(())
+}
+
+/// Envoy's `setCopy`: the first entry takes the value, later duplicates go; appended if absent.
+fn replace(map: &mut Vec<Pair>, key: String, value: String) {
+    let mut seen = false;
+    map.retain_mut(|(k, v)| {
+        if *k != key {
+            return true;
+        }
+        if seen {
+            return false;
+        }
+        seen = true;
+        *v = value.clone();
+        true
+    });
+    if !seen {
+        map.push((key, value));
+    }
+}

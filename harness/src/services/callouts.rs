@@ -1,0 +1,212 @@
+//! HTTP and gRPC callouts: what the filter asked for, the tokens Envoy would hand out, and the
+//! answers tests give (by hand or scripted per cluster).
+
+use crate::abi::wire::Pair;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// An HTTP callout the filter made with `proxy_http_call`, as the upstream cluster would see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpCallRequest {
+    /// The token `proxy_http_call` returned (4, 8, 12, …).
+    pub token: u32,
+    /// The cluster name.
+    pub cluster: String,
+    /// Request headers (keys lower-cased; `content-length` added for a non-empty body).
+    pub headers: Vec<Pair>,
+    /// Request body.
+    pub body: Vec<u8>,
+    /// Request trailers.
+    pub trailers: Vec<Pair>,
+    /// The timeout the filter gave.
+    pub timeout: Duration,
+}
+
+impl HttpCallRequest {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        crate::stream::find_header(&self.headers, name)
+    }
+}
+
+/// The answer to an HTTP callout.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpCallResponse {
+    /// Response headers, including `:status`.
+    pub headers: Vec<Pair>,
+    /// Response body.
+    pub body: Vec<u8>,
+    /// Response trailers.
+    pub trailers: Vec<Pair>,
+}
+
+impl HttpCallResponse {
+    /// A response with `:status` = `status`.
+    pub fn new(status: u16) -> HttpCallResponse {
+        HttpCallResponse {
+            headers: vec![(":status".into(), status.to_string())],
+            ..Default::default()
+        }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, key: &str, value: &str) -> Self {
+        self.headers
+            .push((key.to_ascii_lowercase(), value.to_string()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl AsRef<[u8]>) -> Self {
+        self.body = body.as_ref().to_vec();
+        self
+    }
+
+    /// Adds a trailer.
+    pub fn trailer(mut self, key: &str, value: &str) -> Self {
+        self.trailers
+            .push((key.to_ascii_lowercase(), value.to_string()));
+        self
+    }
+}
+
+/// How a scripted cluster answers HTTP callouts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptedHttp {
+    /// Answer with this response.
+    Respond(HttpCallResponse),
+    /// Fail the callout (the filter sees `(token, 0, 0, 0)` and `get_status` = 11 "reset").
+    Fail,
+}
+
+/// A gRPC call or stream the filter opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrpcCallRequest {
+    /// The token (calls 5, 9, …; streams 6, 10, …).
+    pub token: u32,
+    /// True for `proxy_grpc_stream`, false for `proxy_grpc_call`.
+    pub is_stream: bool,
+    /// The cluster name.
+    pub cluster: String,
+    /// The service name.
+    pub service: String,
+    /// The method name.
+    pub method: String,
+    /// Initial metadata.
+    pub initial_metadata: Vec<Pair>,
+    /// Messages sent: the request message for a call, each `proxy_grpc_send` for a stream.
+    pub messages: Vec<Vec<u8>>,
+    /// True once the filter half-closed the stream (`end_stream`) or called `proxy_grpc_close`.
+    pub local_closed: bool,
+    /// The timeout of a unary call (`None` for streams).
+    pub timeout: Option<Duration>,
+}
+
+/// A scripted or hand-given gRPC answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GrpcResponse {
+    /// Initial metadata (streams only; delivered before the messages when non-empty).
+    pub initial_metadata: Vec<Pair>,
+    /// Response messages (a unary call uses the first).
+    pub messages: Vec<Vec<u8>>,
+    /// Trailing metadata (streams only).
+    pub trailing_metadata: Vec<Pair>,
+    /// The gRPC status (0 = OK).
+    pub status: u32,
+    /// The status message `proxy_get_status` returns on failure.
+    pub status_message: String,
+}
+
+impl GrpcResponse {
+    /// A successful reply carrying one message.
+    pub fn ok(message: impl AsRef<[u8]>) -> GrpcResponse {
+        GrpcResponse {
+            messages: vec![message.as_ref().to_vec()],
+            ..Default::default()
+        }
+    }
+
+    /// A failure with a gRPC status code and message.
+    pub fn error(status: u32, message: &str) -> GrpcResponse {
+        GrpcResponse {
+            status,
+            status_message: message.to_string(),
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct PendingHttp {
+    pub request: HttpCallRequest,
+    pub root: u32,
+    pub deadline_ns: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct PendingGrpc {
+    pub request: GrpcCallRequest,
+    pub root: u32,
+    pub deadline_ns: Option<u64>,
+}
+
+/// Kinds of tokens; the kind is the low two bits of a token.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TokenKind {
+    Http = 0,
+    GrpcCall = 1,
+    GrpcStream = 2,
+}
+
+/// Pending callouts of one VM.
+#[derive(Debug)]
+pub(crate) struct Callouts {
+    next: [u32; 3],
+    pub http: BTreeMap<u32, PendingHttp>,
+    pub grpc: BTreeMap<u32, PendingGrpc>,
+}
+
+impl Default for Callouts {
+    fn default() -> Self {
+        Callouts {
+            next: [0, 1, 2],
+            http: BTreeMap::new(),
+            grpc: BTreeMap::new(),
+        }
+    }
+}
+
+impl Callouts {
+    /// The next token of a kind: http 4, 8, …; gRPC calls 5, 9, …; streams 6, 10, ….
+    pub(crate) fn next_token(&mut self, kind: TokenKind) -> u32 {
+        let slot = &mut self.next[kind as usize];
+        *slot = slot.wrapping_add(4);
+        *slot
+    }
+
+    /// The earliest callout deadline, if any.
+    pub(crate) fn earliest_deadline(&self) -> Option<u64> {
+        let h = self.http.values().map(|p| p.deadline_ns).min();
+        let g = self.grpc.values().filter_map(|p| p.deadline_ns).min();
+        match (h, g) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_numbering() {
+        let mut c = Callouts::default();
+        assert_eq!(c.next_token(TokenKind::Http), 4);
+        assert_eq!(c.next_token(TokenKind::GrpcCall), 5);
+        assert_eq!(c.next_token(TokenKind::Http), 8);
+        assert_eq!(c.next_token(TokenKind::GrpcStream), 6);
+        assert_eq!(c.next_token(TokenKind::GrpcCall), 9);
+        assert_eq!(c.next_token(TokenKind::Http), 12);
+    }
+}

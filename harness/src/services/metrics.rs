@@ -1,0 +1,148 @@
+//! Metrics with Envoy's rules: ids encode the type in their low two bits (counters 4, 8, …;
+//! gauges 5, 9, …; histograms 6, 10, …); values live in the [`SharedState`] by name, like
+//! Envoy's stats store shared by all workers.
+
+use super::shared::{MetricValue, SharedState};
+use crate::abi::{MetricType, Status};
+use std::collections::HashMap;
+
+const ID_INCREMENT: u32 = 4;
+const TYPE_MASK: u32 = 3;
+
+/// One VM's metric definitions.
+#[derive(Debug)]
+pub(crate) struct Metrics {
+    names: HashMap<u32, String>,
+    next: [u32; 3],
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            names: HashMap::new(),
+            next: [0, 1, 2],
+        }
+    }
+}
+
+fn type_of(id: u32) -> Option<MetricType> {
+    MetricType::from_u32(id & TYPE_MASK)
+}
+
+impl Metrics {
+    /// `proxy_define_metric`: a new id every time, the value shared by name.
+    pub(crate) fn define(&mut self, shared: &SharedState, ty: MetricType, name: &str) -> u32 {
+        let slot = ty as usize;
+        self.next[slot] += ID_INCREMENT;
+        let id = self.next[slot];
+        self.names.insert(id, name.to_string());
+        shared
+            .lock()
+            .metric_values
+            .entry(name.to_string())
+            .or_insert(match ty {
+                MetricType::Counter => MetricValue::Counter(0),
+                MetricType::Gauge => MetricValue::Gauge(0),
+                MetricType::Histogram => MetricValue::Histogram(Vec::new()),
+            });
+        id
+    }
+
+    fn with_value<R>(
+        &self,
+        shared: &SharedState,
+        id: u32,
+        f: impl FnOnce(MetricType, &mut MetricValue) -> Result<R, Status>,
+    ) -> Result<R, Status> {
+        let name = self.names.get(&id).ok_or(Status::NotFound)?;
+        let ty = type_of(id).ok_or(Status::NotFound)?;
+        let mut g = shared.lock();
+        let value = g.metric_values.get_mut(name).ok_or(Status::NotFound)?;
+        f(ty, value)
+    }
+
+    /// `proxy_increment_metric`: counters only go up (offset ≤ 0 → BAD_ARGUMENT), gauges move
+    /// either way, histograms → BAD_ARGUMENT.
+    pub(crate) fn increment(
+        &self,
+        shared: &SharedState,
+        id: u32,
+        offset: i64,
+    ) -> Result<(), Status> {
+        self.with_value(shared, id, |ty, v| match (ty, v) {
+            (MetricType::Counter, MetricValue::Counter(c)) => {
+                if offset <= 0 {
+                    return Err(Status::BadArgument);
+                }
+                *c = c.wrapping_add(offset as u64);
+                Ok(())
+            }
+            (MetricType::Gauge, MetricValue::Gauge(g)) => {
+                *g = g.wrapping_add(offset);
+                Ok(())
+            }
+            _ => Err(Status::BadArgument),
+        })
+    }
+
+    /// `proxy_record_metric`: counters add, gauges set, histograms record a sample.
+    pub(crate) fn record(&self, shared: &SharedState, id: u32, value: u64) -> Result<(), Status> {
+        self.with_value(shared, id, |_, v| {
+            match v {
+                MetricValue::Counter(c) => *c = c.wrapping_add(value),
+                MetricValue::Gauge(g) => *g = value as i64,
+                MetricValue::Histogram(h) => h.push(value),
+            }
+            Ok(())
+        })
+    }
+
+    /// `proxy_get_metric`: counters and gauges; histograms → BAD_ARGUMENT.
+    pub(crate) fn get(&self, shared: &SharedState, id: u32) -> Result<u64, Status> {
+        self.with_value(shared, id, |_, v| match v {
+            MetricValue::Counter(c) => Ok(*c),
+            MetricValue::Gauge(g) => Ok(*g as u64),
+            MetricValue::Histogram(_) => Err(Status::BadArgument),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_encode_the_type() {
+        let s = SharedState::new();
+        let mut m = Metrics::default();
+        assert_eq!(m.define(&s, MetricType::Counter, "c1"), 4);
+        assert_eq!(m.define(&s, MetricType::Counter, "c2"), 8);
+        assert_eq!(m.define(&s, MetricType::Gauge, "g"), 5);
+        assert_eq!(m.define(&s, MetricType::Histogram, "h"), 6);
+        assert_eq!(m.define(&s, MetricType::Gauge, "g2"), 9);
+        assert_eq!(m.define(&s, MetricType::Histogram, "h2"), 10);
+    }
+
+    #[test]
+    fn envoy_rules_per_type() {
+        let s = SharedState::new();
+        let mut m = Metrics::default();
+        let c = m.define(&s, MetricType::Counter, "c");
+        let g = m.define(&s, MetricType::Gauge, "g");
+        let h = m.define(&s, MetricType::Histogram, "h");
+        assert_eq!(m.increment(&s, c, 0), Err(Status::BadArgument));
+        assert_eq!(m.increment(&s, c, -1), Err(Status::BadArgument));
+        m.increment(&s, c, 2).unwrap();
+        m.record(&s, c, 3).unwrap();
+        assert_eq!(m.get(&s, c), Ok(5));
+        m.increment(&s, g, -4).unwrap();
+        assert_eq!(m.get(&s, g), Ok(-4i64 as u64));
+        m.record(&s, g, 9).unwrap();
+        assert_eq!(m.get(&s, g), Ok(9));
+        assert_eq!(m.increment(&s, h, 1), Err(Status::BadArgument));
+        assert_eq!(m.get(&s, h), Err(Status::BadArgument));
+        m.record(&s, h, 42).unwrap();
+        assert_eq!(m.get(&s, 100), Err(Status::NotFound));
+        assert_eq!(m.record(&s, 7, 1), Err(Status::NotFound));
+    }
+}

@@ -1,0 +1,379 @@
+//! The per-VM host state: what the hostcalls read and write while the guest runs (wasmtime's
+//! store data). The Envoy behaviour that drives it lives in [`crate::envoy`].
+
+use crate::abi::wire::Pair;
+use crate::abi::{AbiVersion, StreamType};
+use crate::services::SharedState;
+use crate::services::callouts::{Callouts, GrpcResponse, HttpCallResponse, ScriptedHttp};
+use crate::services::clock::{Clock, SeededRng};
+use crate::services::metrics::Metrics;
+use crate::services::properties::PropertyTree;
+use crate::stream::{LocalReply, Message};
+use crate::{FailurePolicy, LogEntry, LogLevel};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::{Memory, TypedFunc};
+
+/// A foreign function a test registers: arguments in, result out (or a status).
+pub type ForeignFunction =
+    Arc<dyn Fn(&[u8]) -> Result<Vec<u8>, crate::abi::Status> + Send + Sync + 'static>;
+
+/// One plugin (root context) on the VM.
+#[derive(Debug, Clone)]
+pub(crate) struct PluginSettings {
+    pub root_id: String,
+    pub name: String,
+    pub config: Vec<u8>,
+}
+
+/// Everything the builder fixed; immutable for the host's life.
+pub(crate) struct Settings {
+    pub plugins: Vec<PluginSettings>,
+    pub vm_id: String,
+    pub vm_config: Vec<u8>,
+    pub env: Vec<(String, String)>,
+    pub clusters: HashSet<String>,
+    pub properties: PropertyTree,
+    pub foreign: HashMap<String, ForeignFunction>,
+    pub failure_policy: FailurePolicy,
+    pub memory_limit: usize,
+    pub deadline: Duration,
+    pub random_seed: u64,
+    pub trace: bool,
+    pub log_level: LogLevel,
+    pub start_time: std::time::SystemTime,
+}
+
+/// Availability of a header map or body in Envoy's phases (`proxy-wasm-host.md` §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Avail {
+    /// Not received yet.
+    Absent,
+    /// In its callback (or paused there): readable and mutable.
+    Live,
+    /// Continued past: Envoy no longer holds it.
+    Forgotten,
+    /// In on_log: the final value, readable only.
+    Final,
+}
+
+/// Where a direction of an HTTP stream is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Headers not seen yet, or flowing.
+    Flowing,
+    /// Paused by the headers callback (StopAllIterationAndWatermark): later data is withheld.
+    PausedAtHeaders,
+    /// Paused by a body callback (StopIterationAndBuffer): data accumulates.
+    PausedInBody,
+    /// Paused by a trailers callback.
+    PausedAtTrailers,
+    /// End of stream passed through.
+    Done,
+}
+
+/// One direction (request or response) of an HTTP stream.
+#[derive(Debug)]
+pub(crate) struct Direction {
+    pub headers: Vec<Pair>,
+    pub headers_avail: Avail,
+    pub body: Vec<u8>,
+    pub body_avail: Avail,
+    pub trailers: Vec<Pair>,
+    pub trailers_avail: Avail,
+    pub stage: Stage,
+    pub end_seen: bool,
+    pub withheld_body: bool,
+    pub withheld_trailers: Option<Vec<Pair>>,
+    /// What the next hop received (the upstream for requests, the client for responses).
+    pub forwarded: Message,
+    pub headers_forwarded: bool,
+    pub body_size: u64,
+}
+
+impl Default for Direction {
+    fn default() -> Self {
+        Direction {
+            headers: Vec::new(),
+            headers_avail: Avail::Absent,
+            body: Vec::new(),
+            body_avail: Avail::Absent,
+            trailers: Vec::new(),
+            trailers_avail: Avail::Absent,
+            stage: Stage::Flowing,
+            end_seen: false,
+            withheld_body: false,
+            withheld_trailers: None,
+            forwarded: Message::default(),
+            headers_forwarded: false,
+            body_size: 0,
+        }
+    }
+}
+
+impl Direction {
+    /// The latest headers of this direction, wherever they are now.
+    pub(crate) fn current_headers(&self) -> &[Pair] {
+        if self.headers.is_empty() && self.headers_forwarded {
+            &self.forwarded.headers
+        } else {
+            &self.headers
+        }
+    }
+}
+
+/// An HTTP stream's context.
+#[derive(Debug, Default)]
+pub(crate) struct HttpCtx {
+    pub root: u32,
+    pub request: Direction,
+    pub response: Direction,
+    pub local_reply: Option<LocalReply>,
+    pub reset: Option<String>,
+    pub filter_state: HashMap<Vec<u8>, Vec<u8>>,
+    pub start_ns: u64,
+    /// The plugin is bypassed (fail-open) or the stream already failed closed.
+    pub bypass: bool,
+    pub finished: bool,
+}
+
+/// A TCP connection's context.
+#[derive(Debug, Default)]
+pub(crate) struct TcpCtx {
+    pub root: u32,
+    pub downstream: Vec<u8>,
+    pub upstream: Vec<u8>,
+    pub in_downstream: bool,
+    pub in_upstream: bool,
+    pub to_upstream: Vec<u8>,
+    pub to_downstream: Vec<u8>,
+    pub closed: Option<String>,
+    pub filter_state: HashMap<Vec<u8>, Vec<u8>>,
+    pub bypass: bool,
+    pub finished: bool,
+}
+
+/// A root context (one per plugin).
+#[derive(Debug, Default)]
+pub(crate) struct RootCtx {
+    pub plugin: usize,
+    pub tick_period_ns: u64,
+    pub next_tick_ns: u64,
+    pub done_called: bool,
+}
+
+/// Any context.
+#[derive(Debug)]
+pub(crate) enum Context {
+    Root(RootCtx),
+    Http(Box<HttpCtx>),
+    Tcp(Box<TcpCtx>),
+}
+
+impl Context {
+    pub(crate) fn root_id(&self, own_id: u32) -> u32 {
+        match self {
+            Context::Root(_) => own_id,
+            Context::Http(h) => h.root,
+            Context::Tcp(t) => t.root,
+        }
+    }
+}
+
+/// Data only a particular callback can see.
+#[derive(Debug, Default)]
+pub(crate) enum CallData {
+    #[default]
+    None,
+    /// on_configure of plugin `n`: the plugin configuration is readable.
+    Configure(usize),
+    /// on_http_call_response: the response (maps 6, 7; buffer 4).
+    HttpCallResponse(HttpCallResponse),
+    /// gRPC initial or trailing metadata (map 4 or 5).
+    GrpcMetadata { initial: bool, metadata: Vec<Pair> },
+    /// A gRPC message (buffer 5).
+    GrpcMessage(Vec<u8>),
+    /// on_foreign_function arguments (buffer 8).
+    Foreign(Vec<u8>),
+}
+
+/// The VM call in progress.
+#[derive(Debug, Default)]
+pub(crate) struct CallFrame {
+    pub callback: &'static str,
+    pub effective_id: u32,
+    pub data: CallData,
+    pub active: bool,
+}
+
+/// Actions Envoy defers until the VM call returns.
+#[derive(Debug)]
+pub(crate) enum Deferred {
+    Continue {
+        ctx: u32,
+        stream: StreamType,
+    },
+    Close {
+        ctx: u32,
+    },
+    LocalReply {
+        ctx: u32,
+        reply: LocalReply,
+    },
+    /// `proxy_done` from a root context whose on_done returned false.
+    Done {
+        ctx: u32,
+    },
+}
+
+/// Asynchronous events the host delivers after the current operation.
+#[derive(Debug)]
+pub(crate) enum Event {
+    HttpCallAnswer {
+        token: u32,
+        answer: Option<HttpCallResponse>,
+    },
+    GrpcAnswer {
+        token: u32,
+        answer: GrpcResponse,
+    },
+}
+
+/// The memory cap, enforced by wasmtime through [`wasmtime::ResourceLimiter`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MemoryCap {
+    pub max_bytes: usize,
+    pub denied: bool,
+}
+
+impl wasmtime::ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let ok = desired <= self.max_bytes;
+        if !ok {
+            self.denied = true;
+        }
+        Ok(ok)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
+/// The store data of one VM.
+pub(crate) struct VmState {
+    pub host_id: u64,
+    pub settings: Arc<Settings>,
+    pub abi: AbiVersion,
+    pub shared: SharedState,
+    pub cap: MemoryCap,
+    pub memory: Option<Memory>,
+    pub malloc: Option<TypedFunc<u32, u32>>,
+    /// True during `_initialize`/`main`/`_start`: only logging and WASI basics are allowed.
+    pub starting: bool,
+    pub in_allocator: bool,
+    pub call: CallFrame,
+    pub deferred: Vec<Deferred>,
+    pub events: VecDeque<Event>,
+    pub contexts: HashMap<u32, Context>,
+    pub logs: Vec<LogEntry>,
+    pub trace: Option<Vec<String>>,
+    pub trace_note: Option<String>,
+    pub metrics: Metrics,
+    pub callouts: Callouts,
+    pub scripted_http: HashMap<String, ScriptedHttp>,
+    pub scripted_grpc: HashMap<String, GrpcResponse>,
+    pub clock: Clock,
+    pub rng: SeededRng,
+    /// What `proxy_get_status` answers: (code, message).
+    pub status: (u32, Vec<u8>),
+    pub exit_code: Option<i32>,
+    /// A non-allowed hostcall made during start-up or inside the allocator.
+    pub forbidden: Option<String>,
+}
+
+impl VmState {
+    pub(crate) fn new(
+        host_id: u64,
+        settings: Arc<Settings>,
+        abi: AbiVersion,
+        shared: SharedState,
+    ) -> VmState {
+        VmState {
+            host_id,
+            abi,
+            shared,
+            cap: MemoryCap {
+                max_bytes: settings.memory_limit,
+                denied: false,
+            },
+            memory: None,
+            malloc: None,
+            starting: true,
+            in_allocator: false,
+            call: CallFrame::default(),
+            deferred: Vec::new(),
+            events: VecDeque::new(),
+            contexts: HashMap::new(),
+            logs: Vec::new(),
+            trace: settings.trace.then(Vec::new),
+            trace_note: None,
+            metrics: Metrics::default(),
+            callouts: Callouts::default(),
+            scripted_http: HashMap::new(),
+            scripted_grpc: HashMap::new(),
+            clock: Clock::new(settings.start_time),
+            rng: SeededRng::new(settings.random_seed),
+            status: (0, Vec::new()),
+            exit_code: None,
+            forbidden: None,
+            settings,
+        }
+    }
+
+    /// Moves what outlives a VM (logs, trace, clock, random state, scripts) into a fresh one.
+    pub(crate) fn carry_over(&mut self, old: &mut VmState) {
+        self.logs = std::mem::take(&mut old.logs);
+        self.trace = old.trace.take();
+        self.clock = old.clock.clone();
+        self.rng = old.rng.clone();
+        self.scripted_http = std::mem::take(&mut old.scripted_http);
+        self.scripted_grpc = std::mem::take(&mut old.scripted_grpc);
+    }
+
+    /// The context hostcalls act on (after `proxy_set_effective_context`).
+    pub(crate) fn effective(&self) -> Option<&Context> {
+        self.contexts.get(&self.call.effective_id)
+    }
+
+    /// The root context id of the effective context.
+    pub(crate) fn effective_root(&self) -> u32 {
+        self.effective()
+            .map(|c| c.root_id(self.call.effective_id))
+            .unwrap_or(self.call.effective_id)
+    }
+
+    /// The plugin of a root context id.
+    pub(crate) fn plugin_of_root(&self, root: u32) -> Option<&PluginSettings> {
+        match self.contexts.get(&root) {
+            Some(Context::Root(r)) => self.settings.plugins.get(r.plugin),
+            _ => None,
+        }
+    }
+
+    /// Records a log line.
+    pub(crate) fn log(&mut self, level: LogLevel, message: String) {
+        self.logs.push(LogEntry { level, message });
+    }
+}
