@@ -1,0 +1,78 @@
+//! `runtime-config.json`: the metadata wasme and Istio's solo format keep beside a module.
+//!
+//! Written camelCase (`{"type":"envoy_proxy","abiVersions":["v0.2.1"],"config":{"rootIds":[…]}}`);
+//! the snake_case spelling of old wasme documents (`abi_version`, `root_ids`) is accepted when
+//! reading.
+
+use serde::{Deserialize, Serialize};
+
+/// The runtime a module targets; always `envoy_proxy` for proxy-wasm filters.
+pub const RUNTIME_TYPE: &str = "envoy_proxy";
+
+/// The metadata stored with a module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimeConfig {
+    /// The runtime type (`envoy_proxy`).
+    #[serde(rename = "type", default = "default_type")]
+    pub runtime_type: String,
+    /// proxy-wasm ABI versions the module exports (`v0.2.1`, …).
+    #[serde(alias = "abi_versions", alias = "abi_version", default)]
+    pub abi_versions: Vec<String>,
+    /// The filter configuration block.
+    #[serde(default)]
+    pub config: FilterConfig,
+}
+
+/// The `config` block of a runtime config.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilterConfig {
+    /// The root context ids the module registers.
+    #[serde(alias = "root_ids", default)]
+    pub root_ids: Vec<String>,
+}
+
+fn default_type() -> String {
+    RUNTIME_TYPE.to_string()
+}
+
+impl RuntimeConfig {
+    /// A config for an `envoy_proxy` module.
+    pub fn new(abi_versions: Vec<String>, root_ids: Vec<String>) -> Self {
+        RuntimeConfig {
+            runtime_type: RUNTIME_TYPE.to_string(),
+            abi_versions,
+            config: FilterConfig { root_ids },
+        }
+    }
+
+    /// The canonical JSON bytes (fixed field order, no white space).
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serialising plain structs of strings cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_both_spellings() {
+        let camel: RuntimeConfig = serde_json::from_str(
+            r#"{"type":"envoy_proxy","abiVersions":["v0.2.1"],"config":{"rootIds":["a"]}}"#,
+        )
+        .unwrap();
+        let snake: RuntimeConfig = serde_json::from_str(
+            r#"{"type":"envoy_proxy","abi_version":["v0.2.1"],"config":{"root_ids":["a"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(camel, snake);
+        assert_eq!(camel.config.root_ids, ["a"]);
+        assert_eq!(
+            String::from_utf8(camel.to_json()).unwrap(),
+            r#"{"type":"envoy_proxy","abiVersions":["v0.2.1"],"config":{"rootIds":["a"]}}"#
+        );
+    }
+}

@@ -1,0 +1,324 @@
+//! Talking to OCI distribution registries with `oci-client`: push, pull, digest lookup and
+//! login checks, with retries on transient failures and progress output.
+//!
+//! Plain HTTP is used for `localhost`/`127.0.0.1` automatically and for any registry with
+//! [`RegistryOptions::plain_http`]. Credentials come from [`crate::credentials::lookup`].
+//!
+//! ```no_run
+//! use cargo_wasme::{registry::{Registry, RegistryOptions}, store::Store};
+//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = Store::open_default()?;
+//! let registry = Registry::new(RegistryOptions::default());
+//! let pushed = registry.push(&store, "add-header:0.1.0", Some("127.0.0.1:5000/add-header:0.1.0")).await?;
+//! println!("{}", pushed.digest);
+//! # Ok(()) }
+//! ```
+
+mod error;
+pub mod progress;
+
+pub use error::RegistryError;
+use error::{Ctx, is_transient};
+
+use crate::credentials::{self, Credential};
+use crate::image::{self, Manifest};
+use crate::reference::{self, Reference};
+use crate::store::{Store, StoredImage};
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, RegistryOperation};
+use progress::Progress;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+/// How to reach registries.
+#[derive(Debug, Clone)]
+pub struct RegistryOptions {
+    /// Speak plain HTTP to every registry (always done for localhost and 127.0.0.1).
+    pub plain_http: bool,
+    /// Accept invalid TLS certificates (and fall back to plain HTTP when asked).
+    pub insecure: bool,
+    /// Report blob transfers on stderr.
+    pub progress: bool,
+    /// Attempts per request on 5xx, 429 and network failures (at least 1).
+    pub attempts: u32,
+    /// First backoff delay; doubles per retry.
+    pub backoff: Duration,
+    /// Use these credentials instead of looking them up.
+    pub credential: Option<Credential>,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            plain_http: false,
+            insecure: false,
+            progress: false,
+            attempts: 4,
+            backoff: Duration::from_millis(250),
+            credential: None,
+        }
+    }
+}
+
+/// What `push` did.
+#[derive(Debug, Clone)]
+pub struct PushReport {
+    /// The remote reference pushed (normalised).
+    pub reference: String,
+    /// The manifest digest: pin this (`repo@sha256:…`, WasmPlugin `sha256`).
+    pub digest: String,
+    /// Blobs uploaded.
+    pub uploaded: usize,
+    /// Blobs the registry already had.
+    pub skipped: usize,
+    /// Bytes uploaded.
+    pub bytes: u64,
+}
+
+/// A registry client.
+pub struct Registry {
+    options: RegistryOptions,
+}
+
+impl Registry {
+    /// A client with `options`.
+    pub fn new(options: RegistryOptions) -> Self {
+        Registry { options }
+    }
+
+    fn plain_http(&self, registry: &str) -> bool {
+        self.options.plain_http || reference::is_loopback(registry)
+    }
+
+    fn client(&self, registry: &str) -> Client {
+        let protocol = if self.plain_http(registry) {
+            ClientProtocol::Http
+        } else {
+            ClientProtocol::Https
+        };
+        Client::new(ClientConfig {
+            protocol,
+            accept_invalid_certificates: self.options.insecure,
+            connect_timeout: Some(Duration::from_secs(10)),
+            read_timeout: Some(Duration::from_secs(120)),
+            user_agent: concat!("cargo-wasme/", env!("CARGO_PKG_VERSION")),
+            ..Default::default()
+        })
+    }
+
+    fn credential(&self, registry: &str) -> Result<Credential, RegistryError> {
+        match &self.options.credential {
+            Some(c) => Ok(c.clone()),
+            None => Ok(credentials::lookup(registry)?),
+        }
+    }
+
+    fn ctx<'a>(&self, r: &'a Reference, whole: &'a str, what: String, op: &'static str, cred: &Credential) -> Ctx<'a> {
+        Ctx {
+            registry: r.registry(),
+            reference: whole,
+            what,
+            op,
+            anonymous: *cred == Credential::Anonymous,
+            plain_http: self.plain_http(r.registry()),
+        }
+    }
+
+    /// Runs `f` until it succeeds, fails permanently, or attempts run out (backoff doubles).
+    async fn retry<T, F, Fut>(&self, ctx: &Ctx<'_>, mut f: F) -> Result<T, RegistryError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, oci_client::errors::OciDistributionError>>,
+    {
+        let attempts = self.options.attempts.max(1);
+        let mut delay = self.options.backoff;
+        let mut attempt = 1;
+        loop {
+            match f().await {
+                Ok(v) => return Ok(v),
+                Err(e) if attempt < attempts && is_transient(&e) => {
+                    tracing::warn!("{} {}: {e}; retrying in {delay:?}", ctx.registry, ctx.what);
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    attempt += 1;
+                }
+                Err(e) => return Err(ctx.map(e, attempt)),
+            }
+        }
+    }
+
+    async fn authenticate(&self, client: &Client, r: &Reference, whole: &str, cred: &Credential, op: RegistryOperation) -> Result<Option<String>, RegistryError> {
+        let auth: RegistryAuth = cred.clone().into();
+        let name = if op == RegistryOperation::Push { "push" } else { "pull" };
+        let ctx = self.ctx(r, whole, format!("authentication for {name}"), name, cred);
+        self.retry(&ctx, || client.auth(r, &auth, op)).await
+    }
+
+    /// Pushes the local image `local` to `remote` (default: `local` itself) and returns the
+    /// manifest digest. Blobs the registry already has are not uploaded again. A digest
+    /// `remote` must match the image's manifest digest; it is pushed by digest, untagged.
+    pub async fn push(&self, store: &Store, local: &str, remote: Option<&str>) -> Result<PushReport, RegistryError> {
+        let image = store.resolve(local)?;
+        let target_text = remote.unwrap_or(local);
+        let target = reference::parse(target_text)?;
+        if let Some(d) = target.digest()
+            && d != image.manifest_digest
+        {
+            return Err(RegistryError::DigestRefMismatch {
+                reference: target.whole(),
+                actual: image.manifest_digest,
+            });
+        }
+        let whole = target.whole();
+        let cred = self.credential(target.resolve_registry())?;
+        let client = self.client(target.registry());
+        self.authenticate(&client, &target, &whole, &cred, RegistryOperation::Push).await?;
+        let progress = Progress::new(self.options.progress);
+        let mut report = PushReport {
+            reference: whole.clone(),
+            digest: image.manifest_digest.clone(),
+            uploaded: 0,
+            skipped: 0,
+            bytes: 0,
+        };
+        for blob in image.manifest.blobs() {
+            let transfer = progress.start("push", &blob.digest, blob.size);
+            let ctx = self.ctx(&target, &whole, format!("checking blob {}", blob.digest), "push", &cred);
+            if self.retry(&ctx, || client.blob_exists(&target, &blob.digest)).await? {
+                report.skipped += 1;
+                transfer.finish(blob.size, "already there");
+                continue;
+            }
+            let data = bytes::Bytes::from(store.read_blob(&blob.digest)?);
+            let ctx = self.ctx(&target, &whole, format!("uploading blob {}", blob.digest), "push", &cred);
+            self.retry(&ctx, || client.push_blob(&target, data.clone(), &blob.digest)).await?;
+            report.uploaded += 1;
+            report.bytes += blob.size;
+            transfer.finish(blob.size, "pushed");
+        }
+        let content_type = http::HeaderValue::from_str(&image.manifest_media_type).map_err(|e| RegistryError::Other {
+            registry: target.registry().to_string(),
+            what: "pushing the manifest".into(),
+            message: e.to_string(),
+        })?;
+        let manifest = bytes::Bytes::from(image.manifest_bytes.clone());
+        let ctx = self.ctx(&target, &whole, "uploading the manifest".into(), "push", &cred);
+        self.retry(&ctx, || client.push_manifest_raw(&target, manifest.clone(), content_type.clone())).await?;
+        Ok(report)
+    }
+
+    /// Pulls `reference` (any Wasm image format), verifies every digest and the `\0asm` magic,
+    /// and stores it locally under the same (normalised) reference.
+    pub async fn pull(&self, store: &Store, reference_text: &str) -> Result<StoredImage, RegistryError> {
+        let target = reference::parse(reference_text)?;
+        let whole = target.whole();
+        let cred = self.credential(target.resolve_registry())?;
+        let client = self.client(target.registry());
+        self.authenticate(&client, &target, &whole, &cred, RegistryOperation::Pull).await?;
+        let auth: RegistryAuth = cred.clone().into();
+        let accept = [image::OCI_MANIFEST, image::DOCKER_MANIFEST, image::OCI_INDEX, image::DOCKER_MANIFEST_LIST];
+        let ctx = self.ctx(&target, &whole, "fetching the manifest".into(), "pull", &cred);
+        let (manifest_bytes, _) = self.retry(&ctx, || client.pull_manifest_raw(&target, &auth, &accept)).await?;
+        let actual = image::sha256_digest(&manifest_bytes);
+        if let Some(expected) = target.digest()
+            && expected != actual
+        {
+            return Err(RegistryError::DigestMismatch {
+                what: "the manifest".into(),
+                expected: expected.to_string(),
+                actual,
+            });
+        }
+        let manifest = Manifest::parse(&manifest_bytes).map_err(|source| RegistryError::Image {
+            reference: whole.clone(),
+            source,
+        })?;
+        let progress = Progress::new(self.options.progress);
+        let mut blobs = BTreeMap::new();
+        for blob in manifest.blobs() {
+            if blob.size > image::layer::MAX_MODULE_SIZE * 2 {
+                return Err(RegistryError::Image {
+                    reference: whole.clone(),
+                    source: image::ImageError::TooLarge,
+                });
+            }
+            let transfer = progress.start("pull", &blob.digest, blob.size);
+            if let Ok(data) = store.read_blob(&blob.digest) {
+                transfer.finish(blob.size, "already local");
+                blobs.insert(blob.digest.clone(), data);
+                continue;
+            }
+            let ctx = self.ctx(&target, &whole, format!("blob {}", blob.digest), "pull", &cred);
+            let data = self
+                .retry(&ctx, || async {
+                    let mut out = Vec::with_capacity(blob.size as usize);
+                    client.pull_blob(&target, blob.digest.as_str(), &mut out).await?;
+                    Ok::<_, oci_client::errors::OciDistributionError>(out)
+                })
+                .await?;
+            let actual = image::sha256_digest(&data);
+            if actual != blob.digest {
+                return Err(RegistryError::DigestMismatch {
+                    what: format!("blob {}", blob.digest),
+                    expected: blob.digest.clone(),
+                    actual,
+                });
+            }
+            transfer.finish(data.len() as u64, "pulled");
+            blobs.insert(blob.digest.clone(), data);
+        }
+        store.add_manifest(&whole, &manifest_bytes, &blobs).map_err(|e| match e {
+            crate::store::StoreError::Image(source) => RegistryError::Image {
+                reference: whole.clone(),
+                source,
+            },
+            other => other.into(),
+        })
+    }
+
+    /// The manifest digest (`sha256:…`) `reference` names on its registry, without fetching
+    /// layers. For a digest reference the registry is still asked, so a missing image fails.
+    pub async fn resolve_digest(&self, reference_text: &str) -> Result<String, RegistryError> {
+        let target = reference::parse(reference_text)?;
+        let whole = target.whole();
+        let cred = self.credential(target.resolve_registry())?;
+        let client = self.client(target.registry());
+        let auth: RegistryAuth = cred.clone().into();
+        let ctx = self.ctx(&target, &whole, "resolving the digest".into(), "pull", &cred);
+        self.retry(&ctx, || client.fetch_manifest_digest(&target, &auth)).await
+    }
+
+    /// Checks that `credential` is accepted by `registry` (a host): the token service must
+    /// issue a token, or an authenticated request must not be refused.
+    pub async fn verify_login(&self, registry: &str, credential: &Credential) -> Result<(), RegistryError> {
+        let probe_text = format!("{registry}/wasme-login-check:latest");
+        let probe = reference::parse(&probe_text)?;
+        let whole = probe.whole();
+        let client = self.client(probe.registry());
+        if self.authenticate(&client, &probe, &whole, credential, RegistryOperation::Pull).await?.is_some() {
+            return Ok(());
+        }
+        let zero = format!("sha256:{}", "0".repeat(64));
+        let ctx = self.ctx(&probe, &whole, "checking the credentials".into(), "pull", credential);
+        match self.retry(&ctx, || client.blob_exists(&probe, &zero)).await {
+            Ok(_) | Err(RegistryError::NotFound { .. }) | Err(RegistryError::Forbidden { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// [`Registry::resolve_digest`] for synchronous callers (starts a small runtime; do not call
+/// from inside an async runtime).
+pub fn resolve_digest_blocking(reference: &str, options: &RegistryOptions) -> Result<String, RegistryError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| RegistryError::Other {
+            registry: String::new(),
+            what: "starting the async runtime".into(),
+            message: e.to_string(),
+        })?;
+    runtime.block_on(Registry::new(options.clone()).resolve_digest(reference))
+}

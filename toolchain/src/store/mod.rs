@@ -1,0 +1,519 @@
+//! The local image store: an OCI image-layout directory (readable by oras, skopeo and crane)
+//! under `$WASME_HOME/store` (default: `<user data dir>/wasme/store`).
+//!
+//! Images become visible only when `index.json` is atomically replaced, after all their blobs
+//! are on disk; writers serialise on a file lock, so concurrent `cargo wasme` processes and
+//! killed ones never leave a half-written image visible. Removing an image garbage-collects the
+//! blobs no remaining image uses.
+//!
+//! ```
+//! use cargo_wasme::{image::{self, Format, ImageSpec}, store::Store};
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = Store::open(dir.path()).unwrap();
+//! let wasm = wat::parse_str(r#"(module (func (export "proxy_abi_version_0_2_1")))"#).unwrap();
+//! let built = image::build(&wasm, &ImageSpec::new(Format::Compat, vec!["v0.2.1".into()], vec!["root".into()])).unwrap();
+//! store.add("my-filter:1.0", &built).unwrap();
+//! let image = store.resolve("my-filter:1.0").unwrap();
+//! assert_eq!(image.reference, "docker.io/library/my-filter:1.0");
+//! assert_eq!(image.manifest_digest, built.digest);
+//! assert_eq!(image.wasm(), wasm.as_slice());
+//! assert_eq!(image.root_ids, ["root"]);
+//! ```
+
+pub mod layout;
+
+use crate::image::{self, BuiltImage, Descriptor, Format, ImageError, Manifest};
+use crate::reference::{self, ReferenceError};
+use layout::{Index, Lock, REF_NAME, TMP_PREFIX, blob_path, io_err, write_atomic};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Why a store operation failed. Nothing in the store changes when one is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The reference does not parse.
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    /// No image under that reference.
+    #[error(
+        "no image `{reference}` in the local store ({store}): run `cargo wasme images` to see what \
+         is there, build it with `cargo wasme build --tag {reference}` or fetch it with \
+         `cargo wasme pull {reference}`"
+    )]
+    NotFound {
+        /// The reference asked for.
+        reference: String,
+        /// The store's directory.
+        store: PathBuf,
+    },
+    /// A digest reference cannot be a tag target.
+    #[error("`{0}` is a digest reference; a new name needs a tag (REPOSITORY:TAG)")]
+    DigestAsTag(String),
+    /// The disk is full (or a quota or file size limit was hit).
+    #[error(
+        "cannot {action} {path}: the disk is full or a quota/file-size limit was reached ({source}); \
+         free some space (`cargo wasme rmi` removes images) or point WASME_HOME at another disk"
+    )]
+    DiskFull {
+        /// What was being done.
+        action: String,
+        /// Where.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The store directory cannot be written.
+    #[error(
+        "cannot {action} {path}: the store is not writable ({source}); fix its permissions or set \
+         WASME_HOME to a writable directory"
+    )]
+    NotWritable {
+        /// What was being done.
+        action: String,
+        /// Where.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Another I/O error.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: String,
+        /// Where.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A file in the store does not hold what it should.
+    #[error(
+        "the local store is damaged: {0}; remove the affected image with `cargo wasme rmi` and \
+         build or pull it again"
+    )]
+    Corrupt(String),
+    /// A blob given to the store does not match its digest.
+    #[error("blob content does not match its digest {expected} (got {actual}): refusing to store it")]
+    DigestMismatch {
+        /// The digest claimed.
+        expected: String,
+        /// The digest of the bytes.
+        actual: String,
+    },
+    /// The image is not a usable Wasm image.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// Neither `WASME_HOME` nor a user data directory is known.
+    #[error("cannot find a place for the local store: set WASME_HOME to a directory")]
+    NoHome,
+}
+
+/// An image in the local store, with its module and metadata.
+#[derive(Debug, Clone)]
+pub struct StoredImage {
+    /// The normalised reference it was found under (`docker.io/library/x:1`, `reg/x@sha256:…`).
+    pub reference: String,
+    /// The manifest digest (`sha256:<hex>`), what Istio's WasmPlugin `sha256` field pins.
+    pub manifest_digest: String,
+    /// The manifest's media type.
+    pub manifest_media_type: String,
+    /// The image layout.
+    pub format: Format,
+    /// Lowercase hex sha256 of the module (what `http(s)://` WasmPlugin URLs pin).
+    pub wasm_sha256: String,
+    /// Root context ids.
+    pub root_ids: Vec<String>,
+    /// proxy-wasm ABI versions.
+    pub abi_versions: Vec<String>,
+    /// Bytes of the manifest plus every blob it names.
+    pub size: u64,
+    /// The parsed manifest.
+    pub manifest: Manifest,
+    /// The manifest bytes.
+    pub manifest_bytes: Vec<u8>,
+    /// The config blob bytes.
+    pub config_bytes: Vec<u8>,
+    wasm: Vec<u8>,
+}
+
+impl StoredImage {
+    /// The module bytes.
+    pub fn wasm(&self) -> &[u8] {
+        &self.wasm
+    }
+
+    /// Takes the module bytes.
+    pub fn into_wasm(self) -> Vec<u8> {
+        self.wasm
+    }
+
+    /// The short reference (`x:1` for `docker.io/library/x:1`).
+    pub fn short_reference(&self) -> String {
+        reference::parse(&self.reference)
+            .map(|r| reference::familiar(&r))
+            .unwrap_or_else(|_| self.reference.clone())
+    }
+}
+
+/// What `remove` and `gc` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// References removed.
+    pub untagged: Vec<String>,
+    /// Blobs deleted.
+    pub blobs_deleted: usize,
+    /// Bytes freed.
+    pub bytes_freed: u64,
+}
+
+/// The local store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// Temporary files older than this are leftovers of killed processes.
+const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl Store {
+    /// The store's default directory: `$WASME_HOME/store`, else `<data dir>/wasme/store`.
+    pub fn default_path() -> Result<PathBuf, StoreError> {
+        let home = match std::env::var_os("WASME_HOME").filter(|h| !h.is_empty()) {
+            Some(h) => PathBuf::from(h),
+            None => dirs::data_dir().ok_or(StoreError::NoHome)?.join("wasme"),
+        };
+        Ok(home.join("store"))
+    }
+
+    /// Opens (creating when needed) the store at [`Store::default_path`].
+    pub fn open_default() -> Result<Store, StoreError> {
+        Store::open(Store::default_path()?)
+    }
+
+    /// Opens (creating when needed) the store at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let root = path.as_ref().to_path_buf();
+        let blobs = root.join("blobs").join("sha256");
+        std::fs::create_dir_all(&blobs).map_err(|e| io_err("create the store directory", &blobs, e))?;
+        let store = Store { root };
+        let layout = store.root.join("oci-layout");
+        let index = store.root.join("index.json");
+        if !layout.is_file() || !index.is_file() {
+            let _lock = store.lock(true)?;
+            if !layout.is_file() {
+                write_atomic(&layout, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+            }
+            if !index.is_file() {
+                store.write_index(&Index::default())?;
+            }
+        }
+        Ok(store)
+    }
+
+    /// The store's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn lock(&self, exclusive: bool) -> Result<Lock, StoreError> {
+        Lock::take(&self.root.join(".wasme.lock"), exclusive)
+    }
+
+    fn read_index(&self) -> Result<Index, StoreError> {
+        let path = self.root.join("index.json");
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Index::default()),
+            Err(e) => return Err(io_err("read", &path, e)),
+        };
+        serde_json::from_slice(&bytes)
+            .map_err(|e| StoreError::Corrupt(format!("{} is not a valid index ({e})", path.display())))
+    }
+
+    fn write_index(&self, index: &Index) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec_pretty(index).unwrap_or_default();
+        write_atomic(&self.root.join("index.json"), &bytes)
+    }
+
+    fn blob_path(&self, digest: &str) -> Result<PathBuf, StoreError> {
+        blob_path(&self.root, digest).ok_or_else(|| StoreError::Corrupt(format!("`{digest}` is not a sha256 digest")))
+    }
+
+    /// Reads a blob and checks its digest.
+    pub fn read_blob(&self, digest: &str) -> Result<Vec<u8>, StoreError> {
+        let path = self.blob_path(digest)?;
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::Corrupt(format!("blob {digest} is missing")));
+            }
+            Err(e) => return Err(io_err("read", &path, e)),
+        };
+        let actual = image::sha256_digest(&bytes);
+        if actual != digest {
+            return Err(StoreError::Corrupt(format!("blob {digest} holds content with digest {actual}")));
+        }
+        Ok(bytes)
+    }
+
+    /// Whether the store has the blob `digest`.
+    pub fn has_blob(&self, digest: &str) -> bool {
+        self.blob_path(digest).is_ok_and(|p| p.is_file())
+    }
+
+    /// Writes a blob unless present; returns its path when it was newly created.
+    fn put_blob(&self, digest: &str, data: &[u8]) -> Result<Option<PathBuf>, StoreError> {
+        let actual = image::sha256_digest(data);
+        if actual != digest {
+            return Err(StoreError::DigestMismatch {
+                expected: digest.to_string(),
+                actual,
+            });
+        }
+        let path = self.blob_path(digest)?;
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == data.len() as u64) {
+            return Ok(None);
+        }
+        write_atomic(&path, data)?;
+        Ok(Some(path))
+    }
+
+    /// Stores a built image under `reference` (replacing what that tag named before).
+    pub fn add(&self, reference: &str, image: &BuiltImage) -> Result<StoredImage, StoreError> {
+        self.add_manifest(reference, &image.manifest, &image.blobs)
+    }
+
+    /// Stores an image given as manifest bytes and its blobs by digest (every digest is
+    /// checked, and the image must decode as a Wasm image) under `reference`.
+    pub fn add_manifest(
+        &self,
+        reference: &str,
+        manifest: &[u8],
+        blobs: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<StoredImage, StoreError> {
+        let parsed = reference::parse(reference)?;
+        let digest = image::sha256_digest(manifest);
+        if let Some(d) = parsed.digest()
+            && d != digest
+        {
+            return Err(StoreError::DigestMismatch {
+                expected: d.to_string(),
+                actual: digest,
+            });
+        }
+        for (d, data) in blobs {
+            let actual = image::sha256_digest(data);
+            if &actual != d {
+                return Err(StoreError::DigestMismatch {
+                    expected: d.clone(),
+                    actual,
+                });
+            }
+        }
+        let decoded = image::decode(manifest, |d| blobs.get(&d.digest).cloned())?;
+        let name = parsed.whole();
+        let _lock = self.lock(true)?;
+        let mut created = Vec::new();
+        let result = (|| {
+            for d in decoded.manifest.blobs() {
+                let data = blobs
+                    .get(&d.digest)
+                    .ok_or_else(|| StoreError::Image(ImageError::MissingBlob(d.digest.clone())))?;
+                created.extend(self.put_blob(&d.digest, data)?);
+            }
+            created.extend(self.put_blob(&digest, manifest)?);
+            let mut index = self.read_index()?;
+            index.manifests.retain(|e| e.annotations.get(REF_NAME) != Some(&name));
+            let mut entry = Descriptor::of(decoded.manifest.media_type(), manifest);
+            entry.annotations.insert(REF_NAME.to_string(), name.clone());
+            index.manifests.push(entry);
+            index.manifests.sort_by(|a, b| a.annotations.get(REF_NAME).cmp(&b.annotations.get(REF_NAME)));
+            self.write_index(&index)
+        })();
+        if let Err(e) = result {
+            // Leave the store as it was: drop the blobs this call added.
+            for path in created {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e);
+        }
+        self.stored(name, manifest.to_vec(), decoded)
+    }
+
+    fn stored(&self, reference: String, manifest_bytes: Vec<u8>, decoded: image::DecodedImage) -> Result<StoredImage, StoreError> {
+        let config_bytes = self.read_blob(&decoded.manifest.config.digest)?;
+        let size = manifest_bytes.len() as u64 + decoded.manifest.blobs().iter().map(|d| d.size).sum::<u64>();
+        Ok(StoredImage {
+            reference,
+            manifest_digest: image::sha256_digest(&manifest_bytes),
+            manifest_media_type: decoded.manifest.media_type().to_string(),
+            format: decoded.format,
+            wasm_sha256: image::sha256_hex(&decoded.module),
+            root_ids: decoded.runtime_config.config.root_ids,
+            abi_versions: decoded.runtime_config.abi_versions,
+            size,
+            manifest: decoded.manifest,
+            manifest_bytes,
+            config_bytes,
+            wasm: decoded.module,
+        })
+    }
+
+    fn load(&self, reference: String, manifest_digest: &str) -> Result<StoredImage, StoreError> {
+        let manifest = self.read_blob(manifest_digest)?;
+        let mut failure = None;
+        let decoded = image::decode(&manifest, |d| match self.read_blob(&d.digest) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                failure = Some(e);
+                None
+            }
+        });
+        match (decoded, failure) {
+            (Ok(d), _) => self.stored(reference, manifest, d),
+            (Err(_), Some(e)) => Err(e),
+            (Err(e), None) => Err(e.into()),
+        }
+    }
+
+    /// Finds the index entry for `reference`: `(stored name, manifest digest)`.
+    fn find(&self, index: &Index, reference: &str) -> Result<(String, String), StoreError> {
+        let not_found = || StoreError::NotFound {
+            reference: reference.to_string(),
+            store: self.root.clone(),
+        };
+        if let Some(hex) = reference.strip_prefix("sha256:") {
+            let digest = format!("sha256:{hex}");
+            let entry = index.manifests.iter().find(|e| e.digest == digest).ok_or_else(not_found)?;
+            let name = entry.annotations.get(REF_NAME).cloned().unwrap_or_else(|| digest.clone());
+            return Ok((name, digest));
+        }
+        let parsed = reference::parse(reference)?;
+        let whole = parsed.whole();
+        if let Some(e) = index.manifests.iter().find(|e| e.annotations.get(REF_NAME) == Some(&whole)) {
+            return Ok((whole, e.digest.clone()));
+        }
+        if let Some(d) = parsed.digest() {
+            // A digest reference resolves to any entry with that manifest, under its own name.
+            if index.manifests.iter().any(|e| e.digest == d) {
+                return Ok((whole, d.to_string()));
+            }
+        }
+        Err(not_found())
+    }
+
+    /// Finds an image by reference (`x:1`, `reg/x@sha256:…`, or a bare `sha256:…` digest).
+    pub fn resolve(&self, reference: &str) -> Result<StoredImage, StoreError> {
+        let (name, digest) = {
+            let _lock = self.lock(false)?;
+            self.find(&self.read_index()?, reference)?
+        };
+        self.load(name, &digest)
+    }
+
+    /// Every image in the store, sorted by reference. Images that cannot be read are returned
+    /// as errors in place, so one damaged image does not hide the others.
+    pub fn list(&self) -> Result<Vec<Result<StoredImage, StoreError>>, StoreError> {
+        let index = {
+            let _lock = self.lock(false)?;
+            self.read_index()?
+        };
+        Ok(index
+            .manifests
+            .iter()
+            .map(|e| {
+                let name = e.annotations.get(REF_NAME).cloned().unwrap_or_else(|| e.digest.clone());
+                self.load(name, &e.digest)
+            })
+            .collect())
+    }
+
+    /// Gives the image `src` the extra name `dst` (a tag reference).
+    pub fn tag(&self, src: &str, dst: &str) -> Result<StoredImage, StoreError> {
+        let target = reference::parse(dst)?;
+        if target.digest().is_some() {
+            return Err(StoreError::DigestAsTag(dst.to_string()));
+        }
+        let name = target.whole();
+        let digest = {
+            let _lock = self.lock(true)?;
+            let mut index = self.read_index()?;
+            let (_, digest) = self.find(&index, src)?;
+            let entry = index
+                .manifests
+                .iter()
+                .find(|e| e.digest == digest)
+                .cloned()
+                .ok_or_else(|| StoreError::Corrupt(format!("no index entry for {digest}")))?;
+            index.manifests.retain(|e| e.annotations.get(REF_NAME) != Some(&name));
+            let mut new = entry;
+            new.annotations.insert(REF_NAME.to_string(), name.clone());
+            index.manifests.push(new);
+            index.manifests.sort_by(|a, b| a.annotations.get(REF_NAME).cmp(&b.annotations.get(REF_NAME)));
+            self.write_index(&index)?;
+            digest
+        };
+        self.load(name, &digest)
+    }
+
+    /// Removes `reference` (for a digest reference or bare digest: every name of that
+    /// manifest) and garbage-collects blobs no remaining image uses.
+    pub fn remove(&self, reference: &str) -> Result<GcReport, StoreError> {
+        let _lock = self.lock(true)?;
+        let mut index = self.read_index()?;
+        let (name, digest) = self.find(&index, reference)?;
+        let by_digest = reference.starts_with("sha256:") || reference::parse(reference).is_ok_and(|r| r.digest().is_some());
+        let mut untagged = Vec::new();
+        index.manifests.retain(|e| {
+            let entry_name = e.annotations.get(REF_NAME).cloned().unwrap_or_default();
+            let hit = if by_digest { e.digest == digest } else { entry_name == name };
+            if hit {
+                untagged.push(entry_name);
+            }
+            !hit
+        });
+        self.write_index(&index)?;
+        let mut report = self.gc_locked(&index)?;
+        report.untagged = untagged;
+        Ok(report)
+    }
+
+    /// Deletes blobs no image uses and temporary files left by killed processes.
+    pub fn gc(&self) -> Result<GcReport, StoreError> {
+        let _lock = self.lock(true)?;
+        let index = self.read_index()?;
+        self.gc_locked(&index)
+    }
+
+    fn gc_locked(&self, index: &Index) -> Result<GcReport, StoreError> {
+        let mut keep = BTreeSet::new();
+        for entry in &index.manifests {
+            keep.insert(entry.digest.clone());
+            // A manifest that cannot be read keeps only itself; its blobs may still be needed
+            // by a later repair, but we cannot tell which, so keep every blob in that case.
+            match self.read_blob(&entry.digest).ok().and_then(|m| Manifest::parse(&m).ok()) {
+                Some(m) => keep.extend(m.blobs().iter().map(|d| d.digest.clone())),
+                None => return Ok(GcReport::default()),
+            }
+        }
+        let mut report = GcReport::default();
+        let dir = self.root.join("blobs").join("sha256");
+        let entries = std::fs::read_dir(&dir).map_err(|e| io_err("list", &dir, e))?;
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let name = file_name.to_string_lossy();
+            let meta = entry.metadata().ok();
+            let stale_tmp = name.starts_with(TMP_PREFIX)
+                && meta
+                    .as_ref()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > STALE_TMP);
+            let unused = !name.starts_with(TMP_PREFIX) && !keep.contains(&format!("sha256:{name}"));
+            if (stale_tmp || unused) && std::fs::remove_file(entry.path()).is_ok() {
+                report.blobs_deleted += usize::from(unused);
+                report.bytes_freed += meta.map_or(0, |m| m.len());
+            }
+        }
+        Ok(report)
+    }
+}
