@@ -1,47 +1,207 @@
-//! CLI glue: store commands.
+//! CLI glue: store commands (`images`, `tag`, `rmi`, `inspect`, `export`).
+use anyhow::Context as _;
+use cargo_wasme::module_info::ModuleInfo;
+use cargo_wasme::store::{Store, StoredImage};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Arguments of `cargo wasme images`.
 #[derive(Debug, clap::Args)]
-pub struct ImagesArgs {}
+pub struct ImagesArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn open() -> anyhow::Result<Store> {
+    Store::open_default().context("cannot open the local store")
+}
+
+fn short_digest(d: &str) -> &str {
+    let hex = d.strip_prefix("sha256:").unwrap_or(d);
+    &hex[..hex.len().min(12)]
+}
+
+/// Formats a byte count (`1.2 MiB`).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
+fn summary_json(image: &StoredImage) -> serde_json::Value {
+    serde_json::json!({
+        "reference": image.reference,
+        "digest": image.manifest_digest,
+        "mediaType": image.manifest_media_type,
+        "format": image.format,
+        "size": image.size,
+        "moduleSize": image.wasm().len(),
+        "wasmSha256": image.wasm_sha256,
+        "abiVersions": image.abi_versions,
+        "rootIds": image.root_ids,
+    })
+}
 
 /// Runs `cargo wasme images`.
-pub fn images(_args: ImagesArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`cargo wasme images` is not built yet")
+pub fn images(args: ImagesArgs) -> anyhow::Result<ExitCode> {
+    let store = open()?;
+    let mut images = Vec::new();
+    let mut broken = 0;
+    for entry in store.list()? {
+        match entry {
+            Ok(i) => images.push(i),
+            Err(e) => {
+                broken += 1;
+                eprintln!("warning: {e}");
+            }
+        }
+    }
+    if args.json {
+        let list: Vec<_> = images.iter().map(summary_json).collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+    } else {
+        let rows: Vec<[String; 6]> = images
+            .iter()
+            .map(|i| {
+                [
+                    i.short_reference(),
+                    short_digest(&i.manifest_digest).to_string(),
+                    i.format.to_string(),
+                    i.abi_versions.join(","),
+                    i.root_ids.join(","),
+                    human_size(i.size),
+                ]
+            })
+            .collect();
+        let header = ["REFERENCE", "DIGEST", "FORMAT", "ABI", "ROOT IDS", "SIZE"].map(String::from);
+        let mut widths = header.clone().map(|h| h.len());
+        for row in &rows {
+            for (w, c) in widths.iter_mut().zip(row) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        for row in std::iter::once(&header).chain(&rows) {
+            let line: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:w$}")).collect();
+            println!("{}", line.join("  ").trim_end());
+        }
+    }
+    Ok(if broken > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 /// Arguments of `cargo wasme tag`.
 #[derive(Debug, clap::Args)]
-pub struct TagArgs {}
+pub struct TagArgs {
+    /// The image to name (reference or digest).
+    pub source: String,
+    /// The new name (REPOSITORY:TAG, e.g. ghcr.io/me/filter:1.0).
+    pub target: String,
+}
 
 /// Runs `cargo wasme tag`.
-pub fn tag(_args: TagArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`cargo wasme tag` is not built yet")
+pub fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
+    let image = open()?.tag(&args.source, &args.target)?;
+    println!("tagged {} ({})", image.short_reference(), image.manifest_digest);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Arguments of `cargo wasme rmi`.
 #[derive(Debug, clap::Args)]
-pub struct RmiArgs {}
+pub struct RmiArgs {
+    /// Images to remove (references, digest references or `sha256:` digests).
+    #[arg(required = true)]
+    pub references: Vec<String>,
+}
 
 /// Runs `cargo wasme rmi`.
-pub fn rmi(_args: RmiArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`cargo wasme rmi` is not built yet")
+pub fn rmi(args: RmiArgs) -> anyhow::Result<ExitCode> {
+    let store = open()?;
+    for reference in &args.references {
+        let report = store.remove(reference)?;
+        for name in &report.untagged {
+            println!("untagged {name}");
+        }
+        println!("deleted {} blobs ({})", report.blobs_deleted, human_size(report.bytes_freed));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Arguments of `cargo wasme inspect`.
 #[derive(Debug, clap::Args)]
-pub struct InspectArgs {}
+pub struct InspectArgs {
+    /// The image (reference or digest).
+    pub reference: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Runs `cargo wasme inspect`.
-pub fn inspect(_args: InspectArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`cargo wasme inspect` is not built yet")
+pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    let image = open()?.resolve(&args.reference)?;
+    let info = ModuleInfo::parse(image.wasm()).with_context(|| format!("the module in {} is not valid", image.reference))?;
+    let manifest: serde_json::Value = serde_json::from_slice(&image.manifest_bytes)?;
+    let config: serde_json::Value =
+        serde_json::from_slice(&image.config_bytes).unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&image.config_bytes).into_owned()));
+    if args.json {
+        let mut out = summary_json(&image);
+        out["features"] = serde_json::json!(info.features);
+        out["imports"] = serde_json::to_value(&info.imports)?;
+        out["exports"] = serde_json::to_value(&info.exports)?;
+        out["manifest"] = manifest;
+        out["config"] = config;
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("Reference:    {}", image.reference);
+    println!("Digest:       {}", image.manifest_digest);
+    println!("Media type:   {}", image.manifest_media_type);
+    println!("Format:       {}", image.format);
+    println!("Image size:   {} ({} bytes)", human_size(image.size), image.size);
+    println!("Module size:  {} ({} bytes)", human_size(info.size), info.size);
+    println!("Module sha256: {}", image.wasm_sha256);
+    println!("ABI versions: {}", image.abi_versions.join(", "));
+    println!("Root ids:     {}", image.root_ids.join(", "));
+    println!("Features:     {}", info.features.join(", "));
+    println!("Imports ({}):", info.imports.len());
+    for i in &info.imports {
+        println!("  {} {}.{}", i.kind, i.module, i.name);
+    }
+    println!("Exports ({}):", info.exports.len());
+    for e in &info.exports {
+        println!("  {} {}", e.kind, e.name);
+    }
+    println!("Manifest:\n{}", serde_json::to_string_pretty(&manifest)?);
+    println!("Config:\n{}", serde_json::to_string_pretty(&config)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Arguments of `cargo wasme export`.
 #[derive(Debug, clap::Args)]
-pub struct ExportArgs {}
+pub struct ExportArgs {
+    /// The image (reference or digest).
+    pub reference: String,
+    /// Where to write the module.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
 
 /// Runs `cargo wasme export`.
-pub fn export(_args: ExportArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`cargo wasme export` is not built yet")
+pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let image = open()?.resolve(&args.reference)?;
+    let dir = match args.output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    // Temp file + rename: a failed write never leaves a truncated file behind.
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).with_context(|| format!("cannot write to {}", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, image.wasm()).with_context(|| format!("cannot write {}", args.output.display()))?;
+    tmp.persist(&args.output).with_context(|| format!("cannot write {}", args.output.display()))?;
+    println!("wrote {} ({} bytes, sha256 {})", args.output.display(), image.wasm().len(), image.wasm_sha256);
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,376 @@
+//! Shared fixtures for the packaging tests: an isolated environment (WASME_HOME,
+//! DOCKER_CONFIG), Debian's `docker-registry` started per test on 127.0.0.1:0, a
+//! fault-injecting HTTP proxy in front of it, and small proxy-wasm modules.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A temporary home for one test: its own store and docker config.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("docker")).unwrap();
+        TestEnv { dir }
+    }
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("wasme")
+    }
+    pub fn store(&self) -> PathBuf {
+        self.home().join("store")
+    }
+    pub fn docker_config(&self) -> PathBuf {
+        self.dir.path().join("docker")
+    }
+    /// The `cargo-wasme` binary with this environment.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-wasme"));
+        cmd.env("WASME_HOME", self.home())
+            .env("DOCKER_CONFIG", self.docker_config())
+            .env_remove("REGISTRY_AUTH_FILE")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("SOURCE_DATE_EPOCH")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        cmd
+    }
+    /// Runs `cargo-wasme args…`, expecting success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "cargo-wasme {args:?} failed:\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+    /// Runs `cargo-wasme args…`, expecting failure; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.cmd().args(args).output().unwrap();
+        assert!(
+            !out.status.success(),
+            "cargo-wasme {args:?} should have failed:\nstdout:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    }
+    /// Writes a module to a file in the env and returns its path.
+    pub fn write_module(&self, name: &str, wasm: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, wasm).unwrap();
+        path
+    }
+    /// Every file under the store, with its bytes (to prove nothing changed).
+    pub fn store_snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        snapshot(&self.store())
+    }
+}
+
+/// Every file under `dir` (sorted) with its bytes, skipping the lock file.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.file_name().is_some_and(|n| n != ".wasme.lock") {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
+
+/// The first `sha256:<64 hex>` in `text`.
+pub fn digest_in(text: &str) -> String {
+    let i = text.find("sha256:").unwrap_or_else(|| panic!("no digest in {text:?}"));
+    let d = &text[i..i + 71];
+    assert!(d[7..].bytes().all(|b| b.is_ascii_hexdigit()), "{d}");
+    d.to_string()
+}
+
+/// A minimal proxy-wasm module: ABI marker, allocator, memory; `salt` makes modules differ.
+pub fn filter_module(salt: u32) -> Vec<u8> {
+    wat::parse_str(format!(
+        r#"(module
+            (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (global $salt i32 (i32.const {salt}))
+            (func (export "proxy_abi_version_0_2_1"))
+            (func (export "proxy_on_memory_allocate") (param i32) (result i32) (global.get $salt))
+            (func (export "proxy_on_context_create") (param i32 i32))
+        )"#
+    ))
+    .unwrap()
+}
+
+/// A module of about `size` bytes (a data segment of pseudo-random bytes).
+pub fn big_module(size: usize) -> Vec<u8> {
+    let mut state = 0x1234_5678_u32;
+    let data: String = (0..size)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            format!("\\{:02x}", state as u8)
+        })
+        .collect();
+    let pages = size / 65536 + 2;
+    wat::parse_str(format!(
+        r#"(module (memory (export "memory") {pages}) (data (i32.const 0) "{data}")
+            (func (export "proxy_abi_version_0_2_1"))
+            (func (export "malloc") (param i32) (result i32) (i32.const 0)))"#
+    ))
+    .unwrap()
+}
+
+/// The path of Debian's docker-registry; fails the test (never skips) when missing.
+pub fn docker_registry_bin() -> PathBuf {
+    for p in ["/usr/bin/docker-registry", "/usr/local/bin/docker-registry"] {
+        if Path::new(p).is_file() {
+            return PathBuf::from(p);
+        }
+    }
+    panic!(
+        "docker-registry is not installed: these tests need Debian's registry \
+         (`apt-get install -y docker-registry`; .ci/run installs it)"
+    );
+}
+
+/// Debian's docker-registry on 127.0.0.1:<free port>, killed on drop.
+pub struct DockerRegistry {
+    child: Child,
+    pub addr: String,
+    pub storage: tempfile::TempDir,
+    _config: tempfile::TempDir,
+    pub log: Arc<Mutex<String>>,
+}
+
+impl DockerRegistry {
+    /// Anonymous access.
+    pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// Basic auth with one user (bcrypt htpasswd).
+    pub fn start_with_auth(user: &str, password: &str) -> Self {
+        Self::start_with(Some((user, password)))
+    }
+
+    fn start_with(auth: Option<(&str, &str)>) -> Self {
+        let bin = docker_registry_bin();
+        let config_dir = tempfile::tempdir().unwrap();
+        let storage = tempfile::tempdir().unwrap();
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:0\n  secret: wasme-test-secret\n",
+            storage.path().display()
+        );
+        if let Some((user, password)) = auth {
+            let hash = bcrypt::hash_with_result(password, 4).unwrap().format_for_version(bcrypt::Version::TwoA);
+            let htpasswd = config_dir.path().join("htpasswd");
+            std::fs::write(&htpasswd, format!("{user}:{hash}\n")).unwrap();
+            config.push_str(&format!("auth:\n  htpasswd:\n    realm: wasme-test\n    path: {}\n", htpasswd.display()));
+        }
+        let config_path = config_dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let mut child = Command::new(bin)
+            .arg("serve")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start docker-registry");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                // Keep draining stderr for the registry's whole life, or it blocks on a full pipe.
+                let mut sent = false;
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if !sent && let Some(i) = line.find("listening on ") {
+                        let rest = &line[i + "listening on ".len()..];
+                        let addr: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':').collect();
+                        let _ = tx.send(addr);
+                        sent = true;
+                    }
+                    let mut l = log.lock().unwrap();
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            });
+        }
+        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("docker-registry did not report its port; its log:\n{}", log.lock().unwrap());
+            }
+        };
+        DockerRegistry {
+            child,
+            addr,
+            storage,
+            _config: config_dir,
+            log,
+        }
+    }
+
+    /// The file holding blob `digest` in the registry's storage.
+    pub fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.strip_prefix("sha256:").unwrap();
+        self.storage
+            .path()
+            .join("docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+}
+
+impl Drop for DockerRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the fault proxy does to a matching request.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Answer with this status.
+    Status(u16),
+    /// Close the connection without answering.
+    Drop,
+}
+
+/// A rule: requests whose method and path contain `pattern` get `fault`, `times` times
+/// (`usize::MAX` = always).
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub pattern: String,
+    pub fault: Fault,
+    pub times: usize,
+}
+
+/// An HTTP proxy in front of a real registry that injects faults. It serves one request per
+/// connection (asking both sides to close), which keeps it simple and exact.
+pub struct FaultProxy {
+    pub addr: String,
+    pub hits: Arc<AtomicUsize>,
+    pub requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: &str, rules: Vec<Rule>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let upstream = upstream.to_string();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let rules = Arc::new(Mutex::new(rules));
+        let (h, r) = (hits.clone(), requests.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let (upstream, rules, hits, requests) = (upstream.clone(), rules.clone(), h.clone(), r.clone());
+                std::thread::spawn(move || {
+                    let _ = serve(conn, &upstream, &rules, &hits, &requests);
+                });
+            }
+        });
+        FaultProxy { addr, hits, requests }
+    }
+}
+
+fn serve(
+    mut client: TcpStream,
+    upstream: &str,
+    rules: &Mutex<Vec<Rule>>,
+    hits: &AtomicUsize,
+    requests: &Mutex<Vec<String>>,
+) -> std::io::Result<()> {
+    client.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if client.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head).to_string();
+    let first = text.lines().next().unwrap_or("").to_string();
+    requests.lock().unwrap().push(first.clone());
+    let length: usize = text
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    client.read_exact(&mut body)?;
+    let fault = {
+        let mut rules = rules.lock().unwrap();
+        rules.iter_mut().find(|r| r.times > 0 && first.contains(&r.pattern)).map(|r| {
+            r.times = r.times.saturating_sub(if r.times == usize::MAX { 0 } else { 1 });
+            r.fault.clone()
+        })
+    };
+    if let Some(fault) = fault {
+        hits.fetch_add(1, Ordering::SeqCst);
+        match fault {
+            Fault::Drop => return Ok(()),
+            Fault::Status(code) => {
+                let body = format!("{{\"errors\":[{{\"code\":\"INJECTED\",\"message\":\"injected {code}\"}}]}}");
+                let resp = format!(
+                    "HTTP/1.1 {code} Injected\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                client.write_all(resp.as_bytes())?;
+                return Ok(());
+            }
+        }
+    }
+    let mut new_head = String::new();
+    for line in text.split("\r\n").filter(|l| !l.is_empty()) {
+        if line.to_ascii_lowercase().starts_with("connection:") {
+            continue;
+        }
+        new_head.push_str(line);
+        new_head.push_str("\r\n");
+    }
+    new_head.push_str("Connection: close\r\n\r\n");
+    let mut up = TcpStream::connect(upstream)?;
+    up.write_all(new_head.as_bytes())?;
+    up.write_all(&body)?;
+    std::io::copy(&mut up, &mut client)?;
+    Ok(())
+}
+
+/// Waits until `f` is true (for background effects), failing after `secs`.
+pub fn wait_until(secs: u64, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < Duration::from_secs(secs), "timed out");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
