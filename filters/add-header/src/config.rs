@@ -1,10 +1,11 @@
 //! The add-header plugin configuration: a plain string or a `{"name", "value"}` JSON object.
 
 use serde::Deserialize;
-use std::fmt;
+use wasme_sdk::{ConfigError, JsonConfig, PluginConfig};
 
 /// The header the filter adds to every response.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HeaderConfig {
     /// Header name, lower-case (Envoy lower-cases keys anyway).
     pub name: String,
@@ -21,23 +22,24 @@ impl Default for HeaderConfig {
     }
 }
 
-/// Why a configuration cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError(String);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+impl JsonConfig for HeaderConfig {
+    /// An empty configuration means `hello: world`.
+    fn empty() -> Result<Self, ConfigError> {
+        Ok(HeaderConfig::default())
     }
-}
 
-impl std::error::Error for ConfigError {}
+    /// A plain string is the value of header `hello`.
+    fn from_plain_string(text: &str) -> Option<Result<Self, ConfigError>> {
+        Some(validate_value(text).map(|()| HeaderConfig {
+            name: "hello".into(),
+            value: text.to_string(),
+        }))
+    }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsonForm {
-    name: String,
-    value: String,
+    fn validate(&mut self) -> Result<(), ConfigError> {
+        self.name = validate_name(&self.name)?;
+        validate_value(&self.value)
+    }
 }
 
 /// Parses the plugin configuration.
@@ -55,42 +57,19 @@ struct JsonForm {
 /// assert!(parse_config(b"{not json").is_err());
 /// ```
 pub fn parse_config(raw: &[u8]) -> Result<HeaderConfig, ConfigError> {
-    let text = std::str::from_utf8(raw)
-        .map_err(|e| ConfigError(format!("configuration is not UTF-8 ({e})")))?;
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Ok(HeaderConfig::default());
-    }
-    if trimmed.starts_with('{') {
-        let form: JsonForm = serde_json::from_str(trimmed).map_err(|e| {
-            ConfigError(format!(
-                "configuration looks like JSON but is not an object {{\"name\": \"...\", \"value\": \"...\"}}: {e}"
-            ))
-        })?;
-        let name = validate_name(&form.name)?;
-        validate_value(&form.value)?;
-        return Ok(HeaderConfig {
-            name,
-            value: form.value,
-        });
-    }
-    validate_value(trimmed)?;
-    Ok(HeaderConfig {
-        name: "hello".into(),
-        value: trimmed.to_string(),
-    })
+    HeaderConfig::parse(raw)
 }
 
 /// Header names are RFC 9110 tokens; pseudo-headers (`:status`) cannot be added by a filter.
 fn validate_name(name: &str) -> Result<String, ConfigError> {
     if name.is_empty() {
-        return Err(ConfigError(
-            "\"name\" is empty: give the header name to add".into(),
+        return Err(ConfigError::new(
+            "\"name\" is empty: give the header name to add",
         ));
     }
     let is_tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
     if let Some(bad) = name.chars().find(|c| !is_tchar(*c)) {
-        return Err(ConfigError(format!(
+        return Err(ConfigError::new(format!(
             "\"name\" {name:?} is not a valid header name (character {bad:?} is not allowed)"
         )));
     }
@@ -99,7 +78,7 @@ fn validate_name(name: &str) -> Result<String, ConfigError> {
 
 fn validate_value(value: &str) -> Result<(), ConfigError> {
     if let Some(bad) = value.chars().find(|c| c.is_control() && *c != '\t') {
-        return Err(ConfigError(format!(
+        return Err(ConfigError::new(format!(
             "header value {value:?} contains the control character {bad:?}"
         )));
     }

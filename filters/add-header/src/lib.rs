@@ -1,6 +1,7 @@
 //! `add-header`: adds one header to every HTTP response.
 //!
-//! The demo filter from Istio's Wasm documentation. Its plugin configuration is either
+//! The demo filter from Istio's Wasm documentation, written on [`wasme_sdk`]. Its plugin
+//! configuration is either
 //!
 //! * a plain string — the value of the header `hello` (an empty configuration means `world`), or
 //! * a JSON object `{"name": "x-my-header", "value": "some value"}`.
@@ -8,74 +9,41 @@
 //! A configuration it cannot use makes `on_configure` log an error naming the problem and
 //! return `false`, so Envoy (and the harness) report the plugin as failed to configure instead
 //! of silently serving traffic with the wrong header.
+//!
+//! `filters/add-header-raw` is the same filter on the raw `proxy-wasm` crate; the SDK's cost
+//! benchmark (`sdk/benches/sdk_cost.rs`) compares the two.
 
 pub mod config;
 
 pub use config::{HeaderConfig, parse_config};
 
-#[cfg(target_arch = "wasm32")]
-mod filter {
-    use super::config::{HeaderConfig, parse_config};
-    use proxy_wasm::traits::{Context, HttpContext, RootContext};
-    use proxy_wasm::types::{Action, ContextType, LogLevel};
+use std::rc::Rc;
+use wasme_sdk::{Action, Filter, Headers, HttpCx, HttpFilter};
 
-    proxy_wasm::main! {{
-        proxy_wasm::set_log_level(LogLevel::Info);
-        proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
-            Box::new(AddHeaderRoot { header: HeaderConfig::default() })
-        });
-    }}
+/// The filter of one HTTP stream: adds the configured header to the response.
+pub struct AddHeader {
+    header: Rc<HeaderConfig>,
+}
 
-    struct AddHeaderRoot {
-        header: HeaderConfig,
-    }
+impl Filter for AddHeader {
+    type Config = HeaderConfig;
 
-    impl Context for AddHeaderRoot {}
-
-    impl RootContext for AddHeaderRoot {
-        fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
-            let raw = self.get_plugin_configuration().unwrap_or_default();
-            match parse_config(&raw) {
-                Ok(header) => {
-                    self.header = header;
-                    true
-                }
-                Err(problem) => {
-                    proxy_wasm::hostcalls::log(
-                        LogLevel::Error,
-                        &format!("add-header: invalid plugin configuration: {problem}"),
-                    )
-                    .ok();
-                    false
-                }
-            }
-        }
-
-        fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-            Some(Box::new(AddHeader {
-                header: self.header.clone(),
-            }))
-        }
-
-        fn get_type(&self) -> Option<ContextType> {
-            Some(ContextType::HttpContext)
+    fn new(config: &Rc<HeaderConfig>) -> Self {
+        AddHeader {
+            header: config.clone(),
         }
     }
 
-    struct AddHeader {
-        header: HeaderConfig,
-    }
-
-    impl Context for AddHeader {}
-
-    impl HttpContext for AddHeader {
-        fn on_http_response_headers(
-            &mut self,
-            _num_headers: usize,
-            _end_of_stream: bool,
-        ) -> Action {
-            self.add_http_response_header(&self.header.name, &self.header.value);
-            Action::Continue
-        }
+    fn name() -> &'static str {
+        "add-header"
     }
 }
+
+impl HttpFilter for AddHeader {
+    fn on_response_headers(&mut self, headers: &mut Headers, _cx: &mut HttpCx<'_, Self>) -> Action {
+        headers.add(&self.header.name, &self.header.value);
+        Action::Continue
+    }
+}
+
+wasme_sdk::export_http_filter!(AddHeader);

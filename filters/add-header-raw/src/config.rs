@@ -1,0 +1,139 @@
+//! The add-header plugin configuration: a plain string or a `{"name", "value"}` JSON object.
+
+use serde::Deserialize;
+use std::fmt;
+
+/// The header the filter adds to every response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderConfig {
+    /// Header name, lower-case (Envoy lower-cases keys anyway).
+    pub name: String,
+    /// Header value.
+    pub value: String,
+}
+
+impl Default for HeaderConfig {
+    fn default() -> Self {
+        HeaderConfig {
+            name: "hello".into(),
+            value: "world".into(),
+        }
+    }
+}
+
+/// Why a configuration cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonForm {
+    name: String,
+    value: String,
+}
+
+/// Parses the plugin configuration.
+///
+/// * empty (or only white space) → `hello: world`;
+/// * starting with `{` → a JSON object with string fields `name` and `value`;
+/// * anything else → the value of header `hello`.
+///
+/// ```
+/// use add_header_raw::parse_config;
+/// assert_eq!(parse_config(b"").unwrap().value, "world");
+/// assert_eq!(parse_config(b"there").unwrap().value, "there");
+/// let c = parse_config(br#"{"name":"X-Demo","value":"1"}"#).unwrap();
+/// assert_eq!((c.name.as_str(), c.value.as_str()), ("x-demo", "1"));
+/// assert!(parse_config(b"{not json").is_err());
+/// ```
+pub fn parse_config(raw: &[u8]) -> Result<HeaderConfig, ConfigError> {
+    let text = std::str::from_utf8(raw)
+        .map_err(|e| ConfigError(format!("configuration is not UTF-8 ({e})")))?;
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Ok(HeaderConfig::default());
+    }
+    if trimmed.starts_with('{') {
+        let form: JsonForm = serde_json::from_str(trimmed).map_err(|e| {
+            ConfigError(format!(
+                "configuration looks like JSON but is not an object {{\"name\": \"...\", \"value\": \"...\"}}: {e}"
+            ))
+        })?;
+        let name = validate_name(&form.name)?;
+        validate_value(&form.value)?;
+        return Ok(HeaderConfig {
+            name,
+            value: form.value,
+        });
+    }
+    validate_value(trimmed)?;
+    Ok(HeaderConfig {
+        name: "hello".into(),
+        value: trimmed.to_string(),
+    })
+}
+
+/// Header names are RFC 9110 tokens; pseudo-headers (`:status`) cannot be added by a filter.
+fn validate_name(name: &str) -> Result<String, ConfigError> {
+    if name.is_empty() {
+        return Err(ConfigError(
+            "\"name\" is empty: give the header name to add".into(),
+        ));
+    }
+    let is_tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if let Some(bad) = name.chars().find(|c| !is_tchar(*c)) {
+        return Err(ConfigError(format!(
+            "\"name\" {name:?} is not a valid header name (character {bad:?} is not allowed)"
+        )));
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
+fn validate_value(value: &str) -> Result<(), ConfigError> {
+    if let Some(bad) = value.chars().find(|c| c.is_control() && *c != '\t') {
+        return Err(ConfigError(format!(
+            "header value {value:?} contains the control character {bad:?}"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_and_json_forms() {
+        assert_eq!(parse_config(b"  ").unwrap(), HeaderConfig::default());
+        assert_eq!(parse_config(b"abc").unwrap().value, "abc");
+        let c = parse_config(br#"{"name":"x-a","value":""}"#).unwrap();
+        assert_eq!(
+            c,
+            HeaderConfig {
+                name: "x-a".into(),
+                value: String::new()
+            }
+        );
+    }
+
+    #[test]
+    fn bad_configurations_name_the_problem() {
+        let e = parse_config(br#"{"name":"bad name","value":"v"}"#).unwrap_err();
+        assert!(e.to_string().contains("not a valid header name"), "{e}");
+        let e = parse_config(br#"{"name":"x"}"#).unwrap_err();
+        assert!(e.to_string().contains("value"), "{e}");
+        let e = parse_config(br#"{"name":":status","value":"1"}"#).unwrap_err();
+        assert!(e.to_string().contains("':'"), "{e}");
+        let e = parse_config(b"a\nb").unwrap_err();
+        assert!(e.to_string().contains("control character"), "{e}");
+        assert!(parse_config(&[0xff, 0xfe]).is_err());
+    }
+}
