@@ -16,7 +16,9 @@ use std::time::Duration;
 use support::TestEnv;
 
 fn workspace() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new(".."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new(".."))
 }
 
 fn build(env: &TestEnv) {
@@ -34,14 +36,20 @@ fn build(env: &TestEnv) {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn bench_rebuild(c: &mut Criterion) {
     let env = TestEnv::new();
     build(&env); // warm: compile and optimise once
     let mut group = c.benchmark_group("build");
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
     group.bench_function("noop_rebuild_add_header", |b| b.iter(|| build(&env)));
     group.finish();
 }
@@ -56,7 +64,9 @@ fn bench_registry(c: &mut Criterion) {
     env.ok(&["push", &local]);
     let counter = AtomicUsize::new(0);
     let mut group = c.benchmark_group("registry");
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
     group.bench_function("push_1mib_new_repository", |b| {
         b.iter(|| {
             // A new repository each time, so every blob is really uploaded.
@@ -77,7 +87,11 @@ fn bench_registry(c: &mut Criterion) {
     group.finish();
 
     // Size overhead (printed, not timed).
-    let built = image::build(&module, &ImageSpec::new(Format::Compat, vec!["v0.2.1".into()], vec!["x".into()])).unwrap();
+    let built = image::build(
+        &module,
+        &ImageSpec::new(Format::Compat, vec!["v0.2.1".into()], vec!["x".into()]),
+    )
+    .unwrap();
     let total: usize = built.manifest.len() + built.blobs.values().map(Vec::len).sum::<usize>();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(9));
     gz.write_all(&module).unwrap();

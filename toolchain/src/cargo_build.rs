@@ -56,7 +56,9 @@ pub enum CargoBuildError {
     #[error("cannot run cargo ({0}); is Rust installed and `cargo` on PATH?")]
     Spawn(String),
     /// The compilation failed.
-    #[error("`cargo build --target {WASM_TARGET}` failed for {0} (the compiler's messages are above)")]
+    #[error(
+        "`cargo build --target {WASM_TARGET}` failed for {0} (the compiler's messages are above)"
+    )]
     Failed(String),
     /// The build produced no module.
     #[error("cargo built no .wasm for {0}; is its [lib] crate-type \"cdylib\"?")]
@@ -100,7 +102,11 @@ fn cargo() -> String {
 }
 
 fn manifest_of(path: &Path) -> PathBuf {
-    if path.is_dir() { path.join("Cargo.toml") } else { path.to_path_buf() }
+    if path.is_dir() {
+        path.join("Cargo.toml")
+    } else {
+        path.to_path_buf()
+    }
 }
 
 /// Finds the filter crate `request` names and checks it is a `cdylib`.
@@ -118,13 +124,21 @@ pub fn locate(request: &BuildRequest) -> Result<FilterCrate, CargoBuildError> {
         })?;
     let members: Vec<&cargo_metadata::Package> = metadata.workspace_packages();
     let package = match &request.package {
-        Some(name) => members.iter().find(|p| p.name.as_str() == name).copied().ok_or_else(|| {
-            CargoBuildError::NoPackage(format!(
-                "no package `{name}` in the workspace at {}; members: {}",
-                metadata.workspace_root,
-                members.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
-            ))
-        })?,
+        Some(name) => members
+            .iter()
+            .find(|p| p.name.as_str() == name)
+            .copied()
+            .ok_or_else(|| {
+                CargoBuildError::NoPackage(format!(
+                    "no package `{name}` in the workspace at {}; members: {}",
+                    metadata.workspace_root,
+                    members
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?,
         None => members
             .iter()
             .find(|p| p.manifest_path.as_std_path() == manifest)
@@ -134,7 +148,11 @@ pub fn locate(request: &BuildRequest) -> Result<FilterCrate, CargoBuildError> {
                 CargoBuildError::NoPackage(format!(
                     "{} is a virtual workspace: name the filter with -p (one of: {})",
                     manifest.display(),
-                    members.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+                    members
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))
             })?,
     };
@@ -142,7 +160,7 @@ pub fn locate(request: &BuildRequest) -> Result<FilterCrate, CargoBuildError> {
     let is_cdylib = package
         .targets
         .iter()
-        .any(|t| t.crate_types.iter().any(|c| *c == cargo_metadata::CrateType::CDyLib));
+        .any(|t| t.crate_types.contains(&cargo_metadata::CrateType::CDyLib));
     if !is_cdylib {
         return Err(CargoBuildError::NotCdylib {
             package: package.name.to_string(),
@@ -158,12 +176,20 @@ pub fn locate(request: &BuildRequest) -> Result<FilterCrate, CargoBuildError> {
         None => vec![package.name.replace('-', "_")],
         Some(v) => v
             .as_array()
-            .and_then(|a| a.iter().map(|x| x.as_str().map(str::to_string)).collect::<Option<Vec<_>>>())
+            .and_then(|a| {
+                a.iter()
+                    .map(|x| x.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+            })
             .ok_or_else(|| bad("`root-ids` must be an array of strings".into()))?,
     };
     let tag = match meta.and_then(|m| m.get("tag")) {
         None => None,
-        Some(v) => Some(v.as_str().ok_or_else(|| bad("`tag` must be a string".into()))?.to_string()),
+        Some(v) => Some(
+            v.as_str()
+                .ok_or_else(|| bad("`tag` must be a string".into()))?
+                .to_string(),
+        ),
     };
     Ok(FilterCrate {
         name: package.name.to_string(),
@@ -181,17 +207,24 @@ pub fn locate(request: &BuildRequest) -> Result<FilterCrate, CargoBuildError> {
 /// Makes sure the `wasm32-wasip1` target is installed, running `rustup target add` when it is
 /// missing.
 pub fn ensure_target() -> Result<(), CargoBuildError> {
-    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
     match installed {
         Ok(out) if out.status.success() => {
-            if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == WASM_TARGET) {
+            if String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.trim() == WASM_TARGET)
+            {
                 return Ok(());
             }
             eprintln!("installing the {WASM_TARGET} target (rustup target add {WASM_TARGET})");
             let status = Command::new("rustup")
                 .args(["target", "add", WASM_TARGET])
                 .status()
-                .map_err(|e| CargoBuildError::Target(format!("`rustup target add` could not run: {e}")))?;
+                .map_err(|e| {
+                    CargoBuildError::Target(format!("`rustup target add` could not run: {e}"))
+                })?;
             if status.success() {
                 Ok(())
             } else {
@@ -202,7 +235,10 @@ pub fn ensure_target() -> Result<(), CargoBuildError> {
         }
         _ => {
             // No rustup: accept a toolchain that ships the target's standard library.
-            let sysroot = Command::new("rustc").args(["--print", "sysroot"]).output().ok();
+            let sysroot = Command::new("rustc")
+                .args(["--print", "sysroot"])
+                .output()
+                .ok();
             let has_std = sysroot
                 .filter(|o| o.status.success())
                 .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
@@ -224,21 +260,28 @@ pub fn build(filter: &FilterCrate, request: &BuildRequest) -> Result<PathBuf, Ca
     ensure_target()?;
     let profile = request.profile.as_deref().unwrap_or("release");
     let mut cmd = Command::new(cargo());
-    cmd.args(["build", "--target", WASM_TARGET, "--message-format=json-render-diagnostics"])
-        .arg("--profile")
-        .arg(profile)
-        .arg("--manifest-path")
-        .arg(&filter.manifest_path)
-        .arg("-p")
-        .arg(&filter.name)
-        .args(&request.cargo_args)
-        .env_remove("CARGO_BUILD_TARGET")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    cmd.args([
+        "build",
+        "--target",
+        WASM_TARGET,
+        "--message-format=json-render-diagnostics",
+    ])
+    .arg("--profile")
+    .arg(profile)
+    .arg("--manifest-path")
+    .arg(&filter.manifest_path)
+    .arg("-p")
+    .arg(&filter.name)
+    .args(&request.cargo_args)
+    .env_remove("CARGO_BUILD_TARGET")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit());
     if let Some(dir) = &request.target_dir {
         cmd.arg("--target-dir").arg(dir);
     }
-    let output = cmd.output().map_err(|e| CargoBuildError::Spawn(e.to_string()))?;
+    let output = cmd
+        .output()
+        .map_err(|e| CargoBuildError::Spawn(e.to_string()))?;
     if !output.status.success() {
         return Err(CargoBuildError::Failed(filter.name.clone()));
     }
@@ -246,8 +289,12 @@ pub fn build(filter: &FilterCrate, request: &BuildRequest) -> Result<PathBuf, Ca
     cargo_metadata::Message::parse_stream(output.stdout.as_slice())
         .flatten()
         .filter_map(|m| match m {
-            cargo_metadata::Message::CompilerArtifact(a) if a.target.name.replace('-', "_") == lib_name => {
-                a.filenames.into_iter().find(|f| f.extension() == Some("wasm"))
+            cargo_metadata::Message::CompilerArtifact(a)
+                if a.target.name.replace('-', "_") == lib_name =>
+            {
+                a.filenames
+                    .into_iter()
+                    .find(|f| f.extension() == Some("wasm"))
             }
             _ => None,
         })

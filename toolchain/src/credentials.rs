@@ -55,7 +55,9 @@ impl From<Credential> for oci_client::secrets::RegistryAuth {
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
     /// The docker config file is not valid JSON.
-    #[error("{path} is not valid JSON ({message}); fix or move it, then try again (nothing was changed)")]
+    #[error(
+        "{path} is not valid JSON ({message}); fix or move it, then try again (nothing was changed)"
+    )]
     BadConfig {
         /// The file.
         path: PathBuf,
@@ -63,7 +65,9 @@ pub enum CredentialsError {
         message: String,
     },
     /// A credential helper failed.
-    #[error("credential helper `docker-credential-{helper}` failed: {message}; check that it is installed and on PATH, or remove it from {config}")]
+    #[error(
+        "credential helper `docker-credential-{helper}` failed: {message}; check that it is installed and on PATH, or remove it from {config}"
+    )]
     Helper {
         /// The helper's name.
         helper: String,
@@ -81,7 +85,9 @@ pub enum CredentialsError {
         message: String,
     },
     /// Writing the config failed.
-    #[error("cannot write {path}: {source}; check the directory's permissions or set DOCKER_CONFIG to a writable directory")]
+    #[error(
+        "cannot write {path}: {source}; check the directory's permissions or set DOCKER_CONFIG to a writable directory"
+    )]
     Write {
         /// The file.
         path: PathBuf,
@@ -111,7 +117,9 @@ pub fn server_key(registry: &str) -> String {
         .next()
         .unwrap_or(registry);
     match host {
-        "docker.io" | "index.docker.io" | "registry-1.docker.io" => "https://index.docker.io/v1/".to_string(),
+        "docker.io" | "index.docker.io" | "registry-1.docker.io" => {
+            "https://index.docker.io/v1/".to_string()
+        }
         h => h.to_string(),
     }
 }
@@ -132,7 +140,9 @@ fn is_not_found(e: &CredentialRetrievalError) -> bool {
 fn from_docker(c: DockerCredential) -> Credential {
     match c {
         DockerCredential::IdentityToken(t) => Credential::Token(t),
-        DockerCredential::UsernamePassword(username, password) => Credential::Basic { username, password },
+        DockerCredential::UsernamePassword(username, password) => {
+            Credential::Basic { username, password }
+        }
     }
 }
 
@@ -184,10 +194,14 @@ impl std::fmt::Display for StoredIn {
 }
 
 fn config_path() -> Result<PathBuf, CredentialsError> {
-    Ok(config_dir().ok_or(CredentialsError::NoConfigDir)?.join("config.json"))
+    Ok(config_dir()
+        .ok_or(CredentialsError::NoConfigDir)?
+        .join("config.json"))
 }
 
-fn read_config(path: &Path) -> Result<serde_json::Map<String, serde_json::Value>, CredentialsError> {
+fn read_config(
+    path: &Path,
+) -> Result<serde_json::Map<String, serde_json::Value>, CredentialsError> {
     match std::fs::read(path) {
         Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(Default::default()),
         Ok(bytes) => match serde_json::from_slice::<serde_json::Value>(&bytes) {
@@ -209,7 +223,10 @@ fn read_config(path: &Path) -> Result<serde_json::Map<String, serde_json::Value>
     }
 }
 
-fn write_config(path: &Path, config: &serde_json::Map<String, serde_json::Value>) -> Result<(), CredentialsError> {
+fn write_config(
+    path: &Path,
+    config: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), CredentialsError> {
     let err = |source| CredentialsError::Write {
         path: path.to_path_buf(),
         source,
@@ -229,7 +246,9 @@ fn write_config(path: &Path, config: &serde_json::Map<String, serde_json::Value>
     }
     let mut bytes = serde_json::to_vec_pretty(config).unwrap_or_default();
     bytes.push(b'\n');
-    tmp.write_all(&bytes).and_then(|()| tmp.as_file().sync_all()).map_err(err)?;
+    tmp.write_all(&bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(err)?;
     tmp.persist(path).map_err(|e| err(e.error))?;
     Ok(())
 }
@@ -244,7 +263,12 @@ fn helper_for(config: &serde_json::Map<String, serde_json::Value>, key: &str) ->
         .map(str::to_string)
 }
 
-fn run_helper(helper: &str, action: &str, input: &[u8], config: &Path) -> Result<(), CredentialsError> {
+fn run_helper(
+    helper: &str,
+    action: &str,
+    input: &[u8],
+    config: &Path,
+) -> Result<(), CredentialsError> {
     let herr = |message: String| CredentialsError::Helper {
         helper: helper.to_string(),
         message,
@@ -264,8 +288,16 @@ fn run_helper(helper: &str, action: &str, input: &[u8], config: &Path) -> Result
     if out.status.success() {
         Ok(())
     } else {
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        Err(herr(format!("`{action}` exited with {}: {}", out.status, text.trim())))
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Err(herr(format!(
+            "`{action}` exited with {}: {}",
+            out.status,
+            text.trim()
+        )))
     }
 }
 

@@ -73,7 +73,10 @@ const ABI_MARKERS: &[(&str, &str)] = &[
 const FEATURES: &[(&str, WasmFeatures)] = &[
     ("sign-ext", WasmFeatures::SIGN_EXTENSION),
     ("mutable-globals", WasmFeatures::MUTABLE_GLOBAL),
-    ("nontrapping-float-to-int", WasmFeatures::SATURATING_FLOAT_TO_INT),
+    (
+        "nontrapping-float-to-int",
+        WasmFeatures::SATURATING_FLOAT_TO_INT,
+    ),
     ("bulk-memory", WasmFeatures::BULK_MEMORY),
     ("multivalue", WasmFeatures::MULTI_VALUE),
     ("reference-types", WasmFeatures::REFERENCE_TYPES),
@@ -198,7 +201,11 @@ mod tests {
         let info = ModuleInfo::parse(&wasm).unwrap();
         assert_eq!(info.abi_versions, ["v0.2.0"]);
         assert!(info.features.contains(&"sign-ext"), "{:?}", info.features);
-        assert!(info.features.contains(&"bulk-memory"), "{:?}", info.features);
+        assert!(
+            info.features.contains(&"bulk-memory"),
+            "{:?}",
+            info.features
+        );
         assert!(!info.features.contains(&"simd"));
         assert_eq!(info.imports[0].name, "proxy_log");
         info.check_filter().unwrap();
@@ -209,9 +216,13 @@ mod tests {
         let no_marker = wat::parse_str(r#"(module (func (export "malloc")))"#).unwrap();
         let info = ModuleInfo::parse(&no_marker).unwrap();
         assert!(matches!(info.check_filter(), Err(ModuleError::NoAbiMarker)));
-        let no_alloc = wat::parse_str(r#"(module (func (export "proxy_abi_version_0_2_1")))"#).unwrap();
+        let no_alloc =
+            wat::parse_str(r#"(module (func (export "proxy_abi_version_0_2_1")))"#).unwrap();
         let info = ModuleInfo::parse(&no_alloc).unwrap();
         assert!(matches!(info.check_filter(), Err(ModuleError::NoAllocator)));
-        assert!(matches!(ModuleInfo::parse(b"\0asm\x01\0\0\0\x01"), Err(ModuleError::Invalid(_))));
+        assert!(matches!(
+            ModuleInfo::parse(b"\0asm\x01\0\0\0\x01"),
+            Err(ModuleError::Invalid(_))
+        ));
     }
 }

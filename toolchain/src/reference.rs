@@ -35,14 +35,26 @@ pub fn parse(s: &str) -> Result<Reference, ReferenceError> {
     if s.trim() != s || s.is_empty() {
         return Err(err("it is empty or has surrounding white space".into()));
     }
-    let parsed: Reference = s.parse().map_err(|e: oci_client::ParseError| err(e.to_string()))?;
-    if parsed.repository().bytes().any(|b| b.is_ascii_uppercase()) || s.split(['@', ':']).next().is_some_and(|n| n.bytes().any(|b| b.is_ascii_uppercase()) && !n.contains('/')) {
+    let parsed: Reference = s
+        .parse()
+        .map_err(|e: oci_client::ParseError| err(e.to_string()))?;
+    if parsed.repository().bytes().any(|b| b.is_ascii_uppercase())
+        || s.split(['@', ':'])
+            .next()
+            .is_some_and(|n| n.bytes().any(|b| b.is_ascii_uppercase()) && !n.contains('/'))
+    {
         return Err(err("repository names must be lowercase".into()));
     }
     if let Some(d) = parsed.digest()
-        && !(d.len() == 71 && d.starts_with("sha256:") && d[7..].bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+        && !(d.len() == 71
+            && d.starts_with("sha256:")
+            && d[7..]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
     {
-        return Err(err(format!("`{d}` is not a sha256 digest (sha256: and 64 lowercase hex digits)")));
+        return Err(err(format!(
+            "`{d}` is not a sha256 digest (sha256: and 64 lowercase hex digits)"
+        )));
     }
     Ok(parsed)
 }
@@ -61,7 +73,11 @@ pub fn familiar(r: &Reference) -> String {
 /// `localhost` and `127.0.0.1` (any port).
 pub fn is_loopback(registry: &str) -> bool {
     let host = registry.rsplit_once(':').map_or(registry, |(h, p)| {
-        if p.bytes().all(|b| b.is_ascii_digit()) { h } else { registry }
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            registry
+        }
     });
     matches!(host, "localhost" | "127.0.0.1" | "[::1]")
 }

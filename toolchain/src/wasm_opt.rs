@@ -30,11 +30,19 @@ pub fn find() -> Option<PathBuf> {
 /// the reason: optimisation is never required.
 pub fn optimize(module: &[u8], features: &[&str], cache_dir: &Path) -> Outcome {
     let Some(wasm_opt) = find() else {
-        return Outcome::Skipped("wasm-opt is not installed (Debian/Ubuntu: apt-get install binaryen)".into());
+        return Outcome::Skipped(
+            "wasm-opt is not installed (Debian/Ubuntu: apt-get install binaryen)".into(),
+        );
     };
-    let mut args: Vec<String> = vec!["-O3".into(), "--strip-debug".into(), "--mvp-features".into()];
+    let mut args: Vec<String> = vec![
+        "-O3".into(),
+        "--strip-debug".into(),
+        "--mvp-features".into(),
+    ];
     args.extend(features.iter().map(|f| format!("--enable-{f}")));
-    let key = crate::image::sha256_hex(format!("{}\n{}", crate::image::sha256_hex(module), args.join(" ")).as_bytes());
+    let key = crate::image::sha256_hex(
+        format!("{}\n{}", crate::image::sha256_hex(module), args.join(" ")).as_bytes(),
+    );
     let cached = cache_dir.join(format!("{key}.wasm"));
     if let Ok(bytes) = std::fs::read(&cached)
         && bytes.starts_with(b"\0asm")
@@ -42,7 +50,8 @@ pub fn optimize(module: &[u8], features: &[&str], cache_dir: &Path) -> Outcome {
         return Outcome::Optimized(bytes);
     }
     let run = || -> Result<Vec<u8>, String> {
-        std::fs::create_dir_all(cache_dir).map_err(|e| format!("cannot create {}: {e}", cache_dir.display()))?;
+        std::fs::create_dir_all(cache_dir)
+            .map_err(|e| format!("cannot create {}: {e}", cache_dir.display()))?;
         let dir = tempfile::tempdir_in(cache_dir).map_err(|e| e.to_string())?;
         let input = dir.path().join("in.wasm");
         let output = dir.path().join("out.wasm");
@@ -58,11 +67,15 @@ pub fn optimize(module: &[u8], features: &[&str], cache_dir: &Path) -> Outcome {
             return Err(format!(
                 "wasm-opt failed ({}): {}",
                 out.status,
-                String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or("")
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
             ));
         }
         let bytes = std::fs::read(&output).map_err(|e| e.to_string())?;
-        crate::module_info::ModuleInfo::parse(&bytes).map_err(|e| format!("wasm-opt produced an invalid module: {e}"))?;
+        crate::module_info::ModuleInfo::parse(&bytes)
+            .map_err(|e| format!("wasm-opt produced an invalid module: {e}"))?;
         // Best effort: a cache write failure only costs a re-run next time.
         let _ = std::fs::rename(&output, &cached);
         Ok(bytes)

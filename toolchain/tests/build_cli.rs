@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use support::{TestEnv, digest_in};
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn wasm_target_dir() -> PathBuf {
@@ -47,10 +50,17 @@ fn builds_add_header_reproducibly_into_the_store() {
     let digest = digest_in(&stdout);
     assert!(stderr.contains("ABI v0.2.1"), "{stderr}");
     assert!(stderr.contains("features:"), "{stderr}");
-    assert!(stderr.contains("wasm-opt"), "reports what wasm-opt did: {stderr}");
-    let inspect: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", "add-header:0.1.0", "--json"])).unwrap();
+    assert!(
+        stderr.contains("wasm-opt"),
+        "reports what wasm-opt did: {stderr}"
+    );
+    let inspect: serde_json::Value =
+        serde_json::from_str(&env.ok(&["inspect", "add-header:0.1.0", "--json"])).unwrap();
     assert_eq!(inspect["digest"], digest.as_str());
-    assert_eq!(inspect["rootIds"][0], "add_header", "from [package.metadata.wasme]");
+    assert_eq!(
+        inspect["rootIds"][0], "add_header",
+        "from [package.metadata.wasme]"
+    );
     assert_eq!(inspect["format"], "compat");
 
     // A rebuild (another store, nothing changed) gives the byte-identical image.
@@ -64,11 +74,25 @@ fn builds_add_header_reproducibly_into_the_store() {
     );
 
     // Options: tag, format, root id, no optimisation.
-    let (ok, stdout3, stderr3) = run(build_cmd(&env, &["-p", "add-header", "--tag", "127.0.0.1:5000/ah:dev", "--format", "solo", "--root-id", "custom", "--no-opt"]));
+    let (ok, stdout3, stderr3) = run(build_cmd(
+        &env,
+        &[
+            "-p",
+            "add-header",
+            "--tag",
+            "127.0.0.1:5000/ah:dev",
+            "--format",
+            "solo",
+            "--root-id",
+            "custom",
+            "--no-opt",
+        ],
+    ));
     assert!(ok, "{stderr3}");
     assert!(stderr3.contains("skipped (--no-opt)"), "{stderr3}");
     assert_ne!(digest_in(&stdout3), digest);
-    let inspect: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", "127.0.0.1:5000/ah:dev", "--json"])).unwrap();
+    let inspect: serde_json::Value =
+        serde_json::from_str(&env.ok(&["inspect", "127.0.0.1:5000/ah:dev", "--json"])).unwrap();
     assert_eq!(inspect["format"], "solo");
     assert_eq!(inspect["rootIds"][0], "custom");
 }
@@ -85,16 +109,25 @@ fn a_crate_that_is_not_a_cdylib_is_refused() {
     .unwrap();
     std::fs::write(krate.join("src/lib.rs"), "pub fn f() {}\n").unwrap();
     let mut cmd = env.cmd();
-    cmd.arg("build").arg(&krate).arg("--target-dir").arg(env.dir.path().join("target"));
+    cmd.arg("build")
+        .arg(&krate)
+        .arg("--target-dir")
+        .arg(env.dir.path().join("target"));
     let (ok, _, stderr) = run(cmd);
     assert!(!ok);
-    assert!(stderr.contains("not a cdylib") && stderr.contains("crate-type = [\"cdylib\"]"), "{stderr}");
+    assert!(
+        stderr.contains("not a cdylib") && stderr.contains("crate-type = [\"cdylib\"]"),
+        "{stderr}"
+    );
     assert!(!env.store().join("index.json").exists() || support::snapshot(&env.store()).len() <= 2);
 
     // An unknown package of a workspace names the members.
     let (ok, _, stderr) = run(build_cmd(&env, &["-p", "no-such-filter"]));
     assert!(!ok);
-    assert!(stderr.contains("no package `no-such-filter`") && stderr.contains("add-header"), "{stderr}");
+    assert!(
+        stderr.contains("no package `no-such-filter`") && stderr.contains("add-header"),
+        "{stderr}"
+    );
     // A directory without a crate.
     let mut cmd = env.cmd();
     cmd.arg("build").arg(env.dir.path().join("nothing"));
@@ -114,7 +147,11 @@ fn a_module_without_abi_marker_is_refused() {
         "[package]\nname = \"not-a-filter\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[workspace]\n",
     )
     .unwrap();
-    std::fs::write(krate.join("src/lib.rs"), "#[unsafe(no_mangle)]\npub extern \"C\" fn add(a: i32, b: i32) -> i32 { a + b }\n").unwrap();
+    std::fs::write(
+        krate.join("src/lib.rs"),
+        "#[unsafe(no_mangle)]\npub extern \"C\" fn add(a: i32, b: i32) -> i32 { a + b }\n",
+    )
+    .unwrap();
     let mut cmd = env.cmd();
     cmd.arg("build")
         .arg(&krate)

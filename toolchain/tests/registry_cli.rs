@@ -7,7 +7,16 @@ use support::{DockerRegistry, Fault, FaultProxy, Rule, TestEnv, digest_in, filte
 
 fn package(env: &TestEnv, salt: u32, tag: &str, format: &str) -> String {
     let wasm = env.write_module(&format!("m{salt}.wasm"), &filter_module(salt));
-    digest_in(&env.ok(&["package", wasm.to_str().unwrap(), "--tag", tag, "--format", format, "--root-id", "rid"]))
+    digest_in(&env.ok(&[
+        "package",
+        wasm.to_str().unwrap(),
+        "--tag",
+        tag,
+        "--format",
+        format,
+        "--root-id",
+        "rid",
+    ]))
 }
 
 #[test]
@@ -19,10 +28,19 @@ fn push_pull_round_trip_in_every_format() {
         let reference = format!("{}/filters/f-{format}:v1", registry.addr);
         let digest = package(&producer, 10 + i as u32, &reference, format);
         let pushed = producer.ok(&["push", &reference]);
-        assert_eq!(digest_in(&pushed), digest, "push prints the manifest digest");
+        assert_eq!(
+            digest_in(&pushed),
+            digest,
+            "push prints the manifest digest"
+        );
         let pulled = consumer.ok(&["pull", &reference]);
-        assert_eq!(digest_in(&pulled), digest, "{format}: same manifest after the round trip");
-        let inspect: serde_json::Value = serde_json::from_str(&consumer.ok(&["inspect", &reference, "--json"])).unwrap();
+        assert_eq!(
+            digest_in(&pulled),
+            digest,
+            "{format}: same manifest after the round trip"
+        );
+        let inspect: serde_json::Value =
+            serde_json::from_str(&consumer.ok(&["inspect", &reference, "--json"])).unwrap();
         assert_eq!(inspect["format"], format);
         assert_eq!(inspect["rootIds"][0], "rid");
         let out = consumer.dir.path().join("x.wasm");
@@ -43,7 +61,11 @@ fn digest_references_stay_digests() {
     let out = other.ok(&["pull", &by_digest]);
     assert_eq!(digest_in(&out), digest);
     let images: serde_json::Value = serde_json::from_str(&other.ok(&["images", "--json"])).unwrap();
-    assert_eq!(images[0]["reference"], format!("{}/f@{digest}", registry.addr).as_str(), "stored under the digest, not :latest");
+    assert_eq!(
+        images[0]["reference"],
+        format!("{}/f@{digest}", registry.addr).as_str(),
+        "stored under the digest, not :latest"
+    );
     // Push by digest to another repository (no tag created).
     let by_digest2 = format!("{}/g@{digest}", registry.addr);
     other.ok(&["push", &by_digest, &by_digest2]);
@@ -82,31 +104,72 @@ fn basic_auth_login_push_pull_logout() {
     // Anonymous: 401 with a hint to log in; the store is unchanged.
     let before = env.store_snapshot();
     let err = env.fails(&["push", &reference]);
-    assert!(err.contains("401") && err.contains("cargo wasme login"), "{err}");
+    assert!(
+        err.contains("401") && err.contains("cargo wasme login"),
+        "{err}"
+    );
     let err = TestEnv::new().fails(&["pull", &reference]);
     assert!(err.contains("401"), "{err}");
     assert_eq!(env.store_snapshot(), before);
 
     // Existing docker config entries must survive login and logout.
     let config_path = env.docker_config().join("config.json");
-    std::fs::write(&config_path, r#"{"auths":{"other.example:5000":{"auth":"eDp5"}},"psFormat":"table"}"#).unwrap();
+    std::fs::write(
+        &config_path,
+        r#"{"auths":{"other.example:5000":{"auth":"eDp5"}},"psFormat":"table"}"#,
+    )
+    .unwrap();
     // Wrong password: refused, nothing stored.
-    let out = env.cmd().args(["login", &registry.addr, "-u", "alice", "--password-stdin"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let out = env
+        .cmd()
+        .args(["login", &registry.addr, "-u", "alice", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let out = write_stdin_and_wait(out, "wrong\n");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("401"), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(std::fs::read_to_string(&config_path).unwrap(), r#"{"auths":{"other.example:5000":{"auth":"eDp5"}},"psFormat":"table"}"#);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("401"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&config_path).unwrap(),
+        r#"{"auths":{"other.example:5000":{"auth":"eDp5"}},"psFormat":"table"}"#
+    );
     // Right password: verified, stored with mode 0600, other entries kept, secret not printed.
-    let child = env.cmd().args(["login", &registry.addr, "-u", "alice", "--password-stdin"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let child = env
+        .cmd()
+        .args(["login", &registry.addr, "-u", "alice", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let out = write_stdin_and_wait(child, "s3cret\n");
-    assert!(out.status.success(), "{}\nregistry log:\n{}", String::from_utf8_lossy(&out.stderr), registry.log.lock().unwrap());
+    assert!(
+        out.status.success(),
+        "{}\nregistry log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        registry.log.lock().unwrap()
+    );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cret"));
-    let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
     assert_eq!(config["auths"]["other.example:5000"]["auth"], "eDp5");
     assert_eq!(config["psFormat"], "table");
     assert!(config["auths"][&registry.addr]["auth"].is_string());
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&config_path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&config_path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
 
     assert_eq!(digest_in(&env.ok(&["push", &reference])), digest);
     let consumer = TestEnv::new();
@@ -117,20 +180,38 @@ fn basic_auth_login_push_pull_logout() {
     let podman = TestEnv::new();
     let auth_file = podman.dir.path().join("auth.json");
     std::fs::copy(&config_path, &auth_file).unwrap();
-    let out = podman.cmd().args(["pull", &reference]).env("REGISTRY_AUTH_FILE", &auth_file).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = podman
+        .cmd()
+        .args(["pull", &reference])
+        .env("REGISTRY_AUTH_FILE", &auth_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     assert!(env.ok(&["logout", &registry.addr]).contains("Removed"));
-    let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
     assert!(config["auths"].get(&registry.addr).is_none());
     assert_eq!(config["auths"]["other.example:5000"]["auth"], "eDp5");
     assert!(env.fails(&["push", &reference]).contains("401"));
-    assert!(env.ok(&["logout", &registry.addr]).contains("No credentials"));
+    assert!(
+        env.ok(&["logout", &registry.addr])
+            .contains("No credentials")
+    );
 }
 
 fn write_stdin_and_wait(mut child: std::process::Child, input: &str) -> std::process::Output {
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -159,16 +240,55 @@ fn login_stores_through_a_credential_helper() {
     let reference = format!("{}/f:1", registry.addr);
     package(&env, 50, &reference, "compat");
     // No credentials in the helper yet: anonymous, refused.
-    let err = String::from_utf8_lossy(&env.cmd().args(["push", &reference]).env("PATH", &path).output().unwrap().stderr).to_string();
+    let err = String::from_utf8_lossy(
+        &env.cmd()
+            .args(["push", &reference])
+            .env("PATH", &path)
+            .output()
+            .unwrap()
+            .stderr,
+    )
+    .to_string();
     assert!(err.contains("401"), "{err}");
-    let out = env.cmd().args(["login", &registry.addr, "-u", "bob", "-p", "pw"]).env("PATH", &path).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = env
+        .cmd()
+        .args(["login", &registry.addr, "-u", "bob", "-p", "pw"])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("docker-credential-testvault"));
-    assert!(std::fs::read_to_string(&vault).unwrap().contains("\"Secret\":\"pw\""));
-    assert_eq!(std::fs::read_to_string(&config_path).unwrap(), r#"{"credsStore":"testvault"}"#, "config.json untouched");
-    let out = env.cmd().args(["push", &reference]).env("PATH", &path).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = env.cmd().args(["logout", &registry.addr]).env("PATH", &path).output().unwrap();
+    assert!(
+        std::fs::read_to_string(&vault)
+            .unwrap()
+            .contains("\"Secret\":\"pw\"")
+    );
+    assert_eq!(
+        std::fs::read_to_string(&config_path).unwrap(),
+        r#"{"credsStore":"testvault"}"#,
+        "config.json untouched"
+    );
+    let out = env
+        .cmd()
+        .args(["push", &reference])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env
+        .cmd()
+        .args(["logout", &registry.addr])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(!vault.exists());
 }
@@ -194,23 +314,58 @@ fn registry_errors_name_the_cause_and_change_nothing() {
     let err = env.fails(&["push", &format!("{}/unknown:1", registry.addr)]);
     assert!(err.contains("no image"), "{err}");
     // Nothing listening: a network error after retries.
-    let dead = { let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap(); l.local_addr().unwrap().to_string() };
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
     let err = env.fails(&["pull", &format!("{dead}/f:1")]);
-    assert!(err.contains("cannot reach") && err.contains("attempts"), "{err}");
+    assert!(
+        err.contains("cannot reach") && err.contains("attempts"),
+        "{err}"
+    );
 
     // 403 and persistent 500 through the fault proxy.
-    let forbidden = FaultProxy::start(&registry.addr, vec![Rule { pattern: "/manifests/".into(), fault: Fault::Status(403), times: usize::MAX }]);
+    let forbidden = FaultProxy::start(
+        &registry.addr,
+        vec![Rule {
+            pattern: "/manifests/".into(),
+            fault: Fault::Status(403),
+            times: usize::MAX,
+        }],
+    );
     let err = env.fails(&["pull", &format!("{}/f:1", forbidden.addr)]);
     assert!(err.contains("403"), "{err}");
-    let broken = FaultProxy::start(&registry.addr, vec![Rule { pattern: "/manifests/".into(), fault: Fault::Status(500), times: usize::MAX }]);
+    let broken = FaultProxy::start(
+        &registry.addr,
+        vec![Rule {
+            pattern: "/manifests/".into(),
+            fault: Fault::Status(500),
+            times: usize::MAX,
+        }],
+    );
     let err = env.fails(&["pull", &format!("{}/f:1", broken.addr)]);
-    assert!(err.contains("500") && err.contains("after 4 attempts"), "{err}");
-    assert_eq!(broken.hits.load(std::sync::atomic::Ordering::SeqCst), 4, "retried with backoff, then gave up");
-    assert_eq!(env.store_snapshot(), before, "failed pulls changed the store");
+    assert!(
+        err.contains("500") && err.contains("after 4 attempts"),
+        "{err}"
+    );
+    assert_eq!(
+        broken.hits.load(std::sync::atomic::Ordering::SeqCst),
+        4,
+        "retried with backoff, then gave up"
+    );
+    assert_eq!(
+        env.store_snapshot(),
+        before,
+        "failed pulls changed the store"
+    );
 
     // A tampered blob in the registry's storage: the pull fails, nothing is stored.
-    let manifest: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", &reference, "--json"])).unwrap();
-    let layer = manifest["manifest"]["layers"][0]["digest"].as_str().unwrap().to_string();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&env.ok(&["inspect", &reference, "--json"])).unwrap();
+    let layer = manifest["manifest"]["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let file = registry.blob_file(&layer);
     let mut bytes = std::fs::read(&file).unwrap();
     let n = bytes.len();
@@ -232,17 +387,50 @@ fn transient_failures_are_retried() {
     let proxy = FaultProxy::start(
         &registry.addr,
         vec![
-            Rule { pattern: "PUT /v2/f/manifests/".into(), fault: Fault::Status(503), times: 2 },
-            Rule { pattern: "PATCH".into(), fault: Fault::Drop, times: 1 },
-            Rule { pattern: "POST /v2/f/blobs/uploads".into(), fault: Fault::Status(502), times: 1 },
+            Rule {
+                pattern: "PUT /v2/f/manifests/".into(),
+                fault: Fault::Status(503),
+                times: 2,
+            },
+            Rule {
+                pattern: "PATCH".into(),
+                fault: Fault::Drop,
+                times: 1,
+            },
+            Rule {
+                pattern: "POST /v2/f/blobs/uploads".into(),
+                fault: Fault::Status(502),
+                times: 1,
+            },
         ],
     );
     let via_proxy = format!("{}/f:1", proxy.addr);
     env.ok(&["tag", &direct, &via_proxy]);
     assert_eq!(digest_in(&env.ok(&["push", &via_proxy])), digest);
-    assert!(proxy.hits.load(std::sync::atomic::Ordering::SeqCst) >= 3, "{:?}", proxy.requests.lock().unwrap());
-    let proxy2 = FaultProxy::start(&registry.addr, vec![Rule { pattern: "GET /v2/f/blobs/".into(), fault: Fault::Drop, times: 1 }, Rule { pattern: "GET /v2/f/manifests".into(), fault: Fault::Status(500), times: 1 }]);
+    assert!(
+        proxy.hits.load(std::sync::atomic::Ordering::SeqCst) >= 3,
+        "{:?}",
+        proxy.requests.lock().unwrap()
+    );
+    let proxy2 = FaultProxy::start(
+        &registry.addr,
+        vec![
+            Rule {
+                pattern: "GET /v2/f/blobs/".into(),
+                fault: Fault::Drop,
+                times: 1,
+            },
+            Rule {
+                pattern: "GET /v2/f/manifests".into(),
+                fault: Fault::Status(500),
+                times: 1,
+            },
+        ],
+    );
     let consumer = TestEnv::new();
-    assert_eq!(digest_in(&consumer.ok(&["pull", &format!("{}/f:1", proxy2.addr)])), digest);
+    assert_eq!(
+        digest_in(&consumer.ok(&["pull", &format!("{}/f:1", proxy2.addr)])),
+        digest
+    );
     assert_eq!(proxy2.hits.load(std::sync::atomic::Ordering::SeqCst), 2);
 }

@@ -9,12 +9,21 @@ use support::{TestEnv, digest_in, filter_module};
 fn package_stores_an_oci_layout_readable_back() {
     let env = TestEnv::new();
     let wasm = env.write_module("my_filter.wasm", &filter_module(1));
-    let out = env.ok(&["package", wasm.to_str().unwrap(), "--tag", "my-filter:1.0", "--root-id", "r1"]);
+    let out = env.ok(&[
+        "package",
+        wasm.to_str().unwrap(),
+        "--tag",
+        "my-filter:1.0",
+        "--root-id",
+        "r1",
+    ]);
     let digest = digest_in(&out);
     // A real OCI image layout.
-    let layout: serde_json::Value = serde_json::from_slice(&std::fs::read(env.store().join("oci-layout")).unwrap()).unwrap();
+    let layout: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.store().join("oci-layout")).unwrap()).unwrap();
     assert_eq!(layout["imageLayoutVersion"], "1.0.0");
-    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(env.store().join("index.json")).unwrap()).unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.store().join("index.json")).unwrap()).unwrap();
     assert_eq!(index["manifests"][0]["digest"], digest.as_str());
     assert_eq!(
         index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"],
@@ -29,14 +38,30 @@ fn package_stores_an_oci_layout_readable_back() {
     assert_eq!(images[0]["abiVersions"][0], "v0.2.1");
     assert_eq!(images[0]["format"], "compat");
     let table = env.ok(&["images"]);
-    assert!(table.contains("my-filter:1.0") && table.contains(&hex[..12]), "{table}");
+    assert!(
+        table.contains("my-filter:1.0") && table.contains(&hex[..12]),
+        "{table}"
+    );
 
-    let inspect: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", "my-filter:1.0", "--json"])).unwrap();
-    assert_eq!(inspect["manifest"]["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar+gzip");
-    assert!(inspect["exports"].as_array().unwrap().iter().any(|e| e["name"] == "proxy_on_memory_allocate"));
+    let inspect: serde_json::Value =
+        serde_json::from_str(&env.ok(&["inspect", "my-filter:1.0", "--json"])).unwrap();
+    assert_eq!(
+        inspect["manifest"]["layers"][0]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar+gzip"
+    );
+    assert!(
+        inspect["exports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "proxy_on_memory_allocate")
+    );
     assert_eq!(inspect["imports"][0]["name"], "proxy_log");
     let human = env.ok(&["inspect", "my-filter:1.0"]);
-    assert!(human.contains("v0.2.1") && human.contains("proxy_log"), "{human}");
+    assert!(
+        human.contains("v0.2.1") && human.contains("proxy_log"),
+        "{human}"
+    );
 
     let exported = env.dir.path().join("out.wasm");
     env.ok(&["export", "my-filter:1.0", "-o", exported.to_str().unwrap()]);
@@ -54,13 +79,29 @@ fn packaging_is_reproducible_and_honours_source_date_epoch() {
     let da = digest_in(&a.ok(&["package", wasm.to_str().unwrap(), "--tag", "f:1"]));
     let db = digest_in(&b.ok(&["package", wasm.to_str().unwrap(), "--tag", "f:1"]));
     assert_eq!(da, db, "same module, same digest in another store");
-    let dc = digest_in(&String::from_utf8(
-        a.cmd().args(["package", wasm.to_str().unwrap(), "--tag", "f:2"]).env("SOURCE_DATE_EPOCH", "1700000000").output().unwrap().stdout,
-    ).unwrap());
+    let dc = digest_in(
+        &String::from_utf8(
+            a.cmd()
+                .args(["package", wasm.to_str().unwrap(), "--tag", "f:2"])
+                .env("SOURCE_DATE_EPOCH", "1700000000")
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap(),
+    );
     assert_ne!(da, dc, "SOURCE_DATE_EPOCH must reach the image");
-    let dd = digest_in(&String::from_utf8(
-        b.cmd().args(["package", wasm.to_str().unwrap(), "--tag", "f:2"]).env("SOURCE_DATE_EPOCH", "1700000000").output().unwrap().stdout,
-    ).unwrap());
+    let dd = digest_in(
+        &String::from_utf8(
+            b.cmd()
+                .args(["package", wasm.to_str().unwrap(), "--tag", "f:2"])
+                .env("SOURCE_DATE_EPOCH", "1700000000")
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap(),
+    );
     assert_eq!(dc, dd);
 }
 
@@ -71,8 +112,18 @@ fn every_format_packages_and_reads_back() {
     let mut digests = Vec::new();
     for format in ["compat", "docker", "solo", "cncf"] {
         let tag = format!("f:{format}");
-        digests.push(digest_in(&env.ok(&["package", wasm.to_str().unwrap(), "--tag", &tag, "--format", format, "--root-id", "x"])));
-        let inspect: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", &tag, "--json"])).unwrap();
+        digests.push(digest_in(&env.ok(&[
+            "package",
+            wasm.to_str().unwrap(),
+            "--tag",
+            &tag,
+            "--format",
+            format,
+            "--root-id",
+            "x",
+        ])));
+        let inspect: serde_json::Value =
+            serde_json::from_str(&env.ok(&["inspect", &tag, "--json"])).unwrap();
         assert_eq!(inspect["format"], format);
         assert_eq!(inspect["abiVersions"][0], "v0.2.1");
         assert_eq!(inspect["rootIds"][0], "x", "{format}");
@@ -82,9 +133,14 @@ fn every_format_packages_and_reads_back() {
     }
     digests.dedup();
     assert_eq!(digests.len(), 4);
-    let inspect: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", "f:docker", "--json"])).unwrap();
-    assert_eq!(inspect["mediaType"], "application/vnd.docker.distribution.manifest.v2+json");
-    let inspect: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", "f:solo", "--json"])).unwrap();
+    let inspect: serde_json::Value =
+        serde_json::from_str(&env.ok(&["inspect", "f:docker", "--json"])).unwrap();
+    assert_eq!(
+        inspect["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    let inspect: serde_json::Value =
+        serde_json::from_str(&env.ok(&["inspect", "f:solo", "--json"])).unwrap();
     assert_eq!(inspect["manifest"]["layers"].as_array().unwrap().len(), 2);
 }
 
@@ -98,13 +154,19 @@ fn tag_rmi_and_garbage_collection() {
     env.ok(&["tag", "f:1", "127.0.0.1:5000/team/f:prod"]);
     let images: serde_json::Value = serde_json::from_str(&env.ok(&["images", "--json"])).unwrap();
     assert_eq!(images.as_array().unwrap().len(), 3);
-    let blob_count = || std::fs::read_dir(env.store().join("blobs/sha256")).unwrap().count();
+    let blob_count = || {
+        std::fs::read_dir(env.store().join("blobs/sha256"))
+            .unwrap()
+            .count()
+    };
     let before = blob_count();
     // Removing one of two names keeps the blobs.
     env.ok(&["rmi", "f:1"]);
     assert_eq!(blob_count(), before);
     assert!(env.fails(&["inspect", "f:1"]).contains("no image"));
-    let again: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", "127.0.0.1:5000/team/f:prod", "--json"])).unwrap();
+    let again: serde_json::Value =
+        serde_json::from_str(&env.ok(&["inspect", "127.0.0.1:5000/team/f:prod", "--json"]))
+            .unwrap();
     assert_eq!(again["digest"], digest.as_str());
     // Removing the last name frees its manifest, config and layer, not g's.
     let out = env.ok(&["rmi", "127.0.0.1:5000/team/f:prod"]);
@@ -126,15 +188,27 @@ fn bad_input_is_refused_and_changes_nothing() {
     let err = env.fails(&["package", wasm.to_str().unwrap(), "--tag", "Bad Ref!"]);
     assert!(err.contains("invalid image reference"), "{err}");
     let err = env.fails(&["inspect", "nope:1"]);
-    assert!(err.contains("no image `nope:1`") && err.contains("cargo wasme pull"), "{err}");
+    assert!(
+        err.contains("no image `nope:1`") && err.contains("cargo wasme pull"),
+        "{err}"
+    );
     let err = env.fails(&["rmi", "nope:1"]);
     assert!(err.contains("no image"), "{err}");
     let err = env.fails(&["tag", "nope:1", "x:1"]);
     assert!(err.contains("no image"), "{err}");
-    let no_marker = env.write_module("plain.wasm", &wat::parse_str(r#"(module (func (export "malloc") (param i32) (result i32) i32.const 0))"#).unwrap());
+    let no_marker = env.write_module(
+        "plain.wasm",
+        &wat::parse_str(
+            r#"(module (func (export "malloc") (param i32) (result i32) i32.const 0))"#,
+        )
+        .unwrap(),
+    );
     let err = env.fails(&["package", no_marker.to_str().unwrap(), "--tag", "x:1"]);
     assert!(err.contains("ABI marker"), "{err}");
-    let no_alloc = env.write_module("noalloc.wasm", &wat::parse_str(r#"(module (func (export "proxy_abi_version_0_2_1")))"#).unwrap());
+    let no_alloc = env.write_module(
+        "noalloc.wasm",
+        &wat::parse_str(r#"(module (func (export "proxy_abi_version_0_2_1")))"#).unwrap(),
+    );
     let err = env.fails(&["package", no_alloc.to_str().unwrap(), "--tag", "x:1"]);
     assert!(err.contains("allocator"), "{err}");
     let garbage = env.write_module("garbage.wasm", b"\0asm\x01\0\0\0garbage");
@@ -143,7 +217,11 @@ fn bad_input_is_refused_and_changes_nothing() {
     let err = env.fails(&["export", "f:1", "-o", "/nonexistent-dir/x.wasm"]);
     assert!(err.contains("cannot write"), "{err}");
 
-    assert_eq!(env.store_snapshot(), before, "a failed command changed the store");
+    assert_eq!(
+        env.store_snapshot(),
+        before,
+        "a failed command changed the store"
+    );
 }
 
 #[test]
@@ -153,10 +231,18 @@ fn unwritable_store_gives_a_clear_error() {
     let file = env.dir.path().join("a-file");
     std::fs::write(&file, b"x").unwrap();
     let wasm = env.write_module("f.wasm", &filter_module(6));
-    let out = env.cmd().args(["package", wasm.to_str().unwrap(), "--tag", "f:1"]).env("WASME_HOME", file.join("home")).output().unwrap();
+    let out = env
+        .cmd()
+        .args(["package", wasm.to_str().unwrap(), "--tag", "f:1"])
+        .env("WASME_HOME", file.join("home"))
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not writable") && err.contains("WASME_HOME"), "{err}");
+    assert!(
+        err.contains("not writable") && err.contains("WASME_HOME"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(&file).unwrap(), b"x");
 }
 
@@ -183,9 +269,15 @@ fn a_full_disk_leaves_the_store_as_it_was() {
         .unwrap();
     assert!(!out.status.success(), "the write should have failed");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("disk is full") && err.contains("WASME_HOME"), "{err}");
+    assert!(
+        err.contains("disk is full") && err.contains("WASME_HOME"),
+        "{err}"
+    );
     let after = env.store_snapshot();
-    assert_eq!(after, before, "a failed write must leave the store exactly as it was");
+    assert_eq!(
+        after, before,
+        "a failed write must leave the store exactly as it was"
+    );
     // And the store still works.
     env.ok(&["inspect", "small:1"]);
 }
@@ -193,7 +285,9 @@ fn a_full_disk_leaves_the_store_as_it_was() {
 #[test]
 fn concurrent_writers_lose_nothing() {
     let env = TestEnv::new();
-    let modules: Vec<_> = (0..8).map(|i| env.write_module(&format!("m{i}.wasm"), &filter_module(100 + i))).collect();
+    let modules: Vec<_> = (0..8)
+        .map(|i| env.write_module(&format!("m{i}.wasm"), &filter_module(100 + i)))
+        .collect();
     let children: Vec<_> = modules
         .iter()
         .enumerate()
@@ -219,8 +313,20 @@ fn concurrent_writers_lose_nothing() {
     // Concurrent removals and additions.
     let mut children = Vec::new();
     for i in 0..4 {
-        children.push(env.cmd().args(["rmi", &format!("c:{i}")]).stdout(std::process::Stdio::null()).spawn().unwrap());
-        children.push(env.cmd().args(["tag", &format!("c:{}", i + 4), &format!("d:{i}")]).stdout(std::process::Stdio::null()).spawn().unwrap());
+        children.push(
+            env.cmd()
+                .args(["rmi", &format!("c:{i}")])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        children.push(
+            env.cmd()
+                .args(["tag", &format!("c:{}", i + 4), &format!("d:{i}")])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
     }
     for mut c in children {
         assert!(c.wait().unwrap().success());

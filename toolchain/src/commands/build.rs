@@ -96,17 +96,23 @@ pub fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
     };
     let filter = cargo_build::locate(&request)?;
     let wasm_path = cargo_build::build(&filter, &request)?;
-    let module = std::fs::read(&wasm_path).with_context(|| format!("cannot read {}", wasm_path.display()))?;
+    let module = std::fs::read(&wasm_path)
+        .with_context(|| format!("cannot read {}", wasm_path.display()))?;
     let info = check(&module, &wasm_path)?;
     let module = if args.no_opt {
         eprintln!("wasm-opt: skipped (--no-opt)");
         module
     } else {
-        let cache = filter.target_dir.join(cargo_build::WASM_TARGET).join("wasme-opt");
+        let cache = filter
+            .target_dir
+            .join(cargo_build::WASM_TARGET)
+            .join("wasme-opt");
         match wasm_opt::optimize(&module, &info.features, &cache) {
             wasm_opt::Outcome::Optimized(out) => {
                 let checked = ModuleInfo::parse(&out)?;
-                checked.check_filter().context("wasm-opt's output lost a required export")?;
+                checked
+                    .check_filter()
+                    .context("wasm-opt's output lost a required export")?;
                 eprintln!("wasm-opt: {} -> {} bytes", module.len(), out.len());
                 out
             }
@@ -116,36 +122,60 @@ pub fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    let root_ids = if args.image.root_ids.is_empty() { filter.root_ids.clone() } else { args.image.root_ids.clone() };
+    let root_ids = if args.image.root_ids.is_empty() {
+        filter.root_ids.clone()
+    } else {
+        args.image.root_ids.clone()
+    };
     let tag = args
         .image
         .tag
         .clone()
         .or(filter.tag.clone())
         .unwrap_or_else(|| format!("{}:{}", filter.name, filter.version));
-    store(&module, &info.abi_versions, root_ids, args.image.format, &tag)
+    store(
+        &module,
+        &info.abi_versions,
+        root_ids,
+        args.image.format,
+        &tag,
+    )
 }
 
 fn check(module: &[u8], path: &Path) -> anyhow::Result<ModuleInfo> {
-    let info = ModuleInfo::parse(module).with_context(|| format!("{} is not a valid module", path.display()))?;
-    info.check_filter().with_context(|| format!("{} cannot be used as a proxy-wasm filter", path.display()))?;
+    let info = ModuleInfo::parse(module)
+        .with_context(|| format!("{} is not a valid module", path.display()))?;
+    info.check_filter()
+        .with_context(|| format!("{} cannot be used as a proxy-wasm filter", path.display()))?;
     eprintln!(
         "module: {} ({} bytes, ABI {}, features: {})",
         path.display(),
         info.size,
         info.abi_versions.join(", "),
-        if info.features.is_empty() { "none beyond MVP".to_string() } else { info.features.join(", ") }
+        if info.features.is_empty() {
+            "none beyond MVP".to_string()
+        } else {
+            info.features.join(", ")
+        }
     );
     Ok(info)
 }
 
-fn store(module: &[u8], abi: &[String], root_ids: Vec<String>, format: Format, tag: &str) -> anyhow::Result<ExitCode> {
+fn store(
+    module: &[u8],
+    abi: &[String],
+    root_ids: Vec<String>,
+    format: Format,
+    tag: &str,
+) -> anyhow::Result<ExitCode> {
     // Validate the tag before doing anything with the store.
     cargo_wasme::reference::parse(tag)?;
     let spec = ImageSpec::new(format, abi.to_vec(), root_ids).with_source_date_epoch();
     let built = image::build(module, &spec)?;
     let store = Store::open_default().context("cannot open the local store")?;
-    let stored = store.add(tag, &built).with_context(|| format!("cannot store {tag}"))?;
+    let stored = store
+        .add(tag, &built)
+        .with_context(|| format!("cannot store {tag}"))?;
     eprintln!(
         "stored {} ({} format, {} bytes, root ids {})",
         stored.short_reference(),
@@ -168,7 +198,8 @@ pub struct PackageArgs {
 
 /// Runs `cargo wasme package`.
 pub fn package(args: PackageArgs) -> anyhow::Result<ExitCode> {
-    let module = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let module = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
     let info = check(&module, &args.file)?;
     let stem = args
         .file
@@ -177,7 +208,21 @@ pub fn package(args: PackageArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or("filter")
         .to_lowercase()
         .replace('_', "-");
-    let tag = args.image.tag.clone().unwrap_or_else(|| format!("{stem}:latest"));
-    let root_ids = if args.image.root_ids.is_empty() { vec![stem.replace('-', "_")] } else { args.image.root_ids.clone() };
-    store(&module, &info.abi_versions, root_ids, args.image.format, &tag)
+    let tag = args
+        .image
+        .tag
+        .clone()
+        .unwrap_or_else(|| format!("{stem}:latest"));
+    let root_ids = if args.image.root_ids.is_empty() {
+        vec![stem.replace('-', "_")]
+    } else {
+        args.image.root_ids.clone()
+    };
+    store(
+        &module,
+        &info.abi_versions,
+        root_ids,
+        args.image.format,
+        &tag,
+    )
 }

@@ -55,7 +55,8 @@ pub struct PushArgs {
 pub fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
     let store = open()?;
     let registry = Registry::new(args.connection.options());
-    let report = runtime()?.block_on(registry.push(&store, &args.reference, args.remote.as_deref()))?;
+    let report =
+        runtime()?.block_on(registry.push(&store, &args.reference, args.remote.as_deref()))?;
     eprintln!(
         "pushed {} ({} blobs uploaded, {} already there, {} bytes)",
         report.reference, report.uploaded, report.skipped, report.bytes
@@ -114,7 +115,9 @@ pub fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
         (Some(p), _) => p.clone(),
         (None, true) => {
             let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s).context("cannot read the password from stdin")?;
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("cannot read the password from stdin")?;
             s.trim_end_matches(['\r', '\n']).to_string()
         }
         (None, false) => {

@@ -31,7 +31,11 @@ pub fn human_size(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 fn summary_json(image: &StoredImage) -> serde_json::Value {
@@ -87,11 +91,19 @@ pub fn images(args: ImagesArgs) -> anyhow::Result<ExitCode> {
             }
         }
         for row in std::iter::once(&header).chain(&rows) {
-            let line: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:w$}")).collect();
+            let line: Vec<String> = row
+                .iter()
+                .zip(widths)
+                .map(|(c, w)| format!("{c:w$}"))
+                .collect();
             println!("{}", line.join("  ").trim_end());
         }
     }
-    Ok(if broken > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if broken > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Arguments of `cargo wasme tag`.
@@ -106,7 +118,11 @@ pub struct TagArgs {
 /// Runs `cargo wasme tag`.
 pub fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
     let image = open()?.tag(&args.source, &args.target)?;
-    println!("tagged {} ({})", image.short_reference(), image.manifest_digest);
+    println!(
+        "tagged {} ({})",
+        image.short_reference(),
+        image.manifest_digest
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -126,7 +142,11 @@ pub fn rmi(args: RmiArgs) -> anyhow::Result<ExitCode> {
         for name in &report.untagged {
             println!("untagged {name}");
         }
-        println!("deleted {} blobs ({})", report.blobs_deleted, human_size(report.bytes_freed));
+        println!(
+            "deleted {} blobs ({})",
+            report.blobs_deleted,
+            human_size(report.bytes_freed)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -144,10 +164,13 @@ pub struct InspectArgs {
 /// Runs `cargo wasme inspect`.
 pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let image = open()?.resolve(&args.reference)?;
-    let info = ModuleInfo::parse(image.wasm()).with_context(|| format!("the module in {} is not valid", image.reference))?;
+    let info = ModuleInfo::parse(image.wasm())
+        .with_context(|| format!("the module in {} is not valid", image.reference))?;
     let manifest: serde_json::Value = serde_json::from_slice(&image.manifest_bytes)?;
     let config: serde_json::Value =
-        serde_json::from_slice(&image.config_bytes).unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&image.config_bytes).into_owned()));
+        serde_json::from_slice(&image.config_bytes).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(&image.config_bytes).into_owned())
+        });
     if args.json {
         let mut out = summary_json(&image);
         out["features"] = serde_json::json!(info.features);
@@ -162,8 +185,16 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     println!("Digest:       {}", image.manifest_digest);
     println!("Media type:   {}", image.manifest_media_type);
     println!("Format:       {}", image.format);
-    println!("Image size:   {} ({} bytes)", human_size(image.size), image.size);
-    println!("Module size:  {} ({} bytes)", human_size(info.size), info.size);
+    println!(
+        "Image size:   {} ({} bytes)",
+        human_size(image.size),
+        image.size
+    );
+    println!(
+        "Module size:  {} ({} bytes)",
+        human_size(info.size),
+        info.size
+    );
     println!("Module sha256: {}", image.wasm_sha256);
     println!("ABI versions: {}", image.abi_versions.join(", "));
     println!("Root ids:     {}", image.root_ids.join(", "));
@@ -199,9 +230,17 @@ pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         _ => PathBuf::from("."),
     };
     // Temp file + rename: a failed write never leaves a truncated file behind.
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).with_context(|| format!("cannot write to {}", dir.display()))?;
-    std::io::Write::write_all(&mut tmp, image.wasm()).with_context(|| format!("cannot write {}", args.output.display()))?;
-    tmp.persist(&args.output).with_context(|| format!("cannot write {}", args.output.display()))?;
-    println!("wrote {} ({} bytes, sha256 {})", args.output.display(), image.wasm().len(), image.wasm_sha256);
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
+        .with_context(|| format!("cannot write to {}", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, image.wasm())
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    tmp.persist(&args.output)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    println!(
+        "wrote {} ({} bytes, sha256 {})",
+        args.output.display(),
+        image.wasm().len(),
+        image.wasm_sha256
+    );
     Ok(ExitCode::SUCCESS)
 }

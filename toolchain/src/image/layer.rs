@@ -28,7 +28,10 @@ pub struct Layer {
 /// Builds the layer with `plugin.wasm` and `runtime-config.json`, every entry stamped `mtime`.
 pub fn build(module: &[u8], runtime_config: &[u8], mtime: u64) -> Result<Layer, ImageError> {
     let mut builder = tar::Builder::new(Vec::new());
-    for (name, data) in [(MODULE_ENTRY, module), (RUNTIME_CONFIG_ENTRY, runtime_config)] {
+    for (name, data) in [
+        (MODULE_ENTRY, module),
+        (RUNTIME_CONFIG_ENTRY, runtime_config),
+    ] {
         let mut header = tar::Header::new_ustar();
         header
             .set_path(name)
@@ -110,9 +113,8 @@ pub fn extract(gzip: &[u8]) -> Result<LayerContents, ImageError> {
         }
         *slot = Some(data);
     }
-    let module = module.ok_or_else(|| {
-        ImageError::Layer(format!("the layer holds no `{MODULE_ENTRY}` entry"))
-    })?;
+    let module = module
+        .ok_or_else(|| ImageError::Layer(format!("the layer holds no `{MODULE_ENTRY}` entry")))?;
     Ok(LayerContents {
         module,
         runtime_config,

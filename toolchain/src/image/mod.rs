@@ -203,8 +203,12 @@ impl Manifest {
         let value: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| ImageError::Manifest(e.to_string()))?;
         let media_type = value.get("mediaType").and_then(|m| m.as_str());
-        if matches!(media_type, Some(OCI_INDEX | DOCKER_MANIFEST_LIST)) || value.get("manifests").is_some() {
-            return Err(ImageError::Index(media_type.unwrap_or(OCI_INDEX).to_string()));
+        if matches!(media_type, Some(OCI_INDEX | DOCKER_MANIFEST_LIST))
+            || value.get("manifests").is_some()
+        {
+            return Err(ImageError::Index(
+                media_type.unwrap_or(OCI_INDEX).to_string(),
+            ));
         }
         serde_json::from_value(value).map_err(|e| ImageError::Manifest(e.to_string()))
     }
@@ -387,7 +391,11 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
             });
             let config_d = Descriptor::of(if docker { DOCKER_CONFIG } else { OCI_CONFIG }, &config);
             let layer_d = Descriptor::of(
-                if docker { DOCKER_LAYER_GZIP } else { OCI_LAYER_GZIP },
+                if docker {
+                    DOCKER_LAYER_GZIP
+                } else {
+                    OCI_LAYER_GZIP
+                },
                 &layer.gzip,
             );
             blobs.insert(config_d.digest.clone(), config);
@@ -399,7 +407,14 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
             }
             Manifest {
                 schema_version: 2,
-                media_type: Some(if docker { DOCKER_MANIFEST } else { OCI_MANIFEST }.to_string()),
+                media_type: Some(
+                    if docker {
+                        DOCKER_MANIFEST
+                    } else {
+                        OCI_MANIFEST
+                    }
+                    .to_string(),
+                ),
                 artifact_type: None,
                 config: config_d,
                 layers: vec![layer_d],
@@ -409,9 +424,10 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
         Format::Solo => {
             let config_d = Descriptor::of(SOLO_CONFIG, &runtime);
             let mut config_layer = config_d.clone();
-            config_layer
-                .annotations
-                .insert(ANNOTATION_TITLE.to_string(), "runtime-config.json".to_string());
+            config_layer.annotations.insert(
+                ANNOTATION_TITLE.to_string(),
+                "runtime-config.json".to_string(),
+            );
             let mut module_d = Descriptor::of(SOLO_LAYER, module);
             module_d
                 .annotations
@@ -419,7 +435,10 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
             blobs.insert(config_d.digest.clone(), runtime);
             blobs.insert(module_d.digest.clone(), module.to_vec());
             annotations.remove(ANNOTATION_ROOT_IDS);
-            annotations.insert(ANNOTATION_TYPE.to_string(), runtime_config::RUNTIME_TYPE.to_string());
+            annotations.insert(
+                ANNOTATION_TYPE.to_string(),
+                runtime_config::RUNTIME_TYPE.to_string(),
+            );
             Manifest {
                 schema_version: 2,
                 media_type: Some(OCI_MANIFEST.to_string()),
@@ -504,7 +523,8 @@ pub fn decode(
     mut fetch: impl FnMut(&Descriptor) -> Option<Vec<u8>>,
 ) -> Result<DecodedImage, ImageError> {
     let manifest = Manifest::parse(manifest_bytes)?;
-    let mut get = |d: &Descriptor| fetch(d).ok_or_else(|| ImageError::MissingBlob(d.digest.clone()));
+    let mut get =
+        |d: &Descriptor| fetch(d).ok_or_else(|| ImageError::MissingBlob(d.digest.clone()));
     let find = |mt: &str| manifest.layers.iter().find(|l| l.media_type == mt);
     let config_mt = manifest.config.media_type.as_str();
     let from_annotations = || {
@@ -513,7 +533,8 @@ pub fn decode(
             split_list(manifest.annotations.get(ANNOTATION_ROOT_IDS)),
         )
     };
-    let (format, module, runtime_config) = if config_mt == SOLO_CONFIG || find(SOLO_LAYER).is_some() {
+    let (format, module, runtime_config) = if config_mt == SOLO_CONFIG || find(SOLO_LAYER).is_some()
+    {
         let layer = find(SOLO_LAYER).ok_or_else(|| unknown(&manifest))?;
         let config = get(&manifest.config)?;
         let rc: RuntimeConfig =
@@ -574,13 +595,21 @@ mod tests {
     use super::*;
 
     fn module() -> Vec<u8> {
-        wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "proxy_abi_version_0_2_1")))"#)
-            .unwrap()
+        wat::parse_str(
+            r#"(module (memory (export "memory") 1) (func (export "proxy_abi_version_0_2_1")))"#,
+        )
+        .unwrap()
     }
 
     #[test]
     fn every_format_round_trips() {
-        for format in [Format::Compat, Format::Docker, Format::Solo, Format::Cncf, Format::Legacy] {
+        for format in [
+            Format::Compat,
+            Format::Docker,
+            Format::Solo,
+            Format::Cncf,
+            Format::Legacy,
+        ] {
             let spec = ImageSpec::new(format, vec!["v0.2.1".into()], vec!["a".into(), "b".into()]);
             let built = build(&module(), &spec).unwrap();
             let decoded = decode(&built.manifest, |d| built.blob(d).map(<[u8]>::to_vec)).unwrap();
@@ -590,7 +619,11 @@ mod tests {
                 assert_eq!(decoded.runtime_config.abi_versions, ["v0.2.1"], "{format}");
             }
             if format != Format::Docker && format != Format::Legacy {
-                assert_eq!(decoded.runtime_config.config.root_ids, ["a", "b"], "{format}");
+                assert_eq!(
+                    decoded.runtime_config.config.root_ids,
+                    ["a", "b"],
+                    "{format}"
+                );
             }
         }
     }
@@ -621,6 +654,9 @@ mod tests {
         let index = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
         assert!(matches!(decode(index, |_| None), Err(ImageError::Index(_))));
         let other = br#"{"schemaVersion":2,"config":{"mediaType":"x","digest":"sha256:00","size":1},"layers":[{"mediaType":"y","digest":"sha256:11","size":1}]}"#;
-        assert!(matches!(decode(other, |_| None), Err(ImageError::UnknownFormat { .. })));
+        assert!(matches!(
+            decode(other, |_| None),
+            Err(ImageError::UnknownFormat { .. })
+        ));
     }
 }

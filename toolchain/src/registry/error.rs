@@ -39,13 +39,17 @@ pub enum RegistryError {
         op: &'static str,
     },
     /// 404: no such repository, tag or digest.
-    #[error("{reference} was not found on the registry (404): check the repository name and the tag or digest")]
+    #[error(
+        "{reference} was not found on the registry (404): check the repository name and the tag or digest"
+    )]
     NotFound {
         /// The reference.
         reference: String,
     },
     /// A 5xx (after retries) or other unexpected status.
-    #[error("{registry} failed {what}: HTTP {code} {message}{retried}; try again later or check the registry's health")]
+    #[error(
+        "{registry} failed {what}: HTTP {code} {message}{retried}; try again later or check the registry's health"
+    )]
     Server {
         /// The registry host.
         registry: String,
@@ -150,7 +154,11 @@ pub(crate) fn is_transient(e: &OciDistributionError) -> bool {
     match e {
         OciDistributionError::ServerError { code, .. } => *code >= 500 || *code == 429,
         OciDistributionError::RequestError(r) => {
-            r.is_connect() || r.is_timeout() || r.is_request() || r.is_body() || r.is_decode()
+            r.is_connect()
+                || r.is_timeout()
+                || r.is_request()
+                || r.is_body()
+                || r.is_decode()
                 || r.status().is_some_and(|s| s.is_server_error())
         }
         OciDistributionError::IoError(_) => true,
@@ -196,11 +204,14 @@ impl Ctx<'_> {
             reference: self.reference.to_string(),
         };
         match e {
-            OciDistributionError::UnauthorizedError { .. } | OciDistributionError::AuthenticationFailure(_) => unauthorized(),
+            OciDistributionError::UnauthorizedError { .. }
+            | OciDistributionError::AuthenticationFailure(_) => unauthorized(),
             OciDistributionError::ImageManifestNotFoundError(_) => not_found(),
             OciDistributionError::DigestError(d) => {
                 let (expected, actual) = match &d {
-                    oci_client::errors::DigestError::VerificationError { expected, actual } => (expected.clone(), actual.clone()),
+                    oci_client::errors::DigestError::VerificationError { expected, actual } => {
+                        (expected.clone(), actual.clone())
+                    }
                     other => (String::new(), other.to_string()),
                 };
                 RegistryError::DigestMismatch {
@@ -210,12 +221,19 @@ impl Ctx<'_> {
                 }
             }
             OciDistributionError::RegistryError { envelope, .. } => {
-                let codes: Vec<String> = envelope.errors.iter().map(|e| format!("{:?}", e.code)).collect();
+                let codes: Vec<String> = envelope
+                    .errors
+                    .iter()
+                    .map(|e| format!("{:?}", e.code))
+                    .collect();
                 if codes.iter().any(|c| c == "Unauthorized") {
                     unauthorized()
                 } else if codes.iter().any(|c| c == "Denied") {
                     forbidden()
-                } else if codes.iter().any(|c| matches!(c.as_str(), "ManifestUnknown" | "NameUnknown" | "NotFound")) {
+                } else if codes
+                    .iter()
+                    .any(|c| matches!(c.as_str(), "ManifestUnknown" | "NameUnknown" | "NotFound"))
+                {
                     not_found()
                 } else {
                     RegistryError::Rejected {

@@ -115,7 +115,14 @@ impl Registry {
         }
     }
 
-    fn ctx<'a>(&self, r: &'a Reference, whole: &'a str, what: String, op: &'static str, cred: &Credential) -> Ctx<'a> {
+    fn ctx<'a>(
+        &self,
+        r: &'a Reference,
+        whole: &'a str,
+        what: String,
+        op: &'static str,
+        cred: &Credential,
+    ) -> Ctx<'a> {
         Ctx {
             registry: r.registry(),
             reference: whole,
@@ -149,9 +156,20 @@ impl Registry {
         }
     }
 
-    async fn authenticate(&self, client: &Client, r: &Reference, whole: &str, cred: &Credential, op: RegistryOperation) -> Result<Option<String>, RegistryError> {
+    async fn authenticate(
+        &self,
+        client: &Client,
+        r: &Reference,
+        whole: &str,
+        cred: &Credential,
+        op: RegistryOperation,
+    ) -> Result<Option<String>, RegistryError> {
         let auth: RegistryAuth = cred.clone().into();
-        let name = if op == RegistryOperation::Push { "push" } else { "pull" };
+        let name = if op == RegistryOperation::Push {
+            "push"
+        } else {
+            "pull"
+        };
         let ctx = self.ctx(r, whole, format!("authentication for {name}"), name, cred);
         self.retry(&ctx, || client.auth(r, &auth, op)).await
     }
@@ -159,7 +177,12 @@ impl Registry {
     /// Pushes the local image `local` to `remote` (default: `local` itself) and returns the
     /// manifest digest. Blobs the registry already has are not uploaded again. A digest
     /// `remote` must match the image's manifest digest; it is pushed by digest, untagged.
-    pub async fn push(&self, store: &Store, local: &str, remote: Option<&str>) -> Result<PushReport, RegistryError> {
+    pub async fn push(
+        &self,
+        store: &Store,
+        local: &str,
+        remote: Option<&str>,
+    ) -> Result<PushReport, RegistryError> {
         let image = store.resolve(local)?;
         let target_text = remote.unwrap_or(local);
         let target = reference::parse(target_text)?;
@@ -174,7 +197,8 @@ impl Registry {
         let whole = target.whole();
         let cred = self.credential(target.resolve_registry())?;
         let client = self.client(target.registry());
-        self.authenticate(&client, &target, &whole, &cred, RegistryOperation::Push).await?;
+        self.authenticate(&client, &target, &whole, &cred, RegistryOperation::Push)
+            .await?;
         let progress = Progress::new(self.options.progress);
         let mut report = PushReport {
             reference: whole.clone(),
@@ -185,42 +209,90 @@ impl Registry {
         };
         for blob in image.manifest.blobs() {
             let transfer = progress.start("push", &blob.digest, blob.size);
-            let ctx = self.ctx(&target, &whole, format!("checking blob {}", blob.digest), "push", &cred);
-            if self.retry(&ctx, || client.blob_exists(&target, &blob.digest)).await? {
+            let ctx = self.ctx(
+                &target,
+                &whole,
+                format!("checking blob {}", blob.digest),
+                "push",
+                &cred,
+            );
+            if self
+                .retry(&ctx, || client.blob_exists(&target, &blob.digest))
+                .await?
+            {
                 report.skipped += 1;
                 transfer.finish(blob.size, "already there");
                 continue;
             }
             let data = bytes::Bytes::from(store.read_blob(&blob.digest)?);
-            let ctx = self.ctx(&target, &whole, format!("uploading blob {}", blob.digest), "push", &cred);
-            self.retry(&ctx, || client.push_blob(&target, data.clone(), &blob.digest)).await?;
+            let ctx = self.ctx(
+                &target,
+                &whole,
+                format!("uploading blob {}", blob.digest),
+                "push",
+                &cred,
+            );
+            self.retry(&ctx, || {
+                client.push_blob(&target, data.clone(), &blob.digest)
+            })
+            .await?;
             report.uploaded += 1;
             report.bytes += blob.size;
             transfer.finish(blob.size, "pushed");
         }
-        let content_type = http::HeaderValue::from_str(&image.manifest_media_type).map_err(|e| RegistryError::Other {
-            registry: target.registry().to_string(),
-            what: "pushing the manifest".into(),
-            message: e.to_string(),
-        })?;
+        let content_type =
+            http::HeaderValue::from_str(&image.manifest_media_type).map_err(|e| {
+                RegistryError::Other {
+                    registry: target.registry().to_string(),
+                    what: "pushing the manifest".into(),
+                    message: e.to_string(),
+                }
+            })?;
         let manifest = bytes::Bytes::from(image.manifest_bytes.clone());
-        let ctx = self.ctx(&target, &whole, "uploading the manifest".into(), "push", &cred);
-        self.retry(&ctx, || client.push_manifest_raw(&target, manifest.clone(), content_type.clone())).await?;
+        let ctx = self.ctx(
+            &target,
+            &whole,
+            "uploading the manifest".into(),
+            "push",
+            &cred,
+        );
+        self.retry(&ctx, || {
+            client.push_manifest_raw(&target, manifest.clone(), content_type.clone())
+        })
+        .await?;
         Ok(report)
     }
 
     /// Pulls `reference` (any Wasm image format), verifies every digest and the `\0asm` magic,
     /// and stores it locally under the same (normalised) reference.
-    pub async fn pull(&self, store: &Store, reference_text: &str) -> Result<StoredImage, RegistryError> {
+    pub async fn pull(
+        &self,
+        store: &Store,
+        reference_text: &str,
+    ) -> Result<StoredImage, RegistryError> {
         let target = reference::parse(reference_text)?;
         let whole = target.whole();
         let cred = self.credential(target.resolve_registry())?;
         let client = self.client(target.registry());
-        self.authenticate(&client, &target, &whole, &cred, RegistryOperation::Pull).await?;
+        self.authenticate(&client, &target, &whole, &cred, RegistryOperation::Pull)
+            .await?;
         let auth: RegistryAuth = cred.clone().into();
-        let accept = [image::OCI_MANIFEST, image::DOCKER_MANIFEST, image::OCI_INDEX, image::DOCKER_MANIFEST_LIST];
-        let ctx = self.ctx(&target, &whole, "fetching the manifest".into(), "pull", &cred);
-        let (manifest_bytes, _) = self.retry(&ctx, || client.pull_manifest_raw(&target, &auth, &accept)).await?;
+        let accept = [
+            image::OCI_MANIFEST,
+            image::DOCKER_MANIFEST,
+            image::OCI_INDEX,
+            image::DOCKER_MANIFEST_LIST,
+        ];
+        let ctx = self.ctx(
+            &target,
+            &whole,
+            "fetching the manifest".into(),
+            "pull",
+            &cred,
+        );
+        let (manifest_bytes, _) = self
+            .retry(&ctx, || client.pull_manifest_raw(&target, &auth, &accept))
+            .await?;
         let actual = image::sha256_digest(&manifest_bytes);
         if let Some(expected) = target.digest()
             && expected != actual
@@ -250,11 +322,19 @@ impl Registry {
                 blobs.insert(blob.digest.clone(), data);
                 continue;
             }
-            let ctx = self.ctx(&target, &whole, format!("blob {}", blob.digest), "pull", &cred);
+            let ctx = self.ctx(
+                &target,
+                &whole,
+                format!("blob {}", blob.digest),
+                "pull",
+                &cred,
+            );
             let data = self
                 .retry(&ctx, || async {
                     let mut out = Vec::with_capacity(blob.size as usize);
-                    client.pull_blob(&target, blob.digest.as_str(), &mut out).await?;
+                    client
+                        .pull_blob(&target, blob.digest.as_str(), &mut out)
+                        .await?;
                     Ok::<_, oci_client::errors::OciDistributionError>(out)
                 })
                 .await?;
@@ -269,13 +349,15 @@ impl Registry {
             transfer.finish(data.len() as u64, "pulled");
             blobs.insert(blob.digest.clone(), data);
         }
-        store.add_manifest(&whole, &manifest_bytes, &blobs).map_err(|e| match e {
-            crate::store::StoreError::Image(source) => RegistryError::Image {
-                reference: whole.clone(),
-                source,
-            },
-            other => other.into(),
-        })
+        store
+            .add_manifest(&whole, &manifest_bytes, &blobs)
+            .map_err(|e| match e {
+                crate::store::StoreError::Image(source) => RegistryError::Image {
+                    reference: whole.clone(),
+                    source,
+                },
+                other => other.into(),
+            })
     }
 
     /// The manifest digest (`sha256:…`) `reference` names on its registry, without fetching
@@ -286,24 +368,47 @@ impl Registry {
         let cred = self.credential(target.resolve_registry())?;
         let client = self.client(target.registry());
         let auth: RegistryAuth = cred.clone().into();
-        let ctx = self.ctx(&target, &whole, "resolving the digest".into(), "pull", &cred);
-        self.retry(&ctx, || client.fetch_manifest_digest(&target, &auth)).await
+        let ctx = self.ctx(
+            &target,
+            &whole,
+            "resolving the digest".into(),
+            "pull",
+            &cred,
+        );
+        self.retry(&ctx, || client.fetch_manifest_digest(&target, &auth))
+            .await
     }
 
     /// Checks that `credential` is accepted by `registry` (a host): the token service must
     /// issue a token, or an authenticated request must not be refused.
-    pub async fn verify_login(&self, registry: &str, credential: &Credential) -> Result<(), RegistryError> {
+    pub async fn verify_login(
+        &self,
+        registry: &str,
+        credential: &Credential,
+    ) -> Result<(), RegistryError> {
         let probe_text = format!("{registry}/wasme-login-check:latest");
         let probe = reference::parse(&probe_text)?;
         let whole = probe.whole();
         let client = self.client(probe.registry());
-        if self.authenticate(&client, &probe, &whole, credential, RegistryOperation::Pull).await?.is_some() {
+        if self
+            .authenticate(&client, &probe, &whole, credential, RegistryOperation::Pull)
+            .await?
+            .is_some()
+        {
             return Ok(());
         }
         let zero = format!("sha256:{}", "0".repeat(64));
-        let ctx = self.ctx(&probe, &whole, "checking the credentials".into(), "pull", credential);
+        let ctx = self.ctx(
+            &probe,
+            &whole,
+            "checking the credentials".into(),
+            "pull",
+            credential,
+        );
         match self.retry(&ctx, || client.blob_exists(&probe, &zero)).await {
-            Ok(_) | Err(RegistryError::NotFound { .. }) | Err(RegistryError::Forbidden { .. }) => Ok(()),
+            Ok(_) | Err(RegistryError::NotFound { .. }) | Err(RegistryError::Forbidden { .. }) => {
+                Ok(())
+            }
             Err(e) => Err(e),
         }
     }
@@ -311,7 +416,10 @@ impl Registry {
 
 /// [`Registry::resolve_digest`] for synchronous callers (starts a small runtime; do not call
 /// from inside an async runtime).
-pub fn resolve_digest_blocking(reference: &str, options: &RegistryOptions) -> Result<String, RegistryError> {
+pub fn resolve_digest_blocking(
+    reference: &str,
+    options: &RegistryOptions,
+) -> Result<String, RegistryError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

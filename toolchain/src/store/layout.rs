@@ -97,7 +97,11 @@ impl Lock {
             .write(true)
             .open(path)
             .map_err(|e| io_err("open the lock file", path, e))?;
-        let locked = if exclusive { file.lock() } else { file.lock_shared() };
+        let locked = if exclusive {
+            file.lock()
+        } else {
+            file.lock_shared()
+        };
         locked.map_err(|e| io_err("lock", path, e))?;
         Ok(Lock(file))
     }

@@ -92,7 +92,9 @@ pub enum StoreError {
     )]
     Corrupt(String),
     /// A blob given to the store does not match its digest.
-    #[error("blob content does not match its digest {expected} (got {actual}): refusing to store it")]
+    #[error(
+        "blob content does not match its digest {expected} (got {actual}): refusing to store it"
+    )]
     DigestMismatch {
         /// The digest claimed.
         expected: String,
@@ -193,7 +195,8 @@ impl Store {
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let root = path.as_ref().to_path_buf();
         let blobs = root.join("blobs").join("sha256");
-        std::fs::create_dir_all(&blobs).map_err(|e| io_err("create the store directory", &blobs, e))?;
+        std::fs::create_dir_all(&blobs)
+            .map_err(|e| io_err("create the store directory", &blobs, e))?;
         let store = Store { root };
         let layout = store.root.join("oci-layout");
         let index = store.root.join("index.json");
@@ -225,8 +228,9 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Index::default()),
             Err(e) => return Err(io_err("read", &path, e)),
         };
-        serde_json::from_slice(&bytes)
-            .map_err(|e| StoreError::Corrupt(format!("{} is not a valid index ({e})", path.display())))
+        serde_json::from_slice(&bytes).map_err(|e| {
+            StoreError::Corrupt(format!("{} is not a valid index ({e})", path.display()))
+        })
     }
 
     fn write_index(&self, index: &Index) -> Result<(), StoreError> {
@@ -235,7 +239,8 @@ impl Store {
     }
 
     fn blob_path(&self, digest: &str) -> Result<PathBuf, StoreError> {
-        blob_path(&self.root, digest).ok_or_else(|| StoreError::Corrupt(format!("`{digest}` is not a sha256 digest")))
+        blob_path(&self.root, digest)
+            .ok_or_else(|| StoreError::Corrupt(format!("`{digest}` is not a sha256 digest")))
     }
 
     /// Reads a blob and checks its digest.
@@ -250,7 +255,9 @@ impl Store {
         };
         let actual = image::sha256_digest(&bytes);
         if actual != digest {
-            return Err(StoreError::Corrupt(format!("blob {digest} holds content with digest {actual}")));
+            return Err(StoreError::Corrupt(format!(
+                "blob {digest} holds content with digest {actual}"
+            )));
         }
         Ok(bytes)
     }
@@ -322,11 +329,17 @@ impl Store {
             }
             created.extend(self.put_blob(&digest, manifest)?);
             let mut index = self.read_index()?;
-            index.manifests.retain(|e| e.annotations.get(REF_NAME) != Some(&name));
+            index
+                .manifests
+                .retain(|e| e.annotations.get(REF_NAME) != Some(&name));
             let mut entry = Descriptor::of(decoded.manifest.media_type(), manifest);
             entry.annotations.insert(REF_NAME.to_string(), name.clone());
             index.manifests.push(entry);
-            index.manifests.sort_by(|a, b| a.annotations.get(REF_NAME).cmp(&b.annotations.get(REF_NAME)));
+            index.manifests.sort_by(|a, b| {
+                a.annotations
+                    .get(REF_NAME)
+                    .cmp(&b.annotations.get(REF_NAME))
+            });
             self.write_index(&index)
         })();
         if let Err(e) = result {
@@ -339,9 +352,15 @@ impl Store {
         self.stored(name, manifest.to_vec(), decoded)
     }
 
-    fn stored(&self, reference: String, manifest_bytes: Vec<u8>, decoded: image::DecodedImage) -> Result<StoredImage, StoreError> {
+    fn stored(
+        &self,
+        reference: String,
+        manifest_bytes: Vec<u8>,
+        decoded: image::DecodedImage,
+    ) -> Result<StoredImage, StoreError> {
         let config_bytes = self.read_blob(&decoded.manifest.config.digest)?;
-        let size = manifest_bytes.len() as u64 + decoded.manifest.blobs().iter().map(|d| d.size).sum::<u64>();
+        let size = manifest_bytes.len() as u64
+            + decoded.manifest.blobs().iter().map(|d| d.size).sum::<u64>();
         Ok(StoredImage {
             reference,
             manifest_digest: image::sha256_digest(&manifest_bytes),
@@ -383,13 +402,25 @@ impl Store {
         };
         if let Some(hex) = reference.strip_prefix("sha256:") {
             let digest = format!("sha256:{hex}");
-            let entry = index.manifests.iter().find(|e| e.digest == digest).ok_or_else(not_found)?;
-            let name = entry.annotations.get(REF_NAME).cloned().unwrap_or_else(|| digest.clone());
+            let entry = index
+                .manifests
+                .iter()
+                .find(|e| e.digest == digest)
+                .ok_or_else(not_found)?;
+            let name = entry
+                .annotations
+                .get(REF_NAME)
+                .cloned()
+                .unwrap_or_else(|| digest.clone());
             return Ok((name, digest));
         }
         let parsed = reference::parse(reference)?;
         let whole = parsed.whole();
-        if let Some(e) = index.manifests.iter().find(|e| e.annotations.get(REF_NAME) == Some(&whole)) {
+        if let Some(e) = index
+            .manifests
+            .iter()
+            .find(|e| e.annotations.get(REF_NAME) == Some(&whole))
+        {
             return Ok((whole, e.digest.clone()));
         }
         if let Some(d) = parsed.digest() {
@@ -421,7 +452,11 @@ impl Store {
             .manifests
             .iter()
             .map(|e| {
-                let name = e.annotations.get(REF_NAME).cloned().unwrap_or_else(|| e.digest.clone());
+                let name = e
+                    .annotations
+                    .get(REF_NAME)
+                    .cloned()
+                    .unwrap_or_else(|| e.digest.clone());
                 self.load(name, &e.digest)
             })
             .collect())
@@ -444,11 +479,17 @@ impl Store {
                 .find(|e| e.digest == digest)
                 .cloned()
                 .ok_or_else(|| StoreError::Corrupt(format!("no index entry for {digest}")))?;
-            index.manifests.retain(|e| e.annotations.get(REF_NAME) != Some(&name));
+            index
+                .manifests
+                .retain(|e| e.annotations.get(REF_NAME) != Some(&name));
             let mut new = entry;
             new.annotations.insert(REF_NAME.to_string(), name.clone());
             index.manifests.push(new);
-            index.manifests.sort_by(|a, b| a.annotations.get(REF_NAME).cmp(&b.annotations.get(REF_NAME)));
+            index.manifests.sort_by(|a, b| {
+                a.annotations
+                    .get(REF_NAME)
+                    .cmp(&b.annotations.get(REF_NAME))
+            });
             self.write_index(&index)?;
             digest
         };
@@ -461,11 +502,16 @@ impl Store {
         let _lock = self.lock(true)?;
         let mut index = self.read_index()?;
         let (name, digest) = self.find(&index, reference)?;
-        let by_digest = reference.starts_with("sha256:") || reference::parse(reference).is_ok_and(|r| r.digest().is_some());
+        let by_digest = reference.starts_with("sha256:")
+            || reference::parse(reference).is_ok_and(|r| r.digest().is_some());
         let mut untagged = Vec::new();
         index.manifests.retain(|e| {
             let entry_name = e.annotations.get(REF_NAME).cloned().unwrap_or_default();
-            let hit = if by_digest { e.digest == digest } else { entry_name == name };
+            let hit = if by_digest {
+                e.digest == digest
+            } else {
+                entry_name == name
+            };
             if hit {
                 untagged.push(entry_name);
             }
@@ -490,7 +536,11 @@ impl Store {
             keep.insert(entry.digest.clone());
             // A manifest that cannot be read keeps only itself; its blobs may still be needed
             // by a later repair, but we cannot tell which, so keep every blob in that case.
-            match self.read_blob(&entry.digest).ok().and_then(|m| Manifest::parse(&m).ok()) {
+            match self
+                .read_blob(&entry.digest)
+                .ok()
+                .and_then(|m| Manifest::parse(&m).ok())
+            {
                 Some(m) => keep.extend(m.blobs().iter().map(|d| d.digest.clone())),
                 None => return Ok(GcReport::default()),
             }

@@ -80,7 +80,9 @@ impl TestEnv {
 pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -97,7 +99,9 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 /// The first `sha256:<64 hex>` in `text`.
 pub fn digest_in(text: &str) -> String {
-    let i = text.find("sha256:").unwrap_or_else(|| panic!("no digest in {text:?}"));
+    let i = text
+        .find("sha256:")
+        .unwrap_or_else(|| panic!("no digest in {text:?}"));
     let d = &text[i..i + 71];
     assert!(d[7..].bytes().all(|b| b.is_ascii_hexdigit()), "{d}");
     d.to_string()
@@ -180,10 +184,15 @@ impl DockerRegistry {
             storage.path().display()
         );
         if let Some((user, password)) = auth {
-            let hash = bcrypt::hash_with_result(password, 4).unwrap().format_for_version(bcrypt::Version::TwoA);
+            let hash = bcrypt::hash_with_result(password, 4)
+                .unwrap()
+                .format_for_version(bcrypt::Version::TwoA);
             let htpasswd = config_dir.path().join("htpasswd");
             std::fs::write(&htpasswd, format!("{user}:{hash}\n")).unwrap();
-            config.push_str(&format!("auth:\n  htpasswd:\n    realm: wasme-test\n    path: {}\n", htpasswd.display()));
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: wasme-test\n    path: {}\n",
+                htpasswd.display()
+            ));
         }
         let config_path = config_dir.path().join("config.yml");
         std::fs::write(&config_path, config).unwrap();
@@ -207,7 +216,10 @@ impl DockerRegistry {
                     let Ok(line) = line else { break };
                     if !sent && let Some(i) = line.find("listening on ") {
                         let rest = &line[i + "listening on ".len()..];
-                        let addr: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':').collect();
+                        let addr: String = rest
+                            .chars()
+                            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                            .collect();
                         let _ = tx.send(addr);
                         sent = true;
                     }
@@ -221,7 +233,10 @@ impl DockerRegistry {
             Ok(a) => a,
             Err(_) => {
                 let _ = child.kill();
-                panic!("docker-registry did not report its port; its log:\n{}", log.lock().unwrap());
+                panic!(
+                    "docker-registry did not report its port; its log:\n{}",
+                    log.lock().unwrap()
+                );
             }
         };
         DockerRegistry {
@@ -290,13 +305,18 @@ impl FaultProxy {
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
-                let (upstream, rules, hits, requests) = (upstream.clone(), rules.clone(), h.clone(), r.clone());
+                let (upstream, rules, hits, requests) =
+                    (upstream.clone(), rules.clone(), h.clone(), r.clone());
                 std::thread::spawn(move || {
                     let _ = serve(conn, &upstream, &rules, &hits, &requests);
                 });
             }
         });
-        FaultProxy { addr, hits, requests }
+        FaultProxy {
+            addr,
+            hits,
+            requests,
+        }
     }
 }
 
@@ -323,24 +343,32 @@ fn serve(
         .lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
         })
         .unwrap_or(0);
     let mut body = vec![0u8; length];
     client.read_exact(&mut body)?;
     let fault = {
         let mut rules = rules.lock().unwrap();
-        rules.iter_mut().find(|r| r.times > 0 && first.contains(&r.pattern)).map(|r| {
-            r.times = r.times.saturating_sub(if r.times == usize::MAX { 0 } else { 1 });
-            r.fault.clone()
-        })
+        rules
+            .iter_mut()
+            .find(|r| r.times > 0 && first.contains(&r.pattern))
+            .map(|r| {
+                r.times = r
+                    .times
+                    .saturating_sub(if r.times == usize::MAX { 0 } else { 1 });
+                r.fault.clone()
+            })
     };
     if let Some(fault) = fault {
         hits.fetch_add(1, Ordering::SeqCst);
         match fault {
             Fault::Drop => return Ok(()),
             Fault::Status(code) => {
-                let body = format!("{{\"errors\":[{{\"code\":\"INJECTED\",\"message\":\"injected {code}\"}}]}}");
+                let body = format!(
+                    "{{\"errors\":[{{\"code\":\"INJECTED\",\"message\":\"injected {code}\"}}]}}"
+                );
                 let resp = format!(
                     "HTTP/1.1 {code} Injected\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
