@@ -1,4 +1,8 @@
 //! `cargo-wasme`: the library behind the `cargo wasme` subcommand.
+pub mod host;
+pub mod init;
+pub mod run;
+pub mod scenario;
 pub mod cargo_build;
 pub mod credentials;
 pub mod image;

@@ -1,29 +1,378 @@
-//! CLI glue: author commands.
+//! CLI glue: the authoring commands `init`, `run` and `test`.
+
+use anyhow::{Context, bail};
+use cargo_wasme::init::{self, Dependencies, InitOptions, Template};
+use cargo_wasme::run::{RunOptions, TcpOptions};
+use cargo_wasme::scenario::{self, exec, parse};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Arguments of `cargo wasme init`.
 #[derive(Debug, clap::Args)]
-pub struct InitArgs {}
+#[command(
+    after_help = "Creates DIR with Cargo.toml, src/lib.rs (the filter, using wasme-sdk), \
+tests/filter.rs (a harness test) and scenarios/*.yaml (for `cargo wasme test`).\n\
+Then: cd DIR && cargo wasme test && cargo wasme build"
+)]
+pub struct InitArgs {
+    /// The project directory to create (must be empty or absent).
+    pub dir: PathBuf,
+    /// The kind of filter (asked on a terminal when not given; `http` with --yes).
+    #[arg(long, short = 't', value_enum, alias = "kind")]
+    pub template: Option<Template>,
+    /// The crate name (default: the directory name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Never prompt: use the defaults for every choice not given.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Depend on a wasme checkout at this path instead of the default (the checkout this
+    /// binary was built from when it exists, else crates.io).
+    #[arg(long, value_name = "REPO", conflicts_with = "sdk_version")]
+    pub sdk_path: Option<PathBuf>,
+    /// Depend on this crates.io version of wasme-sdk and wasme-harness.
+    #[arg(long, value_name = "VERSION")]
+    pub sdk_version: Option<String>,
+}
 
 /// Runs `cargo wasme init`.
-pub fn init(_args: InitArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`cargo wasme init` is not built yet")
+pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
+    let interactive =
+        !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let template = match args.template {
+        Some(t) => t,
+        None if interactive => {
+            let choice = dialoguer::Select::new()
+                .with_prompt("Which kind of filter?")
+                .items([
+                    "http     — HTTP filter (headers, bodies, local replies, callouts)",
+                    "network  — network (TCP) filter (connection data, metrics)",
+                ])
+                .default(0)
+                .interact()
+                .context("reading your choice (use --template and --yes to skip the prompt)")?;
+            if choice == 0 {
+                Template::Http
+            } else {
+                Template::Network
+            }
+        }
+        None => Template::Http,
+    };
+    let mut name = args.name.clone();
+    if name.is_none() {
+        let suggested = init::name_from_dir(&args.dir).unwrap_or_default();
+        if init::validate_name(&suggested).is_err() {
+            if interactive {
+                let typed: String = dialoguer::Input::new()
+                    .with_prompt(format!(
+                        "{suggested:?} is not a valid crate name; crate name"
+                    ))
+                    .validate_with(|s: &String| init::validate_name(s).map_err(|e| e.to_string()))
+                    .interact_text()
+                    .context("reading the crate name (use --name to skip the prompt)")?;
+                name = Some(typed);
+            } else {
+                init::validate_name(&suggested)?;
+            }
+        }
+    }
+    let deps = match (args.sdk_path, args.sdk_version) {
+        (Some(p), _) => {
+            let root = p
+                .canonicalize()
+                .with_context(|| format!("--sdk-path {}", p.display()))?;
+            if !root.join("sdk").join("Cargo.toml").is_file() {
+                bail!(
+                    "--sdk-path {}: no sdk/Cargo.toml there; give the root of a wasme checkout",
+                    root.display()
+                );
+            }
+            Dependencies::Repo(root)
+        }
+        (None, Some(v)) => Dependencies::Registry(v),
+        (None, None) => Dependencies::detect(),
+    };
+    let written = init::generate(&InitOptions {
+        dir: args.dir.clone(),
+        name,
+        template,
+        deps,
+    })?;
+    println!(
+        "Created a {template} filter project in {} ({} files):",
+        args.dir.display(),
+        written.len()
+    );
+    for f in &written {
+        println!("  {}", f.display());
+    }
+    println!(
+        "\nNext:\n  cd {}\n  cargo wasme test        # run scenarios/*.yaml in the harness\n  cargo test              # the harness test in tests/\n  cargo wasme build       # build the OCI image",
+        args.dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Arguments of `cargo wasme run`.
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {}
+#[command(after_help = "Examples:\n  \
+cargo wasme run target/wasm32-wasip1/release/f.wasm -X POST --path /api -H 'x-user: 1' --body hi\n  \
+cargo wasme run f.wasm --config '{\"limit\":1}' --cluster auth=403:denied --trace\n  \
+cargo wasme run tcp.wasm --tcp --body 'hello'\n  \
+cargo wasme run localhost:5000/filters/f:1.0 --request-file req.yaml")]
+pub struct RunArgs {
+    /// A `.wasm` file, or an image reference in the local store.
+    pub module: String,
+    /// Request method.
+    #[arg(long, short = 'X', default_value = "GET")]
+    pub method: String,
+    /// Request path.
+    #[arg(long, default_value = "/")]
+    pub path: String,
+    /// Request authority (`:authority`).
+    #[arg(long, default_value = "example.com")]
+    pub authority: String,
+    /// A request header `name: value` (repeatable).
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// The request body (for --tcp: the bytes the client sends).
+    #[arg(long, short = 'd', conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// Read the request body from a file.
+    #[arg(long, value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+    /// A request trailer `name: value` (repeatable).
+    #[arg(long = "trailer", value_name = "NAME: VALUE")]
+    pub trailers: Vec<String>,
+    /// Read the request (method, path, authority, headers, body, trailers) from a YAML file in
+    /// the scenario `request` format; flags given as well override it.
+    #[arg(long, value_name = "FILE")]
+    pub request_file: Option<PathBuf>,
+    /// The upstream's response status.
+    #[arg(long, default_value_t = 200)]
+    pub response_status: u16,
+    /// An upstream response header `name: value` (repeatable).
+    #[arg(long = "response-header", value_name = "NAME: VALUE")]
+    pub response_headers: Vec<String>,
+    /// The upstream's response body (for --tcp: the bytes the upstream sends).
+    #[arg(long)]
+    pub response_body: Option<String>,
+    /// The plugin configuration.
+    #[arg(long, conflicts_with = "config_file")]
+    pub config: Option<String>,
+    /// Read the plugin configuration from a file.
+    #[arg(long, value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+    /// The VM configuration.
+    #[arg(long)]
+    pub vm_config: Option<String>,
+    /// The plugin's root id.
+    #[arg(long)]
+    pub root_id: Option<String>,
+    /// An environment variable `KEY=VALUE` for the module (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// A host property `dotted.path=value` (repeatable), e.g. `node.metadata.REGION=eu`.
+    #[arg(long = "property", value_name = "PATH=VALUE")]
+    pub properties: Vec<String>,
+    /// A cluster the filter may call: `NAME` (never answers), `NAME=STATUS[:BODY]` or
+    /// `NAME=fail` (repeatable).
+    #[arg(long = "cluster", value_name = "NAME[=STATUS[:BODY]]")]
+    pub clusters: Vec<String>,
+    /// Run a TCP connection through a network filter instead of an HTTP request.
+    #[arg(long)]
+    pub tcp: bool,
+    /// Print the hostcall trace.
+    #[arg(long)]
+    pub trace: bool,
+}
+
+fn split_pair<'a>(s: &'a str, sep: char, what: &str) -> anyhow::Result<(&'a str, &'a str)> {
+    let (k, v) = s
+        .split_once(sep)
+        .with_context(|| format!("{what} {s:?}: expected `NAME{sep}VALUE`"))?;
+    Ok((k.trim(), v.trim_start()))
+}
+
+fn read_file(p: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(p).with_context(|| format!("reading the {what} {}", p.display()))
+}
 
 /// Runs `cargo wasme run`.
-pub fn run(_args: RunArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`cargo wasme run` is not built yet")
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let mut request = match &args.request_file {
+        Some(f) => cargo_wasme::run::load_request_file(f)?,
+        None => cargo_wasme::run::default_request(),
+    };
+    if args.method != "GET" || args.request_file.is_none() {
+        request.method = args.method.clone();
+    }
+    if args.path != "/" || args.request_file.is_none() {
+        request.path = args.path.clone();
+    }
+    if args.authority != "example.com" || args.request_file.is_none() {
+        request.authority = args.authority.clone();
+    }
+    for h in &args.headers {
+        let (k, v) = split_pair(h, ':', "--header")?;
+        let name = scenario::format::header_name(k).map_err(anyhow::Error::msg)?;
+        request.headers.0.push((name, v.to_string()));
+    }
+    for h in &args.trailers {
+        let (k, v) = split_pair(h, ':', "--trailer")?;
+        let name = scenario::format::header_name(k).map_err(anyhow::Error::msg)?;
+        request.trailers.0.push((name, v.to_string()));
+    }
+    let body: Option<Vec<u8>> = match (&args.body, &args.body_file) {
+        (Some(b), _) => Some(b.clone().into_bytes()),
+        (None, Some(f)) => Some(read_file(f, "body file")?),
+        (None, None) => request.body.clone().map(String::into_bytes),
+    };
+    let mut response_headers = Vec::new();
+    for h in &args.response_headers {
+        let (k, v) = split_pair(h, ':', "--response-header")?;
+        let name = scenario::format::header_name(k).map_err(anyhow::Error::msg)?;
+        response_headers.push((name, v.to_string()));
+    }
+    let config = match (&args.config, &args.config_file) {
+        (Some(c), _) => Some(c.clone().into_bytes()),
+        (None, Some(f)) => Some(read_file(f, "configuration file")?),
+        (None, None) => None,
+    };
+    let mut env = Vec::new();
+    for e in &args.env {
+        let (k, v) = split_pair(e, '=', "--env")?;
+        env.push((k.to_string(), v.to_string()));
+    }
+    let mut properties = Vec::new();
+    for p in &args.properties {
+        let (k, v) = split_pair(p, '=', "--property")?;
+        properties.push((k.to_string(), v.to_string()));
+    }
+    let mut clusters = Vec::new();
+    for c in &args.clusters {
+        clusters.push(cargo_wasme::run::parse_cluster_flag(c)?);
+    }
+    let opts = RunOptions {
+        module: args.module.clone(),
+        request,
+        body,
+        response_status: args.response_status,
+        response_headers,
+        response_body: args.response_body.clone().map(String::into_bytes),
+        config,
+        vm_config: args.vm_config.clone().map(String::into_bytes),
+        root_id: args.root_id.clone(),
+        env,
+        properties,
+        clusters,
+        tcp: args.tcp.then_some(TcpOptions {}),
+        trace: args.trace,
+    };
+    let outcome = cargo_wasme::run::run(&opts)?;
+    print!("{}", outcome.render(args.trace));
+    Ok(if outcome.vm_failed() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Arguments of `cargo wasme test`.
 #[derive(Debug, clap::Args)]
-pub struct TestArgs {}
+#[command(
+    after_help = "Without SCENARIO arguments, runs scenarios/*.yaml and *.scenario.yaml \
+files of the crate in the current directory (searched up to its Cargo.toml).\n\
+Scenario format: see the README's \"Scenario files\" section and the JSON schema \
+(`cargo wasme test --print-schema`)."
+)]
+pub struct TestArgs {
+    /// Scenario files or directories holding them.
+    pub scenarios: Vec<PathBuf>,
+    /// Write a JUnit XML report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Run every scenario with this module instead of the one the file names.
+    #[arg(long, value_name = "MODULE|IMAGE")]
+    pub module: Option<String>,
+    /// Print the hostcall trace of failing steps.
+    #[arg(long)]
+    pub trace: bool,
+    /// Print the JSON schema of scenario files and exit.
+    #[arg(long, exclusive = true)]
+    pub print_schema: bool,
+}
 
 /// Runs `cargo wasme test`.
-pub fn test(_args: TestArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`cargo wasme test` is not built yet")
+pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
+    if args.print_schema {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&scenario::json_schema())?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let files = if args.scenarios.is_empty() {
+        let cwd = std::env::current_dir().context("finding the current directory")?;
+        let found = scenario::discover::default_scenarios(&cwd)?;
+        if found.is_empty() {
+            bail!(
+                "no scenario files found: looked for scenarios/*.yaml and *.scenario.yaml in the crate at {} \
+                 (create one, e.g. with `cargo wasme init`, or name files on the command line)",
+                scenario::discover::crate_root(&cwd)
+                    .unwrap_or(cwd)
+                    .display()
+            );
+        }
+        found
+    } else {
+        scenario::discover::expand(&args.scenarios)?
+    };
+    let opts = exec::Options {
+        module_override: args.module.clone(),
+        trace_on_failure: args.trace,
+    };
+    let mut reports = Vec::new();
+    let mut bad_files = 0;
+    for file in &files {
+        match parse::load(file) {
+            Ok(loaded) => {
+                let report = exec::run(&loaded, &opts);
+                print!("{}", report.render());
+                reports.push(report);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                bad_files += 1;
+                reports.push(exec::ScenarioReport::invalid(file, &e.to_string()));
+            }
+        }
+    }
+    let passed = reports.iter().filter(|r| r.passed()).count();
+    let steps: usize = reports.iter().map(|r| r.steps.len()).sum();
+    println!(
+        "\ntest result: {}. {passed} of {} scenario(s) passed ({steps} step(s)){}",
+        if passed == reports.len() {
+            "ok"
+        } else {
+            "FAILED"
+        },
+        reports.len(),
+        if bad_files > 0 {
+            format!("; {bad_files} file(s) could not be read")
+        } else {
+            String::new()
+        }
+    );
+    if let Some(path) = &args.junit {
+        std::fs::write(path, scenario::junit::render(&reports))
+            .with_context(|| format!("writing the JUnit report {}", path.display()))?;
+    }
+    Ok(if passed == reports.len() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -1,0 +1,352 @@
+//! The bridge between the authoring commands (`run`, `test`) and the `wasme-harness` host:
+//! finding the module (file, filter crate or image), starting a plugin with the given
+//! settings, and turning the harness's view of an exchange or a connection into the plain
+//! observations the scenario checks use.
+
+use crate::scenario::expect::{ObservedConnection, ObservedLocalReply, ObservedMessage};
+use crate::scenario::format::{LevelName, ModuleSource, Request};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use wasme_harness::{HarnessError, Host, LogEntry, LogLevel, Module};
+
+/// Why a module could not be found or loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ModuleError {
+    /// The `.wasm` file is missing or is not a proxy-wasm module.
+    #[error("{path}: {source}")]
+    Load {
+        /// The file.
+        path: PathBuf,
+        /// The harness's reason.
+        source: HarnessError,
+    },
+    /// Building the filter crate failed.
+    #[error("building the filter crate {dir}: {source}")]
+    Build {
+        /// The crate directory.
+        dir: PathBuf,
+        /// The build error.
+        source: wasme_harness::build::BuildError,
+    },
+    /// The argument is neither an existing file nor an image in the local store.
+    #[error(
+        "{arg:?} is not a .wasm file, and no image of that name is in the local store: {reason}"
+    )]
+    NotFound {
+        /// What was given.
+        arg: String,
+        /// Why the store did not have it.
+        reason: String,
+    },
+}
+
+/// Loads a scenario's module; relative paths are resolved against `base`.
+pub fn load_module(source: &ModuleSource, base: &Path) -> Result<Module, ModuleError> {
+    match source {
+        ModuleSource::Path(p) => load_file(&base.join(p)),
+        ModuleSource::Crate { dir, package } => {
+            let dir = base.join(dir);
+            let wasm = wasme_harness::build::build_filter(&dir, package.as_deref())
+                .map_err(|source| ModuleError::Build { dir, source })?;
+            load_file(&wasm)
+        }
+        ModuleSource::Image(reference) => load_image(reference),
+    }
+}
+
+/// Loads a module named on the command line: an existing file, else an image reference.
+pub fn load_module_arg(arg: &str) -> Result<Module, ModuleError> {
+    let path = Path::new(arg);
+    if path.is_file() {
+        return load_file(path);
+    }
+    if path.extension().is_some_and(|e| e == "wasm") {
+        return Err(ModuleError::Load {
+            path: path.to_path_buf(),
+            source: HarnessError::Io {
+                path: arg.to_string(),
+                message: "no such file".into(),
+            },
+        });
+    }
+    load_image(arg)
+}
+
+fn load_file(path: &Path) -> Result<Module, ModuleError> {
+    Module::from_file(path).map_err(|source| ModuleError::Load {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn load_image(reference: &str) -> Result<Module, ModuleError> {
+    Err(ModuleError::NotFound {
+        arg: reference.to_string(),
+        reason: "image references are not supported yet".into(),
+    })
+}
+
+/// How a cluster answers HTTP callouts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptedAnswer {
+    /// Never: callouts stay pending until answered by hand or timed out.
+    Pending,
+    /// Answer with this response.
+    Respond {
+        /// `:status`.
+        status: u16,
+        /// Headers.
+        headers: Vec<(String, String)>,
+        /// Body.
+        body: Vec<u8>,
+        /// Trailers.
+        trailers: Vec<(String, String)>,
+    },
+    /// Fail the callout (reset).
+    Fail,
+}
+
+/// How a plugin is configured; unset fields take the harness's defaults.
+#[derive(Debug, Clone, Default)]
+pub struct PluginSetup {
+    /// Root id.
+    pub root_id: Option<String>,
+    /// Plugin name.
+    pub plugin_name: Option<String>,
+    /// VM id.
+    pub vm_id: Option<String>,
+    /// Plugin configuration.
+    pub config: Option<Vec<u8>>,
+    /// VM configuration.
+    pub vm_config: Option<Vec<u8>>,
+    /// Environment variables.
+    pub env: Vec<(String, String)>,
+    /// Properties by dotted path.
+    pub properties: Vec<(String, String)>,
+    /// Clusters and how they answer.
+    pub clusters: Vec<(String, ScriptedAnswer)>,
+    /// Record the hostcall trace.
+    pub trace: bool,
+    /// Failure policy.
+    pub failure_policy: Option<wasme_harness::FailurePolicy>,
+}
+
+/// Starts a plugin: instantiate, on_vm_start, on_configure.
+pub fn build_host(module: &Module, setup: &PluginSetup) -> Result<Host, HarnessError> {
+    let mut b = Host::builder(module);
+    if let Some(r) = &setup.root_id {
+        b = b.root_id(r);
+    }
+    if let Some(p) = &setup.plugin_name {
+        b = b.plugin_name(p);
+    }
+    if let Some(v) = &setup.vm_id {
+        b = b.vm_id(v);
+    }
+    if let Some(c) = &setup.config {
+        b = b.plugin_config(c.clone());
+    }
+    if let Some(c) = &setup.vm_config {
+        b = b.vm_config(c.clone());
+    }
+    for (k, v) in &setup.env {
+        b = b.env(k, v);
+    }
+    for (k, v) in &setup.properties {
+        b = b.property(k, v.as_str());
+    }
+    for (name, _) in &setup.clusters {
+        b = b.cluster(name);
+    }
+    if let Some(p) = setup.failure_policy {
+        b = b.failure_policy(p);
+    }
+    let mut host = b.trace(setup.trace).build()?;
+    for (name, answer) in &setup.clusters {
+        script_cluster(&mut host, name, answer);
+    }
+    Ok(host)
+}
+
+/// Sets how `cluster` answers later callouts. The harness has no way to withdraw a scripted
+/// answer, so `Pending` only has an effect on a cluster that had none.
+pub fn script_cluster(host: &mut Host, cluster: &str, answer: &ScriptedAnswer) {
+    match answer {
+        ScriptedAnswer::Pending => {}
+        ScriptedAnswer::Fail => host.script_http_failure(cluster),
+        ScriptedAnswer::Respond {
+            status,
+            headers,
+            body,
+            trailers,
+        } => {
+            let mut r = wasme_harness::HttpCallResponse::new(*status).body(body);
+            for (k, v) in headers {
+                r = r.header(k, v);
+            }
+            for (k, v) in trailers {
+                r = r.trailer(k, v);
+            }
+            host.script_http_response(cluster, r);
+        }
+    }
+}
+
+/// The upstream's answer to a request.
+#[derive(Debug, Clone, Copy)]
+pub struct UpstreamParts<'a> {
+    /// `:status`.
+    pub status: u16,
+    /// Headers.
+    pub headers: &'a [(String, String)],
+    /// Body.
+    pub body: Option<&'a [u8]>,
+    /// Trailers.
+    pub trailers: &'a [(String, String)],
+}
+
+/// One HTTP exchange as observed.
+#[derive(Debug, Clone)]
+pub struct ExchangeView {
+    /// What the upstream received (`None`: never reached).
+    pub upstream: Option<ObservedMessage>,
+    /// What the client received.
+    pub client: ObservedMessage,
+    /// The filter's local reply.
+    pub local_reply: Option<ObservedLocalReply>,
+    /// Reset details, if the stream was reset.
+    pub reset: Option<String>,
+    /// The filter still held the request or response at the end.
+    pub stalled: bool,
+}
+
+/// Sends one request through the plugin; the upstream answers with `response`.
+pub fn exchange(
+    host: &mut Host,
+    request: &Request,
+    body: Option<&[u8]>,
+    response: UpstreamParts<'_>,
+) -> Result<ExchangeView, HarnessError> {
+    let mut req = wasme_harness::HttpRequest::new(&request.method, &request.path)
+        .header(":authority", &request.authority)
+        .header(":scheme", &request.scheme);
+    for (k, v) in &request.headers.0 {
+        req = req.header(k, v);
+    }
+    if let Some(b) = body {
+        req = req.body(b);
+    }
+    for (k, v) in &request.trailers.0 {
+        req = req.trailer(k, v);
+    }
+    let mut resp = wasme_harness::HttpResponse::new(response.status);
+    for (k, v) in response.headers {
+        resp = resp.header(k, v);
+    }
+    if let Some(b) = response.body {
+        resp = resp.body(b);
+    }
+    for (k, v) in response.trailers {
+        resp = resp.trailer(k, v);
+    }
+    let ex = host.http_exchange(&req, &resp)?;
+    Ok(ExchangeView {
+        reset: ex.reset.clone(),
+        stalled: ex.stalled,
+        upstream: ex.upstream_request.as_ref().map(message),
+        client: message(&ex.client_response),
+        local_reply: ex.local_reply.as_ref().map(|l| ObservedLocalReply {
+            status: u16::try_from(l.status).unwrap_or(u16::MAX),
+            details: l.details.clone(),
+            body: l.body.clone(),
+            headers: l.headers.clone(),
+        }),
+    })
+}
+
+fn message(m: &wasme_harness::Message) -> ObservedMessage {
+    ObservedMessage {
+        status: m.status(),
+        headers: m.headers.clone(),
+        body: m.body.clone(),
+        trailers: m.trailers.clone(),
+    }
+}
+
+/// One chunk of TCP data: bytes and end-of-stream.
+#[derive(Debug, Clone, Copy)]
+pub enum TcpChunk<'a> {
+    /// From the client.
+    Downstream(&'a [u8], bool),
+    /// From the upstream.
+    Upstream(&'a [u8], bool),
+}
+
+/// Runs one TCP connection through a network filter.
+pub fn tcp(
+    host: &mut Host,
+    chunks: &[TcpChunk<'_>],
+    close: bool,
+) -> Result<ObservedConnection, HarnessError> {
+    let mut c = host.tcp_connection()?;
+    c.new_connection()?;
+    for chunk in chunks {
+        // Once the filter (or a failure) closed the connection, no more data flows.
+        if c.closed_details().is_some() {
+            break;
+        }
+        match *chunk {
+            TcpChunk::Downstream(data, end) => {
+                c.downstream_data(data, end)?;
+            }
+            TcpChunk::Upstream(data, end) => {
+                c.upstream_data(data, end)?;
+            }
+        }
+    }
+    let closed_by_filter = c.closed_details().is_some();
+    let upstream_received = c.sent_upstream();
+    let downstream_received = c.sent_downstream();
+    if close {
+        c.close()?;
+    }
+    Ok(ObservedConnection {
+        closed_by_filter,
+        upstream_received,
+        downstream_received,
+    })
+}
+
+/// Counters and gauges by name; a histogram counts as the number of values recorded.
+pub fn metrics(host: &Host) -> BTreeMap<String, i64> {
+    host.metrics()
+        .into_iter()
+        .map(|(name, v)| {
+            let n = match v {
+                wasme_harness::MetricValue::Counter(c) => i64::try_from(c).unwrap_or(i64::MAX),
+                wasme_harness::MetricValue::Gauge(g) => g,
+                wasme_harness::MetricValue::Histogram(h) => {
+                    i64::try_from(h.len()).unwrap_or(i64::MAX)
+                }
+            };
+            (name, n)
+        })
+        .collect()
+}
+
+/// Log entries as (level, message).
+pub fn log_lines(logs: &[LogEntry]) -> Vec<(LevelName, String)> {
+    logs.iter()
+        .map(|l| {
+            let level = match l.level {
+                LogLevel::Trace => LevelName::Trace,
+                LogLevel::Debug => LevelName::Debug,
+                LogLevel::Info => LevelName::Info,
+                LogLevel::Warn => LevelName::Warn,
+                LogLevel::Error => LevelName::Error,
+                LogLevel::Critical => LevelName::Critical,
+            };
+            (level, l.message.clone())
+        })
+        .collect()
+}

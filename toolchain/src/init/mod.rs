@@ -1,0 +1,275 @@
+//! `cargo wasme init`: new filter projects from templates.
+//!
+//! A project is a standalone cdylib crate using `wasme-sdk`, with a harness test
+//! (`tests/filter.rs`, loading the real `.wasm` into `wasme-harness`) and scenario files
+//! (`scenarios/*.yaml`, run by `cargo wasme test`). Two templates exist: an HTTP filter and a
+//! network (TCP) filter.
+//!
+//! ```no_run
+//! use cargo_wasme::init::{Dependencies, InitOptions, Template, generate};
+//! let written = generate(&InitOptions {
+//!     dir: "my-filter".into(),
+//!     name: None,
+//!     template: Template::Http,
+//!     deps: Dependencies::detect(),
+//! })?;
+//! assert!(written.iter().any(|p| p.ends_with("Cargo.toml")));
+//! # Ok::<(), cargo_wasme::init::InitError>(())
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Which kind of filter to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Template {
+    /// An HTTP filter (request/response headers and bodies, local replies).
+    Http,
+    /// A network (TCP) filter (connection data, metrics, closing connections).
+    Network,
+}
+
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Template::Http => "http",
+            Template::Network => "network",
+        })
+    }
+}
+
+/// How the generated project depends on `wasme-sdk` and `wasme-harness`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dependencies {
+    /// Path dependencies on a checkout of the wasme repository (its root directory).
+    Repo(PathBuf),
+    /// Versions from crates.io.
+    Registry(String),
+}
+
+impl Dependencies {
+    /// Path dependencies when this binary runs from (was built in) a wasme checkout that is
+    /// still there, otherwise the crates.io release matching this toolchain's version.
+    pub fn detect() -> Self {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        if repo.join("sdk").join("Cargo.toml").is_file()
+            && repo.join("harness").join("Cargo.toml").is_file()
+        {
+            Dependencies::Repo(repo.canonicalize().unwrap_or(repo))
+        } else {
+            Dependencies::Registry(env!("CARGO_PKG_VERSION").to_string())
+        }
+    }
+
+    fn sdk(&self) -> String {
+        match self {
+            Dependencies::Repo(root) => {
+                format!("wasme-sdk = {{ path = {} }}", toml_str(&root.join("sdk")))
+            }
+            Dependencies::Registry(v) => format!("wasme-sdk = \"{v}\""),
+        }
+    }
+
+    fn harness(&self) -> String {
+        match self {
+            Dependencies::Repo(root) => format!(
+                "wasme-harness = {{ path = {} }}",
+                toml_str(&root.join("harness"))
+            ),
+            Dependencies::Registry(v) => format!("wasme-harness = \"{v}\""),
+        }
+    }
+}
+
+fn toml_str(path: &Path) -> String {
+    // A TOML basic string: escape backslashes and quotes (Windows paths).
+    let s = path.display().to_string();
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// What to generate, and where.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    /// The project directory (created; must be empty or absent).
+    pub dir: PathBuf,
+    /// The crate name (default: the directory name).
+    pub name: Option<String>,
+    /// The template.
+    pub template: Template,
+    /// Where `wasme-sdk` and `wasme-harness` come from.
+    pub deps: Dependencies,
+}
+
+/// Why a project cannot be generated.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// The directory already has files; nothing was written.
+    #[error("{0} exists and is not empty: choose a new directory (nothing was written)")]
+    NotEmpty(PathBuf),
+    /// The crate name is not usable.
+    #[error(
+        "{0:?} is not a valid crate name: use letters, digits, `-` and `_`, starting with a letter (pass --name)"
+    )]
+    BadName(String),
+    /// Writing failed.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Checks a crate name as cargo would accept it for a new package.
+pub fn validate_name(name: &str) -> Result<(), InitError> {
+    let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && !matches!(
+            name,
+            "test" | "core" | "std" | "alloc" | "proc_macro" | "self" | "crate" | "super"
+        );
+    if ok {
+        Ok(())
+    } else {
+        Err(InitError::BadName(name.to_string()))
+    }
+}
+
+/// The crate name a directory suggests (its last component).
+pub fn name_from_dir(dir: &Path) -> Option<String> {
+    let abs = if dir.is_absolute() {
+        dir.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(dir)
+    };
+    abs.components()
+        .next_back()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+}
+
+fn pascal_case(name: &str) -> String {
+    name.split(['-', '_'])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut cs = p.chars();
+            cs.next()
+                .map(|c| c.to_ascii_uppercase().to_string() + cs.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+const CARGO_TOML: &str = include_str!("templates/Cargo.toml.tmpl");
+const GITIGNORE: &str = include_str!("templates/gitignore.tmpl");
+const HTTP_LIB: &str = include_str!("templates/http/lib.rs.tmpl");
+const HTTP_TEST: &str = include_str!("templates/http/test.rs.tmpl");
+const HTTP_SCENARIO: &str = include_str!("templates/http/scenario.yaml.tmpl");
+const HTTP_BAD_CONFIG: &str = include_str!("templates/http/bad-config.yaml.tmpl");
+const NET_LIB: &str = include_str!("templates/network/lib.rs.tmpl");
+const NET_TEST: &str = include_str!("templates/network/test.rs.tmpl");
+const NET_SCENARIO: &str = include_str!("templates/network/scenario.yaml.tmpl");
+const NET_BAD_CONFIG: &str = include_str!("templates/network/bad-config.yaml.tmpl");
+
+/// The files of a project: relative path and contents.
+pub fn render(name: &str, template: Template, deps: &Dependencies) -> Vec<(PathBuf, String)> {
+    let root_id = name.replace('-', "_");
+    let fill = |t: &str| {
+        t.replace("{{crate}}", name)
+            .replace("{{root_id}}", &root_id)
+            .replace("{{struct}}", &pascal_case(name))
+            .replace("{{sdk_dep}}", &deps.sdk())
+            .replace("{{harness_dep}}", &deps.harness())
+    };
+    let (lib, test, scenario, bad) = match template {
+        Template::Http => (HTTP_LIB, HTTP_TEST, HTTP_SCENARIO, HTTP_BAD_CONFIG),
+        Template::Network => (NET_LIB, NET_TEST, NET_SCENARIO, NET_BAD_CONFIG),
+    };
+    vec![
+        ("Cargo.toml".into(), fill(CARGO_TOML)),
+        (".gitignore".into(), fill(GITIGNORE)),
+        ("src/lib.rs".into(), fill(lib)),
+        ("tests/filter.rs".into(), fill(test)),
+        ("scenarios/basic.yaml".into(), fill(scenario)),
+        ("scenarios/bad-config.yaml".into(), fill(bad)),
+    ]
+}
+
+/// Writes a new project; returns the files written. Refuses a non-empty directory.
+pub fn generate(opts: &InitOptions) -> Result<Vec<PathBuf>, InitError> {
+    let name = match &opts.name {
+        Some(n) => n.clone(),
+        None => name_from_dir(&opts.dir).unwrap_or_default(),
+    };
+    validate_name(&name)?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| InitError::Io { path, source }
+    };
+    if opts.dir.exists() {
+        let mut entries = std::fs::read_dir(&opts.dir).map_err(io(&opts.dir))?;
+        if entries.next().is_some() {
+            return Err(InitError::NotEmpty(opts.dir.clone()));
+        }
+    }
+    let mut written = Vec::new();
+    for (rel, contents) in render(&name, opts.template, &opts.deps) {
+        let path = opts.dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        std::fs::write(&path, contents).map_err(io(&path))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(validate_name("my-filter").is_ok());
+        assert!(validate_name("9lives").is_err());
+        assert!(validate_name("a b").is_err());
+        assert!(validate_name("").is_err());
+        assert_eq!(pascal_case("my-cool_filter"), "MyCoolFilter");
+    }
+
+    #[test]
+    fn templates_fill_every_placeholder() {
+        for t in [Template::Http, Template::Network] {
+            for (path, text) in render("demo-f", t, &Dependencies::Registry("9.9.9".into())) {
+                assert!(!text.contains("{{"), "{path:?} has an unfilled placeholder");
+            }
+        }
+        let files = render(
+            "demo-f",
+            Template::Http,
+            &Dependencies::Registry("9.9.9".into()),
+        );
+        assert!(files[0].1.contains("wasme-sdk = \"9.9.9\""));
+        assert!(files[2].1.contains("pub struct DemoF"));
+    }
+
+    #[test]
+    fn refuses_non_empty_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("keep.txt"), "mine").unwrap();
+        let e = generate(&InitOptions {
+            dir: dir.path().to_path_buf(),
+            name: Some("x".into()),
+            template: Template::Http,
+            deps: Dependencies::Registry("0.1.0".into()),
+        })
+        .unwrap_err();
+        assert!(matches!(e, InitError::NotEmpty(_)));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("keep.txt")).unwrap(),
+            "mine"
+        );
+    }
+}

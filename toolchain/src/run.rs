@@ -1,0 +1,303 @@
+//! `cargo wasme run`: one request (or one TCP connection) through a filter in the harness,
+//! showing what the upstream and the client would see, the filter's logs and, on request, the
+//! hostcall trace. Works on any proxy-wasm module, whatever language built it.
+
+use crate::host::{self, PluginSetup, ScriptedAnswer, TcpChunk, UpstreamParts};
+use crate::scenario::expect::{ObservedConnection, ObservedMessage};
+use crate::scenario::format::{Headers, LevelName, Request};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Why `run` could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The module could not be found or loaded.
+    #[error(transparent)]
+    Module(#[from] host::ModuleError),
+    /// The plugin did not start, or the harness refused the request.
+    #[error(transparent)]
+    Harness(#[from] wasme_harness::HarnessError),
+    /// The request file is unreadable or malformed.
+    #[error("{0}")]
+    RequestFile(String),
+    /// A `--cluster` value is malformed.
+    #[error("--cluster {0:?}: expected NAME, NAME=STATUS, NAME=STATUS:BODY or NAME=fail")]
+    ClusterFlag(String),
+}
+
+/// Options of a TCP run (the request body is what the client sends; the response body what
+/// the upstream sends).
+#[derive(Debug, Clone, Default)]
+pub struct TcpOptions {}
+
+/// Everything `run` needs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// A `.wasm` file or an image reference.
+    pub module: String,
+    /// The request.
+    pub request: Request,
+    /// The request body (overrides `request.body`).
+    pub body: Option<Vec<u8>>,
+    /// The upstream's status.
+    pub response_status: u16,
+    /// The upstream's headers.
+    pub response_headers: Vec<(String, String)>,
+    /// The upstream's body.
+    pub response_body: Option<Vec<u8>>,
+    /// Plugin configuration.
+    pub config: Option<Vec<u8>>,
+    /// VM configuration.
+    pub vm_config: Option<Vec<u8>>,
+    /// Root id.
+    pub root_id: Option<String>,
+    /// Environment variables.
+    pub env: Vec<(String, String)>,
+    /// Properties.
+    pub properties: Vec<(String, String)>,
+    /// Clusters with their scripted answers.
+    pub clusters: Vec<(String, ScriptedAnswer)>,
+    /// Run a TCP connection instead of an HTTP request.
+    pub tcp: Option<TcpOptions>,
+    /// Record the hostcall trace.
+    pub trace: bool,
+}
+
+/// The request `run` sends when nothing else is said: `GET /` to `example.com`.
+pub fn default_request() -> Request {
+    Request {
+        method: "GET".into(),
+        path: "/".into(),
+        authority: "example.com".into(),
+        scheme: "http".into(),
+        headers: Headers::default(),
+        body: None,
+        trailers: Headers::default(),
+    }
+}
+
+/// Reads a request in the scenario `request` format from a YAML (or JSON) file.
+pub fn load_request_file(path: &Path) -> Result<Request, RunError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| RunError::RequestFile(format!("cannot read {}: {e}", path.display())))?;
+    serde_norway::from_str(&text).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| format!(":{}:{}", l.line(), l.column()))
+            .unwrap_or_default();
+        RunError::RequestFile(format!("{}{at}: invalid request: {e}", path.display()))
+    })
+}
+
+/// Parses `--cluster NAME[=STATUS[:BODY]]` or `NAME=fail`.
+pub fn parse_cluster_flag(flag: &str) -> Result<(String, ScriptedAnswer), RunError> {
+    let bad = || RunError::ClusterFlag(flag.to_string());
+    let (name, answer) = match flag.split_once('=') {
+        None => (flag, None),
+        Some((n, a)) => (n, Some(a)),
+    };
+    if name.is_empty() {
+        return Err(bad());
+    }
+    let answers = match answer {
+        None => ScriptedAnswer::Pending,
+        Some("fail") => ScriptedAnswer::Fail,
+        Some(a) => {
+            let (status, body) = a.split_once(':').unwrap_or((a, ""));
+            let status: u16 = status.parse().map_err(|_| bad())?;
+            if !(100..=599).contains(&status) {
+                return Err(bad());
+            }
+            ScriptedAnswer::Respond {
+                status,
+                headers: Vec::new(),
+                body: body.as_bytes().to_vec(),
+                trailers: Vec::new(),
+            }
+        }
+    };
+    Ok((name.to_string(), answers))
+}
+
+/// What a run showed.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The HTTP exchange (HTTP runs).
+    pub http: Option<host::ExchangeView>,
+    /// The connection (TCP runs).
+    pub tcp: Option<ObservedConnection>,
+    /// Every log line, start-up included.
+    pub logs: Vec<(LevelName, String)>,
+    /// Metrics after the run.
+    pub metrics: Vec<(String, i64)>,
+    /// The hostcall trace.
+    pub trace: Vec<String>,
+    /// The VM failure, if the filter trapped.
+    pub failure: Option<String>,
+}
+
+impl RunOutcome {
+    /// Whether the VM failed (trapped) during the run.
+    pub fn vm_failed(&self) -> bool {
+        self.failure.is_some()
+    }
+
+    /// Renders the outcome for a terminal.
+    pub fn render(&self, with_trace: bool) -> String {
+        let mut out = String::new();
+        if let Some(ex) = &self.http {
+            match &ex.upstream {
+                Some(m) => {
+                    out.push_str("── upstream received ──\n");
+                    render_message(&mut out, m);
+                }
+                None => out.push_str("── upstream received ──\n  (nothing: the request did not reach the upstream)\n"),
+            }
+            if let Some(l) = &ex.local_reply {
+                let _ = writeln!(
+                    out,
+                    "── local reply by the filter ──\n  status {} details {:?}",
+                    l.status, l.details
+                );
+            }
+            out.push_str("── client received ──\n");
+            render_message(&mut out, &ex.client);
+        }
+        if let Some(c) = &self.tcp {
+            let _ = writeln!(
+                out,
+                "── connection ──\n  upstream received:   {}\n  client received:     {}\n  closed by the filter: {}",
+                text(&c.upstream_received),
+                text(&c.downstream_received),
+                c.closed_by_filter
+            );
+        }
+        out.push_str("── logs ──\n");
+        if self.logs.is_empty() {
+            out.push_str("  (none)\n");
+        }
+        for (level, line) in &self.logs {
+            let _ = writeln!(out, "  [{level:?}] {line}");
+        }
+        if !self.metrics.is_empty() {
+            out.push_str("── metrics ──\n");
+            for (k, v) in &self.metrics {
+                let _ = writeln!(out, "  {k} = {v}");
+            }
+        }
+        if let Some(f) = &self.failure {
+            let _ = writeln!(out, "── VM FAILED ──\n  {}", f.replace('\n', "\n  "));
+        }
+        if with_trace {
+            out.push_str("── hostcall trace ──\n");
+            for line in &self.trace {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+        out
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => format!("{s:?}"),
+        Err(_) => format!("{} bytes: {b:02x?}", b.len()),
+    }
+}
+
+fn render_message(out: &mut String, m: &ObservedMessage) {
+    for (k, v) in &m.headers {
+        let _ = writeln!(out, "  {k}: {v}");
+    }
+    if !m.body.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n  {}",
+            String::from_utf8_lossy(&m.body).replace('\n', "\n  ")
+        );
+    }
+    for (k, v) in &m.trailers {
+        let _ = writeln!(out, "  (trailer) {k}: {v}");
+    }
+}
+
+/// Runs one request or connection.
+pub fn run(opts: &RunOptions) -> Result<RunOutcome, RunError> {
+    let module = host::load_module_arg(&opts.module)?;
+    let setup = PluginSetup {
+        root_id: opts.root_id.clone(),
+        config: opts.config.clone(),
+        vm_config: opts.vm_config.clone(),
+        env: opts.env.clone(),
+        properties: opts.properties.clone(),
+        clusters: opts.clusters.clone(),
+        trace: opts.trace,
+        ..Default::default()
+    };
+    let mut h = host::build_host(&module, &setup)?;
+    let body = opts
+        .body
+        .clone()
+        .or_else(|| opts.request.body.clone().map(String::into_bytes));
+    let (http, tcp) = if opts.tcp.is_some() {
+        let mut chunks = Vec::new();
+        if let Some(b) = &body {
+            chunks.push(TcpChunk::Downstream(b, false));
+        }
+        if let Some(b) = &opts.response_body {
+            chunks.push(TcpChunk::Upstream(b, false));
+        }
+        (None, Some(host::tcp(&mut h, &chunks, true)?))
+    } else {
+        let ex = host::exchange(
+            &mut h,
+            &opts.request,
+            body.as_deref(),
+            UpstreamParts {
+                status: opts.response_status,
+                headers: &opts.response_headers,
+                body: opts.response_body.as_deref(),
+                trailers: &[],
+            },
+        )?;
+        (Some(ex), None)
+    };
+    Ok(RunOutcome {
+        http,
+        tcp,
+        logs: host::log_lines(h.logs()),
+        metrics: host::metrics(&h).into_iter().collect(),
+        trace: if opts.trace { h.trace() } else { Vec::new() },
+        failure: h.failure().map(|f| f.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_flags() {
+        assert_eq!(
+            parse_cluster_flag("auth").unwrap(),
+            ("auth".into(), ScriptedAnswer::Pending)
+        );
+        assert_eq!(
+            parse_cluster_flag("auth=fail").unwrap().1,
+            ScriptedAnswer::Fail
+        );
+        let (_, a) = parse_cluster_flag("auth=403:no: way").unwrap();
+        assert_eq!(
+            a,
+            ScriptedAnswer::Respond {
+                status: 403,
+                headers: vec![],
+                body: b"no: way".to_vec(),
+                trailers: vec![]
+            }
+        );
+        assert!(parse_cluster_flag("auth=abc").is_err());
+        assert!(parse_cluster_flag("auth=99").is_err());
+        assert!(parse_cluster_flag("=200").is_err());
+    }
+}

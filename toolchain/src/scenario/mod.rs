@@ -1,0 +1,35 @@
+//! Declarative scenario files for `cargo wasme test`.
+//!
+//! A scenario names a module (a `.wasm` file, a filter crate to build, or an image in the local
+//! store), configures a plugin instance in the `wasme-harness` host, and runs a sequence of
+//! steps — HTTP requests, TCP connections, clock advances — checking expectations after each.
+//!
+//! * [`format`] — the file format (serde types; the JSON schema is generated from them);
+//! * [`parse`] — reading a file, with errors that point at file, line and field;
+//! * [`exec`] — running a scenario against the harness;
+//! * [`expect`] — checking expectations and describing failures as readable diffs;
+//! * [`junit`] — JUnit XML reports for CI.
+//!
+//! ```no_run
+//! use cargo_wasme::scenario;
+//! let loaded = scenario::parse::load("filters/add-header/scenarios/basic.yaml")?;
+//! let report = scenario::exec::run(&loaded, &scenario::exec::Options::default());
+//! assert!(report.passed(), "{}", report.render());
+//! # Ok::<(), scenario::parse::ScenarioError>(())
+//! ```
+
+pub mod discover;
+pub mod exec;
+pub mod expect;
+pub mod format;
+pub mod junit;
+pub mod parse;
+
+/// The JSON schema of scenario files (for editors), as shipped in
+/// `toolchain/schemas/scenario.schema.json`.
+pub fn json_schema() -> serde_json::Value {
+    let schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<format::Scenario>();
+    schema.to_value()
+}
