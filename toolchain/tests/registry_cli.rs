@@ -50,6 +50,59 @@ fn push_pull_round_trip_in_every_format() {
 }
 
 #[test]
+fn legacy_wasm_to_oci_images_are_pulled() {
+    use cargo_wasme::image::{self, Format, ImageSpec};
+    let registry = DockerRegistry::start();
+    let producer = TestEnv::new();
+    let reference = format!("{}/legacy/f:1", registry.addr);
+    let built = image::build(
+        &filter_module(80),
+        &ImageSpec::new(Format::Legacy, vec![], vec![]),
+    )
+    .unwrap();
+    cargo_wasme::store::Store::open(producer.store())
+        .unwrap()
+        .add(&reference, &built)
+        .unwrap();
+    assert_eq!(digest_in(&producer.ok(&["push", &reference])), built.digest);
+    let consumer = TestEnv::new();
+    assert_eq!(digest_in(&consumer.ok(&["pull", &reference])), built.digest);
+    let inspect: serde_json::Value =
+        serde_json::from_str(&consumer.ok(&["inspect", &reference, "--json"])).unwrap();
+    assert_eq!(inspect["format"], "wasm-to-oci");
+    let out = consumer.dir.path().join("x.wasm");
+    consumer.ok(&["export", &reference, "-o", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&out).unwrap(), filter_module(80));
+}
+
+#[test]
+fn resolve_digest_asks_the_registry() {
+    use cargo_wasme::credentials::Credential;
+    use cargo_wasme::registry::{RegistryOptions, resolve_digest_blocking};
+    let registry = DockerRegistry::start();
+    let env = TestEnv::new();
+    let tagged = format!("{}/f:1", registry.addr);
+    let digest = package(&env, 90, &tagged, "compat");
+    env.ok(&["push", &tagged]);
+    let options = RegistryOptions {
+        credential: Some(Credential::Anonymous),
+        ..Default::default()
+    };
+    assert_eq!(resolve_digest_blocking(&tagged, &options).unwrap(), digest);
+    let by_digest = format!("{}/f@{digest}", registry.addr);
+    assert_eq!(
+        resolve_digest_blocking(&by_digest, &options).unwrap(),
+        digest
+    );
+    let err =
+        resolve_digest_blocking(&format!("{}/f:missing", registry.addr), &options).unwrap_err();
+    assert!(
+        matches!(err, cargo_wasme::registry::RegistryError::NotFound { .. }),
+        "{err}"
+    );
+}
+
+#[test]
 fn digest_references_stay_digests() {
     let registry = DockerRegistry::start();
     let env = TestEnv::new();

@@ -337,3 +337,36 @@ fn concurrent_writers_lose_nothing() {
         env.ok(&["inspect", &format!("c:{i}")]);
     }
 }
+
+#[test]
+fn leftovers_of_a_killed_writer_stay_invisible_and_are_collected() {
+    let env = TestEnv::new();
+    let wasm = env.write_module("f.wasm", &filter_module(9));
+    let digest = digest_in(&env.ok(&["package", wasm.to_str().unwrap(), "--tag", "f:1"]));
+    // What a process killed mid-write leaves: a temp file and an orphan blob, no index entry.
+    let blobs = env.store().join("blobs/sha256");
+    let tmp = blobs.join(".tmp-killed");
+    std::fs::write(&tmp, b"half a layer").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&tmp)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let orphan = blobs.join(format!("{:064x}", 1));
+    std::fs::write(&orphan, b"orphan").unwrap();
+    let fresh_tmp = blobs.join(".tmp-writing-now");
+    std::fs::write(&fresh_tmp, b"in progress").unwrap();
+    let images: serde_json::Value = serde_json::from_str(&env.ok(&["images", "--json"])).unwrap();
+    assert_eq!(images.as_array().unwrap().len(), 1);
+    let store = cargo_wasme::store::Store::open(env.store()).unwrap();
+    let report = store.gc().unwrap();
+    assert_eq!(report.blobs_deleted, 1, "{report:?}");
+    assert!(!tmp.exists() && !orphan.exists());
+    assert!(
+        fresh_tmp.exists(),
+        "a temp file another process may still be writing is kept"
+    );
+    assert_eq!(store.resolve("f:1").unwrap().manifest_digest, digest);
+}

@@ -126,6 +126,7 @@ pub enum Format {
     Cncf,
     /// wasm-to-oci's layout (read only).
     #[value(skip)]
+    #[serde(rename = "wasm-to-oci")]
     Legacy,
 }
 
