@@ -4,9 +4,50 @@
 //! buffer of the current phase. Values are read as bytes and converted lossily, so a client
 //! sending non-UTF-8 header bytes cannot make the filter panic (the raw `proxy-wasm` getters
 //! `unwrap` the UTF-8 conversion).
+//!
+//! Single-header reads and writes call the host directly instead of through `proxy-wasm`'s
+//! wrappers: those panic on any status they do not expect, and Envoy answers `BAD_ARGUMENT`
+//! when a filter touches a map outside its phase (reading the request headers from
+//! `on_response_headers`, say). Here that is `None` / `false`, not a crashed VM.
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, MapType};
+use std::ptr::null_mut;
+
+/// The header-map hostcalls, declared with plain integer statuses (see the module docs).
+mod abi {
+    #[link(wasm_import_module = "env")]
+    unsafe extern "C" {
+        pub fn proxy_get_header_map_value(
+            map_type: u32,
+            key_data: *const u8,
+            key_size: usize,
+            return_value_data: *mut *mut u8,
+            return_value_size: *mut usize,
+        ) -> u32;
+        pub fn proxy_replace_header_map_value(
+            map_type: u32,
+            key_data: *const u8,
+            key_size: usize,
+            value_data: *const u8,
+            value_size: usize,
+        ) -> u32;
+        pub fn proxy_add_header_map_value(
+            map_type: u32,
+            key_data: *const u8,
+            key_size: usize,
+            value_data: *const u8,
+            value_size: usize,
+        ) -> u32;
+        pub fn proxy_remove_header_map_value(
+            map_type: u32,
+            key_data: *const u8,
+            key_size: usize,
+        ) -> u32;
+    }
+}
+
+const OK: u32 = 0;
 
 /// A view of one header (or trailer) map of the current stream.
 ///
@@ -45,11 +86,30 @@ impl Headers {
             .map(|v| String::from_utf8(v).unwrap_or_else(|e| lossy(e.as_bytes())))
     }
 
-    /// The first value of header `name` as raw bytes.
+    /// The first value of header `name` as raw bytes (`None` when absent or when the map is
+    /// not readable in this phase).
     pub fn get_bytes(&self, name: &str) -> Option<Vec<u8>> {
-        hostcalls::get_map_value_bytes(self.map, name)
-            .ok()
-            .flatten()
+        let mut data: *mut u8 = null_mut();
+        let mut size: usize = 0;
+        // SAFETY: the host writes a pointer it allocated in this module through
+        // `proxy_on_memory_allocate` (the global allocator) and its length; ownership passes to
+        // us, as in `proxy_wasm::hostcalls::get_map_value_bytes`.
+        unsafe {
+            let status = abi::proxy_get_header_map_value(
+                self.map as u32,
+                name.as_ptr(),
+                name.len(),
+                &mut data,
+                &mut size,
+            );
+            if status != OK {
+                return None;
+            }
+            if data.is_null() {
+                return Some(Vec::new());
+            }
+            Some(Vec::from_raw_parts(data, size, size))
+        }
     }
 
     /// True when header `name` is present.
@@ -71,19 +131,41 @@ impl Headers {
             .collect()
     }
 
-    /// Sets header `name` to `value`, replacing every existing value.
-    pub fn set(&mut self, name: &str, value: &str) {
-        let _ = hostcalls::set_map_value(self.map, name, Some(value));
+    /// Sets header `name` to `value`, replacing every existing value. False when the host
+    /// refused (the map is not mutable in this phase).
+    pub fn set(&mut self, name: &str, value: &str) -> bool {
+        // SAFETY: pointers and lengths of live slices.
+        OK == unsafe {
+            abi::proxy_replace_header_map_value(
+                self.map as u32,
+                name.as_ptr(),
+                name.len(),
+                value.as_ptr(),
+                value.len(),
+            )
+        }
     }
 
-    /// Adds a value for header `name`, keeping existing ones.
-    pub fn add(&mut self, name: &str, value: &str) {
-        let _ = hostcalls::add_map_value(self.map, name, value);
+    /// Adds a value for header `name`, keeping existing ones. False when the host refused.
+    pub fn add(&mut self, name: &str, value: &str) -> bool {
+        // SAFETY: pointers and lengths of live slices.
+        OK == unsafe {
+            abi::proxy_add_header_map_value(
+                self.map as u32,
+                name.as_ptr(),
+                name.len(),
+                value.as_ptr(),
+                value.len(),
+            )
+        }
     }
 
-    /// Removes header `name` (every value).
-    pub fn remove(&mut self, name: &str) {
-        let _ = hostcalls::remove_map_value(self.map, name);
+    /// Removes header `name` (every value). False when the host refused.
+    pub fn remove(&mut self, name: &str) -> bool {
+        // SAFETY: pointer and length of a live slice.
+        OK == unsafe {
+            abi::proxy_remove_header_map_value(self.map as u32, name.as_ptr(), name.len())
+        }
     }
 
     /// The `:method` pseudo-header (requests).
