@@ -11,3 +11,4 @@ pub mod reference;
 pub mod registry;
 pub mod store;
 pub mod wasm_opt;
+pub mod deploy;

@@ -1,41 +1,707 @@
-//! CLI glue: deploy, undeploy, render and crd.
-use std::process::ExitCode;
+//! CLI glue: deploy, undeploy, render and crd. The work is done in `cargo_wasme::deploy`.
+
+use anyhow::{Context, bail};
+use cargo_wasme::deploy::{
+    envoy::EnvoyBootstrap,
+    filter_deployment::{
+        self as fdm, FilterConfig, FilterDeployment, FilterDeploymentSpec, FilterSpec,
+        ImagePullOptions, IstioDeployment,
+    },
+    generate::{self, Manifest, WorkloadPatch},
+    image::{PullOptions, resolve_pinned},
+    names, render as rnd,
+    store_resolver::{StoreResolver, export_module},
+    yaml,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
 
 /// `cargo wasme deploy <target>`.
 #[derive(Debug, clap::Subcommand)]
 pub enum DeployCommand {
-    /// Istio manifests (WasmPlugin, TrafficExtension or EnvoyFilter).
-    Istio {},
+    /// Istio manifests (WasmPlugin, TrafficExtension or EnvoyFilter) for an image, printed as
+    /// YAML (ready to commit) or applied with `kubectl apply`.
+    Istio(IstioDeployArgs),
+    /// An Envoy v3 bootstrap that runs the image's module, for Envoy without Istio.
+    Envoy(EnvoyDeployArgs),
 }
 
 /// `cargo wasme undeploy <target>`.
 #[derive(Debug, clap::Subcommand)]
 pub enum UndeployCommand {
-    /// Istio deletions.
-    Istio {},
+    /// Deletions of what `deploy istio --id ID` created, printed (for `kubectl delete -f -`)
+    /// or applied.
+    Istio(IstioUndeployArgs),
+}
+
+/// Which Istio resource to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ApiArg {
+    /// WasmPlugin (Istio ≥ 1.12): istio-agent pulls the module.
+    Wasmplugin,
+    /// TrafficExtension (Istio ≥ 1.30).
+    Trafficextension,
+    /// EnvoyFilter + node-cache path + pod annotations (any Istio; needs the wasme cache).
+    Envoyfilter,
+}
+
+impl From<ApiArg> for fdm::IstioApi {
+    fn from(a: ApiArg) -> Self {
+        match a {
+            ApiArg::Wasmplugin => fdm::IstioApi::WasmPlugin,
+            ApiArg::Trafficextension => fdm::IstioApi::TrafficExtension,
+            ApiArg::Envoyfilter => fdm::IstioApi::EnvoyFilter,
+        }
+    }
+}
+
+/// `--phase`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PhaseArg {
+    /// Before authentication.
+    Authn,
+    /// Before authorization.
+    Authz,
+    /// Before stats.
+    Stats,
+}
+
+/// `--fail-strategy`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FailArg {
+    /// Fail the request.
+    FailClose,
+    /// Skip the plugin.
+    FailOpen,
+    /// Reload the VM.
+    FailReload,
+}
+
+/// `--pull-policy`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PullPolicyArg {
+    /// Use a cached module.
+    IfNotPresent,
+    /// Always pull.
+    Always,
+}
+
+/// `--patch-context`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PatchContextArg {
+    /// Inbound sidecar traffic.
+    Inbound,
+    /// Outbound sidecar traffic.
+    Outbound,
+    /// Gateways.
+    Gateway,
+    /// All traffic.
+    Any,
+}
+
+/// `-t/--workload-type`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum WorkloadArg {
+    /// Deployments.
+    Deployment,
+    /// DaemonSets.
+    Daemonset,
+    /// StatefulSets.
+    Statefulset,
+}
+
+impl From<WorkloadArg> for fdm::WorkloadKind {
+    fn from(w: WorkloadArg) -> Self {
+        match w {
+            WorkloadArg::Deployment => fdm::WorkloadKind::Deployment,
+            WorkloadArg::Daemonset => fdm::WorkloadKind::DaemonSet,
+            WorkloadArg::Statefulset => fdm::WorkloadKind::StatefulSet,
+        }
+    }
+}
+
+/// `--type`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum TypeArg {
+    /// HTTP filter.
+    Http,
+    /// Network (TCP) filter.
+    Network,
+}
+
+/// Arguments of `cargo wasme deploy istio`.
+#[derive(Debug, clap::Args)]
+pub struct IstioDeployArgs {
+    /// The image (`registry/repo:tag` or `…@sha256:<hex>`); tags are pinned to their manifest
+    /// digest from the local store, else the registry.
+    pub image: String,
+    /// Filter id: resource name, Envoy filter name and VM id (default: the repository's last
+    /// path segment).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Namespace of the generated resources.
+    #[arg(short = 'n', long, default_value = "default")]
+    pub namespace: String,
+    /// Pod labels selecting the workloads, `k=v,k2=v2` (none: every workload in the namespace).
+    #[arg(long, default_value = "")]
+    pub labels: String,
+    /// Filter configuration: a string, or a JSON object.
+    #[arg(long)]
+    pub config: Option<String>,
+    /// Root id (default: the image's first root id).
+    #[arg(long)]
+    pub root_id: Option<String>,
+    /// Which Istio resource to generate.
+    #[arg(long, value_enum, default_value = "wasmplugin")]
+    pub api: ApiArg,
+    /// The mesh's Istio version (e.g. 1.24): picks the EnvoyFilter shape (≤ 1.6 `config`,
+    /// ≥ 1.7 `typedConfig`) and drives warnings.
+    #[arg(long)]
+    pub istio_version: Option<String>,
+    /// Where in the filter chain the plugin goes.
+    #[arg(long, value_enum)]
+    pub phase: Option<PhaseArg>,
+    /// Order among plugins of the same phase (higher first).
+    #[arg(long, allow_negative_numbers = true)]
+    pub priority: Option<i32>,
+    /// Behaviour on fatal plugin errors.
+    #[arg(long, value_enum)]
+    pub fail_strategy: Option<FailArg>,
+    /// When Istio re-pulls the module.
+    #[arg(long, value_enum)]
+    pub pull_policy: Option<PullPolicyArg>,
+    /// A `kubernetes.io/dockerconfigjson` Secret in the namespace, for private registries.
+    #[arg(long)]
+    pub pull_secret: Option<String>,
+    /// Which traffic the filter sees (EnvoyFilter default: inbound; WasmPlugin default: all).
+    #[arg(long, value_enum)]
+    pub patch_context: Option<PatchContextArg>,
+    /// Kind of the selected workloads (the EnvoyFilter form patches their pod annotations).
+    #[arg(short = 't', long, value_enum)]
+    pub workload_type: Option<WorkloadArg>,
+    /// HTTP or network filter.
+    #[arg(long = "type", value_enum)]
+    pub filter_type: Option<TypeArg>,
+    /// Resolve the digest over plain HTTP (loopback registries are plain HTTP anyway).
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Print the equivalent FilterDeployment instead of the Istio resources.
+    #[arg(long, conflicts_with = "apply")]
+    pub filter_deployment: bool,
+    /// Apply with `kubectl apply -f -` instead of printing.
+    #[arg(long)]
+    pub apply: bool,
+}
+
+/// Arguments of `cargo wasme deploy envoy`.
+#[derive(Debug, clap::Args)]
+pub struct EnvoyDeployArgs {
+    /// The image in the local store.
+    pub image: String,
+    /// Filter name and VM id (default: the repository's last path segment).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Filter configuration (a string, or JSON).
+    #[arg(long)]
+    pub config: Option<String>,
+    /// Root id (default: the image's first root id).
+    #[arg(long)]
+    pub root_id: Option<String>,
+    /// Listener address.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub listen_address: String,
+    /// Listener port.
+    #[arg(short = 'p', long, default_value_t = 8080)]
+    pub port: u16,
+    /// Name of the upstream cluster requests are routed to.
+    #[arg(long, default_value = "upstream")]
+    pub upstream_name: String,
+    /// Upstream address, HOST:PORT.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub upstream_address: String,
+    /// Admin interface port on 127.0.0.1 (0: no admin interface).
+    #[arg(long, default_value_t = 9901)]
+    pub admin_port: u16,
+    /// HTTP or network filter.
+    #[arg(long = "type", value_enum)]
+    pub filter_type: Option<TypeArg>,
+    /// Where to write the module (default: `$WASME_HOME/modules/<sha256>.wasm`).
+    #[arg(long)]
+    pub module_path: Option<PathBuf>,
+    /// Write the bootstrap here instead of stdout.
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+}
+
+/// Arguments of `cargo wasme undeploy istio`.
+#[derive(Debug, clap::Args)]
+pub struct IstioUndeployArgs {
+    /// The filter id given to `deploy` (the resources' name).
+    #[arg(long)]
+    pub id: String,
+    /// Namespace of the resources.
+    #[arg(short = 'n', long, default_value = "default")]
+    pub namespace: String,
+    /// Only this kind (default: WasmPlugin, TrafficExtension and EnvoyFilter named ID).
+    #[arg(long, value_enum)]
+    pub api: Option<ApiArg>,
+    /// With the EnvoyFilter form: the pod labels given to `deploy`, to remove the node-cache
+    /// pod annotations from those workloads.
+    #[arg(long)]
+    pub labels: Option<String>,
+    /// Kind of the workloads whose annotations are removed.
+    #[arg(short = 't', long, value_enum)]
+    pub workload_type: Option<WorkloadArg>,
+    /// Delete with `kubectl delete --ignore-not-found -f -` instead of printing.
+    #[arg(long)]
+    pub apply: bool,
 }
 
 /// Arguments of `cargo wasme render`.
 #[derive(Debug, clap::Args)]
-pub struct RenderArgs {}
+pub struct RenderArgs {
+    /// Input: a file, a directory (its *.yaml/*.yml files, sorted) or `-` for stdin. Repeatable.
+    /// Default: stdin.
+    #[arg(short = 'f', long = "filename")]
+    pub files: Vec<PathBuf>,
+    /// KRM function mode: read a `ResourceList` on stdin, write one on stdout (kustomize/kpt).
+    /// Also chosen automatically when stdin holds a single ResourceList.
+    #[arg(long)]
+    pub krm: bool,
+}
 
 /// Arguments of `cargo wasme crd`.
 #[derive(Debug, clap::Args)]
-pub struct CrdArgs {}
+pub struct CrdArgs {
+    /// Print JSON instead of YAML.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn default_id(image: &str) -> anyhow::Result<String> {
+    let parsed = cargo_wasme::deploy::image::parse_reference(image)?;
+    let id = parsed
+        .repository()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .replace('_', "-");
+    names::validate_dns1123_subdomain("filter id", &id)
+        .context("cannot derive a filter id from the image name: pass --id")?;
+    Ok(id)
+}
+
+/// The local store as a resolver, falling back to the registry for tags it lacks.
+fn store_resolver() -> anyhow::Result<StoreResolver> {
+    Ok(StoreResolver::open_default()
+        .context("cannot open the local image store")?
+        .with_registry(true))
+}
+
+fn filter_deployment_from(a: &IstioDeployArgs) -> anyhow::Result<FilterDeployment> {
+    let id = match &a.id {
+        Some(id) => id.clone(),
+        None => default_id(&a.image)?,
+    };
+    names::validate_dns1123_subdomain("filter id", &id)?;
+    names::validate_dns1123_label("namespace", &a.namespace)?;
+    let labels = names::parse_labels(&a.labels)?;
+    let pull = ImagePullOptions {
+        pull_secret: a.pull_secret.clone(),
+        insecure_skip_verify: false,
+        plain_http: a.plain_http,
+        pull_policy: a.pull_policy.map(|p| match p {
+            PullPolicyArg::IfNotPresent => fdm::PullPolicy::IfNotPresent,
+            PullPolicyArg::Always => fdm::PullPolicy::Always,
+        }),
+    };
+    let spec = FilterDeploymentSpec {
+        filter: FilterSpec {
+            id: Some(id.clone()),
+            image: a.image.clone(),
+            config: a.config.as_deref().map(FilterConfig::from_flag),
+            root_id: a.root_id.clone(),
+            image_pull_options: (pull != ImagePullOptions::default()).then_some(pull),
+            patch_context: a.patch_context.map(|p| match p {
+                PatchContextArg::Inbound => fdm::PatchContext::Inbound,
+                PatchContextArg::Outbound => fdm::PatchContext::Outbound,
+                PatchContextArg::Gateway => fdm::PatchContext::Gateway,
+                PatchContextArg::Any => fdm::PatchContext::Any,
+            }),
+            phase: a.phase.map(|p| match p {
+                PhaseArg::Authn => fdm::Phase::Authn,
+                PhaseArg::Authz => fdm::Phase::Authz,
+                PhaseArg::Stats => fdm::Phase::Stats,
+            }),
+            priority: a.priority,
+            fail_strategy: a.fail_strategy.map(|f| match f {
+                FailArg::FailClose => fdm::FailStrategy::FailClose,
+                FailArg::FailOpen => fdm::FailStrategy::FailOpen,
+                FailArg::FailReload => fdm::FailStrategy::FailReload,
+            }),
+            filter_type: a.filter_type.map(|t| match t {
+                TypeArg::Http => fdm::FilterType::Http,
+                TypeArg::Network => fdm::FilterType::Network,
+            }),
+        },
+        deployment: fdm::DeploymentSpec {
+            istio: IstioDeployment {
+                kind: a.workload_type.map(Into::into),
+                labels,
+                istio_namespace: None,
+                api: Some(a.api.into()),
+                istio_version: a.istio_version.clone(),
+            },
+        },
+    };
+    let mut fd = FilterDeployment::new(&id, spec);
+    fd.metadata.namespace = Some(a.namespace.clone());
+    Ok(fd)
+}
 
 /// Runs `cargo wasme deploy`.
-pub fn deploy(_c: DeployCommand) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`cargo wasme deploy` is not built yet")
+pub fn deploy(c: DeployCommand) -> anyhow::Result<ExitCode> {
+    match c {
+        DeployCommand::Istio(a) => deploy_istio(a),
+        DeployCommand::Envoy(a) => deploy_envoy(a),
+    }
 }
+
+fn deploy_istio(a: IstioDeployArgs) -> anyhow::Result<ExitCode> {
+    let mut fd = filter_deployment_from(&a)?;
+    let resolver = store_resolver()?;
+    let options = PullOptions {
+        plain_http: a.plain_http,
+        insecure_skip_verify: false,
+    };
+    // Pin the reference before anything is printed: the output never floats on a tag.
+    let image = resolve_pinned(&resolver, &a.image, &options)?;
+    if a.filter_deployment {
+        // The FilterDeployment keeps the pinned reference, so a later render needs no lookup.
+        fd.spec.filter.image = image.pinned_reference();
+        if fd.spec.filter.root_id.is_none() {
+            fd.spec.filter.root_id = image.root_ids.first().cloned();
+        }
+        print!("{}", yaml::to_stream(&[&fd])?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let generated = generate::generate(&fd, &image)?;
+    for w in &generated.warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut docs: Vec<serde_norway::Value> = Vec::new();
+    for m in &generated.manifests {
+        docs.push(serde_norway::to_value(m)?);
+    }
+    if a.apply {
+        kubectl_stdin(&["apply", "-f", "-"], &yaml::to_stream(&docs)?)?;
+        if let Some(patch) = &generated.workload_patch {
+            kubectl_patch_workloads(patch)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(patch) = &generated.workload_patch {
+        let component = patch.to_component(&format!(
+            "{}-wasme-cache",
+            fd.metadata.name.clone().unwrap_or_default()
+        ));
+        docs.push(serde_norway::to_value(Manifest::Component(component))?);
+        eprintln!(
+            "note: the kustomize Component at the end mounts the wasme node cache into the selected workloads' sidecars \
+             (list it under `components:` in your kustomization, or run with --apply to patch the workloads)"
+        );
+    }
+    print!("{}", yaml::to_stream(&docs)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn deploy_envoy(a: EnvoyDeployArgs) -> anyhow::Result<ExitCode> {
+    let id = match &a.id {
+        Some(id) => id.clone(),
+        None => default_id(&a.image)?,
+    };
+    let resolver = store_resolver()?;
+    let stored = resolver.load(&a.image).with_context(|| {
+        format!(
+            "`deploy envoy` loads the module from the local store: pull or build {} first",
+            a.image
+        )
+    })?;
+    let wasm_path = export_module(&resolver, &stored, a.module_path.as_deref())?;
+    let bootstrap = EnvoyBootstrap {
+        id,
+        root_id: a
+            .root_id
+            .clone()
+            .or_else(|| stored.root_ids.first().cloned()),
+        config: a
+            .config
+            .as_deref()
+            .map(|c| FilterConfig::from_flag(c).to_config_string())
+            .unwrap_or_default(),
+        wasm_path,
+        listen_address: a.listen_address,
+        listen_port: a.port,
+        upstream_name: a.upstream_name,
+        upstream_address: a.upstream_address,
+        admin_port: (a.admin_port != 0).then_some(a.admin_port),
+        network: matches!(a.filter_type, Some(TypeArg::Network)),
+    };
+    let text = bootstrap.to_yaml()?;
+    match &a.output {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .with_context(|| format!("cannot write the bootstrap to {}", path.display()))?;
+            eprintln!(
+                "wrote {} (run: envoy -c {})",
+                path.display(),
+                path.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The deletions for `undeploy istio`.
+fn deletions(
+    a: &IstioUndeployArgs,
+) -> anyhow::Result<(Vec<serde_norway::Value>, Option<WorkloadPatch>)> {
+    names::validate_dns1123_subdomain("filter id", &a.id)?;
+    names::validate_dns1123_label("namespace", &a.namespace)?;
+    let kinds: &[(&str, &str, ApiArg)] = &[
+        (
+            "extensions.istio.io/v1alpha1",
+            "WasmPlugin",
+            ApiArg::Wasmplugin,
+        ),
+        (
+            "extensions.istio.io/v1alpha1",
+            "TrafficExtension",
+            ApiArg::Trafficextension,
+        ),
+        (
+            "networking.istio.io/v1alpha3",
+            "EnvoyFilter",
+            ApiArg::Envoyfilter,
+        ),
+    ];
+    let mut docs = Vec::new();
+    for (api_version, kind, api) in kinds {
+        if a.api.is_some_and(|x| x != *api) {
+            continue;
+        }
+        let meta = ObjectMeta {
+            name: Some(a.id.clone()),
+            namespace: Some(a.namespace.clone()),
+            ..Default::default()
+        };
+        let mut m = serde_norway::Mapping::new();
+        m.insert("apiVersion".into(), (*api_version).into());
+        m.insert("kind".into(), (*kind).into());
+        m.insert("metadata".into(), serde_norway::to_value(meta)?);
+        docs.push(serde_norway::Value::Mapping(m));
+    }
+    let patch = match (&a.labels, a.api) {
+        (Some(labels), None | Some(ApiArg::Envoyfilter)) => {
+            let mut fd = FilterDeployment::new(&a.id, FilterDeploymentSpec::default());
+            fd.metadata.namespace = Some(a.namespace.clone());
+            fd.spec.deployment.istio.labels = names::parse_labels(labels)?;
+            fd.spec.deployment.istio.kind = a.workload_type.map(Into::into);
+            Some(generate::cache_annotations_patch(&fd, true))
+        }
+        _ => None,
+    };
+    Ok((docs, patch))
+}
+
 /// Runs `cargo wasme undeploy`.
-pub fn undeploy(_c: UndeployCommand) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`cargo wasme undeploy` is not built yet")
+pub fn undeploy(c: UndeployCommand) -> anyhow::Result<ExitCode> {
+    let UndeployCommand::Istio(a) = c;
+    let (docs, patch) = deletions(&a)?;
+    let stream = yaml::to_stream(&docs)?;
+    if a.apply {
+        kubectl_stdin(&["delete", "--ignore-not-found", "-f", "-"], &stream)?;
+        if let Some(patch) = &patch {
+            kubectl_patch_workloads(patch)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    print!("{stream}");
+    if let Some(patch) = &patch {
+        let component = patch.to_component(&format!("{}-wasme-cache-removal", a.id));
+        print!("{}", yaml::to_stream(&[Manifest::Component(component)])?);
+        eprintln!(
+            "note: pipe the resources to `kubectl delete -f -`; the kustomize Component removes the node-cache annotations"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
+
+fn read_input(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read stdin")?;
+        return Ok(vec![("-".into(), text)]);
+    }
+    if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot list {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+            })
+            .collect();
+        files.sort();
+        let mut out = Vec::new();
+        for f in files {
+            out.extend(read_input(&f)?);
+        }
+        return Ok(out);
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(vec![(path.display().to_string(), text)])
+}
+
 /// Runs `cargo wasme render`.
-pub fn render(_a: RenderArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`cargo wasme render` is not built yet")
+pub fn render(a: RenderArgs) -> anyhow::Result<ExitCode> {
+    let files = if a.files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        a.files.clone()
+    };
+    let mut inputs = Vec::new();
+    for f in &files {
+        inputs.extend(read_input(f)?);
+    }
+    let mut docs = Vec::new();
+    for (source, text) in &inputs {
+        docs.extend(yaml::parse_stream(source, text)?);
+    }
+    let resolver = store_resolver()?;
+    let krm =
+        a.krm || (a.files.is_empty() && docs.len() == 1 && rnd::is_resource_list(&docs[0].value));
+    if krm {
+        let [list] = docs.as_slice() else {
+            bail!(
+                "KRM mode reads exactly one ResourceList on stdin, got {} documents",
+                docs.len()
+            );
+        };
+        return match rnd::render_resource_list(&list.value, &resolver) {
+            Ok(out) => {
+                print!("{}", yaml::to_yaml(&out)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                print!(
+                    "{}",
+                    yaml::to_yaml(&rnd::resource_list_error(&list.value, &e))?
+                );
+                eprintln!("error: {e}");
+                Ok(ExitCode::FAILURE)
+            }
+        };
+    }
+    let rendered = rnd::render(docs, &resolver)?;
+    for w in &rendered.warnings {
+        eprintln!("warning: {w}");
+    }
+    print!("{}", rendered.to_yaml_stream()?);
+    Ok(ExitCode::SUCCESS)
 }
+
 /// Runs `cargo wasme crd`.
-pub fn crd(_a: CrdArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`cargo wasme crd` is not built yet")
+pub fn crd(a: CrdArgs) -> anyhow::Result<ExitCode> {
+    let crd = fdm::crd();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&crd)?);
+    } else {
+        print!("{}", yaml::to_yaml(&crd)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The kubectl binary: `$KUBECTL`, else `kubectl` on PATH.
+fn kubectl() -> std::ffi::OsString {
+    std::env::var_os("KUBECTL").unwrap_or_else(|| "kubectl".into())
+}
+
+fn spawn_kubectl(args: &[&str], stdin: Stdio) -> anyhow::Result<std::process::Child> {
+    Command::new(kubectl())
+        .args(args)
+        .stdin(stdin)
+        .spawn()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                anyhow::anyhow!(
+                    "kubectl is not installed (not found on PATH, and KUBECTL is not set): install kubectl, \
+                     or drop --apply to print the manifests and apply them yourself"
+                )
+            } else {
+                anyhow::anyhow!("cannot run kubectl: {e}")
+            }
+        })
+}
+
+fn kubectl_stdin(args: &[&str], input: &str) -> anyhow::Result<()> {
+    let mut child = spawn_kubectl(args, Stdio::piped())?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.as_bytes())
+            .context("cannot write the manifests to kubectl")?;
+    }
+    let status = child.wait().context("kubectl did not finish")?;
+    if !status.success() {
+        bail!("`kubectl {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn kubectl_patch_workloads(patch: &WorkloadPatch) -> anyhow::Result<()> {
+    let kind = patch.kind.as_str().to_ascii_lowercase();
+    let ns = patch.namespace.clone().unwrap_or_else(|| "default".into());
+    let selector = names::label_selector(&patch.labels);
+    let mut args = vec!["get", kind.as_str(), "-n", ns.as_str(), "-o", "name"];
+    if !selector.is_empty() {
+        args.extend(["-l", selector.as_str()]);
+    }
+    let out = Command::new(kubectl())
+        .args(&args)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| anyhow::anyhow!("cannot run kubectl: {e}"))?;
+    if !out.status.success() {
+        bail!("`kubectl {}` failed ({})", args.join(" "), out.status);
+    }
+    let body = patch.strategic_merge_patch().to_string();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let workloads: Vec<&str> = listed
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if workloads.is_empty() {
+        eprintln!(
+            "warning: no {kind} in namespace {ns} matches {selector:?}: no pod annotations patched"
+        );
+    }
+    for w in workloads {
+        let mut child = spawn_kubectl(
+            &["patch", w, "-n", &ns, "--type", "strategic", "-p", &body],
+            Stdio::null(),
+        )?;
+        let status = child.wait().context("kubectl did not finish")?;
+        if !status.success() {
+            bail!("`kubectl patch {w}` failed ({status})");
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,328 @@
+//! The `FilterDeployment` custom resource (`wasme.io/v1`, namespaced).
+//!
+//! Field for field the resource of solo.io's wasme (so existing documents keep working), with
+//! its two faults fixed: the CRD carries a full OpenAPI v3 schema (`kubectl explain` works, the
+//! API server rejects typos), and `spec.filter.config` accepts both of the shapes wasme's `v1`
+//! had at different times — a string, or an object. New optional fields select the output
+//! (`spec.deployment.istio.api`) and carry the WasmPlugin knobs (phase, priority, …).
+
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Desired state of a FilterDeployment: which filter, deployed where.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "wasme.io",
+    version = "v1",
+    kind = "FilterDeployment",
+    namespaced,
+    status = "FilterDeploymentStatus",
+    shortname = "fd",
+    category = "wasme",
+    derive = "PartialEq",
+    derive = "Default",
+    doc = "Deploys a proxy-wasm filter image to the Istio workloads it selects. `cargo wasme render` turns it into a WasmPlugin, TrafficExtension or EnvoyFilter.",
+    printcolumn(name = "Image", type_ = "string", json_path = ".spec.filter.image"),
+    printcolumn(
+        name = "API",
+        type_ = "string",
+        json_path = ".spec.deployment.istio.api"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct FilterDeploymentSpec {
+    /// The filter to deploy.
+    pub filter: FilterSpec,
+    /// Where to deploy it.
+    #[serde(default)]
+    pub deployment: DeploymentSpec,
+}
+
+/// The filter: its image, configuration and how Envoy runs it.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FilterSpec {
+    /// Unique id of the filter in the proxy (the Envoy filter name and VM id). Defaults to
+    /// `<metadata.name>.<metadata.namespace>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub id: Option<String>,
+    /// OCI reference of the filter image (`registry/repository:tag` or `…@sha256:<hex>`). Tags
+    /// are pinned to their manifest digest when rendered.
+    #[schemars(length(min = 1))]
+    pub image: String,
+    /// Configuration handed to the filter's `on_configure`: a string, or an object (sent as
+    /// its JSON text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<FilterConfig>,
+    /// Root id of the filter's root context. Defaults to the image's first root id.
+    #[serde(rename = "rootID", default, skip_serializing_if = "Option::is_none")]
+    pub root_id: Option<String>,
+    /// How the image is pulled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_options: Option<ImagePullOptions>,
+    /// Which traffic the filter sees. Defaults to inbound for EnvoyFilter output; WasmPlugin
+    /// and TrafficExtension output apply to all traffic when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch_context: Option<PatchContext>,
+    /// Where in the filter chain the plugin goes (WasmPlugin, TrafficExtension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
+    /// Order among plugins of the same phase; higher runs first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+    /// What happens when the plugin fails fatally.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_strategy: Option<FailStrategy>,
+    /// HTTP (default) or network (TCP) filter.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub filter_type: Option<FilterType>,
+}
+
+/// A filter configuration: wasme's `v1` had a string here, later an object; both are accepted.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum FilterConfig {
+    /// A configuration string, handed to the filter verbatim.
+    String(String),
+    /// A JSON object, handed to the filter as its JSON text.
+    Object(serde_json::Map<String, serde_json::Value>),
+}
+
+impl FilterConfig {
+    /// Reads a `--config` value: a JSON object becomes [`FilterConfig::Object`], anything else is
+    /// a string.
+    pub fn from_flag(value: &str) -> Self {
+        match serde_json::from_str::<serde_json::Value>(value) {
+            Ok(serde_json::Value::Object(map)) => FilterConfig::Object(map),
+            _ => FilterConfig::String(value.to_owned()),
+        }
+    }
+
+    /// The bytes the filter receives as its plugin configuration.
+    pub fn to_config_string(&self) -> String {
+        match self {
+            FilterConfig::String(s) => s.clone(),
+            FilterConfig::Object(map) => serde_json::Value::Object(map.clone()).to_string(),
+        }
+    }
+
+    /// The configuration as a JSON object, for APIs whose configuration field is an object
+    /// (WasmPlugin's `pluginConfig`). A string that holds a JSON object converts; any other
+    /// string does not.
+    pub fn as_object(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        match self {
+            FilterConfig::Object(map) => Some(map.clone()),
+            FilterConfig::String(s) => match serde_json::from_str(s) {
+                Ok(serde_json::Value::Object(map)) => Some(map),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl JsonSchema for FilterConfig {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FilterConfig".into()
+    }
+
+    fn json_schema(_generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // A structural schema cannot say "string or object" with `anyOf` (types inside `anyOf`
+        // are forbidden), so the node keeps unknown fields; `render` rejects other JSON types
+        // with a clear error.
+        schemars::json_schema!({
+            "description": "Configuration handed to the filter: a string (verbatim) or an object (its JSON text).",
+            "x-kubernetes-preserve-unknown-fields": true
+        })
+    }
+}
+
+/// Image pull settings.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImagePullOptions {
+    /// Name of a `kubernetes.io/dockerconfigjson` Secret in the same namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub pull_secret: Option<String>,
+    /// Accept any TLS certificate when resolving the image's digest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_skip_verify: bool,
+    /// Use plain HTTP when resolving the image's digest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plain_http: bool,
+    /// When Istio re-pulls the module (WasmPlugin, TrafficExtension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<PullPolicy>,
+}
+
+/// Which proxies' traffic the filter is inserted into.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum PatchContext {
+    /// Inbound sidecar traffic.
+    Inbound,
+    /// Outbound sidecar traffic.
+    Outbound,
+    /// Gateways.
+    Gateway,
+    /// Everywhere.
+    Any,
+}
+
+/// Where in the filter chain a WasmPlugin/TrafficExtension goes.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Phase {
+    /// Before Istio's authentication filters.
+    Authn,
+    /// Before Istio's authorization filters.
+    Authz,
+    /// Before Istio's stats filters.
+    Stats,
+}
+
+/// What Envoy does when the plugin fails fatally.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FailStrategy {
+    /// Fail the request (Istio's default).
+    FailClose,
+    /// Skip the plugin.
+    FailOpen,
+    /// Reload the VM and retry.
+    FailReload,
+}
+
+/// When Istio re-pulls the module.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum PullPolicy {
+    /// Use a cached module when there is one.
+    IfNotPresent,
+    /// Pull every time the plugin is (re)configured.
+    Always,
+}
+
+/// HTTP or network filter.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum FilterType {
+    /// An HTTP filter (default).
+    Http,
+    /// A network (TCP) filter.
+    Network,
+}
+
+/// Where the filter is deployed.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentSpec {
+    /// Deploy to Istio-injected workloads.
+    #[serde(default)]
+    pub istio: IstioDeployment,
+}
+
+/// Deployment to Istio.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IstioDeployment {
+    /// Kind of the selected workloads (used for the EnvoyFilter form's pod annotations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<WorkloadKind>,
+    /// Pod labels selecting the workloads; empty selects every workload in the namespace.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Namespace of the Istio control plane (accepted for compatibility with wasme; it does not
+    /// change the output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub istio_namespace: Option<String>,
+    /// Which Istio resource to produce. Default: WasmPlugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<IstioApi>,
+    /// The mesh's Istio version, e.g. `1.24`. Picks the EnvoyFilter shape (≤ 1.6 `config`,
+    /// ≥ 1.7 `typedConfig`) and drives warnings; never blocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]+\.[0-9]+(\.[0-9]+)?$"))]
+    pub istio_version: Option<String>,
+}
+
+/// Kind of workload the filter is deployed to.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum WorkloadKind {
+    /// `apps/v1` Deployment.
+    #[default]
+    Deployment,
+    /// `apps/v1` DaemonSet.
+    DaemonSet,
+    /// `apps/v1` StatefulSet.
+    StatefulSet,
+}
+
+impl WorkloadKind {
+    /// The Kubernetes kind name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "Deployment",
+            WorkloadKind::DaemonSet => "DaemonSet",
+            WorkloadKind::StatefulSet => "StatefulSet",
+        }
+    }
+}
+
+/// The Istio resource a FilterDeployment becomes.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum IstioApi {
+    /// `extensions.istio.io/v1alpha1` WasmPlugin (Istio ≥ 1.12; istio-agent pulls the module).
+    #[default]
+    WasmPlugin,
+    /// `extensions.istio.io/v1alpha1` TrafficExtension (Istio ≥ 1.30).
+    TrafficExtension,
+    /// `networking.istio.io/v1alpha3` EnvoyFilter with the module on a node-local cache path
+    /// (any Istio version; needs the wasme node cache).
+    EnvoyFilter,
+}
+
+/// Observed state, written by a controller (none ships yet; `render` ignores it).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FilterDeploymentStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Per-workload deployment state.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub workloads: BTreeMap<String, WorkloadStatus>,
+    /// Why the deployment as a whole failed, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One workload's state.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct WorkloadStatus {
+    /// Pending, Succeeded or Failed.
+    pub state: WorkloadState,
+    /// Why, when Failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A workload's deployment state.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum WorkloadState {
+    /// Not yet applied.
+    #[default]
+    Pending,
+    /// Applied.
+    Succeeded,
+    /// Could not be applied.
+    Failed,
+}
+
+/// The FilterDeployment CustomResourceDefinition (`apiextensions.k8s.io/v1`).
+pub fn crd()
+-> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
+    <FilterDeployment as kube::CustomResourceExt>::crd()
+}

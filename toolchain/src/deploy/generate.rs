@@ -1,0 +1,638 @@
+//! A `FilterDeployment` + a resolved image → the Istio resources that deploy it.
+//!
+//! This is the old wasme operator's reconcile as a pure function: no cluster is read, nothing
+//! is written. `cargo wasme deploy istio` builds a [`FilterDeployment`] from its flags and calls
+//! [`generate`]; `cargo wasme render` calls it for every FilterDeployment document.
+
+use super::filter_deployment::{
+    FailStrategy, FilterConfig, FilterDeployment, FilterType, IstioApi, PatchContext, Phase,
+    PullPolicy, WorkloadKind,
+};
+use super::image::ResolvedImage;
+use super::istio::{
+    EnvoyConfigObjectMatch, EnvoyConfigObjectPatch, EnvoyFilter, EnvoyFilterSpec, FilterChainMatch,
+    FilterMatch, ListenerMatch, Patch, Selector, SubFilterMatch, TrafficExtension,
+    TrafficExtensionSpec, TrafficExtensionWasm, TrafficSelector, WasmPlugin, WasmPluginSpec,
+    WorkloadSelector,
+};
+use super::names;
+use super::{DeployError, FILTER_ID_ANNOTATION, IMAGE_ANNOTATION, MANAGED_BY_LABEL};
+use k8s_openapi::api::core::v1::{HostPathVolumeSource, Volume, VolumeMount};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Directory on each node where the wasme node cache keeps modules, by sha256.
+pub const NODE_CACHE_DIR: &str = "/var/local/lib/wasme-cache";
+/// Name of the sidecar volume that mounts [`NODE_CACHE_DIR`].
+pub const NODE_CACHE_VOLUME: &str = "wasme-cache";
+/// Pod annotation Istio's injector reads to add volumes to the sidecar.
+pub const USER_VOLUME_ANNOTATION: &str = "sidecar.istio.io/userVolume";
+/// Pod annotation Istio's injector reads to add volume mounts to the sidecar.
+pub const USER_VOLUME_MOUNT_ANNOTATION: &str = "sidecar.istio.io/userVolumeMount";
+
+/// An Istio version `MAJOR.MINOR`, used to pick shapes and to warn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct IstioVersion {
+    /// Major version (1).
+    pub major: u32,
+    /// Minor version.
+    pub minor: u32,
+}
+
+impl IstioVersion {
+    /// Parses `1.24`, `1.24.3` or `v1.24.3`.
+    pub fn parse(s: &str) -> Result<Self, DeployError> {
+        let bad = || DeployError::InvalidIstioVersion(s.to_owned());
+        let t = s.trim().trim_start_matches('v');
+        let mut parts = t.split('.');
+        let major = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        let minor = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        match (parts.next(), parts.next()) {
+            (None, None) => {}
+            (Some(p), None) if p.parse::<u32>().is_ok() => {}
+            _ => return Err(bad()),
+        }
+        Ok(Self { major, minor })
+    }
+
+    const fn new(major: u32, minor: u32) -> Self {
+        Self { major, minor }
+    }
+}
+
+impl std::fmt::Display for IstioVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// One generated manifest.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Manifest {
+    /// A WasmPlugin.
+    WasmPlugin(WasmPlugin),
+    /// A TrafficExtension.
+    TrafficExtension(TrafficExtension),
+    /// An EnvoyFilter.
+    EnvoyFilter(EnvoyFilter),
+    /// A kustomize Component patching workloads' pod annotations.
+    Component(KustomizeComponent),
+}
+
+/// Pod template annotations to set (or, with `null` values, remove) on the selected workloads:
+/// what the EnvoyFilter form needs so the sidecar mounts the node cache.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadPatch {
+    /// Kind of workload patched.
+    pub kind: WorkloadKind,
+    /// Namespace of the workloads (none: wherever the output is applied).
+    pub namespace: Option<String>,
+    /// Pod labels selecting the workloads (empty: all of `kind`).
+    pub labels: BTreeMap<String, String>,
+    /// Annotation → value (`None` removes it).
+    pub annotations: BTreeMap<String, Option<String>>,
+}
+
+impl WorkloadPatch {
+    /// The strategic-merge patch body (`spec.template.metadata.annotations`).
+    pub fn strategic_merge_patch(&self) -> serde_json::Value {
+        json!({"spec": {"template": {"metadata": {"annotations": self.annotations}}}})
+    }
+
+    /// Whether a workload document is one this patch targets (`apps/v1`, the kind, the
+    /// namespace when both say one, and every selector label on the pod template).
+    pub fn selects(&self, doc: &serde_norway::Value) -> bool {
+        fn str_at(v: Option<&serde_norway::Value>) -> Option<&str> {
+            v.and_then(|v| v.as_str())
+        }
+        let api_ok = str_at(doc.get("apiVersion")) == Some("apps/v1");
+        let kind_ok = str_at(doc.get("kind")) == Some(self.kind.as_str());
+        let ns = str_at(doc.get("metadata").and_then(|m| m.get("namespace")));
+        let ns_ok = match (&self.namespace, ns) {
+            (Some(want), Some(have)) => want == have,
+            _ => true,
+        };
+        let pod_labels = doc
+            .get("spec")
+            .and_then(|s| s.get("template"))
+            .and_then(|t| t.get("metadata"))
+            .and_then(|m| m.get("labels"));
+        let labels_ok = self
+            .labels
+            .iter()
+            .all(|(k, v)| str_at(pod_labels.and_then(|l| l.get(k.as_str()))) == Some(v.as_str()));
+        api_ok && kind_ok && ns_ok && labels_ok
+    }
+
+    /// Applies the patch to a workload document in place (`spec.template.metadata.annotations`).
+    pub fn apply_to(&self, doc: &mut serde_norway::Value) {
+        use serde_norway::{Mapping, Value};
+        fn child<'a>(v: &'a mut Value, key: &str) -> Option<&'a mut Value> {
+            let map = v.as_mapping_mut()?;
+            if !map.contains_key(key) {
+                map.insert(Value::from(key), Value::Mapping(Mapping::new()));
+            }
+            map.get_mut(key)
+        }
+        let Some(spec) = doc.get_mut("spec") else {
+            return;
+        };
+        let Some(meta) = child(spec, "template").and_then(|t| child(t, "metadata")) else {
+            return;
+        };
+        let Some(ann) = child(meta, "annotations").and_then(Value::as_mapping_mut) else {
+            return;
+        };
+        for (k, v) in &self.annotations {
+            match v {
+                Some(v) => {
+                    ann.insert(Value::from(k.as_str()), Value::from(v.as_str()));
+                }
+                None => {
+                    ann.remove(k.as_str());
+                }
+            }
+        }
+        if ann.is_empty()
+            && let Some(m) = meta.as_mapping_mut()
+        {
+            m.remove("annotations");
+        }
+    }
+
+    /// The patch as a kustomize `Component` (a GitOps repo lists it under `components:`).
+    pub fn to_component(&self, name: &str) -> KustomizeComponent {
+        let patch = json!({
+            "apiVersion": "apps/v1",
+            "kind": self.kind.as_str(),
+            // kustomize needs a name in a strategic-merge patch; `target` decides what is
+            // patched.
+            "metadata": {"name": "any"},
+            "spec": {"template": {"metadata": {"annotations": self.annotations}}},
+        });
+        // A YAML string holding the patch: kustomize's `patches[].patch` field. Serialising a
+        // `serde_json::Value` cannot fail.
+        let patch = serde_norway::to_string(&patch).unwrap_or_default();
+        KustomizeComponent {
+            api_version: "kustomize.config.k8s.io/v1alpha1".into(),
+            kind: "Component".into(),
+            metadata: ObjectMeta {
+                name: Some(name.to_owned()),
+                ..Default::default()
+            },
+            patches: vec![KustomizePatch {
+                target: KustomizeTarget {
+                    group: "apps".into(),
+                    version: "v1".into(),
+                    kind: self.kind.as_str().into(),
+                    namespace: self.namespace.clone(),
+                    label_selector: (!self.labels.is_empty())
+                        .then(|| names::label_selector(&self.labels)),
+                },
+                patch,
+            }],
+        }
+    }
+}
+
+/// A kustomize `Component` (`kustomize.config.k8s.io/v1alpha1`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KustomizeComponent {
+    /// `kustomize.config.k8s.io/v1alpha1`.
+    pub api_version: String,
+    /// `Component`.
+    pub kind: String,
+    /// Its name.
+    pub metadata: ObjectMeta,
+    /// The patches.
+    pub patches: Vec<KustomizePatch>,
+}
+
+/// One kustomize patch with a target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KustomizePatch {
+    /// What to patch.
+    pub target: KustomizeTarget,
+    /// The strategic-merge patch, as YAML text.
+    pub patch: String,
+}
+
+/// A kustomize patch target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KustomizeTarget {
+    /// API group.
+    pub group: String,
+    /// API version.
+    pub version: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Label selector (`k=v,…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_selector: Option<String>,
+}
+
+/// What [`generate`] produces.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Generated {
+    /// The Istio resources.
+    pub manifests: Vec<Manifest>,
+    /// Pod annotations the selected workloads need (EnvoyFilter form only).
+    pub workload_patch: Option<WorkloadPatch>,
+    /// Things the user should know; they never block.
+    pub warnings: Vec<String>,
+}
+
+/// The filter id of a FilterDeployment: `spec.filter.id`, else `<name>.<namespace>`, else
+/// `<name>`.
+pub fn filter_id(fd: &FilterDeployment) -> String {
+    if let Some(id) = &fd.spec.filter.id {
+        return id.clone();
+    }
+    let name = fd.metadata.name.clone().unwrap_or_default();
+    match &fd.metadata.namespace {
+        Some(ns) => format!("{name}.{ns}"),
+        None => name,
+    }
+}
+
+/// Checks a FilterDeployment's names, labels and config before anything is generated.
+pub fn validate(fd: &FilterDeployment) -> Result<(), DeployError> {
+    let name = fd.metadata.name.as_deref().unwrap_or_default();
+    names::validate_dns1123_subdomain("FilterDeployment name", name)?;
+    if let Some(ns) = &fd.metadata.namespace {
+        names::validate_dns1123_label("namespace", ns)?;
+    }
+    let id = filter_id(fd);
+    names::validate_dns1123_subdomain("filter id", &id)?;
+    let istio = &fd.spec.deployment.istio;
+    names::validate_labels(&istio.labels)?;
+    if let Some(secret) = fd
+        .spec
+        .filter
+        .image_pull_options
+        .as_ref()
+        .and_then(|o| o.pull_secret.as_deref())
+    {
+        names::validate_dns1123_subdomain("image pull secret", secret)?;
+    }
+    if let Some(root) = &fd.spec.filter.root_id
+        && (root.is_empty() || root.len() > 256)
+    {
+        return Err(DeployError::InvalidConfig(format!(
+            "root id {root:?} must be 1-256 characters"
+        )));
+    }
+    if let Some(v) = &istio.istio_version {
+        IstioVersion::parse(v)?;
+    }
+    Ok(())
+}
+
+fn metadata(fd: &FilterDeployment, id: &str, image: &ResolvedImage) -> ObjectMeta {
+    ObjectMeta {
+        name: fd.metadata.name.clone(),
+        namespace: fd.metadata.namespace.clone(),
+        labels: Some(BTreeMap::from([(
+            MANAGED_BY_LABEL.0.to_owned(),
+            MANAGED_BY_LABEL.1.to_owned(),
+        )])),
+        annotations: Some(BTreeMap::from([
+            (FILTER_ID_ANNOTATION.to_owned(), id.to_owned()),
+            (IMAGE_ANNOTATION.to_owned(), image.reference.whole()),
+        ])),
+        ..Default::default()
+    }
+}
+
+fn phase_str(p: Phase) -> &'static str {
+    match p {
+        Phase::Authn => "AUTHN",
+        Phase::Authz => "AUTHZ",
+        Phase::Stats => "STATS",
+    }
+}
+
+fn fail_str(f: FailStrategy) -> &'static str {
+    match f {
+        FailStrategy::FailClose => "FAIL_CLOSE",
+        FailStrategy::FailOpen => "FAIL_OPEN",
+        FailStrategy::FailReload => "FAIL_RELOAD",
+    }
+}
+
+fn pull_str(p: PullPolicy) -> &'static str {
+    match p {
+        PullPolicy::IfNotPresent => "IfNotPresent",
+        PullPolicy::Always => "Always",
+    }
+}
+
+fn type_str(t: FilterType) -> &'static str {
+    match t {
+        FilterType::Http => "HTTP",
+        FilterType::Network => "NETWORK",
+    }
+}
+
+/// The WasmPlugin/TrafficExtension `match` for a patch context.
+fn traffic_match(ctx: Option<PatchContext>) -> Vec<TrafficSelector> {
+    let mode = match ctx {
+        Some(PatchContext::Inbound) => "SERVER",
+        Some(PatchContext::Outbound) => "CLIENT",
+        // Gateways are chosen by the selector; `any` is Istio's default (no match).
+        Some(PatchContext::Gateway | PatchContext::Any) | None => return Vec::new(),
+    };
+    vec![TrafficSelector { mode: mode.into() }]
+}
+
+fn plugin_config(
+    config: Option<&FilterConfig>,
+    api: &str,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>, DeployError> {
+    match config {
+        None => Ok(None),
+        Some(c) => match c.as_object() {
+            Some(obj) => Ok(Some(obj)),
+            None => Err(DeployError::InvalidConfig(format!(
+                "a {api} carries its configuration as a JSON object (pluginConfig), and {:?} is not one; \
+                 pass a JSON object (e.g. '{{\"value\": \"...\"}}') if the filter accepts one, or use \
+                 the EnvoyFilter form (--api envoyfilter), which passes strings verbatim",
+                c.to_config_string()
+            ))),
+        },
+    }
+}
+
+/// Turns one FilterDeployment into Istio resources for `image` (already pinned).
+pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generated, DeployError> {
+    validate(fd)?;
+    let id = filter_id(fd);
+    let filter = &fd.spec.filter;
+    let istio = &fd.spec.deployment.istio;
+    let version = istio
+        .istio_version
+        .as_deref()
+        .map(IstioVersion::parse)
+        .transpose()?;
+    let api = istio.api.unwrap_or_default();
+    let root_id = filter
+        .root_id
+        .clone()
+        .or_else(|| image.root_ids.first().cloned());
+    let pull = filter.image_pull_options.clone().unwrap_or_default();
+    let selector = (!istio.labels.is_empty()).then(|| Selector {
+        match_labels: istio.labels.clone(),
+    });
+    let mut out = Generated::default();
+    let min = |v: IstioVersion, what: &str, out: &mut Generated| {
+        if let Some(have) = version
+            && have < v
+        {
+            out.warnings.push(format!(
+                "{what} needs Istio {v} or newer; the mesh is {have} (generated anyway)"
+            ));
+        }
+    };
+    match api {
+        IstioApi::WasmPlugin => {
+            min(IstioVersion::new(1, 12), "WasmPlugin", &mut out);
+            let spec = WasmPluginSpec {
+                selector,
+                url: image.oci_url(),
+                sha256: Some(image.digest_hex().to_owned()),
+                image_pull_policy: pull.pull_policy.map(|p| pull_str(p).to_owned()),
+                image_pull_secret: pull.pull_secret.clone(),
+                plugin_config: plugin_config(filter.config.as_ref(), "WasmPlugin")?,
+                plugin_name: root_id,
+                phase: filter.phase.map(|p| phase_str(p).to_owned()),
+                priority: filter.priority,
+                fail_strategy: filter.fail_strategy.map(|f| fail_str(f).to_owned()),
+                r#match: traffic_match(filter.patch_context),
+                plugin_type: filter.filter_type.map(|t| type_str(t).to_owned()),
+            };
+            out.manifests.push(Manifest::WasmPlugin(WasmPlugin {
+                metadata: metadata(fd, &id, image),
+                spec,
+            }));
+        }
+        IstioApi::TrafficExtension => {
+            min(IstioVersion::new(1, 30), "TrafficExtension", &mut out);
+            let spec = TrafficExtensionSpec {
+                selector,
+                phase: filter.phase.map(|p| phase_str(p).to_owned()),
+                priority: filter.priority,
+                r#match: traffic_match(filter.patch_context),
+                wasm: TrafficExtensionWasm {
+                    url: image.oci_url(),
+                    sha256: Some(image.digest_hex().to_owned()),
+                    image_pull_policy: pull.pull_policy.map(|p| pull_str(p).to_owned()),
+                    image_pull_secret: pull.pull_secret.clone(),
+                    plugin_config: plugin_config(filter.config.as_ref(), "TrafficExtension")?,
+                    plugin_name: root_id,
+                    fail_strategy: filter.fail_strategy.map(|f| fail_str(f).to_owned()),
+                    plugin_type: filter.filter_type.map(|t| type_str(t).to_owned()),
+                },
+            };
+            out.manifests
+                .push(Manifest::TrafficExtension(TrafficExtension {
+                    metadata: metadata(fd, &id, image),
+                    spec,
+                }));
+        }
+        IstioApi::EnvoyFilter => {
+            let (filter_value, warnings) =
+                envoy_filter_patch(fd, &id, root_id.as_deref(), image, version)?;
+            out.warnings.extend(warnings);
+            if version.is_some_and(|v| v >= IstioVersion::new(1, 12)) {
+                out.warnings.push(
+                    "Istio 1.12 and newer fetch modules themselves: a WasmPlugin (--api wasmplugin) needs no node cache and no pod restarts"
+                        .into(),
+                );
+            }
+            out.manifests.push(Manifest::EnvoyFilter(EnvoyFilter {
+                metadata: metadata(fd, &id, image),
+                spec: filter_value,
+            }));
+            out.workload_patch = Some(cache_annotations_patch(fd, false));
+        }
+    }
+    Ok(out)
+}
+
+/// The pod annotations that mount the node cache into the sidecar (`remove`: the patch that
+/// takes them away again).
+pub fn cache_annotations_patch(fd: &FilterDeployment, remove: bool) -> WorkloadPatch {
+    let istio = &fd.spec.deployment.istio;
+    let volume = Volume {
+        name: NODE_CACHE_VOLUME.into(),
+        host_path: Some(HostPathVolumeSource {
+            path: NODE_CACHE_DIR.into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mount = VolumeMount {
+        name: NODE_CACHE_VOLUME.into(),
+        mount_path: NODE_CACHE_DIR.into(),
+        read_only: Some(true),
+        ..Default::default()
+    };
+    let volume = json!([volume]);
+    let mount = json!([mount]);
+    let value = |v: serde_json::Value| (!remove).then(|| v.to_string());
+    WorkloadPatch {
+        kind: istio.kind.unwrap_or_default(),
+        namespace: fd.metadata.namespace.clone(),
+        labels: istio.labels.clone(),
+        annotations: BTreeMap::from([
+            (USER_VOLUME_ANNOTATION.to_owned(), value(volume)),
+            (USER_VOLUME_MOUNT_ANNOTATION.to_owned(), value(mount)),
+        ]),
+    }
+}
+
+/// The node-cache path of a module: `/var/local/lib/wasme-cache/<sha256 of the wasm>`.
+pub fn node_cache_path(wasm_sha256: &str) -> String {
+    format!("{NODE_CACHE_DIR}/{wasm_sha256}")
+}
+
+fn envoy_filter_patch(
+    fd: &FilterDeployment,
+    id: &str,
+    root_id: Option<&str>,
+    image: &ResolvedImage,
+    version: Option<IstioVersion>,
+) -> Result<(EnvoyFilterSpec, Vec<String>), DeployError> {
+    let filter = &fd.spec.filter;
+    let istio = &fd.spec.deployment.istio;
+    let mut warnings = Vec::new();
+    let Some(wasm_sha) = image.wasm_sha256.as_deref() else {
+        return Err(DeployError::Unresolved {
+            reference: image.reference.whole(),
+            reason: "the EnvoyFilter form names the module by the sha256 of its .wasm, which only the local store knows: \
+                     pull the image first (cargo wasme pull), or use --api wasmplugin"
+                .into(),
+        });
+    };
+    // Istio ≤ 1.6 only understands the untyped `config` form and the old filter names.
+    let legacy = version.is_some_and(|v| v <= IstioVersion::new(1, 6));
+    let network = filter.filter_type == Some(FilterType::Network);
+    if legacy && network {
+        return Err(DeployError::Unsupported(
+            "network (TCP) Wasm filters need Istio 1.7 or newer in the EnvoyFilter form".into(),
+        ));
+    }
+    if filter.phase.is_some() {
+        warnings.push("--phase has no EnvoyFilter equivalent and is ignored (the filter is inserted before the router)".into());
+    }
+    if legacy && filter.fail_strategy.is_some() {
+        warnings.push(
+            "--fail-strategy needs Istio 1.7 or newer in the EnvoyFilter form and is ignored"
+                .into(),
+        );
+    }
+    let config_string = filter
+        .config
+        .as_ref()
+        .map(FilterConfig::to_config_string)
+        .unwrap_or_default();
+    let path = node_cache_path(wasm_sha);
+    let context = match filter.patch_context.unwrap_or(PatchContext::Inbound) {
+        PatchContext::Inbound => "SIDECAR_INBOUND",
+        PatchContext::Outbound => "SIDECAR_OUTBOUND",
+        PatchContext::Gateway => "GATEWAY",
+        PatchContext::Any => "ANY",
+    };
+    let mut plugin = serde_json::Map::new();
+    plugin.insert("name".into(), json!(id));
+    if let Some(root) = root_id {
+        plugin.insert("rootId".into(), json!(root));
+    }
+    let vm_config = json!({
+        "vmId": id,
+        "runtime": "envoy.wasm.runtime.v8",
+        "code": {"local": {"filename": path}},
+    });
+    let (apply_to, chain_filter, sub_filter, value) = if legacy {
+        plugin.insert("configuration".into(), json!(config_string));
+        plugin.insert("vmConfig".into(), vm_config);
+        (
+            "HTTP_FILTER",
+            "envoy.http_connection_manager",
+            Some("envoy.router"),
+            json!({"name": "envoy.filters.http.wasm", "config": {"config": plugin}}),
+        )
+    } else {
+        plugin.insert(
+            "configuration".into(),
+            json!({"@type": "type.googleapis.com/google.protobuf.StringValue", "value": config_string}),
+        );
+        plugin.insert("vmConfig".into(), vm_config);
+        if filter.fail_strategy == Some(FailStrategy::FailOpen) {
+            plugin.insert("failOpen".into(), json!(true));
+        }
+        let (apply_to, chain, sub, name, type_url) = if network {
+            (
+                "NETWORK_FILTER",
+                "envoy.filters.network.tcp_proxy",
+                None,
+                "envoy.filters.network.wasm",
+                "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
+            )
+        } else {
+            (
+                "HTTP_FILTER",
+                "envoy.filters.network.http_connection_manager",
+                Some("envoy.filters.http.router"),
+                "envoy.filters.http.wasm",
+                "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            )
+        };
+        (
+            apply_to,
+            chain,
+            sub,
+            json!({
+                "name": name,
+                "typedConfig": {
+                    "@type": "type.googleapis.com/udpa.type.v1.TypedStruct",
+                    "typeUrl": type_url,
+                    "value": {"config": plugin},
+                },
+            }),
+        )
+    };
+    let spec = EnvoyFilterSpec {
+        workload_selector: (!istio.labels.is_empty()).then(|| WorkloadSelector {
+            labels: istio.labels.clone(),
+        }),
+        priority: filter.priority,
+        config_patches: vec![EnvoyConfigObjectPatch {
+            apply_to: apply_to.into(),
+            r#match: EnvoyConfigObjectMatch {
+                context: context.into(),
+                listener: ListenerMatch {
+                    filter_chain: FilterChainMatch {
+                        filter: FilterMatch {
+                            name: chain_filter.into(),
+                            sub_filter: sub_filter.map(|n| SubFilterMatch { name: n.into() }),
+                        },
+                    },
+                },
+            },
+            patch: Patch {
+                operation: "INSERT_BEFORE".into(),
+                value,
+            },
+        }],
+    };
+    Ok((spec, warnings))
+}

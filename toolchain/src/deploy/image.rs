@@ -1,0 +1,199 @@
+//! Pinning an image reference to its manifest digest.
+//!
+//! Deployment output must never float on a tag (Istio caches a moved tag for 24 h and the old
+//! wasme silently turned digests into `:latest`), so every generator takes a [`ResolvedImage`]
+//! whose [`manifest_digest`](ResolvedImage::manifest_digest) is known. Where it comes from — the
+//! local store, a registry, or the reference itself when it already carries `@sha256:` — is
+//! behind the [`ImageResolver`] trait, which keeps [`super::generate`] and [`super::render`]
+//! pure and testable.
+
+use super::DeployError;
+use oci_spec::distribution::Reference;
+use std::path::PathBuf;
+
+/// How to reach the registry when a reference has to be resolved remotely.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PullOptions {
+    /// Talk plain HTTP to the registry (e.g. a loopback test registry).
+    pub plain_http: bool,
+    /// Accept any TLS certificate.
+    pub insecure_skip_verify: bool,
+}
+
+/// An image reference pinned to its manifest digest, plus what the store knows about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedImage {
+    /// The reference as the user wrote it, normalised (registry, repository, tag and/or digest).
+    pub reference: Reference,
+    /// The manifest digest, `sha256:<64 hex>`.
+    pub manifest_digest: String,
+    /// The sha256 (hex) of the `.wasm` module itself, when the module is known locally.
+    pub wasm_sha256: Option<String>,
+    /// The root ids the image declares (its first one is the default root id).
+    pub root_ids: Vec<String>,
+    /// The proxy-wasm ABI versions the image declares (e.g. `v0.2.1`).
+    pub abi_versions: Vec<String>,
+    /// A file holding the raw `.wasm` module, when it has been exported from the local store.
+    pub wasm_path: Option<PathBuf>,
+}
+
+impl ResolvedImage {
+    /// An image known only by its reference and manifest digest (nothing from the store).
+    pub fn pinned(reference: Reference, manifest_digest: String) -> Self {
+        Self {
+            reference,
+            manifest_digest,
+            wasm_sha256: None,
+            root_ids: Vec::new(),
+            abi_versions: Vec::new(),
+            wasm_path: None,
+        }
+    }
+
+    /// The digest's hex part, without `sha256:`.
+    pub fn digest_hex(&self) -> &str {
+        self.manifest_digest
+            .strip_prefix("sha256:")
+            .unwrap_or(&self.manifest_digest)
+    }
+
+    /// `registry/repository@sha256:<hex>`: the reference with the tag dropped and the digest
+    /// pinned.
+    pub fn pinned_reference(&self) -> String {
+        format!(
+            "{}/{}@{}",
+            self.reference.registry(),
+            self.reference.repository(),
+            self.manifest_digest
+        )
+    }
+
+    /// `oci://registry/repository@sha256:<hex>`, the URL Istio's agent pulls.
+    pub fn oci_url(&self) -> String {
+        format!("oci://{}", self.pinned_reference())
+    }
+}
+
+/// Parses an image reference (`registry/repo:tag`, `repo@sha256:…`, with or without `oci://`).
+pub fn parse_reference(reference: &str) -> Result<Reference, DeployError> {
+    let trimmed = reference.strip_prefix("oci://").unwrap_or(reference);
+    trimmed
+        .parse::<Reference>()
+        .map_err(|e| DeployError::InvalidReference {
+            reference: reference.to_owned(),
+            reason: format!(
+                "{e} (expected e.g. ghcr.io/org/filter:v1 or ghcr.io/org/filter@sha256:<64 hex>)"
+            ),
+        })
+}
+
+/// Checks that a digest is `sha256:` followed by 64 lowercase hex digits.
+pub fn is_sha256_digest(digest: &str) -> bool {
+    digest.strip_prefix("sha256:").is_some_and(is_sha256_hex)
+}
+
+/// Checks that a string is 64 lowercase hex digits.
+pub fn is_sha256_hex(hex: &str) -> bool {
+    hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Why an [`ImageResolver`] could not resolve a reference.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// The resolver does not know the image (not in the store, not in the registry).
+    #[error("{0}")]
+    NotFound(String),
+    /// The resolver failed for another reason (I/O, network, a corrupt store).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Pins image references to manifest digests.
+pub trait ImageResolver {
+    /// Resolves `reference` (a tag or digest reference) to its manifest digest and whatever
+    /// else is known about the image.
+    fn resolve(
+        &self,
+        reference: &Reference,
+        options: &PullOptions,
+    ) -> Result<ResolvedImage, ResolveError>;
+}
+
+/// A resolver that knows nothing but what a reference itself says: it accepts only references
+/// that already carry `@sha256:`. Useful for fully pinned GitOps input and as the last resort
+/// of a resolver chain.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DigestOnly;
+
+impl ImageResolver for DigestOnly {
+    fn resolve(
+        &self,
+        reference: &Reference,
+        _options: &PullOptions,
+    ) -> Result<ResolvedImage, ResolveError> {
+        match reference.digest() {
+            Some(d) if is_sha256_digest(d) => {
+                Ok(ResolvedImage::pinned(reference.clone(), d.to_owned()))
+            }
+            Some(d) => Err(ResolveError::Failed(format!(
+                "digest {d} is not sha256:<64 lowercase hex>"
+            ))),
+            None => Err(ResolveError::NotFound(
+                "the reference has no @sha256: digest and no store or registry was consulted"
+                    .into(),
+            )),
+        }
+    }
+}
+
+/// Resolves `reference` with `resolver`, keeping a digest the reference already carries.
+///
+/// A reference with `@sha256:` needs no lookup for its digest; the resolver is still asked
+/// (it may know the root ids and the module's hash), and its answer is used only when it
+/// agrees with the reference's digest. A resolver that contradicts the pinned digest is an
+/// error, because the output would describe a different image than the one named.
+pub fn resolve_pinned(
+    resolver: &dyn ImageResolver,
+    reference: &str,
+    options: &PullOptions,
+) -> Result<ResolvedImage, DeployError> {
+    let parsed = parse_reference(reference)?;
+    let unresolved = |reason: String| DeployError::Unresolved {
+        reference: reference.to_owned(),
+        reason,
+    };
+    if let Some(digest) = parsed.digest() {
+        if !is_sha256_digest(digest) {
+            return Err(unresolved(format!(
+                "only sha256 digests are supported, got {digest}"
+            )));
+        }
+        return match resolver.resolve(&parsed, options) {
+            Ok(found) if found.manifest_digest == digest => Ok(ResolvedImage {
+                reference: parsed,
+                ..found
+            }),
+            Ok(found) => Err(unresolved(format!(
+                "the reference pins {digest} but the image found has manifest digest {}",
+                found.manifest_digest
+            ))),
+            Err(_) => Ok(ResolvedImage::pinned(parsed.clone(), digest.to_owned())),
+        };
+    }
+    let found = resolver
+        .resolve(&parsed, options)
+        .map_err(|e| unresolved(e.to_string()))?;
+    if !is_sha256_digest(&found.manifest_digest) {
+        return Err(unresolved(format!(
+            "the resolver returned {:?}, which is not a sha256 digest",
+            found.manifest_digest
+        )));
+    }
+    Ok(ResolvedImage {
+        reference: parsed,
+        ..found
+    })
+}

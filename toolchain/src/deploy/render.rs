@@ -1,0 +1,289 @@
+//! `cargo wasme render`: FilterDeployment documents → the Istio resources `deploy` would make.
+//!
+//! Input is any stream of Kubernetes resources. Each `wasme.io/v1` `FilterDeployment` is
+//! replaced, in place, by its generated resources; everything else passes through untouched
+//! (its original text, comments included). For the EnvoyFilter form, workloads in the stream
+//! that the FilterDeployment selects get the node-cache pod annotations patched in; when the
+//! stream has none, a kustomize `Component` carrying the patch is emitted instead.
+//!
+//! The same function serves the KRM-function convention (kustomize, kpt): [`render_resource_list`]
+//! reads a `config.kubernetes.io/v1` `ResourceList` and returns one.
+
+use super::DeployError;
+use super::filter_deployment::{FilterDeployment, ImagePullOptions};
+use super::generate::{Generated, WorkloadPatch, generate};
+use super::image::{ImageResolver, PullOptions, resolve_pinned};
+use super::yaml::{Document, to_yaml};
+use serde_norway::Value;
+
+/// `apiVersion` of FilterDeployment documents.
+pub const FILTER_DEPLOYMENT_API_VERSION: &str = "wasme.io/v1";
+/// `apiVersion` of KRM `ResourceList`s.
+pub const RESOURCE_LIST_API_VERSION: &str = "config.kubernetes.io/v1";
+
+/// One output document: either an input passed through verbatim, or a new/changed one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutputDocument {
+    /// An input document no FilterDeployment touched: its original text.
+    Verbatim(String),
+    /// A generated or patched document.
+    Value(Value),
+}
+
+/// What [`render`] produces.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rendered {
+    /// The output stream, in input order with generated resources in place of their
+    /// FilterDeployments.
+    pub documents: Vec<OutputDocument>,
+    /// Warnings (never fatal), prefixed with the FilterDeployment they concern.
+    pub warnings: Vec<String>,
+}
+
+impl Rendered {
+    /// The output as a YAML stream (`---` before every document).
+    pub fn to_yaml_stream(&self) -> Result<String, DeployError> {
+        let mut out = String::new();
+        for doc in &self.documents {
+            out.push_str("---\n");
+            match doc {
+                OutputDocument::Verbatim(text) => {
+                    out.push_str(text);
+                    if !text.ends_with('\n') {
+                        out.push('\n');
+                    }
+                }
+                OutputDocument::Value(v) => out.push_str(&to_yaml(v)?),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every output document as a value (verbatim ones re-parsed).
+    pub fn values(&self) -> Result<Vec<Value>, DeployError> {
+        self.documents
+            .iter()
+            .map(|d| match d {
+                OutputDocument::Value(v) => Ok(v.clone()),
+                OutputDocument::Verbatim(t) => {
+                    serde_norway::from_str(t).map_err(|e| DeployError::Serialize(e.to_string()))
+                }
+            })
+            .collect()
+    }
+}
+
+/// Whether a document is a `wasme.io/v1` FilterDeployment.
+pub fn is_filter_deployment(doc: &Value) -> bool {
+    doc.get("apiVersion").and_then(Value::as_str) == Some(FILTER_DEPLOYMENT_API_VERSION)
+        && doc.get("kind").and_then(Value::as_str) == Some("FilterDeployment")
+}
+
+/// Parses a FilterDeployment document with errors that name the field at fault.
+pub fn parse_filter_deployment(
+    doc: &Value,
+    source: &str,
+    index: usize,
+) -> Result<FilterDeployment, DeployError> {
+    let invalid = |reason: String| DeployError::InvalidDocument {
+        source_name: source.to_owned(),
+        index,
+        reason,
+    };
+    let config = doc
+        .get("spec")
+        .and_then(|s| s.get("filter"))
+        .and_then(|f| f.get("config"));
+    if let Some(config) = config
+        && !matches!(config, Value::String(_) | Value::Mapping(_) | Value::Null)
+    {
+        return Err(invalid(
+            "spec.filter.config must be a string or an object (mapping)".into(),
+        ));
+    }
+    let fd: FilterDeployment = serde_path_to_error::deserialize(doc.clone()).map_err(|e| {
+        invalid(format!(
+            "not a valid FilterDeployment: at {}: {}",
+            e.path(),
+            e.inner()
+        ))
+    })?;
+    if fd.metadata.name.as_deref().is_none_or(str::is_empty) {
+        return Err(invalid("a FilterDeployment needs metadata.name".into()));
+    }
+    Ok(fd)
+}
+
+fn pull_options(o: Option<&ImagePullOptions>) -> PullOptions {
+    o.map(|o| PullOptions {
+        plain_http: o.plain_http,
+        insecure_skip_verify: o.insecure_skip_verify,
+    })
+    .unwrap_or_default()
+}
+
+/// Resolves the FilterDeployment's image and generates its resources.
+pub fn generate_for(
+    fd: &FilterDeployment,
+    resolver: &dyn ImageResolver,
+) -> Result<Generated, DeployError> {
+    let options = pull_options(fd.spec.filter.image_pull_options.as_ref());
+    let image = resolve_pinned(resolver, &fd.spec.filter.image, &options)?;
+    generate(fd, &image)
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, DeployError> {
+    serde_norway::to_value(v).map_err(|e| DeployError::Serialize(e.to_string()))
+}
+
+/// Renders a stream of documents. Pure apart from `resolver` (which may read the local store).
+pub fn render(docs: Vec<Document>, resolver: &dyn ImageResolver) -> Result<Rendered, DeployError> {
+    let mut out = Rendered::default();
+    let mut patches: Vec<(usize, String, WorkloadPatch)> = Vec::new();
+    for doc in docs {
+        if !is_filter_deployment(&doc.value) {
+            out.documents.push(OutputDocument::Verbatim(doc.text));
+            continue;
+        }
+        let fd = parse_filter_deployment(&doc.value, &doc.source, doc.index)?;
+        let name = fd.metadata.name.clone().unwrap_or_default();
+        let generated = generate_for(&fd, resolver).map_err(|e| DeployError::InvalidDocument {
+            source_name: doc.source.clone(),
+            index: doc.index,
+            reason: format!("FilterDeployment {name}: {e}"),
+        })?;
+        out.warnings.extend(
+            generated
+                .warnings
+                .iter()
+                .map(|w| format!("FilterDeployment {name}: {w}")),
+        );
+        for m in &generated.manifests {
+            out.documents.push(OutputDocument::Value(to_value(m)?));
+        }
+        if let Some(p) = generated.workload_patch {
+            patches.push((out.documents.len(), name, p));
+        }
+    }
+    // Patch the workloads the stream carries; where none is selected, emit the patch as a
+    // kustomize Component right after the FilterDeployment's resources.
+    let mut components = Vec::new();
+    for (position, name, patch) in patches {
+        let mut matched = false;
+        for doc in &mut out.documents {
+            let value = match doc {
+                OutputDocument::Verbatim(text) => match serde_norway::from_str::<Value>(text) {
+                    Ok(v) => v,
+                    Err(_) => continue,
+                },
+                OutputDocument::Value(v) => v.clone(),
+            };
+            if patch.selects(&value) {
+                let mut value = value;
+                patch.apply_to(&mut value);
+                *doc = OutputDocument::Value(value);
+                matched = true;
+            }
+        }
+        if !matched {
+            let component = patch.to_component(&format!("{name}-wasme-cache"));
+            components.push((position, to_value(&component)?));
+        }
+    }
+    for (position, component) in components.into_iter().rev() {
+        out.documents
+            .insert(position, OutputDocument::Value(component));
+    }
+    Ok(out)
+}
+
+/// Renders a KRM `ResourceList` (kustomize/kpt function convention): `items` are rendered,
+/// `functionConfig` is kept, warnings go to `results`.
+pub fn render_resource_list(
+    list: &Value,
+    resolver: &dyn ImageResolver,
+) -> Result<Value, DeployError> {
+    let invalid = |reason: &str| DeployError::InvalidDocument {
+        source_name: "ResourceList".into(),
+        index: 1,
+        reason: reason.to_owned(),
+    };
+    if !is_resource_list(list) {
+        return Err(invalid(
+            "expected apiVersion config.kubernetes.io/v1, kind ResourceList",
+        ));
+    }
+    let items = match list.get("items") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Sequence(items)) => items.clone(),
+        Some(_) => return Err(invalid("items must be a list")),
+    };
+    let mut docs = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        if !matches!(item, Value::Mapping(_)) {
+            return Err(DeployError::InvalidDocument {
+                source_name: "ResourceList".into(),
+                index: i + 1,
+                reason: "every item must be a resource (a mapping)".into(),
+            });
+        }
+        docs.push(Document {
+            source: "ResourceList.items".into(),
+            index: i + 1,
+            text: to_yaml(&item)?,
+            value: item,
+        });
+    }
+    let rendered = render(docs, resolver)?;
+    let mut out = serde_norway::Mapping::new();
+    out.insert("apiVersion".into(), RESOURCE_LIST_API_VERSION.into());
+    out.insert("kind".into(), "ResourceList".into());
+    out.insert("items".into(), Value::Sequence(rendered.values()?));
+    if let Some(fc) = list.get("functionConfig") {
+        out.insert("functionConfig".into(), fc.clone());
+    }
+    if !rendered.warnings.is_empty() {
+        let results = rendered
+            .warnings
+            .iter()
+            .map(|w| result_entry(w, "warning"))
+            .collect();
+        out.insert("results".into(), Value::Sequence(results));
+    }
+    Ok(Value::Mapping(out))
+}
+
+fn result_entry(message: &str, severity: &str) -> Value {
+    let mut m = serde_norway::Mapping::new();
+    m.insert("message".into(), message.into());
+    m.insert("severity".into(), severity.into());
+    Value::Mapping(m)
+}
+
+/// The `ResourceList` a KRM function returns when it fails: the input items unchanged and one
+/// `error` result (kustomize and kpt show it and stop).
+pub fn resource_list_error(list: &Value, error: &DeployError) -> Value {
+    let mut out = serde_norway::Mapping::new();
+    out.insert("apiVersion".into(), RESOURCE_LIST_API_VERSION.into());
+    out.insert("kind".into(), "ResourceList".into());
+    out.insert(
+        "items".into(),
+        list.get("items")
+            .cloned()
+            .unwrap_or(Value::Sequence(Vec::new())),
+    );
+    out.insert(
+        "results".into(),
+        Value::Sequence(vec![result_entry(&error.to_string(), "error")]),
+    );
+    Value::Mapping(out)
+}
+
+/// Whether a document is a KRM `ResourceList`.
+pub fn is_resource_list(doc: &Value) -> bool {
+    doc.get("kind").and_then(Value::as_str) == Some("ResourceList")
+        && doc
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|a| a == RESOURCE_LIST_API_VERSION || a == "config.kubernetes.io/v1alpha1")
+}
