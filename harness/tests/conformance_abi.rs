@@ -39,7 +39,7 @@ const V0_1_0_IMPORTS: &str = r#"
   (import "env" "proxy_continue_request" (func $continue_request (result i32)))"#;
 
 fn v0_1_0() -> Module {
-    Module::from_bytes(&wat::bytes(&Wat {
+    Module::from_bytes(wat::bytes(&Wat {
         marker: "proxy_abi_version_0_1_0",
         imports: V0_1_0_IMPORTS,
         body: V0_1_0,
@@ -77,7 +77,7 @@ fn the_sdk_probe_is_abi_0_2_1() {
 
 #[test]
 fn abi_0_2_0_is_accepted() {
-    let module = Module::from_bytes(&wat::bytes(&Wat {
+    let module = Module::from_bytes(wat::bytes(&Wat {
         marker: "proxy_abi_version_0_2_0",
         body: wat::LIFECYCLE,
         ..Wat::default()
@@ -94,9 +94,7 @@ fn a_module_without_a_marker_is_refused_clearly() {
         body: wat::LIFECYCLE,
         ..Wat::default()
     });
-    let err = Module::from_bytes(&bytes)
-        .err()
-        .expect("no marker, no module");
+    let err = Module::from_bytes(&bytes).expect_err("no marker, no module");
     assert!(
         err.to_string()
             .contains("missing or unknown Proxy-Wasm ABI version"),
@@ -111,17 +109,13 @@ fn the_vnext_marker_is_refused_like_envoy_does() {
         body: wat::LIFECYCLE,
         ..Wat::default()
     });
-    let err = Module::from_bytes(&bytes)
-        .err()
-        .expect("vNEXT is not accepted");
+    let err = Module::from_bytes(&bytes).expect_err("vNEXT is not accepted");
     assert!(err.to_string().contains("ABI"), "{err}");
 }
 
 #[test]
 fn garbage_is_not_a_module() {
-    let err = Module::from_bytes(b"\0asm\x01\0\0\0garbage")
-        .err()
-        .expect("not wasm");
+    let err = Module::from_bytes(b"\0asm\x01\0\0\0garbage").expect_err("not wasm");
     assert!(!err.to_string().is_empty());
 }
 

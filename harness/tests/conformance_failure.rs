@@ -171,13 +171,11 @@ fn start_or_configure_returning_false_is_reported_as_such() {
     let err = probe_builder(&module, "")
         .vm_config("vm_start return 0")
         .build()
-        .err()
-        .expect("on_vm_start returned false");
+        .expect_err("on_vm_start returned false");
     assert!(matches!(err, HarnessError::StartFailed { .. }), "{err:?}");
     let err = probe_builder(&module, "configure log 4 bad-config\nconfigure return 0")
         .build()
-        .err()
-        .expect("on_configure returned false");
+        .expect_err("on_configure returned false");
     match &err {
         HarnessError::ConfigureFailed { root_id, logs } => {
             assert_eq!(root_id, "probe");
@@ -228,8 +226,7 @@ fn an_endless_loop_at_start_up_fails_the_build_clearly() {
     let err = Host::builder(&module)
         .deadline(Duration::from_millis(200))
         .build()
-        .err()
-        .expect("a looping on_vm_start cannot start");
+        .expect_err("a looping on_vm_start cannot start");
     assert!(err.to_string().to_lowercase().contains("deadline"), "{err}");
 }
 
@@ -255,8 +252,7 @@ fn a_module_declaring_more_than_1_gib_is_refused_by_default() {
     let module = Module::from_bytes(&bytes).unwrap();
     let err = Host::builder(&module)
         .build()
-        .err()
-        .expect("1 GiB + 64 KiB of initial memory is over the cap");
+        .expect_err("1 GiB + 64 KiB of initial memory is over the cap");
     assert!(err.to_string().to_lowercase().contains("memory"), "{err}");
     let ok = wat::bytes(&Wat {
         pages: 16384,

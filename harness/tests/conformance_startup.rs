@@ -58,8 +58,7 @@ fn a_proxy_hostcall_during_start_up_fails_the_vm() {
     });
     let err = Host::builder(&module)
         .build()
-        .err()
-        .expect("only logging, WASI basics and memory growth are allowed at start-up");
+        .expect_err("only logging, WASI basics and memory growth are allowed at start-up");
     let text = err.to_string();
     assert!(
         text.contains("proxy_set_shared_data"),
