@@ -40,6 +40,14 @@
 //! wasme_sdk::export_http_filter!(AddHeader);
 //! ```
 //!
+//! # Cost
+//!
+//! `benches/sdk_cost.rs` runs add-header written with this SDK (`filters/add-header`) and on
+//! raw `proxy-wasm` (`filters/add-header-raw`) through the harness. Measured 2026-11-25 on the
+//! shared 2-core dev box: modules 264,879 vs 257,700 bytes in release (+2.8 %), 190,177 vs
+//! 185,609 after `wasm-opt -O` (+2.5 %); request throughput equal within noise (≈ 4.5 k vs
+//! ≈ 4.2 k exchanges/s, overlapping confidence intervals, harness built without optimisation).
+//!
 //! Host-side code: everything that talks to the host only runs inside a proxy-wasm VM; the
 //! export macros expand to nothing outside `wasm32`, so a filter crate's pure logic (and its
 //! configuration parsing) is unit-testable with a plain `cargo test`.
