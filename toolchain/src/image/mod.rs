@@ -378,8 +378,9 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
         Format::Compat | Format::Docker => {
             let docker = spec.format == Format::Docker;
             let layer = layer::build(module, &runtime, spec.created.unwrap_or(0))?;
-            let mut labels = BTreeMap::new();
-            labels.extend(annotations.clone());
+            // Metadata lives in the layer's runtime-config.json; the config stays minimal so
+            // the image costs < 1 KiB over the gzip of the module.
+            let labels = BTreeMap::new();
             let config = to_json(&ImageConfig {
                 created,
                 architecture: "wasm",
@@ -401,6 +402,7 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
             );
             blobs.insert(config_d.digest.clone(), config);
             blobs.insert(layer_d.digest.clone(), layer.gzip);
+            annotations.remove(ANNOTATION_ROOT_IDS);
             if docker {
                 annotations.clear(); // schema2 has no annotations
             } else {
@@ -627,6 +629,43 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn compat_costs_under_1kib_over_the_gzip_of_the_module() {
+        use std::io::Write as _;
+        // Incompressible data is the worst case for the overhead.
+        let mut state = 0x9e37_79b9_u32;
+        let data: Vec<u8> = (0..256 * 1024)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state as u8
+            })
+            .collect();
+        let mut module = module();
+        module.extend_from_slice(&[0, 0x83, 0x80, 0x10, 1, b'x']); // custom section "x"
+        module.extend_from_slice(&data);
+        let spec = ImageSpec::new(
+            Format::Compat,
+            vec!["v0.2.1".into()],
+            vec!["add_header".into()],
+        );
+        let built = build(&module, &spec).unwrap();
+        let total = built.manifest.len() + built.blobs.values().map(Vec::len).sum::<usize>();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(9));
+        gz.write_all(&module).unwrap();
+        let gzip = gz.finish().unwrap().len();
+        eprintln!(
+            "compat image {total} B, gzip(module) {gzip} B, overhead {} B",
+            total - gzip
+        );
+        assert!(
+            total < gzip + 1024,
+            "image {total} B, gzip {gzip} B: overhead {} B",
+            total - gzip
+        );
     }
 
     #[test]
