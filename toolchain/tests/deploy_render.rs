@@ -244,7 +244,10 @@ fn pinned_references_need_no_lookup_and_typos_are_reported_with_their_path() {
 #[test]
 fn crd_has_a_full_structural_schema_and_accepts_both_config_shapes() {
     let crd = serde_json::to_value(filter_deployment::crd()).unwrap();
-    golden("filterdeployment-crd.yaml", &yaml::to_yaml(&crd).unwrap());
+    golden(
+        "filterdeployment-crd.yaml",
+        &yaml::to_yaml(&filter_deployment::crd()).unwrap(),
+    );
     assert_eq!(crd["metadata"]["name"], "filterdeployments.wasme.io");
     let schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone();
     let filter = &schema["properties"]["spec"]["properties"]["filter"];

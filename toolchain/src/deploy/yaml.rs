@@ -23,7 +23,7 @@ pub struct Document {
 /// Whether `line` starts a new document (`---` alone or followed by a space or comment).
 fn is_document_start(line: &str) -> bool {
     line.strip_prefix("---")
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '#', '\r']))
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '#', '\r', '\n']))
 }
 
 fn is_document_end(line: &str) -> bool {
