@@ -157,14 +157,12 @@ fn build_uncached(manifest: &Path, package: Option<&str>) -> Result<PathBuf, Bui
     for message in cargo_metadata::Message::parse_stream(output.stdout.as_slice()).flatten() {
         if let cargo_metadata::Message::CompilerArtifact(artifact) = message
             && artifact.target.name.replace('-', "_") == package_name.replace('-', "_")
-        {
-            if let Some(file) = artifact
+            && let Some(file) = artifact
                 .filenames
                 .iter()
                 .find(|f| f.extension() == Some("wasm"))
-            {
-                wasm = Some(file.clone().into_std_path_buf());
-            }
+        {
+            wasm = Some(file.clone().into_std_path_buf());
         }
     }
     wasm.ok_or(BuildError::NoModule {

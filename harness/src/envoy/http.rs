@@ -98,14 +98,13 @@ impl Host {
         );
         if failed {
             self.fail_stream(id);
-        } else if let Some(f) = &self.exports.on_context_create {
-            if self
+        } else if let Some(f) = &self.exports.on_context_create
+            && self
                 .vm
                 .call("proxy_on_context_create", id, f, (id, root), CallData::None)
                 .is_err()
-            {
-                self.fail_stream(id);
-            }
+        {
+            self.fail_stream(id);
         }
         Ok(id)
     }

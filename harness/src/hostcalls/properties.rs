@@ -152,10 +152,11 @@ fn get(state: &mut VmState, raw: &[u8]) -> Result<Vec<u8>, Status> {
         return Ok(v);
     }
     // `xds.node.*` and the legacy `node.*` are the same tree.
-    if path.first().is_some_and(|f| f == "xds") && path.get(1).is_some_and(|s| s == "node") {
-        if let Some(v) = state.settings.properties.get(&path[1..]) {
-            return Ok(v);
-        }
+    if path.first().is_some_and(|f| f == "xds")
+        && path.get(1).is_some_and(|s| s == "node")
+        && let Some(v) = state.settings.properties.get(&path[1..])
+    {
+        return Ok(v);
     }
     if let Some(v) = derived(state, &path) {
         return Ok(v);
