@@ -40,6 +40,11 @@ fn env() -> Env {
     }
 }
 
+/// `a` followed by `b`.
+fn cat<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<&'a str> {
+    a.iter().chain(b).copied().collect()
+}
+
 fn run(env: &Env, args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-wasme"));
     cmd.args(args)
@@ -101,7 +106,7 @@ fn deploy_istio_pins_the_store_digest_in_every_form() {
     // WasmPlugin (default).
     let out = ok(&run(
         &env,
-        &[&base[..], &["--config", r#"{"name":"x-a","value":"b"}"#]].concat(),
+        &cat(&base, &["--config", r#"{"name":"x-a","value":"b"}"#]),
         None,
     ));
     let docs = yaml_docs(&out);
@@ -122,8 +127,8 @@ fn deploy_istio_pins_the_store_digest_in_every_form() {
     // TrafficExtension.
     let out = ok(&run(
         &env,
-        &[
-            &base[..],
+        &cat(
+            &base,
             &[
                 "--api",
                 "trafficextension",
@@ -132,8 +137,7 @@ fn deploy_istio_pins_the_store_digest_in_every_form() {
                 "--priority",
                 "-5",
             ],
-        ]
-        .concat(),
+        ),
         None,
     ));
     let docs = yaml_docs(&out);
@@ -148,8 +152,8 @@ fn deploy_istio_pins_the_store_digest_in_every_form() {
     for (version, typed) in [("1.6", false), ("1.7", true)] {
         let out = ok(&run(
             &env,
-            &[
-                &base[..],
+            &cat(
+                &base,
                 &[
                     "--api",
                     "envoyfilter",
@@ -160,8 +164,7 @@ fn deploy_istio_pins_the_store_digest_in_every_form() {
                     "-t",
                     "statefulset",
                 ],
-            ]
-            .concat(),
+            ),
             None,
         ));
         let docs = yaml_docs(&out);
@@ -356,11 +359,7 @@ fn filter_deployment_output_round_trips_through_render() {
         "app=x",
     ];
     let direct = ok(&run(&env, &args, None));
-    let fd = ok(&run(
-        &env,
-        &[&args[..], &["--filter-deployment"]].concat(),
-        None,
-    ));
+    let fd = ok(&run(&env, &cat(&args, &["--filter-deployment"]), None));
     let fd_doc = &yaml_docs(&fd)[0];
     assert_eq!(fd_doc["kind"], "FilterDeployment");
     assert_eq!(
