@@ -538,7 +538,8 @@ impl Host {
                     d.trailers_avail = Avail::Final;
                     d.body_avail = Avail::Absent;
                     if d.headers.is_empty() && d.headers_forwarded {
-                        d.headers = d.forwarded.headers.clone();
+                        // The stream's report was taken before finishing; move, don't copy.
+                        d.headers = std::mem::take(&mut d.forwarded.headers);
                     }
                 }
             }
