@@ -290,11 +290,11 @@ fn run_into(loaded: &LoadedScenario, opts: &Options, report: &mut ScenarioReport
 fn default_step_name(i: usize, action: &Action) -> String {
     match action {
         Action::Http { request, .. } => {
-            format!("step {}: {} {}", i + 1, request.method, request.path)
+            format!("{} {}", request.method, request.path)
         }
-        Action::Connection(c) => format!("step {}: connection ({} chunks)", i + 1, c.data.len()),
-        Action::AdvanceClock(d) => format!("step {}: advance clock {d:?}", i + 1),
-        Action::Check => format!("step {}: check", i + 1),
+        Action::Connection(c) => format!("connection ({} chunks)", c.data.len()),
+        Action::AdvanceClock(d) => format!("advance clock {d:?}"),
+        Action::Check => "check".to_string(),
     }
 }
 
