@@ -121,8 +121,9 @@ impl ScenarioReport {
             self.duration.as_secs_f64()
         );
         if let Some(e) = &self.setup_error {
-            for line in e.lines() {
-                let _ = writeln!(out, "  error: {line}");
+            for (i, line) in e.lines().enumerate() {
+                let prefix = if i == 0 { "error: " } else { "" };
+                let _ = writeln!(out, "  {prefix}{line}");
             }
         }
         for (i, s) in self.steps.iter().enumerate() {
