@@ -28,6 +28,14 @@ pub enum ModuleError {
         /// The build error.
         source: wasme_harness::build::BuildError,
     },
+    /// The image's module is not one the harness can run.
+    #[error("the module of image {reference} cannot be loaded: {source}")]
+    Image {
+        /// The image, as the store names it.
+        reference: String,
+        /// The harness's reason.
+        source: HarnessError,
+    },
     /// The argument is neither an existing file nor an image in the local store.
     #[error(
         "{arg:?} is not a .wasm file, and no image of that name is in the local store: {reason}"
@@ -79,10 +87,19 @@ fn load_file(path: &Path) -> Result<Module, ModuleError> {
     })
 }
 
+/// Loads the module of an image in the local store (`$WASME_HOME`).
 fn load_image(reference: &str) -> Result<Module, ModuleError> {
-    Err(ModuleError::NotFound {
+    let not_found = |reason: String| ModuleError::NotFound {
         arg: reference.to_string(),
-        reason: "image references are not supported yet".into(),
+        reason,
+    };
+    let store = crate::store::Store::open_default().map_err(|e| not_found(e.to_string()))?;
+    let image = store
+        .resolve(reference)
+        .map_err(|e| not_found(e.to_string()))?;
+    Module::from_bytes(image.wasm()).map_err(|source| ModuleError::Image {
+        reference: image.reference.clone(),
+        source,
     })
 }
 

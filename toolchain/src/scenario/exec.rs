@@ -241,7 +241,7 @@ fn run_into(loaded: &LoadedScenario, opts: &Options, report: &mut ScenarioReport
         let name = step
             .name
             .clone()
-            .unwrap_or_else(|| default_step_name(i, &step.action));
+            .unwrap_or_else(|| default_step_name(&step.action));
         if failed_hard {
             report.steps.push(StepReport {
                 name,
@@ -288,7 +288,7 @@ fn run_into(loaded: &LoadedScenario, opts: &Options, report: &mut ScenarioReport
     }
 }
 
-fn default_step_name(i: usize, action: &Action) -> String {
+fn default_step_name(action: &Action) -> String {
     match action {
         Action::Http { request, .. } => {
             format!("{} {}", request.method, request.path)
