@@ -237,7 +237,7 @@ fn run_into(loaded: &LoadedScenario, opts: &Options, report: &mut ScenarioReport
         }
     };
     let mut failed_hard = false;
-    for (i, step) in s.steps.iter().enumerate() {
+    for step in &s.steps {
         let name = step
             .name
             .clone()

@@ -185,7 +185,7 @@ pub fn golden(name: &str, actual: &str) {
         )
     });
     if expected != actual {
-        let diff = similar::TextDiff::from_lines(&expected, actual)
+        let diff = similar::TextDiff::from_lines(expected.as_str(), actual)
             .unified_diff()
             .header("expected", "actual")
             .to_string();
