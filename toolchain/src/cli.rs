@@ -16,6 +16,8 @@ pub struct Cli {
 }
 
 /// Every `cargo wasme` command.
+// Parsed once per process: the size difference between variants costs nothing worth boxing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build a filter crate for wasm32-wasip1 and store it as an OCI image.

@@ -18,7 +18,7 @@ pub enum ModuleError {
         /// The file.
         path: PathBuf,
         /// The harness's reason.
-        source: HarnessError,
+        source: Box<HarnessError>,
     },
     /// Building the filter crate failed.
     #[error("building the filter crate {dir}: {source}")]
@@ -34,7 +34,7 @@ pub enum ModuleError {
         /// The image, as the store names it.
         reference: String,
         /// The harness's reason.
-        source: HarnessError,
+        source: Box<HarnessError>,
     },
     /// The argument is neither an existing file nor an image in the local store.
     #[error(
@@ -71,10 +71,10 @@ pub fn load_module_arg(arg: &str) -> Result<Module, ModuleError> {
     if path.extension().is_some_and(|e| e == "wasm") {
         return Err(ModuleError::Load {
             path: path.to_path_buf(),
-            source: HarnessError::Io {
+            source: Box::new(HarnessError::Io {
                 path: arg.to_string(),
                 message: "no such file".into(),
-            },
+            }),
         });
     }
     load_image(arg)
@@ -83,7 +83,7 @@ pub fn load_module_arg(arg: &str) -> Result<Module, ModuleError> {
 fn load_file(path: &Path) -> Result<Module, ModuleError> {
     Module::from_file(path).map_err(|source| ModuleError::Load {
         path: path.to_path_buf(),
-        source,
+        source: Box::new(source),
     })
 }
 
@@ -99,7 +99,7 @@ fn load_image(reference: &str) -> Result<Module, ModuleError> {
         .map_err(|e| not_found(e.to_string()))?;
     Module::from_bytes(image.wasm()).map_err(|source| ModuleError::Image {
         reference: image.reference.clone(),
-        source,
+        source: Box::new(source),
     })
 }
 

@@ -13,10 +13,10 @@ fn modules() -> (Module, Module) {
     )
 }
 
-fn run(
-    module: &Module,
-    config: &str,
-) -> Result<(Vec<(String, String)>, Vec<String>), HarnessError> {
+/// The headers the client received and the log lines, for one exchange.
+type Observed = (Vec<(String, String)>, Vec<String>);
+
+fn run(module: &Module, config: &str) -> Result<Observed, HarnessError> {
     let mut host = Host::builder(module)
         .root_id("add_header")
         .plugin_config(config)

@@ -68,6 +68,8 @@ pub enum PhaseArg {
     Stats,
 }
 
+// The values mirror Istio's FAIL_CLOSE / FAIL_OPEN / FAIL_RELOAD on the command line.
+#[allow(clippy::enum_variant_names)]
 /// `--fail-strategy`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum FailArg {

@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Desired state of a FilterDeployment: which filter, deployed where.
+// kube's derive takes repeated `derive`/`printcolumn` keys by design; clippy reads them as
+// duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[kube(
     group = "wasme.io",
