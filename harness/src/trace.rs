@@ -57,3 +57,9 @@ pub(crate) fn record_callback(state: &mut VmState, name: &str, args: &[u32]) {
         trace.push(format!("[host->vm] {name}({})", args.join(", ")));
     }
 }
+
+/// Renders a decoded wire enum for a trace note: its name, or `invalid` for an out-of-range
+/// value (which the hostcall answers with BAD_ARGUMENT).
+pub(crate) fn decoded<T: std::fmt::Debug>(value: Option<T>) -> String {
+    value.map_or_else(|| "invalid".to_string(), |v| format!("{v:?}"))
+}

@@ -123,7 +123,12 @@ pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                         .into_iter()
                         .map(|(k, v)| (k.to_ascii_lowercase(), v))
                         .collect();
-                    note(state, || format!("{:?}, {pairs:?}", MapType::from_u32(mt)));
+                    note(state, || {
+                        format!(
+                            "{}, {pairs:?}",
+                            crate::trace::decoded(MapType::from_u32(mt))
+                        )
+                    });
                     mutate(state, mt, |map| *map = pairs)
                 }) {
                     Ok(s) | Err(s) => s,
@@ -191,7 +196,10 @@ pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                         let key = lower(key);
                         let value = String::from_utf8_lossy(value).into_owned();
                         note(state, || {
-                            format!("{:?}, {key:?}, {value:?}", MapType::from_u32(mt))
+                            format!(
+                                "{}, {key:?}, {value:?}",
+                                crate::trace::decoded(MapType::from_u32(mt))
+                            )
                         });
                         mutate(state, mt, |map| map.push((key, value)))
                     },
@@ -214,7 +222,10 @@ pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                         let key = lower(key);
                         let value = String::from_utf8_lossy(value).into_owned();
                         note(state, || {
-                            format!("{:?}, {key:?}, {value:?}", MapType::from_u32(mt))
+                            format!(
+                                "{}, {key:?}, {value:?}",
+                                crate::trace::decoded(MapType::from_u32(mt))
+                            )
                         });
                         mutate(state, mt, |map| replace(map, key, value))
                     },
@@ -231,7 +242,9 @@ pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
             Ok(
                 match memory::with_bytes(&mut caller, key_ptr, key_size, |key, state| {
                     let key = lower(key);
-                    note(state, || format!("{:?}, {key:?}", MapType::from_u32(mt)));
+                    note(state, || {
+                        format!("{}, {key:?}", crate::trace::decoded(MapType::from_u32(mt)))
+                    });
                     mutate(state, mt, |map| map.retain(|(k, _)| *k != key))
                 }) {
                     Ok(s) | Err(s) => s,
