@@ -81,6 +81,26 @@ fn lower(key: &[u8]) -> String {
 }
 
 /// A mutation: `f` runs on the map when it is mutable.
+/// The shared body of add and replace: lower-cases the key, traces the pair and applies `op`
+/// to the map (with the phase rules of [`mutate`]).
+fn set_value(
+    state: &mut VmState,
+    mt: u32,
+    key: &[u8],
+    value: &[u8],
+    op: impl FnOnce(&mut Vec<Pair>, String, String),
+) -> Status {
+    let key = lower(key);
+    let value = String::from_utf8_lossy(value).into_owned();
+    note(state, || {
+        format!(
+            "{}, {key:?}, {value:?}",
+            crate::trace::decoded(MapType::from_u32(mt))
+        )
+    });
+    mutate(state, mt, |map| op(map, key, value))
+}
+
 fn mutate(state: &mut VmState, mt: u32, f: impl FnOnce(&mut Vec<Pair>)) -> Status {
     let Some(mt) = MapType::from_u32(mt) else {
         return Status::BadArgument;
@@ -193,15 +213,9 @@ pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                     (key_ptr, key_size),
                     (value_ptr, value_size),
                     |key, value, state| {
-                        let key = lower(key);
-                        let value = String::from_utf8_lossy(value).into_owned();
-                        note(state, || {
-                            format!(
-                                "{}, {key:?}, {value:?}",
-                                crate::trace::decoded(MapType::from_u32(mt))
-                            )
-                        });
-                        mutate(state, mt, |map| map.push((key, value)))
+                        set_value(state, mt, key, value, |map, key, value| {
+                            map.push((key, value))
+                        })
                     },
                 ) {
                     Ok(s) | Err(s) => s,
@@ -218,17 +232,7 @@ pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                     &mut caller,
                     (key_ptr, key_size),
                     (value_ptr, value_size),
-                    |key, value, state| {
-                        let key = lower(key);
-                        let value = String::from_utf8_lossy(value).into_owned();
-                        note(state, || {
-                            format!(
-                                "{}, {key:?}, {value:?}",
-                                crate::trace::decoded(MapType::from_u32(mt))
-                            )
-                        });
-                        mutate(state, mt, |map| replace(map, key, value))
-                    },
+                    |key, value, state| set_value(state, mt, key, value, replace),
                 ) {
                     Ok(s) | Err(s) => s,
                 },
