@@ -204,9 +204,35 @@ pub fn locate(request: &BuildRequest) -> Result<FilterCrate, CargoBuildError> {
     })
 }
 
+/// True when the toolchain of `$CARGO` (set when we run as `cargo wasme`, and the cargo we
+/// build with) ships the target's standard library. This check spawns nothing, so a no-op
+/// rebuild does not pay for a `rustup target list` (~50 ms) each time.
+fn target_in_cargo_sysroot() -> bool {
+    std::env::var_os("CARGO").is_some_and(|cargo| target_in_sysroot_of(Path::new(&cargo)))
+}
+
+/// True when the toolchain `cargo` (`<sysroot>/bin/cargo`, symlinks resolved) belongs to has
+/// `<sysroot>/lib/rustlib/wasm32-wasip1/lib`.
+fn target_in_sysroot_of(cargo: &Path) -> bool {
+    cargo
+        .canonicalize()
+        .ok()
+        .and_then(|c| Some(c.parent()?.parent()?.to_path_buf()))
+        .is_some_and(|sysroot| {
+            sysroot
+                .join("lib/rustlib")
+                .join(WASM_TARGET)
+                .join("lib")
+                .is_dir()
+        })
+}
+
 /// Makes sure the `wasm32-wasip1` target is installed, running `rustup target add` when it is
 /// missing.
 pub fn ensure_target() -> Result<(), CargoBuildError> {
+    if target_in_cargo_sysroot() {
+        return Ok(());
+    }
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output();
@@ -301,4 +327,23 @@ pub fn build(filter: &FilterCrate, request: &BuildRequest) -> Result<PathBuf, Ca
         .last()
         .map(|f| f.into_std_path_buf())
         .ok_or_else(|| CargoBuildError::NoModule(filter.name.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_is_found_in_the_sysroot_of_the_cargo_that_runs_us() {
+        let dir = tempfile::tempdir().unwrap();
+        let cargo = dir.path().join("bin/cargo");
+        std::fs::create_dir_all(cargo.parent().unwrap()).unwrap();
+        std::fs::write(&cargo, "").unwrap();
+        assert!(!target_in_sysroot_of(&cargo), "no target library yet");
+        std::fs::create_dir_all(dir.path().join("lib/rustlib").join(WASM_TARGET).join("lib"))
+            .unwrap();
+        assert!(target_in_sysroot_of(&cargo));
+        // A cargo that does not exist (or a rustup proxy elsewhere) never counts.
+        assert!(!target_in_sysroot_of(&dir.path().join("nowhere/bin/cargo")));
+    }
 }
