@@ -10,6 +10,7 @@ use crate::services::metrics::Metrics;
 use crate::services::properties::PropertyTree;
 use crate::stream::{LocalReply, Message};
 use crate::{FailurePolicy, LogEntry, LogLevel};
+use rustc_hash::FxHashMap;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -286,7 +287,14 @@ pub(crate) struct VmState {
     pub call: CallFrame,
     pub deferred: Vec<Deferred>,
     pub events: VecDeque<Event>,
-    pub contexts: HashMap<u32, Context>,
+    /// Every live context by id; looked up on every hostcall, so hashed with FxHash (ids are
+    /// small integers the host hands out, not attacker-chosen keys).
+    pub contexts: FxHashMap<u32, Context>,
+    /// Boxes of finished HTTP streams, reused by the next streams instead of allocating.
+    // Boxed on purpose: a spare moves into `Context::Http(Box<HttpCtx>)` without a new
+    // allocation, which is the point of keeping it.
+    #[allow(clippy::vec_box)]
+    pub spare_http: Vec<Box<HttpCtx>>,
     pub logs: Vec<LogEntry>,
     pub trace: Option<Vec<String>>,
     pub trace_note: Option<String>,
@@ -325,7 +333,8 @@ impl VmState {
             call: CallFrame::default(),
             deferred: Vec::new(),
             events: VecDeque::new(),
-            contexts: HashMap::new(),
+            contexts: FxHashMap::default(),
+            spare_http: Vec::new(),
             logs: Vec::new(),
             trace: settings.trace.then(Vec::new),
             trace_note: None,

@@ -14,12 +14,50 @@ pub fn find_header<'a>(headers: &'a [Pair], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn pairs<K: AsRef<str>, V: AsRef<str>>(headers: &[(K, V)]) -> Vec<Pair> {
+/// Owned pairs with lower-cased keys (HTTP/2 header names, as Envoy hands them to filters).
+pub(crate) fn lowered<K: AsRef<str>, V: AsRef<str>>(headers: &[(K, V)]) -> Vec<Pair> {
     headers
         .iter()
-        .map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string()))
+        .map(|(k, v)| (k.as_ref().to_ascii_lowercase(), v.as_ref().to_string()))
         .collect()
 }
+
+/// Implements the `header`/`body`/`trailer` builder methods on a message type with `headers`,
+/// `body` and `trailers` fields (requests and responses fed to a stream, callout answers), so
+/// the three read the same and cannot drift apart.
+macro_rules! message_builder {
+    ($ty:ty) => {
+        impl $ty {
+            /// Adds a header (key lower-cased); a pseudo-header (`:path`, `:status`, …) that is
+            /// already there is replaced instead.
+            pub fn header(mut self, key: &str, value: &str) -> Self {
+                let key = key.to_ascii_lowercase();
+                if key.starts_with(':')
+                    && let Some(slot) = self.headers.iter_mut().find(|(k, _)| *k == key)
+                {
+                    slot.1 = value.to_string();
+                    return self;
+                }
+                self.headers.push((key, value.to_string()));
+                self
+            }
+
+            /// Sets the body.
+            pub fn body(mut self, body: impl AsRef<[u8]>) -> Self {
+                self.body = body.as_ref().to_vec();
+                self
+            }
+
+            /// Adds a trailer (key lower-cased).
+            pub fn trailer(mut self, key: &str, value: &str) -> Self {
+                self.trailers
+                    .push((key.to_ascii_lowercase(), value.to_string()));
+                self
+            }
+        }
+    };
+}
+pub(crate) use message_builder;
 
 /// Headers, body and trailers: what an upstream or a client received.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -102,7 +140,7 @@ impl HttpRequest {
     /// A request with `:method`, `:path`, `:authority` = `example.com`, `:scheme` = `http`.
     pub fn new(method: &str, path: &str) -> HttpRequest {
         HttpRequest {
-            headers: pairs(&[
+            headers: lowered(&[
                 (":method", method),
                 (":path", path),
                 (":authority", "example.com"),
@@ -121,33 +159,9 @@ impl HttpRequest {
     pub fn post(path: &str, body: impl AsRef<[u8]>) -> HttpRequest {
         HttpRequest::new("POST", path).body(body)
     }
-
-    /// Adds a header (or replaces a pseudo-header).
-    pub fn header(mut self, key: &str, value: &str) -> Self {
-        let key = key.to_ascii_lowercase();
-        if key.starts_with(':')
-            && let Some(slot) = self.headers.iter_mut().find(|(k, _)| *k == key)
-        {
-            slot.1 = value.to_string();
-            return self;
-        }
-        self.headers.push((key, value.to_string()));
-        self
-    }
-
-    /// Sets the body.
-    pub fn body(mut self, body: impl AsRef<[u8]>) -> Self {
-        self.body = body.as_ref().to_vec();
-        self
-    }
-
-    /// Adds a trailer.
-    pub fn trailer(mut self, key: &str, value: &str) -> Self {
-        self.trailers
-            .push((key.to_ascii_lowercase(), value.to_string()));
-        self
-    }
 }
+
+message_builder!(HttpRequest);
 
 /// An upstream response to feed into a stream.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -173,27 +187,9 @@ impl HttpResponse {
     pub fn ok() -> HttpResponse {
         HttpResponse::new(200)
     }
-
-    /// Adds a header.
-    pub fn header(mut self, key: &str, value: &str) -> Self {
-        self.headers
-            .push((key.to_ascii_lowercase(), value.to_string()));
-        self
-    }
-
-    /// Sets the body.
-    pub fn body(mut self, body: impl AsRef<[u8]>) -> Self {
-        self.body = body.as_ref().to_vec();
-        self
-    }
-
-    /// Adds a trailer.
-    pub fn trailer(mut self, key: &str, value: &str) -> Self {
-        self.trailers
-            .push((key.to_ascii_lowercase(), value.to_string()));
-        self
-    }
 }
+
+message_builder!(HttpResponse);
 
 /// The outcome of [`Host::http_exchange`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,7 +249,7 @@ impl<'h> HttpStream<'h> {
         end_of_stream: bool,
     ) -> Result<FilterStatus, HarnessError> {
         self.host
-            .http_headers(self.id, Dir::Request, &pairs(headers), end_of_stream)
+            .http_headers(self.id, Dir::Request, lowered(headers), end_of_stream)
     }
 
     /// A request body chunk (on_request_body, unless withheld by a headers pause).
@@ -272,7 +268,7 @@ impl<'h> HttpStream<'h> {
         trailers: &[(K, V)],
     ) -> Result<FilterStatus, HarnessError> {
         self.host
-            .http_trailers(self.id, Dir::Request, &pairs(trailers))
+            .http_trailers(self.id, Dir::Request, lowered(trailers))
     }
 
     /// Response headers from the upstream (on_response_headers).
@@ -282,7 +278,7 @@ impl<'h> HttpStream<'h> {
         end_of_stream: bool,
     ) -> Result<FilterStatus, HarnessError> {
         self.host
-            .http_headers(self.id, Dir::Response, &pairs(headers), end_of_stream)
+            .http_headers(self.id, Dir::Response, lowered(headers), end_of_stream)
     }
 
     /// A response body chunk.
@@ -301,49 +297,46 @@ impl<'h> HttpStream<'h> {
         trailers: &[(K, V)],
     ) -> Result<FilterStatus, HarnessError> {
         self.host
-            .http_trailers(self.id, Dir::Response, &pairs(trailers))
+            .http_trailers(self.id, Dir::Response, lowered(trailers))
     }
 
     /// Feeds a whole request: headers, then the body (one chunk) and trailers if present.
     pub fn send_request(&mut self, request: &HttpRequest) -> Result<FilterStatus, HarnessError> {
-        let (has_body, has_trailers) = (!request.body.is_empty(), !request.trailers.is_empty());
-        let mut status = self.host.http_headers(
-            self.id,
+        self.send(
             Dir::Request,
             &request.headers,
-            !has_body && !has_trailers,
-        )?;
-        if has_body {
-            status = self
-                .host
-                .http_body(self.id, Dir::Request, &request.body, !has_trailers)?;
-        }
-        if has_trailers {
-            status = self
-                .host
-                .http_trailers(self.id, Dir::Request, &request.trailers)?;
-        }
-        Ok(status)
+            &request.body,
+            &request.trailers,
+        )
     }
 
     /// Feeds a whole upstream response.
     pub fn send_response(&mut self, response: &HttpResponse) -> Result<FilterStatus, HarnessError> {
-        let (has_body, has_trailers) = (!response.body.is_empty(), !response.trailers.is_empty());
-        let mut status = self.host.http_headers(
-            self.id,
+        self.send(
             Dir::Response,
             &response.headers,
-            !has_body && !has_trailers,
-        )?;
+            &response.body,
+            &response.trailers,
+        )
+    }
+
+    /// Headers, then the body as one chunk and the trailers when present, in direction `dir`.
+    fn send(
+        &mut self,
+        dir: Dir,
+        headers: &[Pair],
+        body: &[u8],
+        trailers: &[Pair],
+    ) -> Result<FilterStatus, HarnessError> {
+        let (has_body, has_trailers) = (!body.is_empty(), !trailers.is_empty());
+        let mut status =
+            self.host
+                .http_headers(self.id, dir, lowered(headers), !has_body && !has_trailers)?;
         if has_body {
-            status = self
-                .host
-                .http_body(self.id, Dir::Response, &response.body, !has_trailers)?;
+            status = self.host.http_body(self.id, dir, body, !has_trailers)?;
         }
         if has_trailers {
-            status = self
-                .host
-                .http_trailers(self.id, Dir::Response, &response.trailers)?;
+            status = self.host.http_trailers(self.id, dir, lowered(trailers))?;
         }
         Ok(status)
     }

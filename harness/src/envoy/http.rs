@@ -27,13 +27,6 @@ pub(crate) const FAIL_STREAM_DETAILS: &str = "wasm_fail_stream";
 /// Details of a stream reset by `proxy_close_stream`.
 pub(crate) const CLOSE_STREAM_DETAILS: &str = "wasm_close_stream";
 
-fn lower(headers: &[Pair]) -> Vec<Pair> {
-    headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
-        .collect()
-}
-
 impl Host {
     pub(crate) fn http_ctx(&mut self, id: u32) -> Option<&mut HttpCtx> {
         match self.vm.state().contexts.get_mut(&id) {
@@ -88,14 +81,14 @@ impl Host {
         })?;
         let start_ns = self.vm.state().clock.elapsed_ns();
         let failed = self.vm.failure.is_some();
-        self.vm.state().contexts.insert(
-            id,
-            Context::Http(Box::new(HttpCtx {
-                root,
-                start_ns,
-                ..Default::default()
-            })),
-        );
+        let state = self.vm.state();
+        let mut ctx = state.spare_http.pop().unwrap_or_default();
+        *ctx = HttpCtx {
+            root,
+            start_ns,
+            ..Default::default()
+        };
+        state.contexts.insert(id, Context::Http(ctx));
         if failed {
             self.fail_stream(id);
         } else if let Some(f) = &self.exports.on_context_create
@@ -177,16 +170,16 @@ impl Host {
         (deferred, forced)
     }
 
-    /// Feeds headers (public entry: ignored once the stream ended).
+    /// Feeds headers, keys already lower-cased (public entry: ignored once the stream ended).
     pub(crate) fn http_headers(
         &mut self,
         id: u32,
         dir: Dir,
-        headers: &[Pair],
+        headers: Vec<Pair>,
         eos: bool,
     ) -> Result<FilterStatus, HarnessError> {
         if !self.ended(id) {
-            self.headers_inner(id, dir, lower(headers), eos);
+            self.headers_inner(id, dir, headers, eos);
             self.run_events()?;
         }
         Ok(self.http_status(id, dir))
@@ -327,18 +320,17 @@ impl Host {
         }
     }
 
-    /// Feeds trailers (the end of that direction).
+    /// Feeds trailers, keys already lower-cased (the end of that direction).
     pub(crate) fn http_trailers(
         &mut self,
         id: u32,
         dir: Dir,
-        trailers: &[Pair],
+        trailers: Vec<Pair>,
     ) -> Result<FilterStatus, HarnessError> {
         if self.ended(id) {
             return Ok(self.http_status(id, dir));
         }
         let bypass = self.http_ctx(id).is_some_and(|h| h.bypass);
-        let trailers = lower(trailers);
         let Some(d) = self.dir_mut(id, dir) else {
             return Ok(FilterStatus::Reset);
         };
@@ -557,8 +549,14 @@ impl Host {
         self.run_events()
     }
 
-    /// Removes a finished stream's state.
+    /// Removes a finished stream's state (keeping a few boxes for the next streams).
     pub(crate) fn http_forget(&mut self, id: u32) {
-        self.vm.state().contexts.remove(&id);
+        const SPARE: usize = 8;
+        let state = self.vm.state();
+        if let Some(Context::Http(h)) = state.contexts.remove(&id)
+            && state.spare_http.len() < SPARE
+        {
+            state.spare_http.push(h);
+        }
     }
 }

@@ -80,7 +80,6 @@ fn lower(key: &[u8]) -> String {
     String::from_utf8_lossy(key).to_ascii_lowercase()
 }
 
-/// A mutation: `f` runs on the map when it is mutable.
 /// The shared body of add and replace: lower-cases the key, traces the pair and applies `op`
 /// to the map (with the phase rules of [`mutate`]).
 fn set_value(
@@ -101,6 +100,7 @@ fn set_value(
     mutate(state, mt, |map| op(map, key, value))
 }
 
+/// A mutation: `f` runs on the map when it is mutable.
 fn mutate(state: &mut VmState, mt: u32, f: impl FnOnce(&mut Vec<Pair>)) -> Status {
     let Some(mt) = MapType::from_u32(mt) else {
         return Status::BadArgument;

@@ -8,6 +8,7 @@ use crate::abi::wire::decode_pairs;
 use crate::memory;
 use crate::services::callouts::{HttpCallRequest, PendingHttp, ScriptedHttp, TokenKind};
 use crate::state::{Event, VmState};
+use crate::stream::lowered;
 use std::time::Duration;
 use wasmtime::Linker;
 
@@ -37,14 +38,8 @@ pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                 Ok(v) => v,
                 Err(s) => return Ok(s),
             };
-            let lower = |pairs: Vec<(String, String)>| -> Vec<(String, String)> {
-                pairs
-                    .into_iter()
-                    .map(|(k, v)| (k.to_ascii_lowercase(), v))
-                    .collect()
-            };
-            let mut headers = lower(decode_pairs(&headers).unwrap_or_default());
-            let trailers = lower(decode_pairs(&trailers).unwrap_or_default());
+            let mut headers = lowered(&decode_pairs(&headers).unwrap_or_default());
+            let trailers = lowered(&decode_pairs(&trailers).unwrap_or_default());
             let state = caller.data_mut();
             note(state, || {
                 format!(

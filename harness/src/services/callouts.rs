@@ -48,27 +48,9 @@ impl HttpCallResponse {
             ..Default::default()
         }
     }
-
-    /// Adds a header.
-    pub fn header(mut self, key: &str, value: &str) -> Self {
-        self.headers
-            .push((key.to_ascii_lowercase(), value.to_string()));
-        self
-    }
-
-    /// Sets the body.
-    pub fn body(mut self, body: impl AsRef<[u8]>) -> Self {
-        self.body = body.as_ref().to_vec();
-        self
-    }
-
-    /// Adds a trailer.
-    pub fn trailer(mut self, key: &str, value: &str) -> Self {
-        self.trailers
-            .push((key.to_ascii_lowercase(), value.to_string()));
-        self
-    }
 }
+
+crate::stream::message_builder!(HttpCallResponse);
 
 /// How a scripted cluster answers HTTP callouts.
 #[derive(Debug, Clone, PartialEq, Eq)]
