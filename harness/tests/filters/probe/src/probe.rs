@@ -561,6 +561,64 @@ unsafe fn exec_raw(step: &Step, ctx: u32, ret: &mut Option<i64>) -> (i64, String
     }
 }
 
+/// Logs callback `callback` of context `id` and runs the script's steps for it.
+fn observe(
+    script: &Rc<Script>,
+    counts: &mut HashMap<String, u32>,
+    id: u32,
+    callback: &str,
+    args: &str,
+) -> Option<i64> {
+    info(format!("> {callback} ctx={id} {args}").trim_end());
+    run(script, counts, id, callback)
+}
+
+/// The `Drop` and `Context` impls both probe contexts share: each callback is logged and
+/// scripted through the context's `on`; `$extra` adds the context's own callbacks.
+macro_rules! probe_context {
+    ($ty:ident { $($extra:tt)* }) => {
+        impl Drop for $ty {
+            fn drop(&mut self) {
+                info(&format!("> delete ctx={}", self.id));
+            }
+        }
+
+        impl Context for $ty {
+            fn on_http_call_response(&mut self, token: u32, h: usize, b: usize, t: usize) {
+                self.on(
+                    "http_call_response",
+                    &format!("token={token} headers={h} body={b} trailers={t}"),
+                );
+            }
+            fn on_grpc_call_response(&mut self, token: u32, status: u32, size: usize) {
+                self.on(
+                    "grpc_call_response",
+                    &format!("token={token} status={status} size={size}"),
+                );
+            }
+            fn on_grpc_stream_initial_metadata(&mut self, token: u32, n: u32) {
+                self.on("grpc_initial_metadata", &format!("token={token} n={n}"));
+            }
+            fn on_grpc_stream_message(&mut self, token: u32, size: usize) {
+                self.on("grpc_message", &format!("token={token} size={size}"));
+            }
+            fn on_grpc_stream_trailing_metadata(&mut self, token: u32, n: u32) {
+                self.on("grpc_trailing_metadata", &format!("token={token} n={n}"));
+            }
+            fn on_grpc_stream_close(&mut self, token: u32, status: u32) {
+                self.on(
+                    "grpc_stream_close",
+                    &format!("token={token} status={status}"),
+                );
+            }
+            fn on_done(&mut self) -> bool {
+                self.on("done", "").is_none_or(|r| r != 0)
+            }
+            $($extra)*
+        }
+    };
+}
+
 struct ProbeRoot {
     id: u32,
     vm_script: Script,
@@ -570,9 +628,7 @@ struct ProbeRoot {
 
 impl ProbeRoot {
     fn on(&mut self, callback: &str, args: &str) -> Option<i64> {
-        info(format!("> {callback} ctx={} {args}", self.id).trim_end());
-        let script = self.script.clone();
-        run(&script, &mut self.counts, self.id, callback)
+        observe(&self.script, &mut self.counts, self.id, callback, args)
     }
 
     /// The script is the VM configuration's steps followed by the plugin configuration's;
@@ -593,50 +649,14 @@ impl ProbeRoot {
     }
 }
 
-impl Drop for ProbeRoot {
-    fn drop(&mut self) {
-        info(&format!("> delete ctx={}", self.id));
-    }
-}
-
-impl Context for ProbeRoot {
-    fn on_http_call_response(&mut self, token: u32, h: usize, b: usize, t: usize) {
-        self.on(
-            "http_call_response",
-            &format!("token={token} headers={h} body={b} trailers={t}"),
-        );
-    }
-    fn on_grpc_call_response(&mut self, token: u32, status: u32, size: usize) {
-        self.on(
-            "grpc_call_response",
-            &format!("token={token} status={status} size={size}"),
-        );
-    }
-    fn on_grpc_stream_initial_metadata(&mut self, token: u32, n: u32) {
-        self.on("grpc_initial_metadata", &format!("token={token} n={n}"));
-    }
-    fn on_grpc_stream_message(&mut self, token: u32, size: usize) {
-        self.on("grpc_message", &format!("token={token} size={size}"));
-    }
-    fn on_grpc_stream_trailing_metadata(&mut self, token: u32, n: u32) {
-        self.on("grpc_trailing_metadata", &format!("token={token} n={n}"));
-    }
-    fn on_grpc_stream_close(&mut self, token: u32, status: u32) {
-        self.on(
-            "grpc_stream_close",
-            &format!("token={token} status={status}"),
-        );
-    }
+probe_context!(ProbeRoot {
     fn on_foreign_function(&mut self, function_id: u32, size: usize) {
         self.on(
             "foreign_function",
             &format!("function={function_id} size={size}"),
         );
     }
-    fn on_done(&mut self) -> bool {
-        self.on("done", "").is_none_or(|r| r != 0)
-    }
-}
+});
 
 impl RootContext for ProbeRoot {
     fn on_vm_start(&mut self, size: usize) -> bool {
@@ -708,9 +728,7 @@ impl Probe {
     }
 
     fn on(&mut self, callback: &str, args: &str) -> Option<i64> {
-        info(format!("> {callback} ctx={} {args}", self.id).trim_end());
-        let script = self.script.clone();
-        run(&script, &mut self.counts, self.id, callback)
+        observe(&self.script, &mut self.counts, self.id, callback, args)
     }
 
     fn action(&mut self, callback: &str, args: &str) -> Action {
@@ -721,44 +739,7 @@ impl Probe {
     }
 }
 
-impl Drop for Probe {
-    fn drop(&mut self) {
-        info(&format!("> delete ctx={}", self.id));
-    }
-}
-
-impl Context for Probe {
-    fn on_http_call_response(&mut self, token: u32, h: usize, b: usize, t: usize) {
-        self.on(
-            "http_call_response",
-            &format!("token={token} headers={h} body={b} trailers={t}"),
-        );
-    }
-    fn on_grpc_call_response(&mut self, token: u32, status: u32, size: usize) {
-        self.on(
-            "grpc_call_response",
-            &format!("token={token} status={status} size={size}"),
-        );
-    }
-    fn on_grpc_stream_initial_metadata(&mut self, token: u32, n: u32) {
-        self.on("grpc_initial_metadata", &format!("token={token} n={n}"));
-    }
-    fn on_grpc_stream_message(&mut self, token: u32, size: usize) {
-        self.on("grpc_message", &format!("token={token} size={size}"));
-    }
-    fn on_grpc_stream_trailing_metadata(&mut self, token: u32, n: u32) {
-        self.on("grpc_trailing_metadata", &format!("token={token} n={n}"));
-    }
-    fn on_grpc_stream_close(&mut self, token: u32, status: u32) {
-        self.on(
-            "grpc_stream_close",
-            &format!("token={token} status={status}"),
-        );
-    }
-    fn on_done(&mut self) -> bool {
-        self.on("done", "").is_none_or(|r| r != 0)
-    }
-}
+probe_context!(Probe {});
 
 impl HttpContext for Probe {
     fn on_http_request_headers(&mut self, n: usize, eos: bool) -> Action {
