@@ -12,7 +12,7 @@ use super::image::ResolvedImage;
 use super::istio::{
     EnvoyConfigObjectMatch, EnvoyConfigObjectPatch, EnvoyFilter, EnvoyFilterSpec, FilterChainMatch,
     FilterMatch, ListenerMatch, Patch, Selector, SubFilterMatch, TrafficExtension,
-    TrafficExtensionSpec, TrafficExtensionWasm, TrafficSelector, WasmPlugin, WasmPluginSpec,
+    TrafficExtensionSpec, TrafficSelector, WasmModule, WasmPlugin, WasmPluginSpec,
     WorkloadSelector,
 };
 use super::names;
@@ -401,22 +401,27 @@ pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generate
             ));
         }
     };
+    let module = |kind: &str| -> Result<WasmModule, DeployError> {
+        Ok(WasmModule {
+            url: image.oci_url(),
+            sha256: Some(image.digest_hex().to_owned()),
+            image_pull_policy: pull.pull_policy.map(|p| pull_str(p).to_owned()),
+            image_pull_secret: pull.pull_secret.clone(),
+            plugin_config: plugin_config(filter.config.as_ref(), kind)?,
+            plugin_name: root_id.clone(),
+            fail_strategy: filter.fail_strategy.map(|f| fail_str(f).to_owned()),
+            plugin_type: filter.filter_type.map(|t| type_str(t).to_owned()),
+        })
+    };
     match api {
         IstioApi::WasmPlugin => {
             min(IstioVersion::new(1, 12), "WasmPlugin", &mut out);
             let spec = WasmPluginSpec {
                 selector,
-                url: image.oci_url(),
-                sha256: Some(image.digest_hex().to_owned()),
-                image_pull_policy: pull.pull_policy.map(|p| pull_str(p).to_owned()),
-                image_pull_secret: pull.pull_secret.clone(),
-                plugin_config: plugin_config(filter.config.as_ref(), "WasmPlugin")?,
-                plugin_name: root_id,
+                module: module("WasmPlugin")?,
                 phase: filter.phase.map(|p| phase_str(p).to_owned()),
                 priority: filter.priority,
-                fail_strategy: filter.fail_strategy.map(|f| fail_str(f).to_owned()),
                 r#match: traffic_match(filter.patch_context),
-                plugin_type: filter.filter_type.map(|t| type_str(t).to_owned()),
             };
             out.manifests.push(Manifest::WasmPlugin(WasmPlugin {
                 metadata: metadata(fd, &id, image),
@@ -430,16 +435,7 @@ pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generate
                 phase: filter.phase.map(|p| phase_str(p).to_owned()),
                 priority: filter.priority,
                 r#match: traffic_match(filter.patch_context),
-                wasm: TrafficExtensionWasm {
-                    url: image.oci_url(),
-                    sha256: Some(image.digest_hex().to_owned()),
-                    image_pull_policy: pull.pull_policy.map(|p| pull_str(p).to_owned()),
-                    image_pull_secret: pull.pull_secret.clone(),
-                    plugin_config: plugin_config(filter.config.as_ref(), "TrafficExtension")?,
-                    plugin_name: root_id,
-                    fail_strategy: filter.fail_strategy.map(|f| fail_str(f).to_owned()),
-                    plugin_type: filter.filter_type.map(|t| type_str(t).to_owned()),
-                },
+                wasm: module("TrafficExtension")?,
             };
             out.manifests
                 .push(Manifest::TrafficExtension(TrafficExtension {

@@ -24,38 +24,18 @@ pub struct WasmPluginSpec {
     /// Pods the plugin applies to; none means the whole namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<Selector>,
-    /// `oci://…`, `https://…` or `file://…`.
-    pub url: String,
-    /// For `oci://`: the manifest digest's hex.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
-    /// `IfNotPresent` or `Always`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_pull_policy: Option<String>,
-    /// A `kubernetes.io/dockerconfigjson` Secret in the same namespace.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_pull_secret: Option<String>,
-    /// The configuration object (Istio passes its JSON text to the plugin).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plugin_config: Option<serde_json::Map<String, serde_json::Value>>,
-    /// The root id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plugin_name: Option<String>,
+    /// The module and how the proxy loads it (Istio's flat WasmPlugin fields).
+    #[serde(flatten)]
+    pub module: WasmModule,
     /// `AUTHN`, `AUTHZ`, `STATS`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
     /// Order within the phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
-    /// `FAIL_CLOSE`, `FAIL_OPEN`, `FAIL_RELOAD`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fail_strategy: Option<String>,
     /// Traffic selection.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub r#match: Vec<TrafficSelector>,
-    /// `HTTP` or `NETWORK`.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub plugin_type: Option<String>,
 }
 
 /// `spec` of a TrafficExtension (Istio ≥ 1.30, supersedes WasmPlugin).
@@ -83,13 +63,14 @@ pub struct TrafficExtensionSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub r#match: Vec<TrafficSelector>,
     /// The WebAssembly module.
-    pub wasm: TrafficExtensionWasm,
+    pub wasm: WasmModule,
 }
 
-/// `spec.wasm` of a TrafficExtension.
+/// The module and how the proxy loads and runs it: `spec.wasm` of a TrafficExtension, and the
+/// same fields inline in a WasmPlugin's `spec` (the two CRDs share them).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct TrafficExtensionWasm {
+pub struct WasmModule {
     /// `oci://…`, `https://…` or `file://…`.
     pub url: String,
     /// For `oci://`: the manifest digest's hex.
