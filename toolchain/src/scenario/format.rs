@@ -782,7 +782,7 @@ pub struct ConnectionExpect {
 // `false` or a mapping, for `upstream`, `client` and `local_reply`; a string or a mapping for
 // `logs`; a bool or a string for `vm_failed`.
 macro_rules! bool_or_struct {
-    ($t:ty, $form:ty, $what:literal) => {
+    ($t:ident, $form:ty, $what:literal) => {
         impl JsonSchema for $t {
             fn schema_name() -> Cow<'static, str> {
                 stringify!($t).into()
@@ -808,7 +808,10 @@ macro_rules! bool_or_struct {
                                 ")"
                             )))
                         } else {
-                            Ok(<$t>::absent())
+                            Ok($t {
+                                absent: true,
+                                ..Default::default()
+                            })
                         }
                     }
                     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<$t, A::Error> {
@@ -864,15 +867,6 @@ impl From<MessageForm> for MessageExpect {
     }
 }
 
-impl MessageExpect {
-    fn absent() -> Self {
-        MessageExpect {
-            absent: true,
-            ..Default::default()
-        }
-    }
-}
-
 bool_or_struct!(
     MessageExpect,
     MessageForm,
@@ -909,15 +903,6 @@ impl From<LocalReplyForm> for LocalReplyExpect {
             body_contains: f.body_contains,
             headers: f.headers,
             absent: false,
-        }
-    }
-}
-
-impl LocalReplyExpect {
-    fn absent() -> Self {
-        LocalReplyExpect {
-            absent: true,
-            ..Default::default()
         }
     }
 }
