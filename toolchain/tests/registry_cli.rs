@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::ffi::OsStr;
 use support::{DockerRegistry, Fault, FaultProxy, Rule, TestEnv, digest_in, filter_module};
 
 fn package(env: &TestEnv, salt: u32, tag: &str, format: &str) -> String {
@@ -173,15 +174,14 @@ fn basic_auth_login_push_pull_logout() {
     )
     .unwrap();
     // Wrong password: refused, nothing stored.
-    let out = env
-        .cmd()
-        .args(["login", &registry.addr, "-u", "alice", "--password-stdin"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = write_stdin_and_wait(out, "wrong\n");
+    let login = [
+        "login",
+        registry.addr.as_str(),
+        "-u",
+        "alice",
+        "--password-stdin",
+    ];
+    let out = env.run_with_stdin(&login, "wrong\n");
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("401"),
@@ -193,15 +193,7 @@ fn basic_auth_login_push_pull_logout() {
         r#"{"auths":{"other.example:5000":{"auth":"eDp5"}},"psFormat":"table"}"#
     );
     // Right password: verified, stored with mode 0600, other entries kept, secret not printed.
-    let child = env
-        .cmd()
-        .args(["login", &registry.addr, "-u", "alice", "--password-stdin"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = write_stdin_and_wait(child, "s3cret\n");
+    let out = env.run_with_stdin(&login, "s3cret\n");
     assert!(
         out.status.success(),
         "{}\nregistry log:\n{}",
@@ -233,16 +225,9 @@ fn basic_auth_login_push_pull_logout() {
     let podman = TestEnv::new();
     let auth_file = podman.dir.path().join("auth.json");
     std::fs::copy(&config_path, &auth_file).unwrap();
-    let out = podman
-        .cmd()
-        .args(["pull", &reference])
-        .env("REGISTRY_AUTH_FILE", &auth_file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    podman.ok_with(
+        &["pull", &reference],
+        &[("REGISTRY_AUTH_FILE", auth_file.as_os_str())],
     );
 
     assert!(env.ok(&["logout", &registry.addr]).contains("Removed"));
@@ -255,17 +240,6 @@ fn basic_auth_login_push_pull_logout() {
         env.ok(&["logout", &registry.addr])
             .contains("No credentials")
     );
-}
-
-fn write_stdin_and_wait(mut child: std::process::Child, input: &str) -> std::process::Output {
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 #[test]
@@ -293,28 +267,11 @@ fn login_stores_through_a_credential_helper() {
     let reference = format!("{}/f:1", registry.addr);
     package(&env, 50, &reference, "compat");
     // No credentials in the helper yet: anonymous, refused.
-    let err = String::from_utf8_lossy(
-        &env.cmd()
-            .args(["push", &reference])
-            .env("PATH", &path)
-            .output()
-            .unwrap()
-            .stderr,
-    )
-    .to_string();
+    let path = [("PATH", OsStr::new(&path))];
+    let err = env.fails_with(&["push", &reference], &path);
     assert!(err.contains("401"), "{err}");
-    let out = env
-        .cmd()
-        .args(["login", &registry.addr, "-u", "bob", "-p", "pw"])
-        .env("PATH", &path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("docker-credential-testvault"));
+    let out = env.ok_with(&["login", &registry.addr, "-u", "bob", "-p", "pw"], &path);
+    assert!(out.contains("docker-credential-testvault"), "{out}");
     assert!(
         std::fs::read_to_string(&vault)
             .unwrap()
@@ -325,24 +282,8 @@ fn login_stores_through_a_credential_helper() {
         r#"{"credsStore":"testvault"}"#,
         "config.json untouched"
     );
-    let out = env
-        .cmd()
-        .args(["push", &reference])
-        .env("PATH", &path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = env
-        .cmd()
-        .args(["logout", &registry.addr])
-        .env("PATH", &path)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    env.ok_with(&["push", &reference], &path);
+    env.ok_with(&["logout", &registry.addr], &path);
     assert!(!vault.exists());
 }
 

@@ -3,6 +3,7 @@
 //! fault-injecting HTTP proxy in front of it, and small proxy-wasm modules.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -45,7 +46,20 @@ impl TestEnv {
     }
     /// Runs `cargo-wasme args…`, expecting success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.cmd().args(args).output().unwrap();
+        self.ok_with(args, &[])
+    }
+    /// Runs `cargo-wasme args…`, expecting failure; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        self.fails_with(args, &[])
+    }
+    /// [`ok`](Self::ok) with extra environment variables.
+    pub fn ok_with(&self, args: &[&str], vars: &[(&str, &OsStr)]) -> String {
+        let out = self
+            .cmd()
+            .args(args)
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "cargo-wasme {args:?} failed:\nstdout:\n{}\nstderr:\n{}",
@@ -54,15 +68,38 @@ impl TestEnv {
         );
         String::from_utf8(out.stdout).unwrap()
     }
-    /// Runs `cargo-wasme args…`, expecting failure; returns stderr.
-    pub fn fails(&self, args: &[&str]) -> String {
-        let out = self.cmd().args(args).output().unwrap();
+    /// [`fails`](Self::fails) with extra environment variables.
+    pub fn fails_with(&self, args: &[&str], vars: &[(&str, &OsStr)]) -> String {
+        let out = self
+            .cmd()
+            .args(args)
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap();
         assert!(
             !out.status.success(),
             "cargo-wasme {args:?} should have failed:\nstdout:\n{}",
             String::from_utf8_lossy(&out.stdout)
         );
         String::from_utf8(out.stderr).unwrap()
+    }
+    /// Runs `cargo-wasme args…` with `input` on its standard input.
+    pub fn run_with_stdin(&self, args: &[&str], input: &str) -> std::process::Output {
+        let mut child = self
+            .cmd()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
     }
     /// Writes a module to a file in the env and returns its path.
     pub fn write_module(&self, name: &str, wasm: &[u8]) -> PathBuf {
