@@ -160,7 +160,8 @@ impl HostBuilder {
         self
     }
 
-    /// The level `proxy_get_log_level` reports (default trace: everything is captured).
+    /// The log level (default trace): `proxy_get_log_level` reports it, and messages below
+    /// it (from `proxy_log` or WASI stdout/stderr) are dropped as Envoy's logger drops them.
     pub fn log_level(mut self, level: LogLevel) -> Self {
         self.log_level = level;
         self

@@ -381,8 +381,11 @@ impl VmState {
         }
     }
 
-    /// Records a log line.
+    /// Records a log line, unless it is below the configured level: Envoy's logger drops
+    /// those (the guest's `proxy_log` still answers OK), and so does the harness.
     pub(crate) fn log(&mut self, level: LogLevel, message: String) {
-        self.logs.push(LogEntry { level, message });
+        if level >= self.settings.log_level {
+            self.logs.push(LogEntry { level, message });
+        }
     }
 }

@@ -93,9 +93,36 @@ fn a_proxy_hostcall_inside_the_allocator_fails_the_vm() {
 #[test]
 fn get_log_level_reports_the_configured_level() {
     let module = probe();
+    // The probe reports at info, so the level is info here (warn would hide the report).
     let host = probe_builder(&module, "configure log_level")
-        .log_level(LogLevel::Warn)
+        .log_level(LogLevel::Info)
         .build()
         .unwrap();
-    assert_logged(&host, "configure.log_level = 0 3");
+    assert_logged(&host, "configure.log_level = 0 2");
+}
+
+#[test]
+fn messages_below_the_log_level_are_dropped_like_envoys_logger_does() {
+    let module = probe();
+    let host = probe_builder(
+        &module,
+        "configure log 1 quiet-debug\nconfigure log 3 loud-warn\nconfigure log 5 loud-critical",
+    )
+    .log_level(LogLevel::Info)
+    .build()
+    .unwrap();
+    let logged = |text: &str| host.logs().iter().any(|l| l.message == text);
+    assert!(!logged("quiet-debug"), "debug is below info: dropped");
+    assert!(logged("loud-warn") && logged("loud-critical"));
+    // proxy_log still answers OK for a dropped message, as Envoy's does.
+    assert_logged(&host, "configure.log 1 quiet-debug = 0");
+    let all = Host::builder(&module)
+        .root_id("probe")
+        .plugin_config("configure log 1 quiet-debug")
+        .build()
+        .unwrap();
+    assert!(
+        all.logs().iter().any(|l| l.message == "quiet-debug"),
+        "the default level (trace) keeps everything"
+    );
 }
