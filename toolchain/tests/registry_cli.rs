@@ -4,7 +4,10 @@
 mod support;
 
 use std::ffi::OsStr;
-use support::{DockerRegistry, Fault, FaultProxy, Rule, TestEnv, digest_in, filter_module};
+use support::{
+    DockerRegistry, Fault, FaultProxy, Rule, TOKEN_SERVICE, TestEnv, TokenServer, digest_in,
+    filter_module, percent_decode,
+};
 
 fn package(env: &TestEnv, salt: u32, tag: &str, format: &str) -> String {
     let wasm = env.write_module(&format!("m{salt}.wasm"), &filter_module(salt));
@@ -240,6 +243,73 @@ fn basic_auth_login_push_pull_logout() {
         env.ok(&["logout", &registry.addr])
             .contains("No credentials")
     );
+}
+
+#[test]
+fn bearer_token_auth_login_push_pull() {
+    // The registry delegates auth to a token server (docker's distribution token protocol):
+    // the client must follow the Bearer challenge, get a token with its Basic credentials, and
+    // present it. Both servers are real; the token is an ES256 JWT the registry verifies.
+    let tokens = TokenServer::start("carol", "t0ken-pw");
+    let registry = DockerRegistry::start_with_tokens(&tokens);
+    let env = TestEnv::new();
+    let reference = format!("{}/team/f:1", registry.addr);
+    let digest = package(&env, 70, &reference, "compat");
+    let before = env.store_snapshot();
+
+    // Anonymous: the token grants nothing, so the registry refuses; the store is unchanged.
+    let err = env.fails(&["push", &reference]);
+    assert!(
+        err.contains("401") && err.contains("cargo wasme login"),
+        "{err}"
+    );
+    assert_eq!(env.store_snapshot(), before);
+
+    // A wrong password: the token server refuses it; nothing is stored.
+    let login = [
+        "login",
+        registry.addr.as_str(),
+        "-u",
+        "carol",
+        "--password-stdin",
+    ];
+    let out = env.run_with_stdin(&login, "wrong\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("nothing was stored"), "{stderr}");
+    assert!(!env.docker_config().join("config.json").exists());
+
+    // The right password: login is verified by obtaining a token, then push and pull work.
+    let out = env.run_with_stdin(&login, "t0ken-pw\n");
+    assert!(
+        out.status.success(),
+        "{}\nregistry log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        registry.log.lock().unwrap()
+    );
+    assert_eq!(digest_in(&env.ok(&["push", &reference])), digest);
+    let asked: Vec<(String, String)> = tokens
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(q, who)| (percent_decode(q), who.clone()))
+        .collect();
+    assert!(
+        asked.iter().any(|(q, who)| who == "carol"
+            && q.contains(&format!("service={TOKEN_SERVICE}"))
+            && q.contains("scope=repository:team/f:pull,push")),
+        "token requests: {asked:?}"
+    );
+    let consumer = TestEnv::new();
+    std::fs::copy(
+        env.docker_config().join("config.json"),
+        consumer.docker_config().join("config.json"),
+    )
+    .unwrap();
+    assert_eq!(digest_in(&consumer.ok(&["pull", &reference])), digest);
+    let by_digest = format!("{}/team/f@{digest}", registry.addr);
+    assert_eq!(digest_in(&consumer.ok(&["pull", &by_digest])), digest);
 }
 
 #[test]
