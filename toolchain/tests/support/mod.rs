@@ -52,14 +52,17 @@ impl TestEnv {
     pub fn fails(&self, args: &[&str]) -> String {
         self.fails_with(args, &[])
     }
-    /// [`ok`](Self::ok) with extra environment variables.
-    pub fn ok_with(&self, args: &[&str], vars: &[(&str, &OsStr)]) -> String {
-        let out = self
-            .cmd()
+    /// Runs `cargo-wasme args…` with extra environment variables.
+    pub fn run_with(&self, args: &[&str], vars: &[(&str, &OsStr)]) -> std::process::Output {
+        self.cmd()
             .args(args)
             .envs(vars.iter().copied())
             .output()
-            .unwrap();
+            .unwrap()
+    }
+    /// [`ok`](Self::ok) with extra environment variables.
+    pub fn ok_with(&self, args: &[&str], vars: &[(&str, &OsStr)]) -> String {
+        let out = self.run_with(args, vars);
         assert!(
             out.status.success(),
             "cargo-wasme {args:?} failed:\nstdout:\n{}\nstderr:\n{}",
@@ -70,12 +73,7 @@ impl TestEnv {
     }
     /// [`fails`](Self::fails) with extra environment variables.
     pub fn fails_with(&self, args: &[&str], vars: &[(&str, &OsStr)]) -> String {
-        let out = self
-            .cmd()
-            .args(args)
-            .envs(vars.iter().copied())
-            .output()
-            .unwrap();
+        let out = self.run_with(args, vars);
         assert!(
             !out.status.success(),
             "cargo-wasme {args:?} should have failed:\nstdout:\n{}",
