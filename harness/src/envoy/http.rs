@@ -198,18 +198,39 @@ impl Host {
             self.forward_headers(id, dir);
             return;
         }
-        match self.call_headers(id, dir, n, eos) {
-            Err(()) => self.fail_stream(id),
-            Ok(action) => {
-                let (deferred, forced) = self.take_deferred(id);
-                if action == Action::Continue && !forced {
-                    self.forward_headers(id, dir);
-                } else if let Some(d) = self.dir_mut(id, dir) {
-                    d.stage = Stage::PausedAtHeaders;
-                }
-                self.apply_deferred(deferred);
-            }
+        let result = self.call_headers(id, dir, n, eos);
+        self.after_callback(
+            id,
+            dir,
+            result,
+            Host::forward_headers,
+            Stage::PausedAtHeaders,
+        );
+    }
+
+    /// What Envoy does when a stream callback returns: a trap fails the stream (failure
+    /// policy); Continue, unless a local reply sent during the call forced a stop, runs
+    /// `forward`; anything else leaves the direction at `paused`. Deferred actions (continue,
+    /// close, local reply) run last, after the VM call returned.
+    fn after_callback(
+        &mut self,
+        id: u32,
+        dir: Dir,
+        result: Result<Action, ()>,
+        forward: fn(&mut Host, u32, Dir),
+        paused: Stage,
+    ) {
+        let Ok(action) = result else {
+            self.fail_stream(id);
+            return;
+        };
+        let (deferred, forced) = self.take_deferred(id);
+        if action == Action::Continue && !forced {
+            forward(self, id, dir);
+        } else if let Some(d) = self.dir_mut(id, dir) {
+            d.stage = paused;
         }
+        self.apply_deferred(deferred);
     }
 
     fn forward_headers(&mut self, id: u32, dir: Dir) {
@@ -282,18 +303,8 @@ impl Host {
                 .vm
                 .call(name, id, f, (id, size, u32::from(eos)), CallData::None),
         };
-        match result {
-            Err(_) => self.fail_stream(id),
-            Ok(status) => {
-                let (deferred, forced) = self.take_deferred(id);
-                if Action::from_data_status(status) == Action::Continue && !forced {
-                    self.flush_body(id, dir);
-                } else if let Some(d) = self.dir_mut(id, dir) {
-                    d.stage = Stage::PausedInBody;
-                }
-                self.apply_deferred(deferred);
-            }
-        }
+        let result = result.map(Action::from_data_status).map_err(drop);
+        self.after_callback(id, dir, result, Host::flush_body, Stage::PausedInBody);
     }
 
     /// Forwards the buffered body (and trailers received or added) to the next hop.
@@ -370,18 +381,14 @@ impl Host {
             None => Ok(0),
             Some(f) => self.vm.call(name, id, f, (id, n), CallData::None),
         };
-        match result {
-            Err(_) => self.fail_stream(id),
-            Ok(status) => {
-                let (deferred, forced) = self.take_deferred(id);
-                if Action::from_data_status(status) == Action::Continue && !forced {
-                    self.flush_trailers(id, dir);
-                } else if let Some(d) = self.dir_mut(id, dir) {
-                    d.stage = Stage::PausedAtTrailers;
-                }
-                self.apply_deferred(deferred);
-            }
-        }
+        let result = result.map(Action::from_data_status).map_err(drop);
+        self.after_callback(
+            id,
+            dir,
+            result,
+            Host::flush_trailers,
+            Stage::PausedAtTrailers,
+        );
     }
 
     fn flush_trailers(&mut self, id: u32, dir: Dir) {
