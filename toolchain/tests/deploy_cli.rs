@@ -3,25 +3,27 @@
 //! the store computed — never a made-up one.
 
 mod deploy_support;
+mod support;
 
 use cargo_wasme::image::{self, Format, ImageSpec};
 use cargo_wasme::store::Store;
 use deploy_support::{assert_valid_istio, golden, yaml_docs};
 use sha2::Digest as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+use support::TestEnv;
 
 const REF: &str = "localhost:5000/filters/add-header:v1";
 
 struct Env {
-    home: tempfile::TempDir,
+    test: TestEnv,
     digest: String,
     wasm: Vec<u8>,
 }
 
 fn env() -> Env {
-    let home = tempfile::tempdir().unwrap();
-    let store = Store::open(home.path().join("store")).unwrap();
+    let test = TestEnv::new();
+    let store = Store::open(test.store()).unwrap();
     let wasm = wat::parse_str(
         r#"(module (memory (export "memory") 1) (func (export "proxy_abi_version_0_2_1")) (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 0))"#,
     )
@@ -34,7 +36,7 @@ fn env() -> Env {
     let built = image::build(&wasm, &spec).unwrap();
     store.add(REF, &built).unwrap();
     Env {
-        home,
+        test,
         digest: built.digest,
         wasm,
     }
@@ -46,28 +48,10 @@ fn cat<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<&'a str> {
 }
 
 fn run(env: &Env, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-wasme"));
-    cmd.args(args)
-        .env("WASME_HOME", env.home.path())
-        .env_remove("KUBECTL")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    if let Some(input) = stdin {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+    match stdin {
+        Some(input) => env.test.run_with_stdin(args, input),
+        None => env.test.run_with(args, &[]),
     }
-    child.wait_with_output().unwrap()
 }
 
 fn ok(out: &Output) -> String {
@@ -241,13 +225,10 @@ fn apply_pipes_to_kubectl_and_says_so_when_kubectl_is_missing() {
     let env = env();
     // No kubectl anywhere: a clear error.
     let empty = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_cargo-wasme"))
-        .args(["deploy", "istio", REF, "--apply"])
-        .env("WASME_HOME", env.home.path())
-        .env("PATH", empty.path())
-        .env_remove("KUBECTL")
-        .output()
-        .unwrap();
+    let out = env.test.run_with(
+        &["deploy", "istio", REF, "--apply"],
+        &[("PATH", empty.path().as_os_str())],
+    );
     let err = fails(&out);
     assert!(err.contains("kubectl is not installed"), "{err}");
     // A kubectl that records what it is given (there is no cluster here to apply to).
@@ -263,12 +244,10 @@ fn apply_pipes_to_kubectl_and_says_so_when_kubectl_is_missing() {
     )
     .unwrap();
     make_executable(&script);
-    let out = Command::new(env!("CARGO_BIN_EXE_cargo-wasme"))
-        .args(["deploy", "istio", REF, "--apply"])
-        .env("WASME_HOME", env.home.path())
-        .env("KUBECTL", &script)
-        .output()
-        .unwrap();
+    let kubectl = [("KUBECTL", script.as_os_str())];
+    let out = env
+        .test
+        .run_with(&["deploy", "istio", REF, "--apply"], &kubectl);
     ok(&out);
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.starts_with("ARGS apply -f -\n"), "{logged}");
@@ -277,8 +256,8 @@ fn apply_pipes_to_kubectl_and_says_so_when_kubectl_is_missing() {
         "{logged}"
     );
     std::fs::remove_file(&log).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_cargo-wasme"))
-        .args([
+    let out = env.test.run_with(
+        &[
             "undeploy",
             "istio",
             "--id",
@@ -286,11 +265,9 @@ fn apply_pipes_to_kubectl_and_says_so_when_kubectl_is_missing() {
             "-n",
             "bookinfo",
             "--apply",
-        ])
-        .env("WASME_HOME", env.home.path())
-        .env("KUBECTL", &script)
-        .output()
-        .unwrap();
+        ],
+        &kubectl,
+    );
     ok(&out);
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(
@@ -452,7 +429,7 @@ fn deploy_envoy_writes_a_bootstrap_that_loads_the_exported_module() {
         env.wasm,
         "the bootstrap loads the store's module"
     );
-    assert!(path.starts_with(env.home.path().to_str().unwrap()));
+    assert!(path.starts_with(env.test.home().to_str().unwrap()));
     golden(
         "envoy-bootstrap.yaml",
         &text.replace(&path, "/WASME_HOME/modules/MODULE.wasm"),

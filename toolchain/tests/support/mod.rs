@@ -41,6 +41,7 @@ impl TestEnv {
             .env_remove("XDG_RUNTIME_DIR")
             .env_remove("SOURCE_DATE_EPOCH")
             .env_remove("RUST_LOG")
+            .env_remove("KUBECTL")
             .stdin(Stdio::null());
         cmd
     }
