@@ -31,12 +31,14 @@ pub enum BuildError {
     Spawn(String),
     /// The build failed; cargo's diagnostics were printed to stderr.
     #[error(
-        "`cargo build --target {WASM_TARGET}` failed for {package} (see the compiler output above; \
-         if the target is missing run `rustup target add {WASM_TARGET}`)"
+        "`cargo build --target {target}` failed for {package} (see the compiler output above; \
+         if the target is missing run `rustup target add {target}`)"
     )]
     Failed {
         /// The package that failed.
         package: String,
+        /// The Rust target it was built for.
+        target: String,
     },
     /// The build succeeded but produced no `.wasm` (the crate is not a `cdylib`).
     #[error(
@@ -48,7 +50,9 @@ pub enum BuildError {
     },
 }
 
-type Memo = Mutex<HashMap<(PathBuf, Option<String>), Arc<OnceLock<Result<PathBuf, BuildError>>>>>;
+/// Builds by (manifest, package, target).
+type Memo =
+    Mutex<HashMap<(PathBuf, Option<String>, String), Arc<OnceLock<Result<PathBuf, BuildError>>>>>;
 
 fn memo() -> &'static Memo {
     static MEMO: OnceLock<Memo> = OnceLock::new();
@@ -70,15 +74,30 @@ pub fn build_filter(
     crate_dir: impl AsRef<Path>,
     package: Option<&str>,
 ) -> Result<PathBuf, BuildError> {
+    build_filter_for(crate_dir, package, WASM_TARGET)
+}
+
+/// [`build_filter`] for another Rust target, e.g. `wasm32-unknown-unknown` to check that a
+/// filter without WASI imports loads too. The module lands in
+/// `<workspace root>/target/wasm/<target>/release/`.
+pub fn build_filter_for(
+    crate_dir: impl AsRef<Path>,
+    package: Option<&str>,
+    target: &str,
+) -> Result<PathBuf, BuildError> {
     let manifest = manifest_path(crate_dir.as_ref());
-    let key = (manifest.clone(), package.map(str::to_owned));
+    let key = (
+        manifest.clone(),
+        package.map(str::to_owned),
+        target.to_owned(),
+    );
     let cell = {
         let mut map = memo()
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         map.entry(key).or_default().clone()
     };
-    cell.get_or_init(|| build_uncached(&manifest, package))
+    cell.get_or_init(|| build_uncached(&manifest, package, target))
         .clone()
 }
 
@@ -96,7 +115,11 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
 }
 
-fn build_uncached(manifest: &Path, package: Option<&str>) -> Result<PathBuf, BuildError> {
+fn build_uncached(
+    manifest: &Path,
+    package: Option<&str>,
+    target: &str,
+) -> Result<PathBuf, BuildError> {
     let metadata = cargo_metadata::MetadataCommand::new()
         .cargo_path(cargo())
         .manifest_path(manifest)
@@ -130,7 +153,7 @@ fn build_uncached(manifest: &Path, package: Option<&str>) -> Result<PathBuf, Bui
         "build",
         "--release",
         "--target",
-        WASM_TARGET,
+        target,
         "--message-format=json-render-diagnostics",
     ])
     .arg("--manifest-path")
@@ -151,6 +174,7 @@ fn build_uncached(manifest: &Path, package: Option<&str>) -> Result<PathBuf, Bui
     if !output.status.success() {
         return Err(BuildError::Failed {
             package: package_name,
+            target: target.to_owned(),
         });
     }
     let mut wasm = None;

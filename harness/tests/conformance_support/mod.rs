@@ -9,7 +9,6 @@
 pub mod wat;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use wasme_harness::{Host, HostBuilder, Module};
@@ -31,40 +30,13 @@ pub fn probe() -> Module {
 }
 
 /// The probe built for `wasm32-unknown-unknown` (no WASI imports), into `target/wasm`.
-///
-/// `build_filter` only builds for `wasm32-wasip1`, so this runs cargo itself, with the same
-/// precautions: its own target directory and none of the outer build's settings.
 pub fn probe_unknown_unknown() -> PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let target_dir = workspace.join("target/wasm");
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-unknown-unknown",
-                "-p",
-                "conformance-probe",
-            ])
-            .arg("--manifest-path")
-            .arg(filters_dir().join("probe/Cargo.toml"))
-            .arg("--target-dir")
-            .arg(&target_dir)
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("CARGO_BUILD_TARGET")
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .status()
-            .expect("cargo runs");
-        assert!(
-            status.success(),
-            "building the probe for wasm32-unknown-unknown failed"
-        );
-        target_dir.join("wasm32-unknown-unknown/release/conformance_probe.wasm")
-    })
-    .clone()
+    wasme_harness::build::build_filter_for(
+        filters_dir().join("probe"),
+        None,
+        "wasm32-unknown-unknown",
+    )
+    .expect("the conformance probe builds for wasm32-unknown-unknown")
 }
 
 /// A builder for a host running the probe with `script` as its plugin configuration.
