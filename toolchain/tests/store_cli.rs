@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::ffi::OsStr;
 use support::{TestEnv, digest_in, filter_module};
 
 #[test]
@@ -79,29 +80,11 @@ fn packaging_is_reproducible_and_honours_source_date_epoch() {
     let da = digest_in(&a.ok(&["package", wasm.to_str().unwrap(), "--tag", "f:1"]));
     let db = digest_in(&b.ok(&["package", wasm.to_str().unwrap(), "--tag", "f:1"]));
     assert_eq!(da, db, "same module, same digest in another store");
-    let dc = digest_in(
-        &String::from_utf8(
-            a.cmd()
-                .args(["package", wasm.to_str().unwrap(), "--tag", "f:2"])
-                .env("SOURCE_DATE_EPOCH", "1700000000")
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap(),
-    );
+    let epoch = [("SOURCE_DATE_EPOCH", OsStr::new("1700000000"))];
+    let package_f2 = ["package", wasm.to_str().unwrap(), "--tag", "f:2"];
+    let dc = digest_in(&a.ok_with(&package_f2, &epoch));
     assert_ne!(da, dc, "SOURCE_DATE_EPOCH must reach the image");
-    let dd = digest_in(
-        &String::from_utf8(
-            b.cmd()
-                .args(["package", wasm.to_str().unwrap(), "--tag", "f:2"])
-                .env("SOURCE_DATE_EPOCH", "1700000000")
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap(),
-    );
+    let dd = digest_in(&b.ok_with(&package_f2, &epoch));
     assert_eq!(dc, dd);
 }
 
