@@ -1,0 +1,27 @@
+//! Conformance: foreign functions the test registers (reference §6).
+
+use crate::conformance_support;
+
+use conformance_support::{assert_logged, probe, probe_builder};
+
+#[test]
+fn a_registered_function_is_called_with_the_arguments_and_its_result_lands_in_the_vm() {
+    let module = probe();
+    let host = probe_builder(
+        &module,
+        "configure foreign reverse abc%20def
+         configure foreign compress x
+         configure foreign reverse -",
+    )
+    .foreign_function("reverse", |args: &[u8]| {
+        let mut v = args.to_vec();
+        v.reverse();
+        Ok(v)
+    })
+    .build()
+    .unwrap();
+    assert_logged(&host, "configure.foreign reverse abc%20def = 0 \"fed cba\"");
+    assert_logged(&host, "configure.foreign reverse - = 0 \"\"");
+    // Not registered: NOT_FOUND.
+    assert_logged(&host, "configure.foreign compress x = 1");
+}

@@ -1,0 +1,29 @@
+//! The harness's integration tests: one binary (as wasmtime's `tests/all`), so wasmtime is
+//! linked once, and the shared fixtures (built probe filters, compiled modules) are built once
+//! per run.
+
+mod conformance_support;
+mod add_header;
+mod build_filter;
+mod conformance_abi;
+mod conformance_actions;
+mod conformance_buffers;
+mod conformance_callouts;
+mod conformance_failure;
+mod conformance_foreign;
+mod conformance_grpc;
+mod conformance_headers;
+mod conformance_lifecycle;
+mod conformance_local_reply;
+mod conformance_metrics;
+mod conformance_network;
+mod conformance_phases;
+mod conformance_properties;
+mod conformance_queues;
+mod conformance_shared_data;
+mod conformance_startup;
+mod conformance_ticks;
+mod conformance_topology;
+mod conformance_trace;
+mod conformance_wasi;
+mod host_basics;

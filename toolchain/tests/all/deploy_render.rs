@@ -1,0 +1,302 @@
+//! `deploy::render`: FilterDeployment streams and KRM ResourceLists, the CRD, and the
+//! node-cache workload patch — pinned by golden files and validated against Istio's schemas.
+
+use crate::deploy_support;
+
+use cargo_wasme::deploy::{
+    filter_deployment::{self, FilterDeployment},
+    image::{DigestOnly, ImageResolver, PullOptions, ResolveError, ResolvedImage},
+    render::{render, render_resource_list, resource_list_error},
+    yaml,
+};
+use deploy_support::{assert_valid_istio, golden, yaml_docs};
+use oci_spec::distribution::Reference;
+
+const HEX: &str = "4b2e1f6f0c3ad55d2d62aab2c4d4cc0c1a5b0d8c1d3a9f1bb1f4c0e9e8d7c6b5";
+const WASM_SHA: &str = "0f3c5d9a1b7e2c4d6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d";
+
+/// A resolver that knows one tagged image, as the local store would after `cargo wasme build`.
+struct OneImage;
+
+impl ImageResolver for OneImage {
+    fn resolve(&self, r: &Reference, _: &PullOptions) -> Result<ResolvedImage, ResolveError> {
+        if r.repository() != "acme/add-header" {
+            return Err(ResolveError::NotFound(format!("no image {}", r.whole())));
+        }
+        Ok(ResolvedImage {
+            wasm_sha256: Some(WASM_SHA.into()),
+            root_ids: vec!["add_header".into()],
+            ..ResolvedImage::pinned(r.clone(), format!("sha256:{HEX}"))
+        })
+    }
+}
+
+const STREAM: &str = r#"# The app, untouched by render (comments too).
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: productpage
+  namespace: bookinfo
+spec:
+  selector:
+    matchLabels: {app: productpage}
+  template:
+    metadata:
+      labels:
+        app: productpage   # keep me
+    spec:
+      containers:
+      - name: productpage
+        image: docker.io/istio/examples-bookinfo-productpage-v1:1.20.2
+---
+apiVersion: wasme.io/v1
+kind: FilterDeployment
+metadata:
+  name: add-header
+  namespace: bookinfo
+spec:
+  filter:
+    image: ghcr.io/acme/add-header:0.1.0
+    config:
+      name: x-wasme
+      value: hello
+  deployment:
+    istio:
+      kind: Deployment
+      labels:
+        app: productpage
+---
+apiVersion: wasme.io/v1
+kind: FilterDeployment
+metadata:
+  name: add-header-legacy
+  namespace: bookinfo
+spec:
+  filter:
+    image: ghcr.io/acme/add-header:0.1.0
+    config: world
+    rootID: add_header
+  deployment:
+    istio:
+      api: EnvoyFilter
+      istioVersion: "1.6"
+      labels:
+        app: reviews
+"#;
+
+#[test]
+fn render_stream_replaces_filter_deployments_and_passes_the_rest_through() {
+    let docs = yaml::parse_stream("stream.yaml", STREAM).unwrap();
+    assert_eq!(docs.len(), 3);
+    let out = render(docs, &OneImage).unwrap();
+    let text = out.to_yaml_stream().unwrap();
+    // The unrelated Deployment (not selected by the EnvoyFilter form's labels) is verbatim.
+    assert!(text.contains("app: productpage   # keep me"), "{text}");
+    let values = yaml_docs(&text);
+    let kinds: Vec<&str> = values.iter().map(|v| v["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["Deployment", "WasmPlugin", "EnvoyFilter", "Component"]
+    );
+    for v in &values[1..3] {
+        assert_valid_istio(v);
+    }
+    assert_eq!(
+        values[1]["spec"]["url"],
+        format!("oci://ghcr.io/acme/add-header@sha256:{HEX}")
+    );
+    assert_eq!(
+        values[3]["patches"][0]["target"]["labelSelector"],
+        "app=reviews"
+    );
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    golden("render-stream.yaml", &text);
+}
+
+#[test]
+fn render_patches_the_workloads_the_stream_carries() {
+    let stream = STREAM.replace("app: reviews", "app: productpage");
+    let out = render(yaml::parse_stream("s", &stream).unwrap(), &OneImage).unwrap();
+    let values = yaml_docs(&out.to_yaml_stream().unwrap());
+    let kinds: Vec<&str> = values.iter().map(|v| v["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["Deployment", "WasmPlugin", "EnvoyFilter"],
+        "no Component when the workload is in the stream"
+    );
+    let ann = &values[0]["spec"]["template"]["metadata"]["annotations"];
+    assert!(
+        ann["sidecar.istio.io/userVolume"]
+            .as_str()
+            .unwrap()
+            .contains("wasme-cache"),
+        "{ann}"
+    );
+    assert!(
+        ann["sidecar.istio.io/userVolumeMount"]
+            .as_str()
+            .unwrap()
+            .contains("/var/local/lib/wasme-cache")
+    );
+}
+
+#[test]
+fn krm_resource_list_mode() {
+    let items = yaml_docs(STREAM);
+    let list = serde_json::json!({
+        "apiVersion": "config.kubernetes.io/v1",
+        "kind": "ResourceList",
+        "items": items,
+        "functionConfig": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fn"}},
+    });
+    let list: serde_norway::Value = serde_norway::to_value(&list).unwrap();
+    let out = render_resource_list(&list, &OneImage).unwrap();
+    let text = yaml::to_yaml(&out).unwrap();
+    let v: serde_json::Value = serde_norway::from_str(&text).unwrap();
+    assert_eq!(v["kind"], "ResourceList");
+    assert_eq!(v["functionConfig"]["metadata"]["name"], "fn");
+    let kinds: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["Deployment", "WasmPlugin", "EnvoyFilter", "Component"]
+    );
+    for i in &v["items"].as_array().unwrap()[1..3] {
+        assert_valid_istio(i);
+    }
+    golden("render-krm.yaml", &text);
+
+    // An error becomes a ResourceList with an error result and the items unchanged.
+    let bad = STREAM.replace(
+        "ghcr.io/acme/add-header:0.1.0\n    config: world",
+        "ghcr.io/acme/other:1\n    config: world",
+    );
+    let bad_list = serde_norway::to_value(serde_json::json!({
+        "apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": yaml_docs(&bad),
+    }))
+    .unwrap();
+    let err = render_resource_list(&bad_list, &OneImage).unwrap_err();
+    assert!(err.to_string().contains("acme/other"), "{err}");
+    let failed: serde_json::Value =
+        serde_norway::from_value(resource_list_error(&bad_list, &err)).unwrap();
+    assert_eq!(failed["results"][0]["severity"], "error");
+    assert_eq!(failed["items"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn config_may_be_a_string_or_an_object_but_nothing_else() {
+    let doc = |config: &str| {
+        format!(
+            "apiVersion: wasme.io/v1\nkind: FilterDeployment\nmetadata: {{name: f, namespace: ns}}\n\
+             spec:\n  filter:\n    image: ghcr.io/acme/add-header@sha256:{HEX}\n    rootID: r\n    config: {config}\n\
+             \x20 deployment: {{istio: {{api: EnvoyFilter}}}}\n"
+        )
+    };
+    // Digest references need no store: DigestOnly resolves them (but the EnvoyFilter form
+    // needs the module hash, so use OneImage for it).
+    for config in ["world", "{name: x, value: y}"] {
+        let out = render(yaml::parse_stream("s", &doc(config)).unwrap(), &OneImage).unwrap();
+        assert_eq!(
+            yaml_docs(&out.to_yaml_stream().unwrap())[0]["kind"],
+            "EnvoyFilter"
+        );
+    }
+    for config in ["42", "[a, b]", "true"] {
+        let err = render(yaml::parse_stream("s", &doc(config)).unwrap(), &OneImage).unwrap_err();
+        assert!(
+            err.to_string().contains("string or an object"),
+            "{config}: {err}"
+        );
+    }
+}
+
+#[test]
+fn pinned_references_need_no_lookup_and_typos_are_reported_with_their_path() {
+    let pinned = format!(
+        "apiVersion: wasme.io/v1\nkind: FilterDeployment\nmetadata: {{name: f}}\n\
+         spec:\n  filter:\n    image: ghcr.io/acme/x@sha256:{HEX}\n    config: {{a: 1}}\n"
+    );
+    let out = render(yaml::parse_stream("s", &pinned).unwrap(), &DigestOnly).unwrap();
+    let v = yaml_docs(&out.to_yaml_stream().unwrap());
+    assert_valid_istio(&v[0]);
+    assert!(
+        v[0]["metadata"].get("namespace").is_none(),
+        "no namespace in, none out"
+    );
+    // A tag with nothing to resolve it is an error naming the image.
+    let tagged = pinned.replace(&format!("@sha256:{HEX}"), ":1");
+    let err = render(yaml::parse_stream("s", &tagged).unwrap(), &DigestOnly)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ghcr.io/acme/x:1"), "{err}");
+    // A wrong enum value names its field.
+    let typo = pinned.replace("config: {a: 1}", "config: {a: 1}\n    phase: EARLY");
+    let err = render(yaml::parse_stream("s", &typo).unwrap(), &DigestOnly)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("spec.filter.phase"), "{err}");
+}
+
+#[test]
+fn crd_has_a_full_structural_schema_and_accepts_both_config_shapes() {
+    let crd = serde_json::to_value(filter_deployment::crd()).unwrap();
+    golden(
+        "filterdeployment-crd.yaml",
+        &yaml::to_yaml(&filter_deployment::crd()).unwrap(),
+    );
+    assert_eq!(crd["metadata"]["name"], "filterdeployments.wasme.io");
+    let schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone();
+    let filter = &schema["properties"]["spec"]["properties"]["filter"];
+    assert!(filter["properties"]["image"]["type"] == "string");
+    assert_eq!(
+        filter["properties"]["config"]["x-kubernetes-preserve-unknown-fields"],
+        true
+    );
+    assert!(
+        filter["required"]
+            .as_array()
+            .unwrap()
+            .contains(&"image".into())
+    );
+    // Structural: every property has a type, or preserves unknown fields.
+    fn check(node: &serde_json::Value, path: &str) {
+        if let Some(props) = node.get("properties").and_then(|p| p.as_object()) {
+            for (k, v) in props {
+                let p = format!("{path}.{k}");
+                assert!(
+                    v.get("type").is_some()
+                        || v.get("x-kubernetes-preserve-unknown-fields") == Some(&true.into()),
+                    "{p} has no type"
+                );
+                check(v, &p);
+            }
+        }
+        for key in ["items", "additionalProperties"] {
+            if let Some(child) = node.get(key).filter(|c| c.is_object()) {
+                check(child, &format!("{path}.{key}"));
+            }
+        }
+    }
+    check(&schema, "");
+    // Instances validate against it; typos do not.
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let good = |config: serde_json::Value| {
+        serde_json::json!({"apiVersion": "wasme.io/v1", "kind": "FilterDeployment", "metadata": {"name": "f"},
+            "spec": {"filter": {"image": "x:1", "config": config}, "deployment": {"istio": {"api": "WasmPlugin", "labels": {"app": "a"}}}}})
+    };
+    for cfg in [
+        serde_json::json!("world"),
+        serde_json::json!({"name": "h", "value": "v"}),
+    ] {
+        let instance = good(cfg);
+        assert!(validator.is_valid(&instance), "{instance}");
+        let _: FilterDeployment = serde_json::from_value(instance).unwrap();
+    }
+    let mut bad = good("x".into());
+    bad["spec"]["deployment"]["istio"]["api"] = "Gloo".into();
+    assert!(!validator.is_valid(&bad));
+}
