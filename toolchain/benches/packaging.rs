@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo bench -p cargo-wasme --bench packaging` (needs docker-registry and cargo).
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/all/support/mod.rs"]
 mod support;
 
 use cargo_wasme::image::{self, Format, ImageSpec};
