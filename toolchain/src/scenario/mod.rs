@@ -18,6 +18,11 @@
 //! # Ok::<(), scenario::parse::ScenarioError>(())
 //! ```
 
+/// The bridge to the `wasme-harness` host (module loading, plugin start-up, exchanges): the
+/// scenario module's only outward dependency besides `wasme_harness` itself, imported here
+/// once so that moving it is a one-line change.
+use crate::host as bridge;
+
 pub mod discover;
 pub mod exec;
 pub mod expect;
@@ -27,6 +32,12 @@ pub mod parse;
 
 /// The JSON schema of scenario files (for editors), as shipped in
 /// `toolchain/schemas/scenario.schema.json`.
+///
+/// ```
+/// let schema = cargo_wasme::scenario::json_schema();
+/// assert_eq!(schema["title"], "cargo wasme test scenario");
+/// assert_eq!(schema["required"], serde_json::json!(["module"]));
+/// ```
 pub fn json_schema() -> serde_json::Value {
     let schema = schemars::generate::SchemaSettings::draft07()
         .into_generator()
