@@ -90,3 +90,175 @@ fn the_schema_rejects_what_the_parser_rejects() {
         );
     }
 }
+
+/// Documents both the parser and the schema can judge (no duration units, header-name syntax
+/// or "one action per step" rules, which the schema does not express), each with whether it
+/// is a valid scenario. The shorthand forms are here on purpose: `module: f.wasm`,
+/// `upstream: false`, `logs: ["text"]`, string-or-list header values, any-value `config`.
+const CORPUS: &[(&str, bool)] = &[
+    ("module: a.wasm", true),
+    ("module: {path: a.wasm}", true),
+    ("module: {crate: .., package: p}", true),
+    ("module: {image: localhost:5000/f:1}", true),
+    ("module: \"\"", false),
+    ("module: 5", false),
+    ("module: [a.wasm]", false),
+    ("module: {path: a.wasm, bogus: 1}", false),
+    ("module: {crate: .., packge: p}", false),
+    ("steps: []", false),
+    ("module: a.wasm\nnmae: x", false),
+    (
+        "module: a.wasm\nconfig: plain text\nvm_config: {a: [1, {b: null}]}",
+        true,
+    ),
+    ("module: a.wasm\nconfig: 12", true),
+    (
+        "module: a.wasm\nenv: {A: 1, B: true, C: x}\nproperties: {a.b: 1.5}",
+        true,
+    ),
+    ("module: a.wasm\nenv: {A: {b: 1}}", false),
+    ("module: a.wasm\nfailure_policy: fail_open", true),
+    ("module: a.wasm\nfailure_policy: fail_sometimes", false),
+    ("module: a.wasm\nstartup: {fails: true, logs: [bad]}", true),
+    ("module: a.wasm\nstartup: {fail: true}", false),
+    (
+        "module: a.wasm\nclusters: {auth: {respond: {status: 403, headers: {x: [a, b]}}}}",
+        true,
+    ),
+    ("module: a.wasm\nclusters: {auth: {fail: true}}", true),
+    ("module: a.wasm\nclusters: {auth: {responses: []}}", false),
+    (
+        "module: a.wasm\nsteps: [{request: {method: POST, headers: {x-a: 1, x-b: [a, b]}}}]",
+        true,
+    ),
+    ("module: a.wasm\nsteps: [{request: {metod: GET}}]", false),
+    (
+        "module: a.wasm\nsteps: [{request: {headers: {x-a: {b: 1}}}}]",
+        false,
+    ),
+    (
+        "module: a.wasm\nsteps: [{request: {}, response: {status: 201, body: hi}}]",
+        true,
+    ),
+    (
+        "module: a.wasm\nsteps: [{request: {}, response: {stauts: 201}}]",
+        false,
+    ),
+    (
+        "module: a.wasm\nsteps: [{advance_clock: 1s}, {advance_clock: 250}]",
+        true,
+    ),
+    (
+        "module: a.wasm\nsteps: [{connection: {data: [{downstream: x, end: true}], close: false}}]",
+        true,
+    ),
+    (
+        "module: a.wasm\nsteps: [{connection: {data: [{sideways: x}]}}]",
+        false,
+    ),
+    (
+        "module: a.wasm\nsteps: [{expect: {upstream: false, local_reply: false}}]",
+        true,
+    ),
+    ("module: a.wasm\nsteps: [{expect: {upstream: true}}]", false),
+    (
+        "module: a.wasm\nsteps: [{expect: {client: {status: 200, headers: {x: \"1\"}}}}]",
+        true,
+    ),
+    (
+        "module: a.wasm\nsteps: [{expect: {client: {status: nope}}}]",
+        false,
+    ),
+    (
+        "module: a.wasm\nsteps: [{expect: {client: {statuz: 200}}}]",
+        false,
+    ),
+    (
+        "module: a.wasm\nsteps: [{expect: {local_reply: {status: 403, bodi: x}}}]",
+        false,
+    ),
+    (
+        "module: a.wasm\nsteps: [{expect: {logs: [a, {level: info, contains: b}]}}]",
+        true,
+    ),
+    (
+        "module: a.wasm\nsteps: [{expect: {logs: [{level: loud, contains: b}]}}]",
+        false,
+    ),
+    (
+        "module: a.wasm\nsteps: [{expect: {logs: [{contain: b}]}}]",
+        false,
+    ),
+    ("module: a.wasm\nsteps: [{expect: {logs: [3]}}]", false),
+    (
+        "module: a.wasm\nsteps: [{expect: {vm_failed: true, stream_reset: reset}}]",
+        true,
+    ),
+    ("module: a.wasm\nsteps: [{expect: {vm_failed: 3}}]", false),
+    (
+        "module: a.wasm\nsteps: [{expect: {metrics: {a: 1}, shared_data: {k: v, gone: null}}}]",
+        true,
+    ),
+    (
+        "module: a.wasm\nsteps: [{expect: {pending_http_calls: [{cluster: c, body_contains: [x]}]}}]",
+        true,
+    ),
+    (
+        "module: a.wasm\nsteps: [{expect: {pending_http_calls: [{clustr: c}]}}]",
+        false,
+    ),
+    (
+        "module: a.wasm\nsteps: [{expect: {connection: {closed_by_filter: true}}}]",
+        true,
+    ),
+    (
+        "module: a.wasm\nsteps: [{expect: {connection: {closed: true}}}]",
+        false,
+    ),
+];
+
+#[test]
+fn the_schema_and_the_parser_agree() {
+    let validator = jsonschema::validator_for(&shipped_schema()).unwrap();
+    for (doc, valid) in CORPUS {
+        let parsed = cargo_wasme::scenario::parse::parse_str(std::path::Path::new("s.yaml"), doc);
+        assert_eq!(parsed.is_ok(), *valid, "the parser on {doc:?}: {parsed:?}");
+        assert_eq!(
+            validator.is_valid(&yaml(doc)),
+            *valid,
+            "the schema on {doc:?}"
+        );
+    }
+}
+
+#[test]
+fn the_schema_rejects_a_misspelt_field_at_every_level() {
+    let validator = jsonschema::validator_for(&shipped_schema()).unwrap();
+    let good = "module: a.wasm\nclusters: {c: {respond: {status: 200}}}\nstartup: {fails: false}\n\
+                steps:\n  - request: {path: /}\n    response: {status: 200}\n    \
+                expect: {client: {status: 200}, local_reply: {status: 1}, logs: [{contains: x}], \
+                connection: {closed_by_filter: false}, pending_http_calls: [{cluster: c}]}\n";
+    assert!(validator.is_valid(&yaml(good)), "{good}");
+    // Each misspelling, one at a time, turns the valid document into an invalid one.
+    for (right, wrong) in [
+        ("module:", "modul:"),
+        ("respond:", "respnd:"),
+        ("fails:", "fail:"),
+        ("path: /", "pth: /"),
+        ("response: {status", "response: {statsu"),
+        ("client: {status", "client: {statsu"),
+        ("local_reply: {status", "local_reply: {statsu"),
+        ("{contains: x}", "{contain: x}"),
+        ("closed_by_filter", "closed_by_filtr"),
+        ("[{cluster: c}]", "[{clustr: c}]"),
+        ("expect:", "expekt:"),
+    ] {
+        let bad = good.replacen(right, wrong, 1);
+        assert_ne!(bad, good, "{right} not in the document");
+        assert!(!validator.is_valid(&yaml(&bad)), "the schema accepts {bad}");
+        assert!(
+            cargo_wasme::scenario::parse::parse_str(std::path::Path::new("s.yaml"), &bad).is_err(),
+            "the parser accepts {bad}"
+        );
+    }
+}

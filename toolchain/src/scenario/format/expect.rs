@@ -4,7 +4,9 @@ use super::headers::Headers;
 use super::shape::{Expecting, FalseMeansAbsent, FalseOr, StrOrMap, false_or, str_or_map_list};
 use schemars::JsonSchema;
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// Expectations checked after a step. Every field is optional; each given one must hold.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -197,16 +199,34 @@ pub struct HttpCallExpect {
 }
 
 /// `vm_failed` and `stream_reset`: `true`, `false`, or a substring of the message.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(
-    untagged,
-    expecting = "true, false, or a substring of the failure message"
-)]
+#[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
+#[serde(untagged)]
 pub enum FailedExpect {
     /// It must (not) have happened.
     Flag(bool),
     /// It must have happened, with a message containing this.
     Message(String),
+}
+
+/// Hand-written: derived with `#[serde(untagged)]`, a wrong value (`vm_failed: 3`) would be
+/// reported at the enclosing `expect:` mapping, without the field's name (see `shape.rs`).
+impl<'de> Deserialize<'de> for FailedExpect {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = FailedExpect;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("true, false, or a substring of the failure message")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<FailedExpect, E> {
+                Ok(FailedExpect::Flag(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<FailedExpect, E> {
+                Ok(FailedExpect::Message(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Expectations on a TCP connection.

@@ -11,7 +11,7 @@ use std::fmt;
 /// Header name → value, in file order. A value may be a list for a repeated header.
 /// Names are lower-cased (as Envoy does) and must be valid header names.
 #[derive(Debug, Clone, Default, PartialEq, Eq, JsonSchema)]
-#[schemars(with = "BTreeMap<HeaderName, HeaderValues>")]
+#[schemars(with = "BTreeMap<HeaderName, OneOrMany>")]
 pub struct Headers(pub Vec<(String, String)>);
 
 impl Headers {
@@ -53,7 +53,7 @@ impl TryFrom<String> for HeaderName {
 /// One value, or a list of values for a repeated header.
 #[derive(Deserialize, JsonSchema)]
 #[serde(untagged)]
-enum HeaderValues {
+enum OneOrMany {
     One(Scalar),
     Many(Vec<Scalar>),
 }
@@ -72,8 +72,8 @@ impl<'de> Deserialize<'de> for Headers {
                 let mut out = Vec::new();
                 while let Some(HeaderName(name)) = map.next_key()? {
                     match map.next_value()? {
-                        HeaderValues::One(v) => out.push((name, v.0)),
-                        HeaderValues::Many(vs) => {
+                        OneOrMany::One(v) => out.push((name, v.0)),
+                        OneOrMany::Many(vs) => {
                             out.extend(vs.into_iter().map(|v| (name.clone(), v.0)))
                         }
                     }

@@ -206,7 +206,8 @@ where
     Ok(Option::<FalseOr<M>>::deserialize(d)?.map(FalseOr::expand))
 }
 
-/// `deserialize_with` for a list whose items may use the string shorthand.
+/// `deserialize_with` for a list whose items may use the string shorthand. (A value that is
+/// not a list is reported as "expected a sequence".)
 pub(crate) fn str_or_map_list<'de, D, S, M>(d: D) -> Result<Vec<M>, D::Error>
 where
     D: Deserializer<'de>,
