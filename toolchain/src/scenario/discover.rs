@@ -1,8 +1,28 @@
 //! Finding scenario files: `scenarios/*.yaml` and `*.scenario.yaml` of a crate, or the files
 //! and directories named on the command line.
 
-use anyhow::Context;
 use std::path::{Path, PathBuf};
+
+/// A directory that could not be searched for scenario files.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    /// Walking a crate for its scenario files failed.
+    #[error("searching {} for scenarios: {source}", root.display())]
+    Search {
+        /// The crate (or directory) searched.
+        root: PathBuf,
+        /// The walk's error.
+        source: walkdir::Error,
+    },
+    /// A directory named on the command line could not be listed.
+    #[error("reading the directory {}: {source}", dir.display())]
+    ReadDir {
+        /// The directory.
+        dir: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
 
 /// The nearest directory at or above `dir` holding a `Cargo.toml`.
 pub fn crate_root(dir: &Path) -> Option<PathBuf> {
@@ -25,7 +45,7 @@ fn is_scenario_yaml(p: &Path) -> bool {
 /// The scenario files of the crate containing `dir` (or of `dir` itself when it is not in a
 /// crate): every YAML file in `<crate>/scenarios/` and every `*.scenario.yaml` elsewhere in
 /// the crate (outside `target/` and hidden directories), sorted.
-pub fn default_scenarios(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub fn default_scenarios(dir: &Path) -> Result<Vec<PathBuf>, DiscoverError> {
     let root = crate_root(dir).unwrap_or_else(|| dir.to_path_buf());
     let mut out = Vec::new();
     let walker = walkdir::WalkDir::new(&root).into_iter().filter_entry(|e| {
@@ -33,7 +53,10 @@ pub fn default_scenarios(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         e.depth() == 0 || !(name.starts_with('.') || (e.file_type().is_dir() && name == "target"))
     });
     for entry in walker {
-        let entry = entry.with_context(|| format!("searching {} for scenarios", root.display()))?;
+        let entry = entry.map_err(|source| DiscoverError::Search {
+            root: root.clone(),
+            source,
+        })?;
         let path = entry.path();
         if !entry.file_type().is_file() || !is_yaml(path) {
             continue;
@@ -49,7 +72,7 @@ pub fn default_scenarios(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 /// Expands command-line arguments: a file is taken as is; a crate directory gives its
 /// [`default_scenarios`]; any other directory gives the YAML files directly inside it.
-pub fn expand(args: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+pub fn expand(args: &[PathBuf]) -> Result<Vec<PathBuf>, DiscoverError> {
     let mut out = Vec::new();
     for arg in args {
         if arg.is_dir() {
@@ -57,7 +80,10 @@ pub fn expand(args: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
                 out.extend(default_scenarios(arg)?);
             } else {
                 let mut files: Vec<PathBuf> = std::fs::read_dir(arg)
-                    .with_context(|| format!("reading the directory {}", arg.display()))?
+                    .map_err(|source| DiscoverError::ReadDir {
+                        dir: arg.clone(),
+                        source,
+                    })?
                     .filter_map(|e| e.ok().map(|e| e.path()))
                     .filter(|p| p.is_file() && is_yaml(p))
                     .collect();

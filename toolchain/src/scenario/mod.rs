@@ -8,7 +8,11 @@
 //! * [`parse`] — reading a file, with errors that point at file, line and field;
 //! * [`exec`] — running a scenario against the harness;
 //! * [`expect`] — checking expectations and describing failures as readable diffs;
-//! * [`junit`] — JUnit XML reports for CI.
+//! * [`junit`] — JUnit XML reports for CI;
+//! * [`discover`] — finding a crate's scenario files.
+//!
+//! The module depends on nothing above it but the harness bridge (`bridge`, below) and
+//! `wasme_harness`; the commands call into it.
 //!
 //! ```no_run
 //! use cargo_wasme::scenario;
@@ -17,6 +21,8 @@
 //! assert!(report.passed(), "{}", report.render());
 //! # Ok::<(), scenario::parse::ScenarioError>(())
 //! ```
+
+#![deny(missing_docs)]
 
 /// The bridge to the `wasme-harness` host (module loading, plugin start-up, exchanges): the
 /// scenario module's only outward dependency besides `wasme_harness` itself, imported here

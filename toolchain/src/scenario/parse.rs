@@ -83,6 +83,12 @@ fn render_invalid(
 }
 
 /// Reads and parses a scenario file.
+///
+/// ```no_run
+/// let loaded = cargo_wasme::scenario::parse::load("filters/add-header/scenarios/basic.yaml")?;
+/// println!("{loaded}: {} steps", loaded.scenario.steps.len());
+/// # Ok::<(), cargo_wasme::scenario::parse::ScenarioError>(())
+/// ```
 pub fn load(file: impl AsRef<Path>) -> Result<LoadedScenario, ScenarioError> {
     let file = file.as_ref().to_path_buf();
     let text = std::fs::read_to_string(&file).map_err(|source| ScenarioError::Read {
@@ -98,6 +104,18 @@ pub fn load(file: impl AsRef<Path>) -> Result<LoadedScenario, ScenarioError> {
 }
 
 /// Parses scenario text; `file` is only used in error messages.
+///
+/// ```
+/// use cargo_wasme::scenario::parse::parse_str;
+/// use std::path::Path;
+/// let s = parse_str(Path::new("s.yaml"), "module: f.wasm\nsteps: [{request: {path: /}}]\n")?;
+/// assert_eq!(s.steps.len(), 1);
+/// let e = parse_str(Path::new("s.yaml"), "module: f.wasm\nsteps:\n  - request: {metod: GET}\n");
+/// let e = e.unwrap_err().to_string();
+/// assert!(e.starts_with("s.yaml:3:"), "{e}");
+/// assert!(e.contains(": invalid scenario: steps[0].request: unknown field `metod`"), "{e}");
+/// # Ok::<(), cargo_wasme::scenario::parse::ScenarioError>(())
+/// ```
 pub fn parse_str(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     if text.trim().is_empty() {
         return Err(ScenarioError::Invalid {
