@@ -4,7 +4,7 @@
 //! store), configures a plugin instance in the `wasme-harness` host, and runs a sequence of
 //! steps — HTTP requests, TCP connections, clock advances — checking expectations after each.
 //!
-//! * [`format`] — the file format (serde types; the JSON schema is generated from them);
+//! * [`format`](mod@format) — the file format (serde types; the JSON schema is generated from them);
 //! * [`parse`] — reading a file, with errors that point at file, line and field;
 //! * [`exec`] — running a scenario against the harness;
 //! * [`expect`] — checking expectations and describing failures as readable diffs;
