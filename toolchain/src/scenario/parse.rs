@@ -243,6 +243,60 @@ steps:
         assert!(e.contains("status"), "{e}");
     }
 
+    /// The shorthand forms (`module: f.wasm`, `upstream: false`, `logs: ["text"]`,
+    /// `vm_failed: true`) go through hand-written shapes so that an error inside them keeps the
+    /// value's own line, column and field path; these are the texts the hand-written impls of
+    /// every type gave before the format's types were derived.
+    #[test]
+    fn shorthand_errors_keep_their_location() {
+        let steps = "module: a.wasm\nsteps:\n  - expect:\n";
+        for (text, want) in [
+            (
+                "module: {path: a.wasm, bogus: 1}\n".to_string(),
+                "s.yaml:1:24: invalid scenario: module: unknown field `bogus`, expected one of \
+                 `path`, `crate`, `package`, `image`",
+            ),
+            (
+                "module: \"\"\n".into(),
+                "s.yaml:1:9: invalid scenario: module: module path is empty",
+            ),
+            (
+                "module: [a]\n".into(),
+                "s.yaml:1:9: invalid scenario: module: invalid type: sequence, expected a .wasm \
+                 path, or a mapping with `path`, `crate` or `image`",
+            ),
+            (
+                format!("{steps}      client: {{statuz: 1}}\n"),
+                "s.yaml:4:16: invalid scenario: steps[0].expect.client: unknown field `statuz`, \
+                 expected one of `status`, `headers`, `headers_present`, `headers_absent`, \
+                 `body`, `body_contains`, `body_absent`",
+            ),
+            (
+                format!("{steps}      local_reply: true\n"),
+                "s.yaml:4:20: invalid scenario: steps[0].expect.local_reply: `true` says nothing \
+                 here: give `false` or a mapping (`false` or a mapping with status, details, \
+                 body, body_contains, headers)",
+            ),
+            (
+                format!("{steps}      logs: [a, {{contain: b}}]\n"),
+                "s.yaml:4:18: invalid scenario: steps[0].expect.logs[1]: unknown field \
+                 `contain`, expected `level` or `contains`",
+            ),
+            (
+                format!("{steps}      vm_failed: 3\n"),
+                "s.yaml:4:18: invalid scenario: steps[0].expect.vm_failed: invalid type: \
+                 integer `3`, expected true, false, or a substring of the failure message",
+            ),
+            (
+                "module: a.wasm\nenv: {A: {b: 1}}\n".into(),
+                "s.yaml:2:10: invalid scenario: env.A: invalid type: map, expected a string, \
+                 number or boolean",
+            ),
+        ] {
+            assert_eq!(err(&text), want, "{text}");
+        }
+    }
+
     #[test]
     fn finds_top_level_keys() {
         let t = "module: a\n# config: no\nconfig: x\n";
