@@ -74,11 +74,15 @@ impl JsonSchema for Scalar {
 
 /// A string shorthand `S` or the full mapping form `M` (`module: f.wasm` or
 /// `module: {crate: ..}`; `- "text"` or `- {level: error, contains: text}`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// The schema is derived (`anyOf` the two forms); `Deserialize` is not (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
+#[serde(untagged)]
+#[schemars(inline, description = "")]
 pub(crate) enum StrOrMap<S, M> {
-    /// The shorthand.
+    // The shorthand.
     Str(S),
-    /// The mapping form.
+    // The mapping form.
     Map(M),
 }
 
@@ -92,6 +96,7 @@ impl<S, M: From<S>> StrOrMap<S, M> {
     }
 }
 
+/// Dispatches on the node's kind: a string goes to `S`, a mapping to `M`.
 impl<'de, S, M> Deserialize<'de> for StrOrMap<S, M>
 where
     S: Deserialize<'de>,
@@ -119,19 +124,6 @@ where
     }
 }
 
-impl<S: JsonSchema, M: JsonSchema> JsonSchema for StrOrMap<S, M> {
-    fn inline_schema() -> bool {
-        true
-    }
-    fn schema_name() -> Cow<'static, str> {
-        format!("StrOr{}", M::schema_name()).into()
-    }
-    fn json_schema(g: &mut SchemaGenerator) -> Schema {
-        let (s, m) = (g.subschema_for::<S>(), g.subschema_for::<M>());
-        json_schema!({"anyOf": [s, m]})
-    }
-}
-
 /// `false` ("this must not happen") or the mapping form `M` (`upstream: false` or
 /// `upstream: {headers: …}`). `true` is an error: it would say nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +144,7 @@ impl<M: FalseMeansAbsent> FalseOr<M> {
     }
 }
 
+/// Dispatches on the node's kind: `false` is [`FalseOr::False`], a mapping goes to `M`.
 impl<'de, M> Deserialize<'de> for FalseOr<M>
 where
     M: Deserialize<'de> + Expecting,
@@ -184,6 +177,7 @@ where
     }
 }
 
+/// Hand-written: a derived schema would give a unit variant `null`, not `const: false`.
 impl<M: JsonSchema> JsonSchema for FalseOr<M> {
     fn inline_schema() -> bool {
         true
