@@ -1,17 +1,17 @@
 //! cargo-wasme's integration tests: one binary (as wasmtime's `tests/all`), so wasmtime and the
 //! registry client are linked once; fixtures are shared through the support modules.
 
-mod author_support;
-mod deploy_support;
-mod support;
 mod author_init;
 mod author_run;
 mod author_schema;
+mod author_support;
 mod author_test;
 mod build_cli;
 mod deploy_cli;
 mod deploy_examples;
 mod deploy_generate;
 mod deploy_render;
+mod deploy_support;
 mod registry_cli;
 mod store_cli;
+mod support;
