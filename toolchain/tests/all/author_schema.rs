@@ -262,3 +262,31 @@ fn the_schema_rejects_a_misspelt_field_at_every_level() {
         );
     }
 }
+
+/// The README's annotated scenario example is a real scenario: it parses and matches the
+/// schema, so the documentation cannot drift from the format.
+#[test]
+fn readme_scenario_example_is_valid() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let section = readme
+        .split("##### Scenario files")
+        .nth(1)
+        .expect("README has a Scenario files section");
+    let block = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|b| b.split("\n```").next())
+        .expect("the section has a yaml block");
+    let path = std::path::Path::new("README.md");
+    if let Err(e) = cargo_wasme::scenario::parse::parse_str(path, block) {
+        panic!("the README's scenario example is rejected: {e}");
+    }
+    let schema = shipped_schema();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let doc = yaml(block);
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(
+        errors.is_empty(),
+        "schema rejects the README example: {errors:?}"
+    );
+}
