@@ -75,7 +75,7 @@ pub fn images(args: ImagesArgs) -> anyhow::Result<ExitCode> {
             .map(|i| {
                 [
                     i.short_reference(),
-                    short_digest(&i.manifest_digest).to_string(),
+                    short_digest(i.manifest_digest.as_str()).to_string(),
                     i.format.to_string(),
                     i.abi_versions.join(","),
                     i.root_ids.join(","),

@@ -5,8 +5,7 @@
 //! [`generate`]; `cargo wasme render` calls it for every FilterDeployment document.
 
 use super::filter_deployment::{
-    FailStrategy, FilterConfig, FilterDeployment, FilterType, IstioApi, PatchContext, Phase,
-    PullPolicy, WorkloadKind,
+    FailStrategy, FilterConfig, FilterDeployment, FilterType, IstioApi, PatchContext, WorkloadKind,
 };
 use super::image::ResolvedImage;
 use super::istio::{
@@ -15,10 +14,12 @@ use super::istio::{
     TrafficExtensionSpec, TrafficSelector, WasmModule, WasmPlugin, WasmPluginSpec,
     WorkloadSelector,
 };
+use super::k8s::{
+    APPS_V1, HostPathVolumeSource, KUSTOMIZE_COMPONENT, ObjectMeta, TRAFFIC_EXTENSION, Volume,
+    VolumeMount, WASM_PLUGIN,
+};
 use super::names;
 use super::{DeployError, FILTER_ID_ANNOTATION, IMAGE_ANNOTATION, MANAGED_BY_LABEL};
-use k8s_openapi::api::core::v1::{HostPathVolumeSource, Volume, VolumeMount};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -108,7 +109,7 @@ impl WorkloadPatch {
         fn str_at(v: Option<&serde_norway::Value>) -> Option<&str> {
             v.and_then(|v| v.as_str())
         }
-        let api_ok = str_at(doc.get("apiVersion")) == Some("apps/v1");
+        let api_ok = str_at(doc.get("apiVersion")) == Some(APPS_V1.2);
         let kind_ok = str_at(doc.get("kind")) == Some(self.kind.as_str());
         let ns = str_at(doc.get("metadata").and_then(|m| m.get("namespace")));
         let ns_ok = match (&self.namespace, ns) {
@@ -166,7 +167,7 @@ impl WorkloadPatch {
     /// The patch as a kustomize `Component` (a GitOps repo lists it under `components:`).
     pub fn to_component(&self, name: &str) -> KustomizeComponent {
         let patch = json!({
-            "apiVersion": "apps/v1",
+            "apiVersion": APPS_V1.2,
             "kind": self.kind.as_str(),
             // kustomize needs a name in a strategic-merge patch; `target` decides what is
             // patched.
@@ -177,16 +178,13 @@ impl WorkloadPatch {
         // `serde_json::Value` cannot fail.
         let patch = serde_norway::to_string(&patch).unwrap_or_default();
         KustomizeComponent {
-            api_version: "kustomize.config.k8s.io/v1alpha1".into(),
-            kind: "Component".into(),
-            metadata: ObjectMeta {
-                name: Some(name.to_owned()),
-                ..Default::default()
-            },
+            api_version: KUSTOMIZE_COMPONENT.api_version.into(),
+            kind: KUSTOMIZE_COMPONENT.kind.into(),
+            metadata: ObjectMeta::named(name),
             patches: vec![KustomizePatch {
                 target: KustomizeTarget {
-                    group: "apps".into(),
-                    version: "v1".into(),
+                    group: APPS_V1.0.into(),
+                    version: APPS_V1.1.into(),
                     kind: self.kind.as_str().into(),
                     namespace: self.namespace.clone(),
                     label_selector: (!self.labels.is_empty())
@@ -312,36 +310,6 @@ fn metadata(fd: &FilterDeployment, id: &str, image: &ResolvedImage) -> ObjectMet
     }
 }
 
-fn phase_str(p: Phase) -> &'static str {
-    match p {
-        Phase::Authn => "AUTHN",
-        Phase::Authz => "AUTHZ",
-        Phase::Stats => "STATS",
-    }
-}
-
-fn fail_str(f: FailStrategy) -> &'static str {
-    match f {
-        FailStrategy::FailClose => "FAIL_CLOSE",
-        FailStrategy::FailOpen => "FAIL_OPEN",
-        FailStrategy::FailReload => "FAIL_RELOAD",
-    }
-}
-
-fn pull_str(p: PullPolicy) -> &'static str {
-    match p {
-        PullPolicy::IfNotPresent => "IfNotPresent",
-        PullPolicy::Always => "Always",
-    }
-}
-
-fn type_str(t: FilterType) -> &'static str {
-    match t {
-        FilterType::Http => "HTTP",
-        FilterType::Network => "NETWORK",
-    }
-}
-
 /// The WasmPlugin/TrafficExtension `match` for a patch context.
 fn traffic_match(ctx: Option<PatchContext>) -> Vec<TrafficSelector> {
     let mode = match ctx {
@@ -405,21 +373,21 @@ pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generate
         Ok(WasmModule {
             url: image.oci_url(),
             sha256: Some(image.digest_hex().to_owned()),
-            image_pull_policy: pull.pull_policy.map(|p| pull_str(p).to_owned()),
+            image_pull_policy: pull.pull_policy,
             image_pull_secret: pull.pull_secret.clone(),
             plugin_config: plugin_config(filter.config.as_ref(), kind)?,
             plugin_name: root_id.clone(),
-            fail_strategy: filter.fail_strategy.map(|f| fail_str(f).to_owned()),
-            plugin_type: filter.filter_type.map(|t| type_str(t).to_owned()),
+            fail_strategy: filter.fail_strategy,
+            plugin_type: filter.filter_type,
         })
     };
     match api {
         IstioApi::WasmPlugin => {
-            min(IstioVersion::new(1, 12), "WasmPlugin", &mut out);
+            min(IstioVersion::new(1, 12), WASM_PLUGIN.kind, &mut out);
             let spec = WasmPluginSpec {
                 selector,
-                module: module("WasmPlugin")?,
-                phase: filter.phase.map(|p| phase_str(p).to_owned()),
+                module: module(WASM_PLUGIN.kind)?,
+                phase: filter.phase,
                 priority: filter.priority,
                 r#match: traffic_match(filter.patch_context),
             };
@@ -429,13 +397,13 @@ pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generate
             }));
         }
         IstioApi::TrafficExtension => {
-            min(IstioVersion::new(1, 30), "TrafficExtension", &mut out);
+            min(IstioVersion::new(1, 30), TRAFFIC_EXTENSION.kind, &mut out);
             let spec = TrafficExtensionSpec {
                 selector,
-                phase: filter.phase.map(|p| phase_str(p).to_owned()),
+                phase: filter.phase,
                 priority: filter.priority,
                 r#match: traffic_match(filter.patch_context),
-                wasm: module("TrafficExtension")?,
+                wasm: module(TRAFFIC_EXTENSION.kind)?,
             };
             out.manifests
                 .push(Manifest::TrafficExtension(TrafficExtension {
@@ -473,7 +441,6 @@ pub fn cache_annotations_patch(fd: &FilterDeployment, remove: bool) -> WorkloadP
             path: NODE_CACHE_DIR.into(),
             ..Default::default()
         }),
-        ..Default::default()
     };
     let mount = VolumeMount {
         name: NODE_CACHE_VOLUME.into(),
