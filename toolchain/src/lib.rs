@@ -2,7 +2,7 @@
 //!
 //! One home per concept:
 //!
-//! * [`reference`] — image references and content [`reference::Digest`]s, parsed and validated
+//! * [`reference`](mod@reference) — image references and content [`reference::Digest`]s, parsed and validated
 //!   once.
 //! * [`image`] — the image formats: manifests, configs, layers, [`image::build`] and
 //!   [`image::decode`].

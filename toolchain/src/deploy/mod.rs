@@ -17,6 +17,7 @@
 //! * [`k8s`] — the few Kubernetes shapes used (`ObjectMeta`, volumes) and every
 //!   group/version/kind written ([`k8s::WASM_PLUGIN`], …), in one place.
 //! * [`names`] — Kubernetes name and label validation.
+//! * [`node_cache`] — the EnvoyFilter form's node cache and the workload patch that mounts it.
 //! * [`undeploy`] — the deletions matching what `deploy` generated.
 //! * [`yaml`] — multi-document YAML streams in and out.
 //!
@@ -47,6 +48,7 @@ pub mod image;
 pub mod istio;
 pub mod k8s;
 pub mod names;
+pub mod node_cache;
 pub mod render;
 pub mod undeploy;
 pub mod yaml;

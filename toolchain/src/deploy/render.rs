@@ -11,9 +11,10 @@
 
 use super::DeployError;
 use super::filter_deployment::{FilterDeployment, ImagePullOptions};
-use super::generate::{Generated, WorkloadPatch, generate};
+use super::generate::{Generated, generate};
 use super::image::{ImageResolver, PullOptions, resolve_pinned};
 use super::k8s::{FILTER_DEPLOYMENT, RESOURCE_LIST};
+use super::node_cache::WorkloadPatch;
 use super::yaml::{Document, to_yaml};
 use serde_norway::Value;
 
@@ -135,6 +136,19 @@ fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, DeployError> {
 }
 
 /// Renders a stream of documents. Pure apart from `resolver` (which may read the local store).
+///
+/// ```
+/// use cargo_wasme::deploy::{image::DigestOnly, render::render, yaml};
+/// let hex = "a".repeat(64);
+/// let input = format!(
+///     "apiVersion: wasme.io/v1\nkind: FilterDeployment\nmetadata:\n  name: add-header\n\
+///      spec:\n  filter:\n    image: ghcr.io/acme/add-header@sha256:{hex}\n"
+/// );
+/// let rendered = render(yaml::parse_stream("-", &input).unwrap(), &DigestOnly).unwrap();
+/// let out = rendered.to_yaml_stream().unwrap();
+/// assert!(out.contains("kind: WasmPlugin"));
+/// assert!(out.contains(&format!("sha256: {hex}")));
+/// ```
 pub fn render(docs: Vec<Document>, resolver: &dyn ImageResolver) -> Result<Rendered, DeployError> {
     let mut out = Rendered::default();
     let mut patches: Vec<(usize, String, WorkloadPatch)> = Vec::new();

@@ -15,9 +15,9 @@
 
 use super::DeployError;
 use super::filter_deployment::{FilterDeployment, FilterDeploymentSpec, IstioApi, WorkloadKind};
-use super::generate::{WorkloadPatch, cache_annotations_patch};
 use super::k8s::ObjectMeta;
 use super::names;
+use super::node_cache::{WorkloadPatch, cache_annotations_patch};
 
 /// What to remove.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

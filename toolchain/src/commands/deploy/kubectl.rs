@@ -1,7 +1,7 @@
 //! Running `kubectl` for `--apply`: the only place the CLI talks to a cluster.
 
 use anyhow::{Context, bail};
-use cargo_wasme::deploy::{generate::WorkloadPatch, names};
+use cargo_wasme::deploy::{names, node_cache::WorkloadPatch};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
