@@ -83,6 +83,11 @@ impl Digest {
     pub fn hex(&self) -> &str {
         &self.0[PREFIX.len()..]
     }
+
+    /// The first 12 hex digits, the short form shown to people (as docker does).
+    pub fn short(&self) -> &str {
+        &self.hex()[..12]
+    }
 }
 
 impl FromStr for Digest {

@@ -14,6 +14,7 @@
 //! # Ok(()) }
 //! ```
 
+mod auth;
 pub mod credentials;
 mod error;
 pub mod progress;
@@ -110,13 +111,6 @@ impl Registry {
         })
     }
 
-    fn credential(&self, registry: &str) -> Result<Credential, RegistryError> {
-        match &self.options.credential {
-            Some(c) => Ok(c.clone()),
-            None => Ok(credentials::lookup(registry)?),
-        }
-    }
-
     fn ctx<'a>(
         &self,
         r: &'a Reference,
@@ -158,24 +152,6 @@ impl Registry {
         }
     }
 
-    async fn authenticate(
-        &self,
-        client: &Client,
-        r: &Reference,
-        whole: &str,
-        cred: &Credential,
-        op: RegistryOperation,
-    ) -> Result<Option<String>, RegistryError> {
-        let auth: RegistryAuth = cred.clone().into();
-        let name = if op == RegistryOperation::Push {
-            "push"
-        } else {
-            "pull"
-        };
-        let ctx = self.ctx(r, whole, format!("authentication for {name}"), name, cred);
-        self.retry(&ctx, || client.auth(r, &auth, op)).await
-    }
-
     /// Pushes the local image `local` to `remote` (default: `local` itself) and returns the
     /// manifest digest. Blobs the registry already has are not uploaded again. A digest
     /// `remote` must match the image's manifest digest; it is pushed by digest, untagged.
@@ -210,7 +186,7 @@ impl Registry {
             bytes: 0,
         };
         for blob in image.manifest.blobs() {
-            let transfer = progress.start("push", blob.digest.as_str(), blob.size);
+            let transfer = progress.start("push", &blob.digest, blob.size);
             let ctx = self.ctx(
                 &target,
                 &whole,
@@ -318,7 +294,7 @@ impl Registry {
                     source: image::ImageError::TooLarge,
                 });
             }
-            let transfer = progress.start("pull", blob.digest.as_str(), blob.size);
+            let transfer = progress.start("pull", &blob.digest, blob.size);
             if let Ok(data) = store.read_blob(&blob.digest) {
                 transfer.finish(blob.size, "already local");
                 blobs.insert(blob.digest.clone(), data);
@@ -387,40 +363,6 @@ impl Registry {
                 what: "resolving the digest".into(),
                 message: format!("the registry answered with an unusable digest: {e}"),
             })
-    }
-
-    /// Checks that `credential` is accepted by `registry` (a host): the token service must
-    /// issue a token, or an authenticated request must not be refused.
-    pub async fn verify_login(
-        &self,
-        registry: &str,
-        credential: &Credential,
-    ) -> Result<(), RegistryError> {
-        let probe_text = format!("{registry}/wasme-login-check:latest");
-        let probe = reference::parse(&probe_text)?;
-        let whole = probe.whole();
-        let client = self.client(probe.registry());
-        if self
-            .authenticate(&client, &probe, &whole, credential, RegistryOperation::Pull)
-            .await?
-            .is_some()
-        {
-            return Ok(());
-        }
-        let zero = format!("sha256:{}", "0".repeat(64));
-        let ctx = self.ctx(
-            &probe,
-            &whole,
-            "checking the credentials".into(),
-            "pull",
-            credential,
-        );
-        match self.retry(&ctx, || client.blob_exists(&probe, &zero)).await {
-            Ok(_) | Err(RegistryError::NotFound { .. }) | Err(RegistryError::Forbidden { .. }) => {
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
     }
 }
 
