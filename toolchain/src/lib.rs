@@ -9,7 +9,7 @@
 //! * [`store`] — the local OCI image-layout store.
 //! * [`registry`] — the registry client, its credentials and progress output.
 //! * [`deploy`] — pure rendering of Istio/Envoy manifests; I/O only behind
-//!   [`deploy::image::ImageResolver`].
+//!   [`deploy::resolve::ImageResolver`].
 //! * [`cargo_build`], [`wasm_opt`], [`module_info`], [`init`], [`run`], [`host`], [`scenario`] —
 //!   building, checking, scaffolding and testing filters.
 //!

@@ -7,7 +7,6 @@
 use super::filter_deployment::{
     FailStrategy, FilterConfig, FilterDeployment, FilterType, IstioApi, PatchContext,
 };
-use super::image::ResolvedImage;
 use super::istio::{
     EnvoyConfigObjectMatch, EnvoyConfigObjectPatch, EnvoyFilter, EnvoyFilterSpec, FilterChainMatch,
     FilterMatch, ListenerMatch, Patch, Selector, SubFilterMatch, TrafficExtension,
@@ -19,6 +18,7 @@ use super::names;
 use super::node_cache::{
     KustomizeComponent, WorkloadPatch, cache_annotations_patch, node_cache_path,
 };
+use super::resolve::ResolvedImage;
 use super::{DeployError, FILTER_ID_ANNOTATION, IMAGE_ANNOTATION, MANAGED_BY_LABEL};
 use serde::Serialize;
 use serde_json::json;

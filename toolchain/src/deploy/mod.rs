@@ -6,14 +6,14 @@
 //! * [`filter_deployment`] — the `wasme.io/v1` `FilterDeployment` custom resource and its CRD
 //!   (full OpenAPI v3 schema, `config` accepted as a string or an object).
 //! * [`istio`] — typed `WasmPlugin`, `TrafficExtension` and `EnvoyFilter` resources.
-//! * [`generate`] — a `FilterDeployment` plus a [`image::ResolvedImage`] → Istio resources
+//! * [`generate`] — a `FilterDeployment` plus a [`resolve::ResolvedImage`] → Istio resources
 //!   (the old wasme operator's reconcile, as a function).
 //! * [`render`] — `cargo wasme render`: FilterDeployment documents in a YAML stream (or a KRM
 //!   `ResourceList`) → the same stream with the Istio resources in their place.
 //! * [`envoy`] — an Envoy v3 bootstrap that loads a module from a file, for plain Envoy.
-//! * [`image`] — the [`image::ImageResolver`] seam that pins a reference to its manifest digest.
+//! * [`resolve`] — the [`resolve::ImageResolver`] seam that pins a reference to its manifest digest.
 //!   Implementations that do I/O (the local store, a registry) live with their caller, the
-//!   CLI; [`image::DigestOnly`] is the pure one.
+//!   CLI; [`resolve::DigestOnly`] is the pure one.
 //! * [`k8s`] — the few Kubernetes shapes used (`ObjectMeta`, volumes) and every
 //!   group/version/kind written ([`k8s::WASM_PLUGIN`], …), in one place.
 //! * [`names`] — Kubernetes name and label validation.
@@ -22,7 +22,7 @@
 //! * [`yaml`] — multi-document YAML streams in and out.
 //!
 //! ```
-//! use cargo_wasme::deploy::{filter_deployment::*, generate, image::ResolvedImage};
+//! use cargo_wasme::deploy::{filter_deployment::*, generate, resolve::ResolvedImage};
 //!
 //! let fd = FilterDeployment::new("add-header", FilterDeploymentSpec {
 //!     filter: FilterSpec {
@@ -44,12 +44,12 @@ mod crd_schema;
 pub mod envoy;
 pub mod filter_deployment;
 pub mod generate;
-pub mod image;
 pub mod istio;
 pub mod k8s;
 pub mod names;
 pub mod node_cache;
 pub mod render;
+pub mod resolve;
 pub mod undeploy;
 pub mod yaml;
 

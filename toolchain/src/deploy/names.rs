@@ -122,7 +122,7 @@ pub fn validate_labels(labels: &BTreeMap<String, String>) -> Result<(), DeployEr
 /// assert_eq!(id, "add-header");
 /// ```
 pub fn filter_id_for_image(image: &str) -> Result<String, DeployError> {
-    let parsed = super::image::parse_image(image)?;
+    let parsed = super::resolve::parse_image(image)?;
     let id = parsed
         .repository()
         .rsplit('/')

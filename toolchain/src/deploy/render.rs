@@ -12,9 +12,9 @@
 use super::DeployError;
 use super::filter_deployment::{FilterDeployment, ImagePullOptions};
 use super::generate::{Generated, generate};
-use super::image::{ImageResolver, PullOptions, resolve_pinned};
 use super::k8s::{FILTER_DEPLOYMENT, RESOURCE_LIST};
 use super::node_cache::WorkloadPatch;
+use super::resolve::{ImageResolver, PullOptions, resolve_pinned};
 use super::yaml::{Document, to_yaml};
 use serde_norway::Value;
 
@@ -138,7 +138,7 @@ fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, DeployError> {
 /// Renders a stream of documents. Pure apart from `resolver` (which may read the local store).
 ///
 /// ```
-/// use cargo_wasme::deploy::{image::DigestOnly, render::render, yaml};
+/// use cargo_wasme::deploy::{render::render, resolve::DigestOnly, yaml};
 /// let hex = "a".repeat(64);
 /// let input = format!(
 ///     "apiVersion: wasme.io/v1\nkind: FilterDeployment\nmetadata:\n  name: add-header\n\

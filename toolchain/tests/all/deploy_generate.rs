@@ -7,7 +7,7 @@ use cargo_wasme::deploy::{
     DeployError,
     filter_deployment::*,
     generate::{Manifest, generate},
-    image::{ResolvedImage, parse_image},
+    resolve::{ResolvedImage, parse_image},
     yaml,
 };
 use deploy_support::{assert_valid_istio, golden, istio_problems};

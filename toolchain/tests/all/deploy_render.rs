@@ -5,8 +5,8 @@ use crate::deploy_support;
 
 use cargo_wasme::deploy::{
     filter_deployment::{self, FilterDeployment},
-    image::{DigestOnly, ImageResolver, PullOptions, ResolveError, ResolvedImage},
     render::{render, render_resource_list, resource_list_error},
+    resolve::{DigestOnly, ImageResolver, PullOptions, ResolveError, ResolvedImage},
     yaml,
 };
 use cargo_wasme::reference::Reference;

@@ -15,8 +15,8 @@ use cargo_wasme::deploy::{
         PullPolicy, WorkloadKind,
     },
     generate::{self, Manifest},
-    image::{PullOptions, resolve_pinned},
     names, render as rnd,
+    resolve::{PullOptions, resolve_pinned},
     undeploy::{UndeployRequest, deletions},
     yaml,
 };

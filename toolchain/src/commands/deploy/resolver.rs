@@ -3,7 +3,7 @@
 //! manifest digest of the image stored under it, with the module's sha256, root ids and ABI
 //! versions. The deploy library itself stays pure; it only sees the trait.
 
-use cargo_wasme::deploy::image::{ImageResolver, PullOptions, ResolveError, ResolvedImage};
+use cargo_wasme::deploy::resolve::{ImageResolver, PullOptions, ResolveError, ResolvedImage};
 use cargo_wasme::reference::Reference;
 use cargo_wasme::registry::{RegistryOptions, resolve_digest_blocking};
 use cargo_wasme::store::{Store, StoreError, StoredImage};

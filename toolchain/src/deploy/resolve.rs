@@ -76,7 +76,7 @@ impl ResolvedImage {
 /// Istio's `oci://` prefix) with [`reference::parse`].
 ///
 /// ```
-/// let r = cargo_wasme::deploy::image::parse_image("oci://ghcr.io/org/filter:v1").unwrap();
+/// let r = cargo_wasme::deploy::resolve::parse_image("oci://ghcr.io/org/filter:v1").unwrap();
 /// assert_eq!(r.whole(), "ghcr.io/org/filter:v1");
 /// ```
 pub fn parse_image(image: &str) -> Result<Reference, DeployError> {
