@@ -7,8 +7,8 @@
 //! (`spec.deployment.istio.api`) and carry the WasmPlugin knobs (phase, priority, …).
 
 use super::k8s::{
-    CUSTOM_RESOURCE_DEFINITION, ENVOY_FILTER, FILTER_DEPLOYMENT, ObjectMeta, ResourceKind,
-    TRAFFIC_EXTENSION, WASM_PLUGIN,
+    CUSTOM_RESOURCE_DEFINITION, DAEMON_SET, DEPLOYMENT, ENVOY_FILTER, FILTER_DEPLOYMENT,
+    ObjectMeta, ResourceKind, STATEFUL_SET, TRAFFIC_EXTENSION, WASM_PLUGIN,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -309,13 +309,18 @@ pub enum WorkloadKind {
 }
 
 impl WorkloadKind {
+    /// The workload's group, version and kind.
+    pub fn kind(self) -> ResourceKind {
+        match self {
+            WorkloadKind::Deployment => DEPLOYMENT,
+            WorkloadKind::DaemonSet => DAEMON_SET,
+            WorkloadKind::StatefulSet => STATEFUL_SET,
+        }
+    }
+
     /// The Kubernetes kind name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            WorkloadKind::Deployment => "Deployment",
-            WorkloadKind::DaemonSet => "DaemonSet",
-            WorkloadKind::StatefulSet => "StatefulSet",
-        }
+        self.kind().kind
     }
 }
 

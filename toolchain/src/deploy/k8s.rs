@@ -63,8 +63,12 @@ pub const RESOURCE_LIST: ResourceKind = kind!("config.kubernetes.io", "v1", "Res
 /// `apiextensions.k8s.io/v1` CustomResourceDefinition.
 pub const CUSTOM_RESOURCE_DEFINITION: ResourceKind =
     kind!("apiextensions.k8s.io", "v1", "CustomResourceDefinition");
-/// The API group and version of the workload kinds (`Deployment`, `DaemonSet`, `StatefulSet`).
-pub const APPS_V1: (&str, &str, &str) = ("apps", "v1", "apps/v1");
+/// `apps/v1` Deployment.
+pub const DEPLOYMENT: ResourceKind = kind!("apps", "v1", "Deployment");
+/// `apps/v1` DaemonSet.
+pub const DAEMON_SET: ResourceKind = kind!("apps", "v1", "DaemonSet");
+/// `apps/v1` StatefulSet.
+pub const STATEFUL_SET: ResourceKind = kind!("apps", "v1", "StatefulSet");
 
 /// `metadata` of a Kubernetes object (the fields a manifest carries; server-side bookkeeping
 /// such as `managedFields` is not modelled and is dropped on reading).

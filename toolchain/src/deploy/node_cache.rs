@@ -3,9 +3,7 @@
 //! removes them on the selected workloads.
 
 use super::filter_deployment::{FilterDeployment, WorkloadKind};
-use super::k8s::{
-    APPS_V1, HostPathVolumeSource, KUSTOMIZE_COMPONENT, ObjectMeta, Volume, VolumeMount,
-};
+use super::k8s::{HostPathVolumeSource, KUSTOMIZE_COMPONENT, ObjectMeta, Volume, VolumeMount};
 use super::names;
 use serde::Serialize;
 use serde_json::json;
@@ -46,8 +44,7 @@ impl WorkloadPatch {
         fn str_at(v: Option<&serde_norway::Value>) -> Option<&str> {
             v.and_then(|v| v.as_str())
         }
-        let api_ok = str_at(doc.get("apiVersion")) == Some(APPS_V1.2);
-        let kind_ok = str_at(doc.get("kind")) == Some(self.kind.as_str());
+        let kind_ok = self.kind.kind().matches(doc);
         let ns = str_at(doc.get("metadata").and_then(|m| m.get("namespace")));
         let ns_ok = match (&self.namespace, ns) {
             (Some(want), Some(have)) => want == have,
@@ -62,7 +59,7 @@ impl WorkloadPatch {
             .labels
             .iter()
             .all(|(k, v)| str_at(pod_labels.and_then(|l| l.get(k.as_str()))) == Some(v.as_str()));
-        api_ok && kind_ok && ns_ok && labels_ok
+        kind_ok && ns_ok && labels_ok
     }
 
     /// Applies the patch to a workload document in place (`spec.template.metadata.annotations`).
@@ -104,7 +101,7 @@ impl WorkloadPatch {
     /// The patch as a kustomize `Component` (a GitOps repo lists it under `components:`).
     pub fn to_component(&self, name: &str) -> KustomizeComponent {
         let patch = json!({
-            "apiVersion": APPS_V1.2,
+            "apiVersion": self.kind.kind().api_version,
             "kind": self.kind.as_str(),
             // kustomize needs a name in a strategic-merge patch; `target` decides what is
             // patched.
@@ -120,8 +117,8 @@ impl WorkloadPatch {
             metadata: ObjectMeta::named(name),
             patches: vec![KustomizePatch {
                 target: KustomizeTarget {
-                    group: APPS_V1.0.into(),
-                    version: APPS_V1.1.into(),
+                    group: self.kind.kind().group.into(),
+                    version: self.kind.kind().version.into(),
                     kind: self.kind.as_str().into(),
                     namespace: self.namespace.clone(),
                     label_selector: (!self.labels.is_empty())
