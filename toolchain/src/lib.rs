@@ -1,6 +1,23 @@
 //! `cargo-wasme`: the library behind the `cargo wasme` subcommand.
+//!
+//! One home per concept:
+//!
+//! * [`reference`](mod@reference) — image references and content [`reference::Digest`]s, parsed and validated
+//!   once.
+//! * [`image`] — the image formats: manifests, configs, layers, [`image::build`] and
+//!   [`image::decode`].
+//! * [`store`] — the local OCI image-layout store.
+//! * [`registry`] — the registry client, its credentials and progress output.
+//! * [`deploy`] — pure rendering of Istio/Envoy manifests; I/O only behind
+//!   [`deploy::resolve::ImageResolver`].
+//! * [`cargo_build`], [`wasm_opt`], [`module_info`], [`init`], [`run`], [`host`], [`scenario`] —
+//!   building, checking, scaffolding and testing filters.
+//!
+//! Imports between these modules go one way: `reference` ← `image` ← `store` ← `registry`, and
+//! `deploy` uses only `reference`.
+#![deny(missing_docs)]
+
 pub mod cargo_build;
-pub mod credentials;
 pub mod deploy;
 pub mod host;
 pub mod image;

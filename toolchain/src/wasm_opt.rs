@@ -40,9 +40,15 @@ pub fn optimize(module: &[u8], features: &[&str], cache_dir: &Path) -> Outcome {
         "--mvp-features".into(),
     ];
     args.extend(features.iter().map(|f| format!("--enable-{f}")));
-    let key = crate::image::sha256_hex(
-        format!("{}\n{}", crate::image::sha256_hex(module), args.join(" ")).as_bytes(),
+    let key = crate::reference::Digest::of(
+        format!(
+            "{}\n{}",
+            crate::reference::Digest::of(module).hex(),
+            args.join(" ")
+        )
+        .as_bytes(),
     );
+    let key = key.hex();
     let cached = cache_dir.join(format!("{key}.wasm"));
     if let Ok(bytes) = std::fs::read(&cached)
         && bytes.starts_with(b"\0asm")

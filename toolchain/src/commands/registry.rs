@@ -1,6 +1,6 @@
 //! CLI glue: registry commands (`push`, `pull`, `login`, `logout`).
 use anyhow::Context as _;
-use cargo_wasme::credentials::{self, Credential};
+use cargo_wasme::registry::credentials::{self, Credential};
 use cargo_wasme::registry::{Registry, RegistryOptions};
 use cargo_wasme::store::Store;
 use std::io::Read;

@@ -17,11 +17,6 @@ fn open() -> anyhow::Result<Store> {
     Store::open_default().context("cannot open the local store")
 }
 
-fn short_digest(d: &str) -> &str {
-    let hex = d.strip_prefix("sha256:").unwrap_or(d);
-    &hex[..hex.len().min(12)]
-}
-
 /// Formats a byte count (`1.2 MiB`).
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
@@ -75,7 +70,7 @@ pub fn images(args: ImagesArgs) -> anyhow::Result<ExitCode> {
             .map(|i| {
                 [
                     i.short_reference(),
-                    short_digest(&i.manifest_digest).to_string(),
+                    i.manifest_digest.short().to_string(),
                     i.format.to_string(),
                     i.abi_versions.join(","),
                     i.root_ids.join(","),

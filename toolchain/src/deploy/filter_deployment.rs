@@ -6,34 +6,65 @@
 //! had at different times — a string, or an object. New optional fields select the output
 //! (`spec.deployment.istio.api`) and carry the WasmPlugin knobs (phase, priority, …).
 
-use kube::CustomResource;
+use super::k8s::{
+    CUSTOM_RESOURCE_DEFINITION, DAEMON_SET, DEPLOYMENT, ENVOY_FILTER, FILTER_DEPLOYMENT,
+    ObjectMeta, ResourceKind, STATEFUL_SET, TRAFFIC_EXTENSION, WASM_PLUGIN,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Desired state of a FilterDeployment: which filter, deployed where.
-// kube's derive takes repeated `derive`/`printcolumn` keys by design; clippy reads them as
-// duplicated attributes.
-#[allow(clippy::duplicated_attributes)]
-#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[kube(
-    group = "wasme.io",
-    version = "v1",
-    kind = "FilterDeployment",
-    namespaced,
-    status = "FilterDeploymentStatus",
-    shortname = "fd",
-    category = "wasme",
-    derive = "PartialEq",
-    derive = "Default",
-    doc = "Deploys a proxy-wasm filter image to the Istio workloads it selects. `cargo wasme render` turns it into a WasmPlugin, TrafficExtension or EnvoyFilter.",
-    printcolumn(name = "Image", type_ = "string", json_path = ".spec.filter.image"),
-    printcolumn(
-        name = "API",
-        type_ = "string",
-        json_path = ".spec.deployment.istio.api"
-    )
+/// A FilterDeployment resource: `metadata`, `spec` and the optional `status`.
+///
+/// The `schemars(description)`s repeat the types' own docs: the CRD schema describes each
+/// property by its type's doc, as `kube`'s derive did, not by these field docs.
+#[derive(Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(
+    description = "Deploys a proxy-wasm filter image to the Istio workloads it selects. `cargo wasme render` turns it into a WasmPlugin, TrafficExtension or EnvoyFilter."
 )]
+pub struct FilterDeployment {
+    /// Name, namespace, labels and annotations.
+    #[schemars(skip)]
+    pub metadata: ObjectMeta,
+    /// The desired state.
+    #[schemars(description = "Desired state of a FilterDeployment: which filter, deployed where.")]
+    pub spec: FilterDeploymentSpec,
+    /// The observed state (none is written yet).
+    #[schemars(
+        description = "Observed state, written by a controller (none ships yet; `render` ignores it)."
+    )]
+    pub status: Option<FilterDeploymentStatus>,
+}
+
+impl FilterDeployment {
+    /// A FilterDeployment named `name` with `spec` and no status.
+    pub fn new(name: &str, spec: FilterDeploymentSpec) -> Self {
+        FilterDeployment {
+            metadata: ObjectMeta::named(name),
+            spec,
+            status: None,
+        }
+    }
+}
+
+impl Serialize for FilterDeployment {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut obj = ser.serialize_struct("FilterDeployment", 5)?;
+        obj.serialize_field("apiVersion", FILTER_DEPLOYMENT.api_version)?;
+        obj.serialize_field("kind", FILTER_DEPLOYMENT.kind)?;
+        obj.serialize_field("metadata", &self.metadata)?;
+        obj.serialize_field("spec", &self.spec)?;
+        if let Some(status) = &self.status {
+            obj.serialize_field("status", status)?;
+        }
+        obj.end()
+    }
+}
+
+/// Desired state of a FilterDeployment: which filter, deployed where.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FilterDeploymentSpec {
     /// The filter to deploy.
@@ -162,7 +193,9 @@ pub struct ImagePullOptions {
 }
 
 /// Which proxies' traffic the filter is inserted into.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum PatchContext {
     /// Inbound sidecar traffic.
@@ -176,7 +209,9 @@ pub enum PatchContext {
 }
 
 /// Where in the filter chain a WasmPlugin/TrafficExtension goes.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Phase {
     /// Before Istio's authentication filters.
@@ -188,7 +223,9 @@ pub enum Phase {
 }
 
 /// What Envoy does when the plugin fails fatally.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum FailStrategy {
     /// Fail the request (Istio's default).
@@ -200,7 +237,9 @@ pub enum FailStrategy {
 }
 
 /// When Istio re-pulls the module.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, clap::ValueEnum,
+)]
 pub enum PullPolicy {
     /// Use a cached module when there is one.
     IfNotPresent,
@@ -209,7 +248,9 @@ pub enum PullPolicy {
 }
 
 /// HTTP or network filter.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum FilterType {
     /// An HTTP filter (default).
@@ -252,39 +293,71 @@ pub struct IstioDeployment {
 }
 
 /// Kind of workload the filter is deployed to.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema, clap::ValueEnum,
+)]
 pub enum WorkloadKind {
     /// `apps/v1` Deployment.
     #[default]
     Deployment,
     /// `apps/v1` DaemonSet.
+    #[value(name = "daemonset")]
     DaemonSet,
     /// `apps/v1` StatefulSet.
+    #[value(name = "statefulset")]
     StatefulSet,
 }
 
 impl WorkloadKind {
+    /// The workload's group, version and kind.
+    pub fn kind(self) -> ResourceKind {
+        match self {
+            WorkloadKind::Deployment => DEPLOYMENT,
+            WorkloadKind::DaemonSet => DAEMON_SET,
+            WorkloadKind::StatefulSet => STATEFUL_SET,
+        }
+    }
+
     /// The Kubernetes kind name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            WorkloadKind::Deployment => "Deployment",
-            WorkloadKind::DaemonSet => "DaemonSet",
-            WorkloadKind::StatefulSet => "StatefulSet",
-        }
+        self.kind().kind
     }
 }
 
 /// The Istio resource a FilterDeployment becomes.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema, clap::ValueEnum,
+)]
 pub enum IstioApi {
     /// `extensions.istio.io/v1alpha1` WasmPlugin (Istio ≥ 1.12; istio-agent pulls the module).
     #[default]
+    #[value(name = "wasmplugin")]
     WasmPlugin,
     /// `extensions.istio.io/v1alpha1` TrafficExtension (Istio ≥ 1.30).
+    #[value(name = "trafficextension")]
     TrafficExtension,
     /// `networking.istio.io/v1alpha3` EnvoyFilter with the module on a node-local cache path
     /// (any Istio version; needs the wasme node cache).
+    #[value(name = "envoyfilter")]
     EnvoyFilter,
+}
+
+impl IstioApi {
+    /// Every Istio resource kind `deploy` can generate.
+    pub const ALL: [IstioApi; 3] = [
+        IstioApi::WasmPlugin,
+        IstioApi::TrafficExtension,
+        IstioApi::EnvoyFilter,
+    ];
+
+    /// The resource's group, version and kind.
+    pub fn kind(self) -> ResourceKind {
+        match self {
+            IstioApi::WasmPlugin => WASM_PLUGIN,
+            IstioApi::TrafficExtension => TRAFFIC_EXTENSION,
+            IstioApi::EnvoyFilter => ENVOY_FILTER,
+        }
+    }
 }
 
 /// Observed state, written by a controller (none ships yet; `render` ignores it).
@@ -324,8 +397,46 @@ pub enum WorkloadState {
     Failed,
 }
 
-/// The FilterDeployment CustomResourceDefinition (`apiextensions.k8s.io/v1`).
-pub fn crd()
--> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
-    <FilterDeployment as kube::CustomResourceExt>::crd()
+/// The FilterDeployment CustomResourceDefinition (`apiextensions.k8s.io/v1`), with the full
+/// OpenAPI v3 schema of [`FilterDeployment`].
+///
+/// The schema is generated the way `kube`'s `CustomResource` derive does it (schemars'
+/// OpenAPI 3 settings, subschemas inlined, `nullable` instead of `null` types), without
+/// depending on `kube` and `k8s-openapi`.
+///
+/// ```
+/// let crd = cargo_wasme::deploy::filter_deployment::crd();
+/// assert_eq!(crd["metadata"]["name"], "filterdeployments.wasme.io");
+/// assert_eq!(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["required"][0], "spec");
+/// ```
+pub fn crd() -> serde_json::Value {
+    let schema = super::crd_schema::generator().into_root_schema_for::<FilterDeployment>();
+    let plural = "filterdeployments";
+    serde_json::json!({
+        "apiVersion": CUSTOM_RESOURCE_DEFINITION.api_version,
+        "kind": CUSTOM_RESOURCE_DEFINITION.kind,
+        "metadata": { "name": format!("{plural}.{}", FILTER_DEPLOYMENT.group) },
+        "spec": {
+            "group": FILTER_DEPLOYMENT.group,
+            "names": {
+                "categories": ["wasme"],
+                "kind": FILTER_DEPLOYMENT.kind,
+                "plural": plural,
+                "shortNames": ["fd"],
+                "singular": "filterdeployment",
+            },
+            "scope": "Namespaced",
+            "versions": [{
+                "additionalPrinterColumns": [
+                    { "jsonPath": ".spec.filter.image", "name": "Image", "type": "string" },
+                    { "jsonPath": ".spec.deployment.istio.api", "name": "API", "type": "string" },
+                ],
+                "name": FILTER_DEPLOYMENT.version,
+                "schema": { "openAPIV3Schema": schema },
+                "served": true,
+                "storage": true,
+                "subresources": { "status": {} },
+            }],
+        },
+    })
 }

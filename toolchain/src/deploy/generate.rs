@@ -5,32 +5,24 @@
 //! [`generate`]; `cargo wasme render` calls it for every FilterDeployment document.
 
 use super::filter_deployment::{
-    FailStrategy, FilterConfig, FilterDeployment, FilterType, IstioApi, PatchContext, Phase,
-    PullPolicy, WorkloadKind,
+    FailStrategy, FilterConfig, FilterDeployment, FilterType, IstioApi, PatchContext,
 };
-use super::image::ResolvedImage;
 use super::istio::{
     EnvoyConfigObjectMatch, EnvoyConfigObjectPatch, EnvoyFilter, EnvoyFilterSpec, FilterChainMatch,
     FilterMatch, ListenerMatch, Patch, Selector, SubFilterMatch, TrafficExtension,
     TrafficExtensionSpec, TrafficSelector, WasmModule, WasmPlugin, WasmPluginSpec,
     WorkloadSelector,
 };
+use super::k8s::{ObjectMeta, TRAFFIC_EXTENSION, WASM_PLUGIN};
 use super::names;
+use super::node_cache::{
+    KustomizeComponent, WorkloadPatch, cache_annotations_patch, node_cache_path,
+};
+use super::resolve::ResolvedImage;
 use super::{DeployError, FILTER_ID_ANNOTATION, IMAGE_ANNOTATION, MANAGED_BY_LABEL};
-use k8s_openapi::api::core::v1::{HostPathVolumeSource, Volume, VolumeMount};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
-
-/// Directory on each node where the wasme node cache keeps modules, by sha256.
-pub const NODE_CACHE_DIR: &str = "/var/local/lib/wasme-cache";
-/// Name of the sidecar volume that mounts [`NODE_CACHE_DIR`].
-pub const NODE_CACHE_VOLUME: &str = "wasme-cache";
-/// Pod annotation Istio's injector reads to add volumes to the sidecar.
-pub const USER_VOLUME_ANNOTATION: &str = "sidecar.istio.io/userVolume";
-/// Pod annotation Istio's injector reads to add volume mounts to the sidecar.
-pub const USER_VOLUME_MOUNT_ANNOTATION: &str = "sidecar.istio.io/userVolumeMount";
 
 /// An Istio version `MAJOR.MINOR`, used to pick shapes and to warn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -80,163 +72,6 @@ pub enum Manifest {
     EnvoyFilter(EnvoyFilter),
     /// A kustomize Component patching workloads' pod annotations.
     Component(KustomizeComponent),
-}
-
-/// Pod template annotations to set (or, with `null` values, remove) on the selected workloads:
-/// what the EnvoyFilter form needs so the sidecar mounts the node cache.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WorkloadPatch {
-    /// Kind of workload patched.
-    pub kind: WorkloadKind,
-    /// Namespace of the workloads (none: wherever the output is applied).
-    pub namespace: Option<String>,
-    /// Pod labels selecting the workloads (empty: all of `kind`).
-    pub labels: BTreeMap<String, String>,
-    /// Annotation → value (`None` removes it).
-    pub annotations: BTreeMap<String, Option<String>>,
-}
-
-impl WorkloadPatch {
-    /// The strategic-merge patch body (`spec.template.metadata.annotations`).
-    pub fn strategic_merge_patch(&self) -> serde_json::Value {
-        json!({"spec": {"template": {"metadata": {"annotations": self.annotations}}}})
-    }
-
-    /// Whether a workload document is one this patch targets (`apps/v1`, the kind, the
-    /// namespace when both say one, and every selector label on the pod template).
-    pub fn selects(&self, doc: &serde_norway::Value) -> bool {
-        fn str_at(v: Option<&serde_norway::Value>) -> Option<&str> {
-            v.and_then(|v| v.as_str())
-        }
-        let api_ok = str_at(doc.get("apiVersion")) == Some("apps/v1");
-        let kind_ok = str_at(doc.get("kind")) == Some(self.kind.as_str());
-        let ns = str_at(doc.get("metadata").and_then(|m| m.get("namespace")));
-        let ns_ok = match (&self.namespace, ns) {
-            (Some(want), Some(have)) => want == have,
-            _ => true,
-        };
-        let pod_labels = doc
-            .get("spec")
-            .and_then(|s| s.get("template"))
-            .and_then(|t| t.get("metadata"))
-            .and_then(|m| m.get("labels"));
-        let labels_ok = self
-            .labels
-            .iter()
-            .all(|(k, v)| str_at(pod_labels.and_then(|l| l.get(k.as_str()))) == Some(v.as_str()));
-        api_ok && kind_ok && ns_ok && labels_ok
-    }
-
-    /// Applies the patch to a workload document in place (`spec.template.metadata.annotations`).
-    pub fn apply_to(&self, doc: &mut serde_norway::Value) {
-        use serde_norway::{Mapping, Value};
-        fn child<'a>(v: &'a mut Value, key: &str) -> Option<&'a mut Value> {
-            let map = v.as_mapping_mut()?;
-            if !map.contains_key(key) {
-                map.insert(Value::from(key), Value::Mapping(Mapping::new()));
-            }
-            map.get_mut(key)
-        }
-        let Some(spec) = doc.get_mut("spec") else {
-            return;
-        };
-        let Some(meta) = child(spec, "template").and_then(|t| child(t, "metadata")) else {
-            return;
-        };
-        let Some(ann) = child(meta, "annotations").and_then(Value::as_mapping_mut) else {
-            return;
-        };
-        for (k, v) in &self.annotations {
-            match v {
-                Some(v) => {
-                    ann.insert(Value::from(k.as_str()), Value::from(v.as_str()));
-                }
-                None => {
-                    ann.remove(k.as_str());
-                }
-            }
-        }
-        if ann.is_empty()
-            && let Some(m) = meta.as_mapping_mut()
-        {
-            m.remove("annotations");
-        }
-    }
-
-    /// The patch as a kustomize `Component` (a GitOps repo lists it under `components:`).
-    pub fn to_component(&self, name: &str) -> KustomizeComponent {
-        let patch = json!({
-            "apiVersion": "apps/v1",
-            "kind": self.kind.as_str(),
-            // kustomize needs a name in a strategic-merge patch; `target` decides what is
-            // patched.
-            "metadata": {"name": "any"},
-            "spec": {"template": {"metadata": {"annotations": self.annotations}}},
-        });
-        // A YAML string holding the patch: kustomize's `patches[].patch` field. Serialising a
-        // `serde_json::Value` cannot fail.
-        let patch = serde_norway::to_string(&patch).unwrap_or_default();
-        KustomizeComponent {
-            api_version: "kustomize.config.k8s.io/v1alpha1".into(),
-            kind: "Component".into(),
-            metadata: ObjectMeta {
-                name: Some(name.to_owned()),
-                ..Default::default()
-            },
-            patches: vec![KustomizePatch {
-                target: KustomizeTarget {
-                    group: "apps".into(),
-                    version: "v1".into(),
-                    kind: self.kind.as_str().into(),
-                    namespace: self.namespace.clone(),
-                    label_selector: (!self.labels.is_empty())
-                        .then(|| names::label_selector(&self.labels)),
-                },
-                patch,
-            }],
-        }
-    }
-}
-
-/// A kustomize `Component` (`kustomize.config.k8s.io/v1alpha1`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KustomizeComponent {
-    /// `kustomize.config.k8s.io/v1alpha1`.
-    pub api_version: String,
-    /// `Component`.
-    pub kind: String,
-    /// Its name.
-    pub metadata: ObjectMeta,
-    /// The patches.
-    pub patches: Vec<KustomizePatch>,
-}
-
-/// One kustomize patch with a target.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct KustomizePatch {
-    /// What to patch.
-    pub target: KustomizeTarget,
-    /// The strategic-merge patch, as YAML text.
-    pub patch: String,
-}
-
-/// A kustomize patch target.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KustomizeTarget {
-    /// API group.
-    pub group: String,
-    /// API version.
-    pub version: String,
-    /// Kind.
-    pub kind: String,
-    /// Namespace.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// Label selector (`k=v,…`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub label_selector: Option<String>,
 }
 
 /// What [`generate`] produces.
@@ -312,36 +147,6 @@ fn metadata(fd: &FilterDeployment, id: &str, image: &ResolvedImage) -> ObjectMet
     }
 }
 
-fn phase_str(p: Phase) -> &'static str {
-    match p {
-        Phase::Authn => "AUTHN",
-        Phase::Authz => "AUTHZ",
-        Phase::Stats => "STATS",
-    }
-}
-
-fn fail_str(f: FailStrategy) -> &'static str {
-    match f {
-        FailStrategy::FailClose => "FAIL_CLOSE",
-        FailStrategy::FailOpen => "FAIL_OPEN",
-        FailStrategy::FailReload => "FAIL_RELOAD",
-    }
-}
-
-fn pull_str(p: PullPolicy) -> &'static str {
-    match p {
-        PullPolicy::IfNotPresent => "IfNotPresent",
-        PullPolicy::Always => "Always",
-    }
-}
-
-fn type_str(t: FilterType) -> &'static str {
-    match t {
-        FilterType::Http => "HTTP",
-        FilterType::Network => "NETWORK",
-    }
-}
-
 /// The WasmPlugin/TrafficExtension `match` for a patch context.
 fn traffic_match(ctx: Option<PatchContext>) -> Vec<TrafficSelector> {
     let mode = match ctx {
@@ -405,21 +210,21 @@ pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generate
         Ok(WasmModule {
             url: image.oci_url(),
             sha256: Some(image.digest_hex().to_owned()),
-            image_pull_policy: pull.pull_policy.map(|p| pull_str(p).to_owned()),
+            image_pull_policy: pull.pull_policy,
             image_pull_secret: pull.pull_secret.clone(),
             plugin_config: plugin_config(filter.config.as_ref(), kind)?,
             plugin_name: root_id.clone(),
-            fail_strategy: filter.fail_strategy.map(|f| fail_str(f).to_owned()),
-            plugin_type: filter.filter_type.map(|t| type_str(t).to_owned()),
+            fail_strategy: filter.fail_strategy,
+            plugin_type: filter.filter_type,
         })
     };
     match api {
         IstioApi::WasmPlugin => {
-            min(IstioVersion::new(1, 12), "WasmPlugin", &mut out);
+            min(IstioVersion::new(1, 12), WASM_PLUGIN.kind, &mut out);
             let spec = WasmPluginSpec {
                 selector,
-                module: module("WasmPlugin")?,
-                phase: filter.phase.map(|p| phase_str(p).to_owned()),
+                module: module(WASM_PLUGIN.kind)?,
+                phase: filter.phase,
                 priority: filter.priority,
                 r#match: traffic_match(filter.patch_context),
             };
@@ -429,13 +234,13 @@ pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generate
             }));
         }
         IstioApi::TrafficExtension => {
-            min(IstioVersion::new(1, 30), "TrafficExtension", &mut out);
+            min(IstioVersion::new(1, 30), TRAFFIC_EXTENSION.kind, &mut out);
             let spec = TrafficExtensionSpec {
                 selector,
-                phase: filter.phase.map(|p| phase_str(p).to_owned()),
+                phase: filter.phase,
                 priority: filter.priority,
                 r#match: traffic_match(filter.patch_context),
-                wasm: module("TrafficExtension")?,
+                wasm: module(TRAFFIC_EXTENSION.kind)?,
             };
             out.manifests
                 .push(Manifest::TrafficExtension(TrafficExtension {
@@ -461,43 +266,6 @@ pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generate
         }
     }
     Ok(out)
-}
-
-/// The pod annotations that mount the node cache into the sidecar (`remove`: the patch that
-/// takes them away again).
-pub fn cache_annotations_patch(fd: &FilterDeployment, remove: bool) -> WorkloadPatch {
-    let istio = &fd.spec.deployment.istio;
-    let volume = Volume {
-        name: NODE_CACHE_VOLUME.into(),
-        host_path: Some(HostPathVolumeSource {
-            path: NODE_CACHE_DIR.into(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let mount = VolumeMount {
-        name: NODE_CACHE_VOLUME.into(),
-        mount_path: NODE_CACHE_DIR.into(),
-        read_only: Some(true),
-        ..Default::default()
-    };
-    let volume = json!([volume]);
-    let mount = json!([mount]);
-    let value = |v: serde_json::Value| (!remove).then(|| v.to_string());
-    WorkloadPatch {
-        kind: istio.kind.unwrap_or_default(),
-        namespace: fd.metadata.namespace.clone(),
-        labels: istio.labels.clone(),
-        annotations: BTreeMap::from([
-            (USER_VOLUME_ANNOTATION.to_owned(), value(volume)),
-            (USER_VOLUME_MOUNT_ANNOTATION.to_owned(), value(mount)),
-        ]),
-    }
-}
-
-/// The node-cache path of a module: `/var/local/lib/wasme-cache/<sha256 of the wasm>`.
-pub fn node_cache_path(wasm_sha256: &str) -> String {
-    format!("{NODE_CACHE_DIR}/{wasm_sha256}")
 }
 
 fn envoy_filter_patch(

@@ -3,22 +3,16 @@
 //!
 //! Only the fields `cargo wasme` writes are modelled; names and enums follow the CRDs in
 //! `../shared/istio/` (tests validate every generated spec against them). Istio owns these
-//! CRDs, so no schema is derived here (`schema = "disabled"`).
+//! CRDs, so no schema is derived here. Their group/version/kind constants live in
+//! [`super::k8s`].
 
-use kube::CustomResource;
+use super::filter_deployment::{FailStrategy, FilterType, Phase, PullPolicy};
+use super::k8s::{ENVOY_FILTER, TRAFFIC_EXTENSION, WASM_PLUGIN, custom_resource};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// `spec` of a WasmPlugin.
-#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[kube(
-    group = "extensions.istio.io",
-    version = "v1alpha1",
-    kind = "WasmPlugin",
-    namespaced,
-    schema = "disabled",
-    derive = "PartialEq"
-)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct WasmPluginSpec {
     /// Pods the plugin applies to; none means the whole namespace.
@@ -29,7 +23,7 @@ pub struct WasmPluginSpec {
     pub module: WasmModule,
     /// `AUTHN`, `AUTHZ`, `STATS`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phase: Option<String>,
+    pub phase: Option<Phase>,
     /// Order within the phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
@@ -39,15 +33,7 @@ pub struct WasmPluginSpec {
 }
 
 /// `spec` of a TrafficExtension (Istio ≥ 1.30, supersedes WasmPlugin).
-#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[kube(
-    group = "extensions.istio.io",
-    version = "v1alpha1",
-    kind = "TrafficExtension",
-    namespaced,
-    schema = "disabled",
-    derive = "PartialEq"
-)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TrafficExtensionSpec {
     /// Pods the extension applies to; none means the whole namespace.
@@ -55,7 +41,7 @@ pub struct TrafficExtensionSpec {
     pub selector: Option<Selector>,
     /// `AUTHN`, `AUTHZ`, `STATS`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phase: Option<String>,
+    pub phase: Option<Phase>,
     /// Order within the phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
@@ -78,7 +64,7 @@ pub struct WasmModule {
     pub sha256: Option<String>,
     /// `IfNotPresent` or `Always`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_pull_policy: Option<String>,
+    pub image_pull_policy: Option<PullPolicy>,
     /// A `kubernetes.io/dockerconfigjson` Secret in the same namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_pull_secret: Option<String>,
@@ -90,10 +76,10 @@ pub struct WasmModule {
     pub plugin_name: Option<String>,
     /// `FAIL_CLOSE`, `FAIL_OPEN`, `FAIL_RELOAD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fail_strategy: Option<String>,
+    pub fail_strategy: Option<FailStrategy>,
     /// `HTTP` or `NETWORK`.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub plugin_type: Option<String>,
+    pub plugin_type: Option<FilterType>,
 }
 
 /// `selector` of a WasmPlugin/TrafficExtension.
@@ -112,15 +98,7 @@ pub struct TrafficSelector {
 }
 
 /// `spec` of an EnvoyFilter.
-#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[kube(
-    group = "networking.istio.io",
-    version = "v1alpha3",
-    kind = "EnvoyFilter",
-    namespaced,
-    schema = "disabled",
-    derive = "PartialEq"
-)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvoyFilterSpec {
     /// Pods the patches apply to.
@@ -202,3 +180,24 @@ pub struct Patch {
     /// The Envoy configuration inserted (Envoy's API, as JSON).
     pub value: serde_json::Value,
 }
+
+custom_resource!(
+    /// An Istio WasmPlugin resource.
+    WasmPlugin,
+    WasmPluginSpec,
+    WASM_PLUGIN
+);
+
+custom_resource!(
+    /// An Istio TrafficExtension resource.
+    TrafficExtension,
+    TrafficExtensionSpec,
+    TRAFFIC_EXTENSION
+);
+
+custom_resource!(
+    /// An Istio EnvoyFilter resource.
+    EnvoyFilter,
+    EnvoyFilterSpec,
+    ENVOY_FILTER
+);

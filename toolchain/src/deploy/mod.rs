@@ -6,16 +6,23 @@
 //! * [`filter_deployment`] — the `wasme.io/v1` `FilterDeployment` custom resource and its CRD
 //!   (full OpenAPI v3 schema, `config` accepted as a string or an object).
 //! * [`istio`] — typed `WasmPlugin`, `TrafficExtension` and `EnvoyFilter` resources.
-//! * [`generate`] — a `FilterDeployment` plus a [`image::ResolvedImage`] → Istio resources
+//! * [`generate`] — a `FilterDeployment` plus a [`resolve::ResolvedImage`] → Istio resources
 //!   (the old wasme operator's reconcile, as a function).
 //! * [`render`] — `cargo wasme render`: FilterDeployment documents in a YAML stream (or a KRM
 //!   `ResourceList`) → the same stream with the Istio resources in their place.
 //! * [`envoy`] — an Envoy v3 bootstrap that loads a module from a file, for plain Envoy.
-//! * [`image`] — the [`image::ImageResolver`] seam that pins a reference to its manifest digest.
+//! * [`resolve`] — the [`resolve::ImageResolver`] seam that pins a reference to its manifest digest.
+//!   Implementations that do I/O (the local store, a registry) live with their caller, the
+//!   CLI; [`resolve::DigestOnly`] is the pure one.
+//! * [`k8s`] — the few Kubernetes shapes used (`ObjectMeta`, volumes) and every
+//!   group/version/kind written ([`k8s::WASM_PLUGIN`], …), in one place.
 //! * [`names`] — Kubernetes name and label validation.
+//! * [`node_cache`] — the EnvoyFilter form's node cache and the workload patch that mounts it.
+//! * [`undeploy`] — the deletions matching what `deploy` generated.
+//! * [`yaml`] — multi-document YAML streams in and out.
 //!
 //! ```
-//! use cargo_wasme::deploy::{filter_deployment::*, generate, image::ResolvedImage};
+//! use cargo_wasme::deploy::{filter_deployment::*, generate, resolve::ResolvedImage};
 //!
 //! let fd = FilterDeployment::new("add-header", FilterDeploymentSpec {
 //!     filter: FilterSpec {
@@ -27,20 +34,23 @@
 //! });
 //! let image = ResolvedImage::pinned(
 //!     "registry.example/filters/add-header:v1".parse().unwrap(),
-//!     format!("sha256:{}", "a".repeat(64)),
+//!     cargo_wasme::reference::Digest::of(b"the manifest"),
 //! );
 //! // A plain-string config cannot travel in a WasmPlugin's pluginConfig object.
 //! assert!(generate::generate(&fd, &image).is_err());
 //! ```
 
+mod crd_schema;
 pub mod envoy;
 pub mod filter_deployment;
 pub mod generate;
-pub mod image;
 pub mod istio;
+pub mod k8s;
 pub mod names;
+pub mod node_cache;
 pub mod render;
-pub mod store_resolver;
+pub mod resolve;
+pub mod undeploy;
 pub mod yaml;
 
 /// Everything that can go wrong while turning a deployment request into manifests.
@@ -67,13 +77,8 @@ pub enum DeployError {
         reason: String,
     },
     /// An image reference could not be parsed.
-    #[error("invalid image reference {reference:?}: {reason}")]
-    InvalidReference {
-        /// The reference as given.
-        reference: String,
-        /// What is wrong with it.
-        reason: String,
-    },
+    #[error(transparent)]
+    Reference(#[from] crate::reference::ReferenceError),
     /// The image could not be resolved to a manifest digest (or lacks what the output needs).
     #[error("cannot resolve image {reference}: {reason}")]
     Unresolved {

@@ -114,6 +114,26 @@ pub fn validate_labels(labels: &BTreeMap<String, String>) -> Result<(), DeployEr
     Ok(())
 }
 
+/// The filter id `deploy` uses when none is given: the image repository's last path segment,
+/// lower-cased, `_` turned into `-`.
+///
+/// ```
+/// let id = cargo_wasme::deploy::names::filter_id_for_image("ghcr.io/acme/add_header:v1").unwrap();
+/// assert_eq!(id, "add-header");
+/// ```
+pub fn filter_id_for_image(image: &str) -> Result<String, DeployError> {
+    let parsed = super::resolve::parse_image(image)?;
+    let id = parsed
+        .repository()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .replace('_', "-");
+    validate_dns1123_subdomain("filter id", &id)?;
+    Ok(id)
+}
+
 /// Parses `k=v,k2=v2` (the `--labels` flag) into a validated map. An empty string is no labels.
 ///
 /// ```

@@ -11,15 +11,15 @@
 
 use super::DeployError;
 use super::filter_deployment::{FilterDeployment, ImagePullOptions};
-use super::generate::{Generated, WorkloadPatch, generate};
-use super::image::{ImageResolver, PullOptions, resolve_pinned};
+use super::generate::{Generated, generate};
+use super::k8s::{FILTER_DEPLOYMENT, RESOURCE_LIST};
+use super::node_cache::WorkloadPatch;
+use super::resolve::{ImageResolver, PullOptions, resolve_pinned};
 use super::yaml::{Document, to_yaml};
 use serde_norway::Value;
 
-/// `apiVersion` of FilterDeployment documents.
-pub const FILTER_DEPLOYMENT_API_VERSION: &str = "wasme.io/v1";
-/// `apiVersion` of KRM `ResourceList`s.
-pub const RESOURCE_LIST_API_VERSION: &str = "config.kubernetes.io/v1";
+/// The older `apiVersion` of KRM `ResourceList`s, still accepted on input.
+const RESOURCE_LIST_V1ALPHA1: &str = "config.kubernetes.io/v1alpha1";
 
 /// One output document: either an input passed through verbatim, or a new/changed one.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,8 +75,7 @@ impl Rendered {
 
 /// Whether a document is a `wasme.io/v1` FilterDeployment.
 pub fn is_filter_deployment(doc: &Value) -> bool {
-    doc.get("apiVersion").and_then(Value::as_str) == Some(FILTER_DEPLOYMENT_API_VERSION)
-        && doc.get("kind").and_then(Value::as_str) == Some("FilterDeployment")
+    FILTER_DEPLOYMENT.matches(doc)
 }
 
 /// Parses a FilterDeployment document with errors that name the field at fault.
@@ -137,6 +136,19 @@ fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, DeployError> {
 }
 
 /// Renders a stream of documents. Pure apart from `resolver` (which may read the local store).
+///
+/// ```
+/// use cargo_wasme::deploy::{render::render, resolve::DigestOnly, yaml};
+/// let hex = "a".repeat(64);
+/// let input = format!(
+///     "apiVersion: wasme.io/v1\nkind: FilterDeployment\nmetadata:\n  name: add-header\n\
+///      spec:\n  filter:\n    image: ghcr.io/acme/add-header@sha256:{hex}\n"
+/// );
+/// let rendered = render(yaml::parse_stream("-", &input).unwrap(), &DigestOnly).unwrap();
+/// let out = rendered.to_yaml_stream().unwrap();
+/// assert!(out.contains("kind: WasmPlugin"));
+/// assert!(out.contains(&format!("sha256: {hex}")));
+/// ```
 pub fn render(docs: Vec<Document>, resolver: &dyn ImageResolver) -> Result<Rendered, DeployError> {
     let mut out = Rendered::default();
     let mut patches: Vec<(usize, String, WorkloadPatch)> = Vec::new();
@@ -236,8 +248,8 @@ pub fn render_resource_list(
     }
     let rendered = render(docs, resolver)?;
     let mut out = serde_norway::Mapping::new();
-    out.insert("apiVersion".into(), RESOURCE_LIST_API_VERSION.into());
-    out.insert("kind".into(), "ResourceList".into());
+    out.insert("apiVersion".into(), RESOURCE_LIST.api_version.into());
+    out.insert("kind".into(), RESOURCE_LIST.kind.into());
     out.insert("items".into(), Value::Sequence(rendered.values()?));
     if let Some(fc) = list.get("functionConfig") {
         out.insert("functionConfig".into(), fc.clone());
@@ -264,8 +276,8 @@ fn result_entry(message: &str, severity: &str) -> Value {
 /// `error` result (kustomize and kpt show it and stop).
 pub fn resource_list_error(list: &Value, error: &DeployError) -> Value {
     let mut out = serde_norway::Mapping::new();
-    out.insert("apiVersion".into(), RESOURCE_LIST_API_VERSION.into());
-    out.insert("kind".into(), "ResourceList".into());
+    out.insert("apiVersion".into(), RESOURCE_LIST.api_version.into());
+    out.insert("kind".into(), RESOURCE_LIST.kind.into());
     out.insert(
         "items".into(),
         list.get("items")
@@ -281,9 +293,9 @@ pub fn resource_list_error(list: &Value, error: &DeployError) -> Value {
 
 /// Whether a document is a KRM `ResourceList`.
 pub fn is_resource_list(doc: &Value) -> bool {
-    doc.get("kind").and_then(Value::as_str) == Some("ResourceList")
+    doc.get("kind").and_then(Value::as_str) == Some(RESOURCE_LIST.kind)
         && doc
             .get("apiVersion")
             .and_then(Value::as_str)
-            .is_some_and(|a| a == RESOURCE_LIST_API_VERSION || a == "config.kubernetes.io/v1alpha1")
+            .is_some_and(|a| a == RESOURCE_LIST.api_version || a == RESOURCE_LIST_V1ALPHA1)
 }

@@ -1,8 +1,8 @@
 //! Registry failures, each naming the cause and the fix.
 
-use crate::credentials::CredentialsError;
+use super::credentials::CredentialsError;
 use crate::image::ImageError;
-use crate::reference::ReferenceError;
+use crate::reference::{Digest, ReferenceError};
 use crate::store::StoreError;
 use oci_client::errors::OciDistributionError;
 
@@ -97,7 +97,7 @@ pub enum RegistryError {
     DigestMismatch {
         /// What was checked.
         what: String,
-        /// The expected digest.
+        /// The expected digest (as the registry client reports it).
         expected: String,
         /// The digest of what arrived.
         actual: String,
@@ -111,7 +111,7 @@ pub enum RegistryError {
         /// The reference.
         reference: String,
         /// The local manifest digest.
-        actual: String,
+        actual: Digest,
     },
     /// The registry answered something that is not a Wasm image.
     #[error("{reference}: {source}")]

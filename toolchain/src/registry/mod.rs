@@ -2,7 +2,7 @@
 //! login checks, with retries on transient failures and progress output.
 //!
 //! Plain HTTP is used for `localhost`/`127.0.0.1` automatically and for any registry with
-//! [`RegistryOptions::plain_http`]. Credentials come from [`crate::credentials::lookup`].
+//! [`RegistryOptions::plain_http`]. Credentials come from [`credentials::lookup`].
 //!
 //! ```no_run
 //! use cargo_wasme::{registry::{Registry, RegistryOptions}, store::Store};
@@ -14,16 +14,19 @@
 //! # Ok(()) }
 //! ```
 
+mod auth;
+pub mod credentials;
 mod error;
 pub mod progress;
 
 pub use error::RegistryError;
 use error::{Ctx, is_transient};
 
-use crate::credentials::{self, Credential};
 use crate::image::{self, Manifest};
+use crate::reference::Digest;
 use crate::reference::{self, Reference};
 use crate::store::{Store, StoredImage};
+use credentials::Credential;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, RegistryOperation};
@@ -68,7 +71,7 @@ pub struct PushReport {
     /// The remote reference pushed (normalised).
     pub reference: String,
     /// The manifest digest: pin this (`repo@sha256:…`, WasmPlugin `sha256`).
-    pub digest: String,
+    pub digest: Digest,
     /// Blobs uploaded.
     pub uploaded: usize,
     /// Blobs the registry already had.
@@ -106,13 +109,6 @@ impl Registry {
             user_agent: concat!("cargo-wasme/", env!("CARGO_PKG_VERSION")),
             ..Default::default()
         })
-    }
-
-    fn credential(&self, registry: &str) -> Result<Credential, RegistryError> {
-        match &self.options.credential {
-            Some(c) => Ok(c.clone()),
-            None => Ok(credentials::lookup(registry)?),
-        }
     }
 
     fn ctx<'a>(
@@ -156,24 +152,6 @@ impl Registry {
         }
     }
 
-    async fn authenticate(
-        &self,
-        client: &Client,
-        r: &Reference,
-        whole: &str,
-        cred: &Credential,
-        op: RegistryOperation,
-    ) -> Result<Option<String>, RegistryError> {
-        let auth: RegistryAuth = cred.clone().into();
-        let name = if op == RegistryOperation::Push {
-            "push"
-        } else {
-            "pull"
-        };
-        let ctx = self.ctx(r, whole, format!("authentication for {name}"), name, cred);
-        self.retry(&ctx, || client.auth(r, &auth, op)).await
-    }
-
     /// Pushes the local image `local` to `remote` (default: `local` itself) and returns the
     /// manifest digest. Blobs the registry already has are not uploaded again. A digest
     /// `remote` must match the image's manifest digest; it is pushed by digest, untagged.
@@ -186,7 +164,7 @@ impl Registry {
         let image = store.resolve(local)?;
         let target_text = remote.unwrap_or(local);
         let target = reference::parse(target_text)?;
-        if let Some(d) = target.digest()
+        if let Some(d) = reference::digest_of(&target)
             && d != image.manifest_digest
         {
             return Err(RegistryError::DigestRefMismatch {
@@ -217,7 +195,7 @@ impl Registry {
                 &cred,
             );
             if self
-                .retry(&ctx, || client.blob_exists(&target, &blob.digest))
+                .retry(&ctx, || client.blob_exists(&target, blob.digest.as_str()))
                 .await?
             {
                 report.skipped += 1;
@@ -233,7 +211,7 @@ impl Registry {
                 &cred,
             );
             self.retry(&ctx, || {
-                client.push_blob(&target, data.clone(), &blob.digest)
+                client.push_blob(&target, data.clone(), blob.digest.as_str())
             })
             .await?;
             report.uploaded += 1;
@@ -293,14 +271,14 @@ impl Registry {
         let (manifest_bytes, _) = self
             .retry(&ctx, || client.pull_manifest_raw(&target, &auth, &accept))
             .await?;
-        let actual = image::sha256_digest(&manifest_bytes);
-        if let Some(expected) = target.digest()
+        let actual = Digest::of(&manifest_bytes);
+        if let Some(expected) = reference::digest_of(&target)
             && expected != actual
         {
             return Err(RegistryError::DigestMismatch {
                 what: "the manifest".into(),
                 expected: expected.to_string(),
-                actual,
+                actual: actual.to_string(),
             });
         }
         let manifest = Manifest::parse(&manifest_bytes).map_err(|source| RegistryError::Image {
@@ -338,12 +316,12 @@ impl Registry {
                     Ok::<_, oci_client::errors::OciDistributionError>(out)
                 })
                 .await?;
-            let actual = image::sha256_digest(&data);
+            let actual = Digest::of(&data);
             if actual != blob.digest {
                 return Err(RegistryError::DigestMismatch {
                     what: format!("blob {}", blob.digest),
-                    expected: blob.digest.clone(),
-                    actual,
+                    expected: blob.digest.to_string(),
+                    actual: actual.to_string(),
                 });
             }
             transfer.finish(data.len() as u64, "pulled");
@@ -360,9 +338,9 @@ impl Registry {
             })
     }
 
-    /// The manifest digest (`sha256:…`) `reference` names on its registry, without fetching
-    /// layers. For a digest reference the registry is still asked, so a missing image fails.
-    pub async fn resolve_digest(&self, reference_text: &str) -> Result<String, RegistryError> {
+    /// The manifest digest `reference` names on its registry, without fetching layers. For a
+    /// digest reference the registry is still asked, so a missing image fails.
+    pub async fn resolve_digest(&self, reference_text: &str) -> Result<Digest, RegistryError> {
         let target = reference::parse(reference_text)?;
         let whole = target.whole();
         let cred = self.credential(target.resolve_registry())?;
@@ -375,42 +353,16 @@ impl Registry {
             "pull",
             &cred,
         );
-        self.retry(&ctx, || client.fetch_manifest_digest(&target, &auth))
-            .await
-    }
-
-    /// Checks that `credential` is accepted by `registry` (a host): the token service must
-    /// issue a token, or an authenticated request must not be refused.
-    pub async fn verify_login(
-        &self,
-        registry: &str,
-        credential: &Credential,
-    ) -> Result<(), RegistryError> {
-        let probe_text = format!("{registry}/wasme-login-check:latest");
-        let probe = reference::parse(&probe_text)?;
-        let whole = probe.whole();
-        let client = self.client(probe.registry());
-        if self
-            .authenticate(&client, &probe, &whole, credential, RegistryOperation::Pull)
-            .await?
-            .is_some()
-        {
-            return Ok(());
-        }
-        let zero = format!("sha256:{}", "0".repeat(64));
-        let ctx = self.ctx(
-            &probe,
-            &whole,
-            "checking the credentials".into(),
-            "pull",
-            credential,
-        );
-        match self.retry(&ctx, || client.blob_exists(&probe, &zero)).await {
-            Ok(_) | Err(RegistryError::NotFound { .. }) | Err(RegistryError::Forbidden { .. }) => {
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
+        let digest = self
+            .retry(&ctx, || client.fetch_manifest_digest(&target, &auth))
+            .await?;
+        digest
+            .parse()
+            .map_err(|e: crate::reference::DigestError| RegistryError::Other {
+                registry: target.registry().to_string(),
+                what: "resolving the digest".into(),
+                message: format!("the registry answered with an unusable digest: {e}"),
+            })
     }
 }
 
@@ -419,7 +371,7 @@ impl Registry {
 pub fn resolve_digest_blocking(
     reference: &str,
     options: &RegistryOptions,
-) -> Result<String, RegistryError> {
+) -> Result<Digest, RegistryError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,5 +1,6 @@
 //! Transfer progress: indicatif bars on a terminal, one plain line per blob otherwise.
 
+use crate::reference::Digest;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 
@@ -24,9 +25,8 @@ impl Progress {
     }
 
     /// Starts reporting a transfer of `size` bytes.
-    pub fn start(&self, verb: &str, digest: &str, size: u64) -> Transfer {
-        let short = digest.strip_prefix("sha256:").unwrap_or(digest);
-        let label = format!("{verb} {}", &short[..short.len().min(12)]);
+    pub fn start(&self, verb: &str, digest: &Digest, size: u64) -> Transfer {
+        let label = format!("{verb} {}", digest.short());
         let bar = self.bars.as_ref().map(|m| {
             let bar = m.add(ProgressBar::new(size));
             bar.set_style(

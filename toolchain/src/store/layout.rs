@@ -9,6 +9,7 @@
 
 use super::StoreError;
 use crate::image::Descriptor;
+use crate::reference::Digest;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -114,12 +115,8 @@ impl Drop for Lock {
     }
 }
 
-/// The path of the blob with `digest` under `root`, or `None` for a malformed digest (which
-/// could otherwise escape the directory).
-pub fn blob_path(root: &Path, digest: &str) -> Option<PathBuf> {
-    let hex = digest.strip_prefix("sha256:")?;
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    Some(root.join("blobs").join("sha256").join(hex))
+/// The path of the blob with `digest` under `root` (a [`Digest`] is always 64 hex digits, so
+/// the path cannot escape the directory).
+pub fn blob_path(root: &Path, digest: &Digest) -> PathBuf {
+    root.join("blobs").join("sha256").join(digest.hex())
 }

@@ -20,102 +20,24 @@
 //! assert_eq!(image.root_ids, ["root"]);
 //! ```
 
+mod error;
 pub mod layout;
 
+pub use error::StoreError;
+
 use crate::image::{self, BuiltImage, Descriptor, Format, ImageError, Manifest};
-use crate::reference::{self, ReferenceError};
+use crate::reference::{self, Digest};
 use layout::{Index, Lock, REF_NAME, TMP_PREFIX, blob_path, io_err, write_atomic};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-
-/// Why a store operation failed. Nothing in the store changes when one is returned.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The reference does not parse.
-    #[error(transparent)]
-    Reference(#[from] ReferenceError),
-    /// No image under that reference.
-    #[error(
-        "no image `{reference}` in the local store ({store}): run `cargo wasme images` to see what \
-         is there, build it with `cargo wasme build --tag {reference}` or fetch it with \
-         `cargo wasme pull {reference}`"
-    )]
-    NotFound {
-        /// The reference asked for.
-        reference: String,
-        /// The store's directory.
-        store: PathBuf,
-    },
-    /// A digest reference cannot be a tag target.
-    #[error("`{0}` is a digest reference; a new name needs a tag (REPOSITORY:TAG)")]
-    DigestAsTag(String),
-    /// The disk is full (or a quota or file size limit was hit).
-    #[error(
-        "cannot {action} {path}: the disk is full or a quota/file-size limit was reached ({source}); \
-         free some space (`cargo wasme rmi` removes images) or point WASME_HOME at another disk"
-    )]
-    DiskFull {
-        /// What was being done.
-        action: String,
-        /// Where.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The store directory cannot be written.
-    #[error(
-        "cannot {action} {path}: the store is not writable ({source}); fix its permissions or set \
-         WASME_HOME to a writable directory"
-    )]
-    NotWritable {
-        /// What was being done.
-        action: String,
-        /// Where.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// Another I/O error.
-    #[error("cannot {action} {path}: {source}")]
-    Io {
-        /// What was being done.
-        action: String,
-        /// Where.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// A file in the store does not hold what it should.
-    #[error(
-        "the local store is damaged: {0}; remove the affected image with `cargo wasme rmi` and \
-         build or pull it again"
-    )]
-    Corrupt(String),
-    /// A blob given to the store does not match its digest.
-    #[error(
-        "blob content does not match its digest {expected} (got {actual}): refusing to store it"
-    )]
-    DigestMismatch {
-        /// The digest claimed.
-        expected: String,
-        /// The digest of the bytes.
-        actual: String,
-    },
-    /// The image is not a usable Wasm image.
-    #[error(transparent)]
-    Image(#[from] ImageError),
-    /// Neither `WASME_HOME` nor a user data directory is known.
-    #[error("cannot find a place for the local store: set WASME_HOME to a directory")]
-    NoHome,
-}
 
 /// An image in the local store, with its module and metadata.
 #[derive(Debug, Clone)]
 pub struct StoredImage {
     /// The normalised reference it was found under (`docker.io/library/x:1`, `reg/x@sha256:…`).
     pub reference: String,
-    /// The manifest digest (`sha256:<hex>`), what Istio's WasmPlugin `sha256` field pins.
-    pub manifest_digest: String,
+    /// The manifest digest, what Istio's WasmPlugin `sha256` field pins.
+    pub manifest_digest: Digest,
     /// The manifest's media type.
     pub manifest_media_type: String,
     /// The image layout.
@@ -238,14 +160,9 @@ impl Store {
         write_atomic(&self.root.join("index.json"), &bytes)
     }
 
-    fn blob_path(&self, digest: &str) -> Result<PathBuf, StoreError> {
-        blob_path(&self.root, digest)
-            .ok_or_else(|| StoreError::Corrupt(format!("`{digest}` is not a sha256 digest")))
-    }
-
     /// Reads a blob and checks its digest.
-    pub fn read_blob(&self, digest: &str) -> Result<Vec<u8>, StoreError> {
-        let path = self.blob_path(digest)?;
+    pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>, StoreError> {
+        let path = blob_path(&self.root, digest);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -253,8 +170,8 @@ impl Store {
             }
             Err(e) => return Err(io_err("read", &path, e)),
         };
-        let actual = image::sha256_digest(&bytes);
-        if actual != digest {
+        let actual = Digest::of(&bytes);
+        if &actual != digest {
             return Err(StoreError::Corrupt(format!(
                 "blob {digest} holds content with digest {actual}"
             )));
@@ -263,20 +180,20 @@ impl Store {
     }
 
     /// Whether the store has the blob `digest`.
-    pub fn has_blob(&self, digest: &str) -> bool {
-        self.blob_path(digest).is_ok_and(|p| p.is_file())
+    pub fn has_blob(&self, digest: &Digest) -> bool {
+        blob_path(&self.root, digest).is_file()
     }
 
     /// Writes a blob unless present; returns its path when it was newly created.
-    fn put_blob(&self, digest: &str, data: &[u8]) -> Result<Option<PathBuf>, StoreError> {
-        let actual = image::sha256_digest(data);
-        if actual != digest {
+    fn put_blob(&self, digest: &Digest, data: &[u8]) -> Result<Option<PathBuf>, StoreError> {
+        let actual = Digest::of(data);
+        if &actual != digest {
             return Err(StoreError::DigestMismatch {
                 expected: digest.to_string(),
-                actual,
+                actual: actual.to_string(),
             });
         }
-        let path = self.blob_path(digest)?;
+        let path = blob_path(&self.root, digest);
         if std::fs::metadata(&path).is_ok_and(|m| m.len() == data.len() as u64) {
             return Ok(None);
         }
@@ -295,24 +212,24 @@ impl Store {
         &self,
         reference: &str,
         manifest: &[u8],
-        blobs: &BTreeMap<String, Vec<u8>>,
+        blobs: &BTreeMap<Digest, Vec<u8>>,
     ) -> Result<StoredImage, StoreError> {
         let parsed = reference::parse(reference)?;
-        let digest = image::sha256_digest(manifest);
-        if let Some(d) = parsed.digest()
+        let digest = Digest::of(manifest);
+        if let Some(d) = reference::digest_of(&parsed)
             && d != digest
         {
             return Err(StoreError::DigestMismatch {
                 expected: d.to_string(),
-                actual: digest,
+                actual: digest.to_string(),
             });
         }
         for (d, data) in blobs {
-            let actual = image::sha256_digest(data);
+            let actual = Digest::of(data);
             if &actual != d {
                 return Err(StoreError::DigestMismatch {
-                    expected: d.clone(),
-                    actual,
+                    expected: d.to_string(),
+                    actual: actual.to_string(),
                 });
             }
         }
@@ -322,9 +239,9 @@ impl Store {
         let mut created = Vec::new();
         let result = (|| {
             for d in decoded.manifest.blobs() {
-                let data = blobs
-                    .get(&d.digest)
-                    .ok_or_else(|| StoreError::Image(ImageError::MissingBlob(d.digest.clone())))?;
+                let data = blobs.get(&d.digest).ok_or_else(|| {
+                    StoreError::Image(ImageError::MissingBlob(d.digest.to_string()))
+                })?;
                 created.extend(self.put_blob(&d.digest, data)?);
             }
             created.extend(self.put_blob(&digest, manifest)?);
@@ -363,10 +280,10 @@ impl Store {
             + decoded.manifest.blobs().iter().map(|d| d.size).sum::<u64>();
         Ok(StoredImage {
             reference,
-            manifest_digest: image::sha256_digest(&manifest_bytes),
+            manifest_digest: Digest::of(&manifest_bytes),
             manifest_media_type: decoded.manifest.media_type().to_string(),
             format: decoded.format,
-            wasm_sha256: image::sha256_hex(&decoded.module),
+            wasm_sha256: Digest::of(&decoded.module).hex().to_owned(),
             root_ids: decoded.runtime_config.config.root_ids,
             abi_versions: decoded.runtime_config.abi_versions,
             size,
@@ -377,7 +294,7 @@ impl Store {
         })
     }
 
-    fn load(&self, reference: String, manifest_digest: &str) -> Result<StoredImage, StoreError> {
+    fn load(&self, reference: String, manifest_digest: &Digest) -> Result<StoredImage, StoreError> {
         let manifest = self.read_blob(manifest_digest)?;
         let mut failure = None;
         let decoded = image::decode(&manifest, |d| match self.read_blob(&d.digest) {
@@ -395,13 +312,13 @@ impl Store {
     }
 
     /// Finds the index entry for `reference`: `(stored name, manifest digest)`.
-    fn find(&self, index: &Index, reference: &str) -> Result<(String, String), StoreError> {
+    fn find(&self, index: &Index, reference: &str) -> Result<(String, Digest), StoreError> {
         let not_found = || StoreError::NotFound {
             reference: reference.to_string(),
             store: self.root.clone(),
         };
-        if let Some(hex) = reference.strip_prefix("sha256:") {
-            let digest = format!("sha256:{hex}");
+        if reference.starts_with("sha256:") {
+            let digest: Digest = reference.parse().map_err(|_| not_found())?;
             let entry = index
                 .manifests
                 .iter()
@@ -411,7 +328,7 @@ impl Store {
                 .annotations
                 .get(REF_NAME)
                 .cloned()
-                .unwrap_or_else(|| digest.clone());
+                .unwrap_or_else(|| digest.to_string());
             return Ok((name, digest));
         }
         let parsed = reference::parse(reference)?;
@@ -423,10 +340,10 @@ impl Store {
         {
             return Ok((whole, e.digest.clone()));
         }
-        if let Some(d) = parsed.digest() {
+        if let Some(d) = reference::digest_of(&parsed) {
             // A digest reference resolves to any entry with that manifest, under its own name.
             if index.manifests.iter().any(|e| e.digest == d) {
-                return Ok((whole, d.to_string()));
+                return Ok((whole, d));
             }
         }
         Err(not_found())
@@ -456,7 +373,7 @@ impl Store {
                     .annotations
                     .get(REF_NAME)
                     .cloned()
-                    .unwrap_or_else(|| e.digest.clone());
+                    .unwrap_or_else(|| e.digest.to_string());
                 self.load(name, &e.digest)
             })
             .collect())
@@ -558,7 +475,8 @@ impl Store {
                     .and_then(|m| m.modified().ok())
                     .and_then(|t| t.elapsed().ok())
                     .is_some_and(|age| age > STALE_TMP);
-            let unused = !name.starts_with(TMP_PREFIX) && !keep.contains(&format!("sha256:{name}"));
+            let unused = !name.starts_with(TMP_PREFIX)
+                && !Digest::from_hex(&name).is_ok_and(|d| keep.contains(&d));
             if (stale_tmp || unused) && std::fs::remove_file(entry.path()).is_ok() {
                 report.blobs_deleted += usize::from(unused);
                 report.bytes_freed += meta.map_or(0, |m| m.len());

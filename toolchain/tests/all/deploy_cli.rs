@@ -37,7 +37,7 @@ fn env() -> Env {
     store.add(REF, &built).unwrap();
     Env {
         test,
-        digest: built.digest,
+        digest: built.digest.to_string(),
         wasm,
     }
 }

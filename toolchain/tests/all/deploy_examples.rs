@@ -3,7 +3,7 @@
 
 use crate::deploy_support;
 
-use cargo_wasme::deploy::{image::DigestOnly, render::render, yaml};
+use cargo_wasme::deploy::{render::render, resolve::DigestOnly, yaml};
 use deploy_support::{assert_valid_istio, yaml_docs};
 use std::path::Path;
 

@@ -7,7 +7,7 @@ use cargo_wasme::deploy::{
     DeployError,
     filter_deployment::*,
     generate::{Manifest, generate},
-    image::{ResolvedImage, parse_reference},
+    resolve::{ResolvedImage, parse_image},
     yaml,
 };
 use deploy_support::{assert_valid_istio, golden, istio_problems};
@@ -22,8 +22,8 @@ fn image() -> ResolvedImage {
         root_ids: vec!["add_header".into()],
         abi_versions: vec!["v0.2.1".into()],
         ..ResolvedImage::pinned(
-            parse_reference("ghcr.io/acme/add-header:0.1.0").unwrap(),
-            DIGEST.into(),
+            parse_image("ghcr.io/acme/add-header:0.1.0").unwrap(),
+            DIGEST.parse().unwrap(),
         )
     }
 }

@@ -5,12 +5,12 @@ use crate::deploy_support;
 
 use cargo_wasme::deploy::{
     filter_deployment::{self, FilterDeployment},
-    image::{DigestOnly, ImageResolver, PullOptions, ResolveError, ResolvedImage},
     render::{render, render_resource_list, resource_list_error},
+    resolve::{DigestOnly, ImageResolver, PullOptions, ResolveError, ResolvedImage},
     yaml,
 };
+use cargo_wasme::reference::Reference;
 use deploy_support::{assert_valid_istio, golden, yaml_docs};
-use oci_spec::distribution::Reference;
 
 const HEX: &str = "4b2e1f6f0c3ad55d2d62aab2c4d4cc0c1a5b0d8c1d3a9f1bb1f4c0e9e8d7c6b5";
 const WASM_SHA: &str = "0f3c5d9a1b7e2c4d6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d";
@@ -26,7 +26,7 @@ impl ImageResolver for OneImage {
         Ok(ResolvedImage {
             wasm_sha256: Some(WASM_SHA.into()),
             root_ids: vec!["add_header".into()],
-            ..ResolvedImage::pinned(r.clone(), format!("sha256:{HEX}"))
+            ..ResolvedImage::pinned(r.clone(), format!("sha256:{HEX}").parse().unwrap())
         })
     }
 }

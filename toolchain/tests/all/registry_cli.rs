@@ -81,7 +81,7 @@ fn legacy_wasm_to_oci_images_are_pulled() {
 
 #[test]
 fn resolve_digest_asks_the_registry() {
-    use cargo_wasme::credentials::Credential;
+    use cargo_wasme::registry::credentials::Credential;
     use cargo_wasme::registry::{RegistryOptions, resolve_digest_blocking};
     let registry = DockerRegistry::start();
     let env = TestEnv::new();

@@ -8,7 +8,7 @@
 //! pure and testable.
 
 use super::DeployError;
-use oci_spec::distribution::Reference;
+use crate::reference::{self, Digest, Reference};
 use std::path::PathBuf;
 
 /// How to reach the registry when a reference has to be resolved remotely.
@@ -25,8 +25,8 @@ pub struct PullOptions {
 pub struct ResolvedImage {
     /// The reference as the user wrote it, normalised (registry, repository, tag and/or digest).
     pub reference: Reference,
-    /// The manifest digest, `sha256:<64 hex>`.
-    pub manifest_digest: String,
+    /// The manifest digest.
+    pub manifest_digest: Digest,
     /// The sha256 (hex) of the `.wasm` module itself, when the module is known locally.
     pub wasm_sha256: Option<String>,
     /// The root ids the image declares (its first one is the default root id).
@@ -39,7 +39,7 @@ pub struct ResolvedImage {
 
 impl ResolvedImage {
     /// An image known only by its reference and manifest digest (nothing from the store).
-    pub fn pinned(reference: Reference, manifest_digest: String) -> Self {
+    pub fn pinned(reference: Reference, manifest_digest: Digest) -> Self {
         Self {
             reference,
             manifest_digest,
@@ -52,9 +52,7 @@ impl ResolvedImage {
 
     /// The digest's hex part, without `sha256:`.
     pub fn digest_hex(&self) -> &str {
-        self.manifest_digest
-            .strip_prefix("sha256:")
-            .unwrap_or(&self.manifest_digest)
+        self.manifest_digest.hex()
     }
 
     /// `registry/repository@sha256:<hex>`: the reference with the tag dropped and the digest
@@ -74,30 +72,17 @@ impl ResolvedImage {
     }
 }
 
-/// Parses an image reference (`registry/repo:tag`, `repo@sha256:…`, with or without `oci://`).
-pub fn parse_reference(reference: &str) -> Result<Reference, DeployError> {
-    let trimmed = reference.strip_prefix("oci://").unwrap_or(reference);
-    trimmed
-        .parse::<Reference>()
-        .map_err(|e| DeployError::InvalidReference {
-            reference: reference.to_owned(),
-            reason: format!(
-                "{e} (expected e.g. ghcr.io/org/filter:v1 or ghcr.io/org/filter@sha256:<64 hex>)"
-            ),
-        })
-}
-
-/// Checks that a digest is `sha256:` followed by 64 lowercase hex digits.
-pub fn is_sha256_digest(digest: &str) -> bool {
-    digest.strip_prefix("sha256:").is_some_and(is_sha256_hex)
-}
-
-/// Checks that a string is 64 lowercase hex digits.
-pub fn is_sha256_hex(hex: &str) -> bool {
-    hex.len() == 64
-        && hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+/// Parses an image reference (`registry/repo:tag`, `repo@sha256:…`, with or without
+/// Istio's `oci://` prefix) with [`reference::parse`].
+///
+/// ```
+/// let r = cargo_wasme::deploy::resolve::parse_image("oci://ghcr.io/org/filter:v1").unwrap();
+/// assert_eq!(r.whole(), "ghcr.io/org/filter:v1");
+/// ```
+pub fn parse_image(image: &str) -> Result<Reference, DeployError> {
+    Ok(reference::parse(
+        image.strip_prefix("oci://").unwrap_or(image),
+    )?)
 }
 
 /// Why an [`ImageResolver`] could not resolve a reference.
@@ -134,13 +119,8 @@ impl ImageResolver for DigestOnly {
         reference: &Reference,
         _options: &PullOptions,
     ) -> Result<ResolvedImage, ResolveError> {
-        match reference.digest() {
-            Some(d) if is_sha256_digest(d) => {
-                Ok(ResolvedImage::pinned(reference.clone(), d.to_owned()))
-            }
-            Some(d) => Err(ResolveError::Failed(format!(
-                "digest {d} is not sha256:<64 lowercase hex>"
-            ))),
+        match reference::digest_of(reference) {
+            Some(d) => Ok(ResolvedImage::pinned(reference.clone(), d)),
             None => Err(ResolveError::NotFound(
                 "the reference has no @sha256: digest and no store or registry was consulted"
                     .into(),
@@ -160,17 +140,12 @@ pub fn resolve_pinned(
     reference: &str,
     options: &PullOptions,
 ) -> Result<ResolvedImage, DeployError> {
-    let parsed = parse_reference(reference)?;
+    let parsed = parse_image(reference)?;
     let unresolved = |reason: String| DeployError::Unresolved {
         reference: reference.to_owned(),
         reason,
     };
-    if let Some(digest) = parsed.digest() {
-        if !is_sha256_digest(digest) {
-            return Err(unresolved(format!(
-                "only sha256 digests are supported, got {digest}"
-            )));
-        }
+    if let Some(digest) = reference::digest_of(&parsed) {
         return match resolver.resolve(&parsed, options) {
             Ok(found) if found.manifest_digest == digest => Ok(ResolvedImage {
                 reference: parsed,
@@ -180,18 +155,12 @@ pub fn resolve_pinned(
                 "the reference pins {digest} but the image found has manifest digest {}",
                 found.manifest_digest
             ))),
-            Err(_) => Ok(ResolvedImage::pinned(parsed.clone(), digest.to_owned())),
+            Err(_) => Ok(ResolvedImage::pinned(parsed.clone(), digest)),
         };
     }
     let found = resolver
         .resolve(&parsed, options)
         .map_err(|e| unresolved(e.to_string()))?;
-    if !is_sha256_digest(&found.manifest_digest) {
-        return Err(unresolved(format!(
-            "the resolver returned {:?}, which is not a sha256 digest",
-            found.manifest_digest
-        )));
-    }
     Ok(ResolvedImage {
         reference: parsed,
         ..found

@@ -1,11 +1,12 @@
-//! [`ImageResolver`] over the local image store (and, for tags it lacks, the registry): pins a
-//! reference to the manifest digest of the image stored under it, and knows the module's
-//! sha256, root ids and ABI versions.
+//! The CLI's [`ImageResolver`]: the I/O side of `deploy` and `render`. It looks references up in
+//! the local image store (and, for tags it lacks, the registry), pinning a reference to the
+//! manifest digest of the image stored under it, with the module's sha256, root ids and ABI
+//! versions. The deploy library itself stays pure; it only sees the trait.
 
-use super::image::{ImageResolver, PullOptions, ResolveError, ResolvedImage};
-use crate::registry::{RegistryOptions, resolve_digest_blocking};
-use crate::store::{Store, StoreError, StoredImage};
-use oci_spec::distribution::Reference;
+use cargo_wasme::deploy::resolve::{ImageResolver, PullOptions, ResolveError, ResolvedImage};
+use cargo_wasme::reference::Reference;
+use cargo_wasme::registry::{RegistryOptions, resolve_digest_blocking};
+use cargo_wasme::store::{Store, StoreError, StoredImage};
 use std::path::{Path, PathBuf};
 
 /// Resolves references from the local store, then (when enabled) asks the registry for the
@@ -37,11 +38,6 @@ impl StoreResolver {
         Ok(Self::new(Store::open_default()?))
     }
 
-    /// The store.
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     /// Loads an image (module included) from the store.
     pub fn load(&self, reference: &str) -> Result<StoredImage, StoreError> {
         self.store.resolve(reference)
@@ -49,7 +45,7 @@ impl StoreResolver {
 }
 
 /// What the resolver reports for a stored image.
-pub fn resolved_from_store(reference: Reference, image: &StoredImage) -> ResolvedImage {
+fn resolved_from_store(reference: Reference, image: &StoredImage) -> ResolvedImage {
     ResolvedImage {
         reference,
         manifest_digest: image.manifest_digest.clone(),

@@ -1,0 +1,208 @@
+//! The EnvoyFilter form's node cache: where modules sit on each node, the pod annotations that
+//! mount that directory into the sidecar, and the patch (or kustomize Component) that sets or
+//! removes them on the selected workloads.
+
+use super::filter_deployment::{FilterDeployment, WorkloadKind};
+use super::k8s::{HostPathVolumeSource, KUSTOMIZE_COMPONENT, ObjectMeta, Volume, VolumeMount};
+use super::names;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Directory on each node where the wasme node cache keeps modules, by sha256.
+pub const NODE_CACHE_DIR: &str = "/var/local/lib/wasme-cache";
+/// Name of the sidecar volume that mounts [`NODE_CACHE_DIR`].
+pub const NODE_CACHE_VOLUME: &str = "wasme-cache";
+/// Pod annotation Istio's injector reads to add volumes to the sidecar.
+pub const USER_VOLUME_ANNOTATION: &str = "sidecar.istio.io/userVolume";
+/// Pod annotation Istio's injector reads to add volume mounts to the sidecar.
+pub const USER_VOLUME_MOUNT_ANNOTATION: &str = "sidecar.istio.io/userVolumeMount";
+
+/// Pod template annotations to set (or, with `null` values, remove) on the selected workloads:
+/// what the EnvoyFilter form needs so the sidecar mounts the node cache.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadPatch {
+    /// Kind of workload patched.
+    pub kind: WorkloadKind,
+    /// Namespace of the workloads (none: wherever the output is applied).
+    pub namespace: Option<String>,
+    /// Pod labels selecting the workloads (empty: all of `kind`).
+    pub labels: BTreeMap<String, String>,
+    /// Annotation → value (`None` removes it).
+    pub annotations: BTreeMap<String, Option<String>>,
+}
+
+impl WorkloadPatch {
+    /// The strategic-merge patch body (`spec.template.metadata.annotations`).
+    pub fn strategic_merge_patch(&self) -> serde_json::Value {
+        json!({"spec": {"template": {"metadata": {"annotations": self.annotations}}}})
+    }
+
+    /// Whether a workload document is one this patch targets (`apps/v1`, the kind, the
+    /// namespace when both say one, and every selector label on the pod template).
+    pub fn selects(&self, doc: &serde_norway::Value) -> bool {
+        fn str_at(v: Option<&serde_norway::Value>) -> Option<&str> {
+            v.and_then(|v| v.as_str())
+        }
+        let kind_ok = self.kind.kind().matches(doc);
+        let ns = str_at(doc.get("metadata").and_then(|m| m.get("namespace")));
+        let ns_ok = match (&self.namespace, ns) {
+            (Some(want), Some(have)) => want == have,
+            _ => true,
+        };
+        let pod_labels = doc
+            .get("spec")
+            .and_then(|s| s.get("template"))
+            .and_then(|t| t.get("metadata"))
+            .and_then(|m| m.get("labels"));
+        let labels_ok = self
+            .labels
+            .iter()
+            .all(|(k, v)| str_at(pod_labels.and_then(|l| l.get(k.as_str()))) == Some(v.as_str()));
+        kind_ok && ns_ok && labels_ok
+    }
+
+    /// Applies the patch to a workload document in place (`spec.template.metadata.annotations`).
+    pub fn apply_to(&self, doc: &mut serde_norway::Value) {
+        use serde_norway::{Mapping, Value};
+        fn child<'a>(v: &'a mut Value, key: &str) -> Option<&'a mut Value> {
+            let map = v.as_mapping_mut()?;
+            if !map.contains_key(key) {
+                map.insert(Value::from(key), Value::Mapping(Mapping::new()));
+            }
+            map.get_mut(key)
+        }
+        let Some(spec) = doc.get_mut("spec") else {
+            return;
+        };
+        let Some(meta) = child(spec, "template").and_then(|t| child(t, "metadata")) else {
+            return;
+        };
+        let Some(ann) = child(meta, "annotations").and_then(Value::as_mapping_mut) else {
+            return;
+        };
+        for (k, v) in &self.annotations {
+            match v {
+                Some(v) => {
+                    ann.insert(Value::from(k.as_str()), Value::from(v.as_str()));
+                }
+                None => {
+                    ann.remove(k.as_str());
+                }
+            }
+        }
+        if ann.is_empty()
+            && let Some(m) = meta.as_mapping_mut()
+        {
+            m.remove("annotations");
+        }
+    }
+
+    /// The patch as a kustomize `Component` (a GitOps repo lists it under `components:`).
+    pub fn to_component(&self, name: &str) -> KustomizeComponent {
+        let patch = json!({
+            "apiVersion": self.kind.kind().api_version,
+            "kind": self.kind.as_str(),
+            // kustomize needs a name in a strategic-merge patch; `target` decides what is
+            // patched.
+            "metadata": {"name": "any"},
+            "spec": {"template": {"metadata": {"annotations": self.annotations}}},
+        });
+        // A YAML string holding the patch: kustomize's `patches[].patch` field. Serialising a
+        // `serde_json::Value` cannot fail.
+        let patch = serde_norway::to_string(&patch).unwrap_or_default();
+        KustomizeComponent {
+            api_version: KUSTOMIZE_COMPONENT.api_version.into(),
+            kind: KUSTOMIZE_COMPONENT.kind.into(),
+            metadata: ObjectMeta::named(name),
+            patches: vec![KustomizePatch {
+                target: KustomizeTarget {
+                    group: self.kind.kind().group.into(),
+                    version: self.kind.kind().version.into(),
+                    kind: self.kind.as_str().into(),
+                    namespace: self.namespace.clone(),
+                    label_selector: (!self.labels.is_empty())
+                        .then(|| names::label_selector(&self.labels)),
+                },
+                patch,
+            }],
+        }
+    }
+}
+
+/// A kustomize `Component` (`kustomize.config.k8s.io/v1alpha1`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KustomizeComponent {
+    /// `kustomize.config.k8s.io/v1alpha1`.
+    pub api_version: String,
+    /// `Component`.
+    pub kind: String,
+    /// Its name.
+    pub metadata: ObjectMeta,
+    /// The patches.
+    pub patches: Vec<KustomizePatch>,
+}
+
+/// One kustomize patch with a target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KustomizePatch {
+    /// What to patch.
+    pub target: KustomizeTarget,
+    /// The strategic-merge patch, as YAML text.
+    pub patch: String,
+}
+
+/// A kustomize patch target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KustomizeTarget {
+    /// API group.
+    pub group: String,
+    /// API version.
+    pub version: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Label selector (`k=v,…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_selector: Option<String>,
+}
+
+/// The pod annotations that mount the node cache into the sidecar (`remove`: the patch that
+/// takes them away again).
+pub fn cache_annotations_patch(fd: &FilterDeployment, remove: bool) -> WorkloadPatch {
+    let istio = &fd.spec.deployment.istio;
+    let volume = Volume {
+        name: NODE_CACHE_VOLUME.into(),
+        host_path: Some(HostPathVolumeSource {
+            path: NODE_CACHE_DIR.into(),
+            ..Default::default()
+        }),
+    };
+    let mount = VolumeMount {
+        name: NODE_CACHE_VOLUME.into(),
+        mount_path: NODE_CACHE_DIR.into(),
+        read_only: Some(true),
+        ..Default::default()
+    };
+    let volume = json!([volume]);
+    let mount = json!([mount]);
+    let value = |v: serde_json::Value| (!remove).then(|| v.to_string());
+    WorkloadPatch {
+        kind: istio.kind.unwrap_or_default(),
+        namespace: fd.metadata.namespace.clone(),
+        labels: istio.labels.clone(),
+        annotations: BTreeMap::from([
+            (USER_VOLUME_ANNOTATION.to_owned(), value(volume)),
+            (USER_VOLUME_MOUNT_ANNOTATION.to_owned(), value(mount)),
+        ]),
+    }
+}
+
+/// The node-cache path of a module: `/var/local/lib/wasme-cache/<sha256 of the wasm>`.
+pub fn node_cache_path(wasm_sha256: &str) -> String {
+    format!("{NODE_CACHE_DIR}/{wasm_sha256}")
+}

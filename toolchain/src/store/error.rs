@@ -1,0 +1,86 @@
+//! [`StoreError`]: every way a store operation fails, each saying what to do about it.
+
+use crate::image::ImageError;
+use crate::reference::ReferenceError;
+use std::path::PathBuf;
+
+/// Why a store operation failed. Nothing in the store changes when one is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The reference does not parse.
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    /// No image under that reference.
+    #[error(
+        "no image `{reference}` in the local store ({store}): run `cargo wasme images` to see what \
+         is there, build it with `cargo wasme build --tag {reference}` or fetch it with \
+         `cargo wasme pull {reference}`"
+    )]
+    NotFound {
+        /// The reference asked for.
+        reference: String,
+        /// The store's directory.
+        store: PathBuf,
+    },
+    /// A digest reference cannot be a tag target.
+    #[error("`{0}` is a digest reference; a new name needs a tag (REPOSITORY:TAG)")]
+    DigestAsTag(String),
+    /// The disk is full (or a quota or file size limit was hit).
+    #[error(
+        "cannot {action} {path}: the disk is full or a quota/file-size limit was reached ({source}); \
+         free some space (`cargo wasme rmi` removes images) or point WASME_HOME at another disk"
+    )]
+    DiskFull {
+        /// What was being done.
+        action: String,
+        /// Where.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The store directory cannot be written.
+    #[error(
+        "cannot {action} {path}: the store is not writable ({source}); fix its permissions or set \
+         WASME_HOME to a writable directory"
+    )]
+    NotWritable {
+        /// What was being done.
+        action: String,
+        /// Where.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Another I/O error.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: String,
+        /// Where.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A file in the store does not hold what it should.
+    #[error(
+        "the local store is damaged: {0}; remove the affected image with `cargo wasme rmi` and \
+         build or pull it again"
+    )]
+    Corrupt(String),
+    /// A blob given to the store does not match its digest.
+    #[error(
+        "blob content does not match its digest {expected} (got {actual}): refusing to store it"
+    )]
+    DigestMismatch {
+        /// The digest claimed.
+        expected: String,
+        /// The digest of the bytes.
+        actual: String,
+    },
+    /// The image is not a usable Wasm image.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// Neither `WASME_HOME` nor a user data directory is known.
+    #[error("cannot find a place for the local store: set WASME_HOME to a directory")]
+    NoHome,
+}
