@@ -8,12 +8,13 @@
 //! continues and closes run after the VM call returns; a local reply forces "stop" and, when
 //! sent before the response started, runs through this filter's response callbacks.
 
-use super::HeadersFn;
+use super::state::{Avail, CallData, Context, Deferred, Direction, HttpCtx, Stage};
+use super::{FailurePolicy, Proxy};
 use crate::abi::Action;
 use crate::abi::wire::Pair;
-use crate::state::{Avail, CallData, Context, Deferred, Direction, HttpCtx, Stage};
-use crate::stream::{FilterStatus, LocalReply};
-use crate::{FailurePolicy, HarnessError, Host};
+use crate::values::HarnessError;
+use crate::values::{FilterStatus, LocalReply};
+use crate::vm::HeadersFn;
 
 /// A direction of an HTTP stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +28,7 @@ pub(crate) const FAIL_STREAM_DETAILS: &str = "wasm_fail_stream";
 /// Details of a stream reset by `proxy_close_stream`.
 pub(crate) const CLOSE_STREAM_DETAILS: &str = "wasm_close_stream";
 
-impl Host {
+impl Proxy {
     pub(crate) fn http_ctx(&mut self, id: u32) -> Option<&mut HttpCtx> {
         match self.vm.state().contexts.get_mut(&id) {
             Some(Context::Http(h)) => Some(h),
@@ -203,7 +204,7 @@ impl Host {
             id,
             dir,
             result,
-            Host::forward_headers,
+            Proxy::forward_headers,
             Stage::PausedAtHeaders,
         );
     }
@@ -217,7 +218,7 @@ impl Host {
         id: u32,
         dir: Dir,
         result: Result<Action, ()>,
-        forward: fn(&mut Host, u32, Dir),
+        forward: fn(&mut Proxy, u32, Dir),
         paused: Stage,
     ) {
         let Ok(action) = result else {
@@ -304,7 +305,7 @@ impl Host {
                 .call(name, id, f, (id, size, u32::from(eos)), CallData::None),
         };
         let result = result.map(Action::from_data_status).map_err(drop);
-        self.after_callback(id, dir, result, Host::flush_body, Stage::PausedInBody);
+        self.after_callback(id, dir, result, Proxy::flush_body, Stage::PausedInBody);
     }
 
     /// Forwards the buffered body (and trailers received or added) to the next hop.
@@ -386,7 +387,7 @@ impl Host {
             id,
             dir,
             result,
-            Host::flush_trailers,
+            Proxy::flush_trailers,
             Stage::PausedAtTrailers,
         );
     }

@@ -2,7 +2,6 @@
 //! linked once, and the shared fixtures (built probe filters, compiled modules) are built once
 //! per run.
 
-mod conformance_support;
 mod add_header;
 mod build_filter;
 mod conformance_abi;
@@ -22,6 +21,7 @@ mod conformance_properties;
 mod conformance_queues;
 mod conformance_shared_data;
 mod conformance_startup;
+mod conformance_support;
 mod conformance_ticks;
 mod conformance_topology;
 mod conformance_trace;

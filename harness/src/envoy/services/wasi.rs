@@ -4,9 +4,9 @@
 //! clocks come from the harness's fake clock, randomness from a seeded generator, the
 //! environment from the plugin's settings, and no file system exists.
 
-use crate::LogLevel;
-use crate::memory;
-use crate::state::VmState;
+use crate::abi::LogLevel;
+use crate::envoy::state::VmState;
+use crate::vm::memory;
 use wasmtime::{Caller, ExternType, Linker, Module, ValType};
 
 /// The two module names WASI preview1 is served under.
@@ -172,7 +172,7 @@ fn add_module(linker: &mut Linker<VmState>, m: &'static str) -> wasmtime::Result
         m,
         "proc_exit",
         |mut c: Caller<'_, VmState>, code: u32| -> wasmtime::Result<()> {
-            c.data_mut().exit_code = Some(code as i32);
+            c.data_mut().vm.exit_code = Some(code as i32);
             Err(wasmtime::Error::msg(format!(
                 "the module called proc_exit({})",
                 code as i32

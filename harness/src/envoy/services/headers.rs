@@ -3,11 +3,11 @@
 //! outside its phase a map answers BAD_ARGUMENT for get-value (NOT_FOUND in on_log) and for
 //! mutations, and an empty map for get-pairs; keys are lower-cased.
 
-use super::{hostcall, note};
 use crate::abi::wire::{Pair, decode_pairs, encode_pairs};
 use crate::abi::{AbiVersion, MapType, Status};
-use crate::memory;
-use crate::state::{Avail, CallData, Context, VmState};
+use crate::envoy::hostcalls::{hostcall, note};
+use crate::envoy::state::{Avail, CallData, Context, VmState};
+use crate::vm::{HostResult, memory};
 use wasmtime::Linker;
 
 /// A header map as the current call sees it.
@@ -88,39 +88,37 @@ fn set_value(
     key: &[u8],
     value: &[u8],
     op: impl FnOnce(&mut Vec<Pair>, String, String),
-) -> Status {
+) -> HostResult {
     let key = lower(key);
     let value = String::from_utf8_lossy(value).into_owned();
     note(state, || {
         format!(
             "{}, {key:?}, {value:?}",
-            crate::trace::decoded(MapType::from_u32(mt))
+            crate::envoy::trace::decoded(MapType::from_u32(mt))
         )
     });
     mutate(state, mt, |map| op(map, key, value))
 }
 
 /// A mutation: `f` runs on the map when it is mutable.
-fn mutate(state: &mut VmState, mt: u32, f: impl FnOnce(&mut Vec<Pair>)) -> Status {
-    let Some(mt) = MapType::from_u32(mt) else {
-        return Status::BadArgument;
-    };
+fn mutate(state: &mut VmState, mt: u32, f: impl FnOnce(&mut Vec<Pair>)) -> HostResult {
+    let mt = MapType::from_u32(mt).ok_or(Status::BadArgument)?;
     match map_ref(state, mt) {
         MapRef::Present { map, mutable: true } => {
             f(map);
-            Status::Ok
+            Ok(())
         }
-        _ => Status::BadArgument,
+        _ => Err(Status::BadArgument.into()),
     }
 }
 
-pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
+pub(crate) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
     hostcall!(
         linker,
         "proxy_get_header_map_pairs",
         |caller, mt: u32, ret_ptr: u32, ret_size: u32| {
             let Some(map_type) = MapType::from_u32(mt) else {
-                return Ok(Status::BadArgument);
+                return Err(Status::BadArgument.into());
             };
             let state = caller.data_mut();
             note(state, || format!("{map_type:?}"));
@@ -135,90 +133,73 @@ pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
         linker,
         "proxy_set_header_map_pairs",
         |caller, mt: u32, ptr: u32, size: u32| {
-            Ok(
-                match memory::with_bytes(&mut caller, ptr, size, |data, state| {
-                    // Envoy treats a malformed map as an empty one.
-                    let pairs: Vec<Pair> = decode_pairs(data)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(k, v)| (k.to_ascii_lowercase(), v))
-                        .collect();
-                    note(state, || {
-                        format!(
-                            "{}, {pairs:?}",
-                            crate::trace::decoded(MapType::from_u32(mt))
-                        )
-                    });
-                    mutate(state, mt, |map| *map = pairs)
-                }) {
-                    Ok(s) | Err(s) => s,
-                },
-            )
+            memory::with_bytes(&mut caller, ptr, size, |data, state| {
+                // Envoy treats a malformed map as an empty one.
+                let pairs: Vec<Pair> = decode_pairs(data)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                    .collect();
+                note(state, || {
+                    format!(
+                        "{}, {pairs:?}",
+                        crate::envoy::trace::decoded(MapType::from_u32(mt))
+                    )
+                });
+                mutate(state, mt, |map| *map = pairs)
+            })
         }
     );
     hostcall!(
         linker,
         "proxy_get_header_map_size",
         |caller, mt: u32, ret_ptr: u32| {
-            let Some(map_type) = MapType::from_u32(mt) else {
-                return Ok(Status::BadArgument);
-            };
+            let map_type = MapType::from_u32(mt).ok_or(Status::BadArgument)?;
             let size = match map_ref(caller.data_mut(), map_type) {
                 MapRef::Present { map, .. } => {
                     map.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
                 }
-                MapRef::Unavailable { .. } => return Ok(Status::BadArgument),
+                MapRef::Unavailable { .. } => return Err(Status::BadArgument.into()),
             };
-            Ok(memory::status_of(memory::write_u32(
-                &mut caller,
-                ret_ptr,
-                size as u32,
-            )))
+            Ok(memory::write_u32(&mut caller, ret_ptr, size as u32)?)
         }
     );
     hostcall!(
         linker,
         "proxy_get_header_map_value",
         |caller, mt: u32, key_ptr: u32, key_size: u32, ret_ptr: u32, ret_size: u32| {
-            let Some(map_type) = MapType::from_u32(mt) else {
-                return Ok(Status::BadArgument);
-            };
-            let lookup = memory::with_bytes(&mut caller, key_ptr, key_size, |key, state| {
+            let map_type = MapType::from_u32(mt).ok_or(Status::BadArgument)?;
+            let value = memory::with_bytes(&mut caller, key_ptr, key_size, |key, state| {
                 let key = lower(key);
                 note(state, || format!("{map_type:?}, {key:?}"));
                 let v0_1 = state.abi == AbiVersion::V0_1_0;
-                match map_ref(state, map_type) {
+                Ok(match map_ref(state, map_type) {
                     MapRef::Present { map, .. } => match map.iter().find(|(k, _)| *k == key) {
-                        Some((_, v)) => Ok(v.clone().into_bytes()),
-                        None if v0_1 => Ok(Vec::new()),
-                        None => Err(Status::NotFound),
+                        Some((_, v)) => v.clone().into_bytes(),
+                        None if v0_1 => Vec::new(),
+                        None => return Err(Status::NotFound.into()),
                     },
-                    MapRef::Unavailable { in_log: true } => Err(Status::NotFound),
-                    MapRef::Unavailable { in_log: false } => Err(Status::BadArgument),
-                }
-            });
-            match lookup {
-                Ok(Ok(value)) => memory::return_bytes(&mut caller, &value, ret_ptr, ret_size),
-                Ok(Err(s)) | Err(s) => Ok(s),
-            }
+                    MapRef::Unavailable { in_log: true } => return Err(Status::NotFound.into()),
+                    MapRef::Unavailable { in_log: false } => {
+                        return Err(Status::BadArgument.into());
+                    }
+                })
+            })?;
+            memory::return_bytes(&mut caller, &value, ret_ptr, ret_size)
         }
     );
     hostcall!(
         linker,
         "proxy_add_header_map_value",
         |caller, mt: u32, key_ptr: u32, key_size: u32, value_ptr: u32, value_size: u32| {
-            Ok(
-                match memory::with_two(
-                    &mut caller,
-                    (key_ptr, key_size),
-                    (value_ptr, value_size),
-                    |key, value, state| {
-                        set_value(state, mt, key, value, |map, key, value| {
-                            map.push((key, value))
-                        })
-                    },
-                ) {
-                    Ok(s) | Err(s) => s,
+            memory::with_two(
+                &mut caller,
+                (key_ptr, key_size),
+                (value_ptr, value_size),
+                |key, value, state| {
+                    set_value(state, mt, key, value, |map, key, value| {
+                        map.push((key, value))
+                    })
                 },
             )
         }
@@ -227,15 +208,11 @@ pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
         linker,
         "proxy_replace_header_map_value",
         |caller, mt: u32, key_ptr: u32, key_size: u32, value_ptr: u32, value_size: u32| {
-            Ok(
-                match memory::with_two(
-                    &mut caller,
-                    (key_ptr, key_size),
-                    (value_ptr, value_size),
-                    |key, value, state| set_value(state, mt, key, value, replace),
-                ) {
-                    Ok(s) | Err(s) => s,
-                },
+            memory::with_two(
+                &mut caller,
+                (key_ptr, key_size),
+                (value_ptr, value_size),
+                |key, value, state| set_value(state, mt, key, value, replace),
             )
         }
     );
@@ -243,17 +220,16 @@ pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
         linker,
         "proxy_remove_header_map_value",
         |caller, mt: u32, key_ptr: u32, key_size: u32| {
-            Ok(
-                match memory::with_bytes(&mut caller, key_ptr, key_size, |key, state| {
-                    let key = lower(key);
-                    note(state, || {
-                        format!("{}, {key:?}", crate::trace::decoded(MapType::from_u32(mt)))
-                    });
-                    mutate(state, mt, |map| map.retain(|(k, _)| *k != key))
-                }) {
-                    Ok(s) | Err(s) => s,
-                },
-            )
+            memory::with_bytes(&mut caller, key_ptr, key_size, |key, state| {
+                let key = lower(key);
+                note(state, || {
+                    format!(
+                        "{}, {key:?}",
+                        crate::envoy::trace::decoded(MapType::from_u32(mt))
+                    )
+                });
+                mutate(state, mt, |map| map.retain(|(k, _)| *k != key))
+            })
         }
     );
     Ok(())

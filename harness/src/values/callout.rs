@@ -1,8 +1,7 @@
-//! HTTP and gRPC callouts: what the filter asked for, the tokens Envoy would hand out, and the
-//! answers tests give (by hand or scripted per cluster).
+//! HTTP and gRPC callouts as a test sees them: what the filter asked for and the answers tests
+//! give.
 
 use crate::abi::wire::Pair;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// An HTTP callout the filter made with `proxy_http_call`, as the upstream cluster would see it.
@@ -25,7 +24,7 @@ pub struct HttpCallRequest {
 impl HttpCallRequest {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        crate::stream::find_header(&self.headers, name)
+        super::find_header(&self.headers, name)
     }
 }
 
@@ -50,16 +49,7 @@ impl HttpCallResponse {
     }
 }
 
-crate::stream::message_builder!(HttpCallResponse);
-
-/// How a scripted cluster answers HTTP callouts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScriptedHttp {
-    /// Answer with this response.
-    Respond(HttpCallResponse),
-    /// Fail the callout (the filter sees `(token, 0, 0, 0)` and `get_status` = 11 "reset").
-    Fail,
-}
+super::message_builder!(HttpCallResponse);
 
 /// A gRPC call or stream the filter opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,80 +105,5 @@ impl GrpcResponse {
             status_message: message.to_string(),
             ..Default::default()
         }
-    }
-}
-
-#[derive(Debug)]
-pub(crate) struct PendingHttp {
-    pub request: HttpCallRequest,
-    pub root: u32,
-    pub deadline_ns: u64,
-}
-
-#[derive(Debug)]
-pub(crate) struct PendingGrpc {
-    pub request: GrpcCallRequest,
-    pub root: u32,
-    pub deadline_ns: Option<u64>,
-}
-
-/// Kinds of tokens; the kind is the low two bits of a token.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum TokenKind {
-    Http = 0,
-    GrpcCall = 1,
-    GrpcStream = 2,
-}
-
-/// Pending callouts of one VM.
-#[derive(Debug)]
-pub(crate) struct Callouts {
-    next: [u32; 3],
-    pub http: BTreeMap<u32, PendingHttp>,
-    pub grpc: BTreeMap<u32, PendingGrpc>,
-}
-
-impl Default for Callouts {
-    fn default() -> Self {
-        Callouts {
-            next: [0, 1, 2],
-            http: BTreeMap::new(),
-            grpc: BTreeMap::new(),
-        }
-    }
-}
-
-impl Callouts {
-    /// The next token of a kind: http 4, 8, …; gRPC calls 5, 9, …; streams 6, 10, ….
-    pub(crate) fn next_token(&mut self, kind: TokenKind) -> u32 {
-        let slot = &mut self.next[kind as usize];
-        *slot = slot.wrapping_add(4);
-        *slot
-    }
-
-    /// The earliest callout deadline, if any.
-    pub(crate) fn earliest_deadline(&self) -> Option<u64> {
-        let h = self.http.values().map(|p| p.deadline_ns).min();
-        let g = self.grpc.values().filter_map(|p| p.deadline_ns).min();
-        match (h, g) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn token_numbering() {
-        let mut c = Callouts::default();
-        assert_eq!(c.next_token(TokenKind::Http), 4);
-        assert_eq!(c.next_token(TokenKind::GrpcCall), 5);
-        assert_eq!(c.next_token(TokenKind::Http), 8);
-        assert_eq!(c.next_token(TokenKind::GrpcStream), 6);
-        assert_eq!(c.next_token(TokenKind::GrpcCall), 9);
-        assert_eq!(c.next_token(TokenKind::Http), 12);
     }
 }

@@ -1,6 +1,6 @@
 //! The harness's errors.
 
-use crate::LogEntry;
+use super::LogEntry;
 
 /// What went wrong loading a module or running the host.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -50,7 +50,7 @@ pub enum HarnessError {
     },
     /// The VM trapped (or ran past its deadline) in a callback; it is failed for good.
     #[error("{0}")]
-    Trap(crate::VmFailure),
+    Trap(super::VmFailure),
     /// The operation does not fit the object's state (e.g. a token that is not pending).
     #[error("{0}")]
     Usage(String),

@@ -1,15 +1,15 @@
 //! gRPC: `proxy_grpc_call` (tokens 5, 9, …), `proxy_grpc_stream` (6, 10, …), `proxy_grpc_send`
 //! (streams only), `proxy_grpc_cancel`, `proxy_grpc_close` (unknown tokens → NOT_FOUND).
 
-use super::{hostcall, note};
+use super::callouts::{PendingGrpc, TokenKind};
 use crate::abi::Status;
 use crate::abi::wire::decode_pairs;
-use crate::memory;
-use crate::services::callouts::{GrpcCallRequest, PendingGrpc, TokenKind};
-use crate::state::{Event, VmState};
+use crate::envoy::hostcalls::{hostcall, note};
+use crate::envoy::state::{Event, VmState};
+use crate::values::GrpcCallRequest;
+use crate::vm::{HostResult, memory};
 use std::time::Duration;
-use wasmtime::Caller;
-use wasmtime::Linker;
+use wasmtime::{Caller, Linker};
 
 struct Target {
     cluster: String,
@@ -33,7 +33,7 @@ fn open(
     message: Option<Vec<u8>>,
     timeout_ms: Option<u32>,
     ret_token_ptr: u32,
-) -> Status {
+) -> HostResult {
     let state = caller.data_mut();
     note(state, || {
         format!(
@@ -42,13 +42,11 @@ fn open(
         )
     });
     if !state.settings.clusters.contains(&target.cluster)
-        && !state.scripted_grpc.contains_key(&target.cluster)
+        && !state.callouts.scripted_grpc.contains_key(&target.cluster)
     {
-        return Status::BadArgument;
+        return Err(Status::BadArgument.into());
     }
-    if let Err(s) = memory::write_u32(caller, ret_token_ptr, 0) {
-        return s;
-    }
+    memory::write_u32(caller, ret_token_ptr, 0)?;
     let state = caller.data_mut();
     let is_stream = message.is_none();
     let token = state.callouts.next_token(if is_stream {
@@ -60,7 +58,7 @@ fn open(
     let deadline_ns = timeout_ms
         .filter(|t| *t > 0)
         .map(|t| state.clock.elapsed_ns() + u64::from(t) * 1_000_000);
-    if let Some(answer) = state.scripted_grpc.get(&target.cluster) {
+    if let Some(answer) = state.callouts.scripted_grpc.get(&target.cluster) {
         state.events.push_back(Event::GrpcAnswer {
             token,
             answer: answer.clone(),
@@ -84,10 +82,10 @@ fn open(
             deadline_ns,
         },
     );
-    memory::status_of(memory::write_u32(caller, ret_token_ptr, token))
+    Ok(memory::write_u32(caller, ret_token_ptr, token)?)
 }
 
-pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
+pub(crate) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
     hostcall!(
         linker,
         "proxy_grpc_call",
@@ -110,21 +108,15 @@ pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                 (method_ptr, method_size),
                 (meta_ptr, meta_size),
             ];
-            let target = match read_target(&mut caller, parts) {
-                Ok(t) => t,
-                Err(s) => return Ok(s),
-            };
-            let message = match memory::read(&mut caller, msg_ptr, msg_size) {
-                Ok(m) => m,
-                Err(s) => return Ok(s),
-            };
-            Ok(open(
+            let target = read_target(&mut caller, parts)?;
+            let message = memory::read(&mut caller, msg_ptr, msg_size)?;
+            open(
                 &mut caller,
                 target,
                 Some(message),
                 Some(timeout_ms),
                 ret_token_ptr,
-            ))
+            )
         }
     );
     hostcall!(
@@ -146,52 +138,42 @@ pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                 (method_ptr, method_size),
                 (meta_ptr, meta_size),
             ];
-            let target = match read_target(&mut caller, parts) {
-                Ok(t) => t,
-                Err(s) => return Ok(s),
-            };
-            Ok(open(&mut caller, target, None, None, ret_token_ptr))
+            let target = read_target(&mut caller, parts)?;
+            open(&mut caller, target, None, None, ret_token_ptr)
         }
     );
     hostcall!(
         linker,
         "proxy_grpc_send",
         |caller, token: u32, msg_ptr: u32, msg_size: u32, end_stream: u32| {
-            let message = match memory::read(&mut caller, msg_ptr, msg_size) {
-                Ok(m) => m,
-                Err(s) => return Ok(s),
-            };
+            let message = memory::read(&mut caller, msg_ptr, msg_size)?;
             let state = caller.data_mut();
-            Ok(match state.callouts.grpc.get_mut(&token) {
-                None => Status::NotFound,
-                Some(p) if !p.request.is_stream => Status::BadArgument,
-                Some(p) => {
-                    p.request.messages.push(message);
-                    p.request.local_closed |= end_stream != 0;
-                    Status::Ok
-                }
-            })
+            let p = state
+                .callouts
+                .grpc
+                .get_mut(&token)
+                .ok_or(Status::NotFound)?;
+            if !p.request.is_stream {
+                return Err(Status::BadArgument.into());
+            }
+            p.request.messages.push(message);
+            p.request.local_closed |= end_stream != 0;
+            Ok(())
         }
     );
     hostcall!(linker, "proxy_grpc_cancel", |caller, token: u32| {
-        Ok(match caller.data_mut().callouts.grpc.remove(&token) {
-            Some(_) => Status::Ok,
-            None => Status::NotFound,
-        })
+        let removed = caller.data_mut().callouts.grpc.remove(&token);
+        removed.map(drop).ok_or(Status::NotFound.into())
     });
     hostcall!(linker, "proxy_grpc_close", |caller, token: u32| {
         let grpc = &mut caller.data_mut().callouts.grpc;
-        Ok(match grpc.get_mut(&token) {
-            None => Status::NotFound,
-            Some(p) if p.request.is_stream => {
-                p.request.local_closed = true;
-                Status::Ok
-            }
-            Some(_) => {
-                grpc.remove(&token);
-                Status::Ok
-            }
-        })
+        let p = grpc.get_mut(&token).ok_or(Status::NotFound)?;
+        if p.request.is_stream {
+            p.request.local_closed = true;
+        } else {
+            grpc.remove(&token);
+        }
+        Ok(())
     });
     Ok(())
 }

@@ -3,40 +3,40 @@
 //! `proxy_continue_response` / `proxy_clear_route_cache`, `proxy_set_effective_context`,
 //! `proxy_get_status` and `proxy_done`.
 
-use super::{hostcall, note};
 use crate::abi::wire::decode_pairs;
 use crate::abi::{AbiVersion, Status, StreamType};
-use crate::memory;
-use crate::state::{Context, Deferred, VmState};
-use crate::stream::LocalReply;
+use crate::envoy::hostcalls::{hostcall, note};
+use crate::envoy::state::{Context, Deferred, VmState};
+use crate::values::LocalReply;
+use crate::vm::{HostResult, memory};
 use wasmtime::Linker;
 
-fn continue_stream(state: &mut VmState, stream: StreamType) -> Status {
+fn continue_stream(state: &mut VmState, stream: StreamType) -> HostResult {
     let ctx = state.call.effective_id;
     match (state.contexts.get(&ctx), stream) {
-        (_, StreamType::Upstream) => Status::Unimplemented,
+        (_, StreamType::Upstream) => return Err(Status::Unimplemented.into()),
         (Some(Context::Http(_)), StreamType::HttpRequest | StreamType::HttpResponse)
         | (Some(Context::Tcp(_)), StreamType::Downstream) => {
             state.deferred.push(Deferred::Continue { ctx, stream });
-            Status::Ok
         }
-        _ => Status::Ok,
+        _ => {}
     }
+    Ok(())
 }
 
-pub(super) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Result<()> {
+pub(crate) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Result<()> {
     if abi.is_v0_2() {
         hostcall!(linker, "proxy_continue_stream", |caller, st: u32| {
             let Some(stream) = StreamType::from_u32(st) else {
-                return Ok(Status::BadArgument);
+                return Err(Status::BadArgument.into());
             };
             let state = caller.data_mut();
             note(state, || format!("{stream:?}"));
-            Ok(continue_stream(state, stream))
+            continue_stream(state, stream)
         });
         hostcall!(linker, "proxy_close_stream", |caller, st: u32| {
             let Some(stream) = StreamType::from_u32(st) else {
-                return Ok(Status::BadArgument);
+                return Err(Status::BadArgument.into());
             };
             let state = caller.data_mut();
             note(state, || format!("{stream:?}"));
@@ -47,18 +47,18 @@ pub(super) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
             ) {
                 state.deferred.push(Deferred::Close { ctx });
             }
-            Ok(Status::Ok)
+            Ok(())
         });
     } else {
         hostcall!(linker, "proxy_continue_request", |caller| {
-            Ok(continue_stream(caller.data_mut(), StreamType::HttpRequest))
+            continue_stream(caller.data_mut(), StreamType::HttpRequest)
         });
         hostcall!(linker, "proxy_continue_response", |caller| {
-            Ok(continue_stream(caller.data_mut(), StreamType::HttpResponse))
+            continue_stream(caller.data_mut(), StreamType::HttpResponse)
         });
         hostcall!(linker, "proxy_clear_route_cache", |caller| {
             let _ = &caller;
-            Ok(Status::Ok)
+            Ok(())
         });
     }
     hostcall!(
@@ -73,18 +73,10 @@ pub(super) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
          headers_ptr: u32,
          headers_size: u32,
          grpc_status: i32| {
-            let details = match memory::read_string(&mut caller, details_ptr, details_size) {
-                Ok(d) => d,
-                Err(s) => return Ok(s),
-            };
-            let body = match memory::read(&mut caller, body_ptr, body_size) {
-                Ok(b) => b,
-                Err(s) => return Ok(s),
-            };
-            let headers = match memory::read(&mut caller, headers_ptr, headers_size) {
-                Ok(h) => decode_pairs(&h).unwrap_or_default(),
-                Err(s) => return Ok(s),
-            };
+            let details = memory::read_string(&mut caller, details_ptr, details_size)?;
+            let body = memory::read(&mut caller, body_ptr, body_size)?;
+            let headers = memory::read(&mut caller, headers_ptr, headers_size)?;
+            let headers = decode_pairs(&headers).unwrap_or_default();
             let state = caller.data_mut();
             let reply = LocalReply {
                 status: status_code,
@@ -109,7 +101,7 @@ pub(super) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
             if matches!(state.contexts.get(&ctx), Some(Context::Http(_))) {
                 state.deferred.push(Deferred::LocalReply { ctx, reply });
             }
-            Ok(Status::Ok)
+            Ok(())
         }
     );
     hostcall!(
@@ -119,9 +111,9 @@ pub(super) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
             let state = caller.data_mut();
             if state.contexts.contains_key(&context_id) {
                 state.call.effective_id = context_id;
-                Ok(Status::Ok)
+                Ok(())
             } else {
-                Ok(Status::BadArgument)
+                Err(Status::BadArgument.into())
             }
         }
     );
@@ -130,9 +122,7 @@ pub(super) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
         "proxy_get_status",
         |caller, ret_code_ptr: u32, ret_msg_ptr: u32, ret_msg_size: u32| {
             let (code, message) = caller.data().status.clone();
-            if let Err(s) = memory::write_u32(&mut caller, ret_code_ptr, code) {
-                return Ok(s);
-            }
+            memory::write_u32(&mut caller, ret_code_ptr, code)?;
             memory::return_bytes(&mut caller, &message, ret_msg_ptr, ret_msg_size)
         }
     );
@@ -142,9 +132,9 @@ pub(super) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
         match state.contexts.get(&ctx) {
             Some(Context::Root(r)) if r.done_called => {
                 state.deferred.push(Deferred::Done { ctx });
-                Ok(Status::Ok)
+                Ok(())
             }
-            _ => Ok(Status::NotFound),
+            _ => Err(Status::NotFound.into()),
         }
     });
     Ok(())

@@ -1,13 +1,13 @@
 //! `proxy_get_property` / `proxy_set_property`: the test's properties, Envoy-like defaults
 //! derived from the stream, and filter state (`wasm.<path>`) with Envoy's read-back rule.
 
-use super::{hostcall, note};
+use super::properties::PropertyValue;
 use crate::abi::Status;
 use crate::abi::wire::{encode_pairs, split_path};
-use crate::memory;
-use crate::services::properties::PropertyValue;
-use crate::state::{Context, HttpCtx, VmState};
-use crate::stream::find_header;
+use crate::envoy::hostcalls::{hostcall, note};
+use crate::envoy::state::{Context, HttpCtx, VmState};
+use crate::values::find_header;
+use crate::vm::memory;
 use wasmtime::Linker;
 
 /// The default downstream peer and local address of every stream.
@@ -63,7 +63,9 @@ fn response_property(h: &HttpCtx, field: &str) -> Option<Vec<u8>> {
         "code_details" => text(match (&h.local_reply, &h.reset) {
             (Some(r), _) => r.details.clone(),
             (_, Some(d)) => d.clone(),
-            _ if h.response.headers_avail != crate::state::Avail::Absent => "via_upstream".into(),
+            _ if h.response.headers_avail != crate::envoy::state::Avail::Absent => {
+                "via_upstream".into()
+            }
             _ => return None,
         }),
         "flags" => int(0),
@@ -172,48 +174,37 @@ fn get(state: &mut VmState, raw: &[u8]) -> Result<Vec<u8>, Status> {
     Err(Status::NotFound)
 }
 
-pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
+pub(crate) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
     hostcall!(
         linker,
         "proxy_get_property",
         |caller, path_ptr: u32, path_size: u32, ret_ptr: u32, ret_size: u32| {
-            let found = memory::with_bytes(&mut caller, path_ptr, path_size, |raw, state| {
+            let value = memory::with_bytes(&mut caller, path_ptr, path_size, |raw, state| {
                 note(state, || format!("{:?}", split_path(raw).join(".")));
-                get(state, raw)
-            });
-            match found {
-                Ok(Ok(v)) => memory::return_bytes(&mut caller, &v, ret_ptr, ret_size),
-                Ok(Err(s)) | Err(s) => Ok(s),
-            }
+                Ok(get(state, raw)?)
+            })?;
+            memory::return_bytes(&mut caller, &value, ret_ptr, ret_size)
         }
     );
     hostcall!(
         linker,
         "proxy_set_property",
         |caller, path_ptr: u32, path_size: u32, value_ptr: u32, value_size: u32| {
-            Ok(
-                match memory::with_two(
-                    &mut caller,
-                    (path_ptr, path_size),
-                    (value_ptr, value_size),
-                    |path, value, state| {
-                        note(state, || {
-                            format!(
-                                "{:?}, {:?}",
-                                split_path(path).join("."),
-                                String::from_utf8_lossy(value)
-                            )
-                        });
-                        match filter_state(state) {
-                            Some(fs) => {
-                                fs.insert([b"wasm.".as_slice(), path].concat(), value.to_vec());
-                                Status::Ok
-                            }
-                            None => Status::NotFound,
-                        }
-                    },
-                ) {
-                    Ok(s) | Err(s) => s,
+            memory::with_two(
+                &mut caller,
+                (path_ptr, path_size),
+                (value_ptr, value_size),
+                |path, value, state| {
+                    note(state, || {
+                        format!(
+                            "{:?}, {:?}",
+                            split_path(path).join("."),
+                            String::from_utf8_lossy(value)
+                        )
+                    });
+                    let fs = filter_state(state).ok_or(Status::NotFound)?;
+                    fs.insert([b"wasm.".as_slice(), path].concat(), value.to_vec());
+                    Ok(())
                 },
             )
         }

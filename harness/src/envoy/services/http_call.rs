@@ -2,17 +2,18 @@
 //! (the upstream is a cluster *name*, not a URL), then headers missing `:method`, `:path` or
 //! `:authority` → BAD_ARGUMENT; otherwise a token (4, 8, 12, …).
 
-use super::{hostcall, note};
+use super::callouts::{PendingHttp, ScriptedHttp, TokenKind};
 use crate::abi::Status;
 use crate::abi::wire::decode_pairs;
-use crate::memory;
-use crate::services::callouts::{HttpCallRequest, PendingHttp, ScriptedHttp, TokenKind};
-use crate::state::{Event, VmState};
-use crate::stream::lowered;
+use crate::envoy::hostcalls::{hostcall, note};
+use crate::envoy::state::{Event, VmState};
+use crate::values::HttpCallRequest;
+use crate::values::lowered;
+use crate::vm::memory;
 use std::time::Duration;
 use wasmtime::Linker;
 
-pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
+pub(crate) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
     hostcall!(
         linker,
         "proxy_http_call",
@@ -27,17 +28,10 @@ pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
          trailers_size: u32,
          timeout_ms: u32,
          ret_token_ptr: u32| {
-            let (cluster, headers, body, trailers) = match (|| {
-                Ok::<_, Status>((
-                    memory::read_string(&mut caller, upstream_ptr, upstream_size)?,
-                    memory::read(&mut caller, headers_ptr, headers_size)?,
-                    memory::read(&mut caller, body_ptr, body_size)?,
-                    memory::read(&mut caller, trailers_ptr, trailers_size)?,
-                ))
-            })() {
-                Ok(v) => v,
-                Err(s) => return Ok(s),
-            };
+            let cluster = memory::read_string(&mut caller, upstream_ptr, upstream_size)?;
+            let headers = memory::read(&mut caller, headers_ptr, headers_size)?;
+            let body = memory::read(&mut caller, body_ptr, body_size)?;
+            let trailers = memory::read(&mut caller, trailers_ptr, trailers_size)?;
             let mut headers = lowered(&decode_pairs(&headers).unwrap_or_default());
             let trailers = lowered(&decode_pairs(&trailers).unwrap_or_default());
             let state = caller.data_mut();
@@ -48,16 +42,16 @@ pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                 )
             });
             if (timeout_ms as i32) < 0 {
-                return Ok(Status::BadArgument);
+                return Err(Status::BadArgument.into());
             }
             if !state.settings.clusters.contains(&cluster)
-                && !state.scripted_http.contains_key(&cluster)
+                && !state.callouts.scripted_http.contains_key(&cluster)
             {
-                return Ok(Status::BadArgument);
+                return Err(Status::BadArgument.into());
             }
             for required in [":method", ":path", ":authority"] {
                 if !headers.iter().any(|(k, v)| k == required && !v.is_empty()) {
-                    return Ok(Status::BadArgument);
+                    return Err(Status::BadArgument.into());
                 }
             }
             if !body.is_empty() {
@@ -65,9 +59,7 @@ pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                 headers.push(("content-length".into(), body.len().to_string()));
             }
             // Check the return slot before handing out a token.
-            if let Err(s) = memory::write_u32(&mut caller, ret_token_ptr, 0) {
-                return Ok(s);
-            }
+            memory::write_u32(&mut caller, ret_token_ptr, 0)?;
             let state = caller.data_mut();
             let token = state.callouts.next_token(TokenKind::Http);
             let root = state.effective_root();
@@ -77,7 +69,7 @@ pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                 state.clock.elapsed_ns()
                     + Duration::from_millis(u64::from(timeout_ms)).as_nanos() as u64
             };
-            if let Some(script) = state.scripted_http.get(&cluster) {
+            if let Some(script) = state.callouts.scripted_http.get(&cluster) {
                 let answer = match script {
                     ScriptedHttp::Respond(r) => Some(r.clone()),
                     ScriptedHttp::Fail => None,
@@ -101,11 +93,7 @@ pub(super) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                     deadline_ns,
                 },
             );
-            Ok(memory::status_of(memory::write_u32(
-                &mut caller,
-                ret_token_ptr,
-                token,
-            )))
+            Ok(memory::write_u32(&mut caller, ret_token_ptr, token)?)
         }
     );
     Ok(())

@@ -18,7 +18,6 @@ fn config(disk_cache: bool) -> Config {
     // proxy-wasm modules need no GC proposal; without a collector compiled in it must be off.
     config.gc_support(false);
     config.wasm_gc(false);
-    config.wasm_function_references(false);
     if disk_cache && let Ok(cache) = wasmtime::Cache::new(wasmtime::CacheConfig::new()) {
         config.cache(Some(cache));
     }

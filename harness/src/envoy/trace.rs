@@ -4,11 +4,11 @@
 //! status. Formatting happens only when tracing is on
 //! ([`HostBuilder::trace`](crate::HostBuilder::trace)).
 
-use crate::state::VmState;
+use super::state::VmState;
 use std::fmt::Write;
 
 /// The name of a status code.
-pub fn status_name(code: u32) -> &'static str {
+pub(crate) fn status_name(code: u32) -> &'static str {
     match code {
         0 => "OK",
         1 => "NOT_FOUND",
@@ -28,8 +28,8 @@ pub fn status_name(code: u32) -> &'static str {
 }
 
 pub(crate) fn record_hostcall(state: &mut VmState, name: &str, args: &[i64], status: u32) {
-    let note = state.trace_note.take();
-    let Some(trace) = state.trace.as_mut() else {
+    let note = state.log.trace_note.take();
+    let Some(trace) = state.log.trace.as_mut() else {
         return;
     };
     let mut call = format!("[vm->host] env.{name}(");
@@ -52,7 +52,7 @@ pub(crate) fn record_hostcall(state: &mut VmState, name: &str, args: &[i64], sta
 
 /// Records a callback the host makes into the VM.
 pub(crate) fn record_callback(state: &mut VmState, name: &str, args: &[u32]) {
-    if let Some(trace) = state.trace.as_mut() {
+    if let Some(trace) = state.log.trace.as_mut() {
         let args: Vec<String> = args.iter().map(u32::to_string).collect();
         trace.push(format!("[host->vm] {name}({})", args.join(", ")));
     }

@@ -1,43 +1,35 @@
-//! The `env.proxy_*` hostcalls, one file per area, linked with the exact signatures of each ABI
-//! version (`proxy-wasm-host.md` §1). Every pointer is bounds-checked (see [`crate::memory`]);
-//! statuses are Envoy's.
+//! Linking the `env.proxy_*` hostcalls with the exact signatures of each ABI version
+//! (`proxy-wasm-host.md` §1). The hostcalls themselves live with their service in
+//! [`super::services`]; every pointer is bounds-checked (see [`crate::vm::memory`]); statuses
+//! are Envoy's.
 
+use super::services::{
+    buffers, foreign, grpc, headers, http_call, log, metrics_calls, properties_calls, queues,
+    shared_data, stream_control, timers,
+};
+use super::state::VmState;
 use crate::abi::AbiVersion;
-use crate::state::VmState;
 use wasmtime::Linker;
 
-mod buffers;
-mod foreign;
-mod grpc;
-mod headers;
-mod http_call;
-mod log;
-mod metrics;
-mod properties;
-mod queues;
-mod shared_data;
-mod stream_control;
-mod timers;
-
 /// Links a hostcall: `hostcall!(linker, "proxy_x", |caller, a: u32, b: u32| body)` where `body`
-/// evaluates to a [`crate::memory::HostResult`]. The wrapper refuses calls not allowed in the
-/// current phase (start-up, inside the allocator) by trapping, and records the trace when on.
+/// evaluates to a [`crate::vm::HostResult`] (`?` returns a status to the guest or traps). The
+/// wrapper refuses calls not allowed in the current phase (start-up, inside the allocator) by
+/// trapping, and records the trace when on.
 macro_rules! hostcall {
     ($linker:expr, $name:literal, |$caller:ident $(, $arg:ident : $ty:ty)*| $body:expr) => {
         $linker.func_wrap(
             "env",
             $name,
-            move |mut $caller: wasmtime::Caller<'_, $crate::state::VmState>, $($arg: $ty),*|
+            move |mut $caller: wasmtime::Caller<'_, $crate::envoy::state::VmState>, $($arg: $ty),*|
                   -> wasmtime::Result<u32> {
-                $crate::hostcalls::check_allowed(&mut $caller, $name)?;
+                $crate::envoy::hostcalls::check_allowed(&mut $caller, $name)?;
                 #[allow(clippy::redundant_closure_call)]
-                let status: $crate::abi::Status =
-                    (|| -> $crate::memory::HostResult { $body })()?;
-                if $caller.data().trace.is_some() {
-                    $crate::trace::record_hostcall(
-                        $caller.data_mut(), $name, &[$($arg as i64),*], status.code());
+                let code = $crate::vm::into_code((|| -> $crate::vm::HostResult { $body })())?;
+                if $caller.data().log.trace.is_some() {
+                    $crate::envoy::trace::record_hostcall(
+                        $caller.data_mut(), $name, &[$($arg as i64),*], code);
                 }
-                Ok(status.code())
+                Ok(code)
             },
         )?;
     };
@@ -56,7 +48,7 @@ pub(crate) fn check_allowed(
     caller: &mut wasmtime::Caller<'_, VmState>,
     name: &'static str,
 ) -> wasmtime::Result<()> {
-    let state = caller.data_mut();
+    let state = &mut caller.data_mut().vm;
     if (state.starting || state.in_allocator) && !ALWAYS_ALLOWED.contains(&name) {
         let phase = if state.in_allocator {
             "inside the memory allocator"
@@ -81,8 +73,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<VmState>, abi: AbiVersion) -> wa
     grpc::add(linker)?;
     shared_data::add(linker)?;
     queues::add(linker)?;
-    metrics::add(linker)?;
-    properties::add(linker)?;
+    metrics_calls::add(linker)?;
+    properties_calls::add(linker)?;
     foreign::add(linker)?;
     Ok(())
 }
@@ -90,7 +82,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<VmState>, abi: AbiVersion) -> wa
 /// Records a decoded description of the current hostcall's arguments for the trace (only
 /// evaluated when tracing is on).
 pub(crate) fn note(state: &mut VmState, f: impl FnOnce() -> String) {
-    if state.trace.is_some() {
-        state.trace_note = Some(f());
+    if state.log.trace.is_some() {
+        state.log.trace_note = Some(f());
     }
 }

@@ -1,13 +1,14 @@
 //! A compiled proxy-wasm module, ready to instantiate cheaply many times.
 
-use crate::HarnessError;
 use crate::abi::AbiVersion;
-use crate::state::VmState;
+use crate::envoy::{self, VmState};
+use crate::values::HarnessError;
+use crate::vm;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
-use wasmtime::{InstancePre, Linker};
+use wasmtime::InstancePre;
 
 /// A compiled filter module (core wasm for `wasm32-wasip1` or `wasm32-unknown-unknown`) with its
 /// detected ABI version and a pre-linked instance template. Cloning is cheap (an `Arc`).
@@ -22,7 +23,7 @@ use wasmtime::{InstancePre, Linker};
 ///     (memory (export "memory") 1)
 ///     (func (export "proxy_abi_version_0_2_1"))
 ///     (func (export "malloc") (param i32) (result i32) i32.const 1024))"#;
-/// let module = wasme_harness::Module::from_bytes(wat::parse_str(wat).unwrap())?;
+/// let module = wasme_harness::Module::from_bytes(wat::parse_str(wat).expect("valid WAT"))?;
 /// assert_eq!(module.abi(), wasme_harness::AbiVersion::V0_2_1);
 /// # Ok(()) }
 /// ```
@@ -31,9 +32,9 @@ pub struct Module {
     inner: Arc<ModuleInner>,
 }
 
-pub(crate) struct ModuleInner {
-    pub(crate) pre: InstancePre<VmState>,
-    pub(crate) abi: AbiVersion,
+struct ModuleInner {
+    pre: InstancePre<VmState>,
+    abi: AbiVersion,
 }
 
 impl std::fmt::Debug for Module {
@@ -52,7 +53,7 @@ fn memo() -> &'static Memo {
 }
 
 impl Module {
-    /// Compiles a module from its bytes (binary wasm; WAT text is accepted too). Identical
+    /// Compiles a module from its bytes (binary wasm; parse WAT text with the `wat` crate first). Identical
     /// bytes compiled before in this process are reused.
     pub fn from_bytes(bytes: impl AsRef<[u8]>) -> Result<Module, HarnessError> {
         let bytes = bytes.as_ref();
@@ -67,7 +68,7 @@ impl Module {
         {
             return Ok(found.1.clone());
         }
-        let module = Module::compile(crate::engine::shared(), bytes)?;
+        let module = Module::compile(vm::engine::shared(), bytes)?;
         memo()
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -90,22 +91,12 @@ impl Module {
     /// Compiles without any cache (neither this process's nor wasmtime's on-disk cache): what a
     /// cold start costs. Meant for benchmarks.
     pub fn compile_uncached(bytes: impl AsRef<[u8]>) -> Result<Module, HarnessError> {
-        Module::compile(crate::engine::uncached(), bytes.as_ref())
+        Module::compile(vm::engine::uncached(), bytes.as_ref())
     }
 
     fn compile(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<Module, HarnessError> {
-        let module = wasmtime::Module::new(engine, bytes)
-            .map_err(|e| HarnessError::Compile(format!("{e:#}")))?;
-        let abi = AbiVersion::detect(module.exports().map(|e| e.name()))
-            .ok_or(HarnessError::UnknownAbi)?;
-        let mut linker: Linker<VmState> = Linker::new(engine);
-        crate::hostcalls::add_to_linker(&mut linker, abi)
-            .and_then(|_| crate::wasi::add_to_linker(&mut linker))
-            .map_err(|e| HarnessError::Instantiate(format!("{e:#}")))?;
-        crate::wasi::define_remaining(&mut linker, &module);
-        let pre = linker
-            .instantiate_pre(&module)
-            .map_err(|e| HarnessError::Instantiate(format!("{e:#}")))?;
+        let (module, abi) = vm::module::compile(engine, bytes)?;
+        let pre = envoy::link(engine, &module, abi)?;
         Ok(Module {
             inner: Arc::new(ModuleInner { pre, abi }),
         })
@@ -116,7 +107,8 @@ impl Module {
         self.inner.abi
     }
 
-    pub(crate) fn inner(&self) -> &ModuleInner {
-        &self.inner
+    /// The pre-linked instance template.
+    pub(crate) fn instance_pre(&self) -> &InstancePre<VmState> {
+        &self.inner.pre
     }
 }

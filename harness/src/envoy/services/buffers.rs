@@ -2,10 +2,10 @@
 //! `proxy_get_configuration`. Bodies exist only in their phase (NOT_FOUND outside); the plugin
 //! configuration only during on_configure; callout and configuration buffers are immutable.
 
-use super::{hostcall, note};
 use crate::abi::{AbiVersion, BufferType, Status};
-use crate::memory;
-use crate::state::{Avail, CallData, Context, VmState};
+use crate::envoy::hostcalls::{hostcall, note};
+use crate::envoy::state::{Avail, CallData, Context, VmState};
+use crate::vm::{check, memory};
 use wasmtime::Linker;
 
 /// The bytes of a buffer the current call may read.
@@ -102,13 +102,13 @@ fn splice(buf: &mut Vec<u8>, start: u32, size: u32, data: &[u8]) -> Status {
     Status::Ok
 }
 
-pub(super) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Result<()> {
+pub(crate) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Result<()> {
     hostcall!(
         linker,
         "proxy_get_buffer_bytes",
         |caller, bt: u32, start: u32, max_size: u32, ret_ptr: u32, ret_size: u32| {
             let Some(buffer_type) = BufferType::from_u32(bt) else {
-                return Ok(Status::BadArgument);
+                return Err(Status::BadArgument.into());
             };
             let state = caller.data_mut();
             note(state, || format!("{buffer_type:?}, {start}, {max_size}"));
@@ -116,10 +116,7 @@ pub(super) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
                 Some(r) => r,
                 None => buffer(state, buffer_type).map(|b| b.clone()),
             };
-            let data = match whole {
-                Ok(d) => d,
-                Err(s) => return Ok(s),
-            };
+            let data = whole?;
             // 64-bit arithmetic: the SDK passes max_size = u32::MAX.
             let len = data.len() as u64;
             let from = u64::from(start).min(len) as usize;
@@ -132,26 +129,22 @@ pub(super) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
         "proxy_set_buffer_bytes",
         |caller, bt: u32, start: u32, size: u32, data_ptr: u32, data_size: u32| {
             let Some(buffer_type) = BufferType::from_u32(bt) else {
-                return Ok(Status::BadArgument);
+                return Err(Status::BadArgument.into());
             };
-            Ok(
-                match memory::with_bytes(&mut caller, data_ptr, data_size, |data, state| {
-                    note(state, || {
-                        format!(
-                            "{buffer_type:?}, {start}, {size}, {:?}",
-                            String::from_utf8_lossy(data)
-                        )
-                    });
-                    match buffer(state, buffer_type) {
-                        Ok(buf) if is_mutable(buffer_type) => splice(buf, start, size, data),
-                        Ok(_) => Status::BadArgument,
-                        Err(_) if !is_mutable(buffer_type) => Status::BadArgument,
-                        Err(s) => s,
-                    }
-                }) {
-                    Ok(s) | Err(s) => s,
-                },
-            )
+            memory::with_bytes(&mut caller, data_ptr, data_size, |data, state| {
+                note(state, || {
+                    format!(
+                        "{buffer_type:?}, {start}, {size}, {:?}",
+                        String::from_utf8_lossy(data)
+                    )
+                });
+                check(match buffer(state, buffer_type) {
+                    Ok(buf) if is_mutable(buffer_type) => splice(buf, start, size, data),
+                    Ok(_) => Status::BadArgument,
+                    Err(_) if !is_mutable(buffer_type) => Status::BadArgument,
+                    Err(s) => s,
+                })
+            })
         }
     );
     hostcall!(
@@ -159,21 +152,15 @@ pub(super) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
         "proxy_get_buffer_status",
         |caller, bt: u32, ret_size_ptr: u32, ret_flags_ptr: u32| {
             let Some(buffer_type) = BufferType::from_u32(bt) else {
-                return Ok(Status::BadArgument);
+                return Err(Status::BadArgument.into());
             };
             let state = caller.data_mut();
             let len = match config_bytes(state, buffer_type) {
                 Some(r) => r.map(|d| d.len()),
                 None => buffer(state, buffer_type).map(|b| b.len()),
             };
-            let len = match len {
-                Ok(l) => l as u32,
-                Err(s) => return Ok(s),
-            };
-            Ok(memory::status_of(
-                memory::write_u32(&mut caller, ret_size_ptr, len)
-                    .and_then(|_| memory::write_u32(&mut caller, ret_flags_ptr, 0)),
-            ))
+            memory::write_u32(&mut caller, ret_size_ptr, len? as u32)?;
+            Ok(memory::write_u32(&mut caller, ret_flags_ptr, 0)?)
         }
     );
     if abi == AbiVersion::V0_1_0 {

@@ -1,8 +1,8 @@
 //! TCP connections (network filters) from the test's side.
 
+use super::Host;
 use crate::abi::PeerType;
-use crate::stream::FilterStatus;
-use crate::{HarnessError, Host};
+use crate::values::{FilterStatus, HarnessError};
 
 /// A TCP connection through a network filter; dropping it closes it (remote close).
 pub struct TcpConnection<'h> {
@@ -40,7 +40,7 @@ impl<'h> TcpConnection<'h> {
 
     /// on_new_connection.
     pub fn new_connection(&mut self) -> Result<FilterStatus, HarnessError> {
-        self.host.tcp_new_connection(self.id)
+        self.host.proxy.tcp_new_connection(self.id)
     }
 
     /// Data from the client (on_downstream_data with the whole buffered size).
@@ -49,7 +49,7 @@ impl<'h> TcpConnection<'h> {
         data: &[u8],
         end_of_stream: bool,
     ) -> Result<FilterStatus, HarnessError> {
-        self.host.tcp_data(self.id, true, data, end_of_stream)
+        self.host.proxy.tcp_data(self.id, true, data, end_of_stream)
     }
 
     /// Data from the upstream (on_upstream_data).
@@ -58,13 +58,16 @@ impl<'h> TcpConnection<'h> {
         data: &[u8],
         end_of_stream: bool,
     ) -> Result<FilterStatus, HarnessError> {
-        self.host.tcp_data(self.id, false, data, end_of_stream)
+        self.host
+            .proxy
+            .tcp_data(self.id, false, data, end_of_stream)
     }
 
     /// Bytes forwarded to the upstream so far.
     pub fn sent_upstream(&mut self) -> Vec<u8> {
         let id = self.id;
         self.host
+            .proxy
             .tcp_view(id, |t| t.to_upstream.clone())
             .unwrap_or_default()
     }
@@ -73,6 +76,7 @@ impl<'h> TcpConnection<'h> {
     pub fn sent_downstream(&mut self) -> Vec<u8> {
         let id = self.id;
         self.host
+            .proxy
             .tcp_view(id, |t| t.to_downstream.clone())
             .unwrap_or_default()
     }
@@ -81,14 +85,14 @@ impl<'h> TcpConnection<'h> {
     /// `wasm_fail_stream`), if it was.
     pub fn closed_details(&mut self) -> Option<String> {
         let id = self.id;
-        self.host.tcp_view(id, |t| t.closed.clone()).flatten()
+        self.host.proxy.tcp_view(id, |t| t.closed.clone()).flatten()
     }
 
     /// Closes the connection: the close callbacks (peer `remote`), on_done, on_log, on_delete.
     pub fn close(mut self) -> Result<(), HarnessError> {
         self.closed = true;
-        let r = self.host.tcp_close(self.id, PeerType::Remote);
-        self.host.http_forget(self.id);
+        let r = self.host.proxy.tcp_close(self.id, PeerType::Remote);
+        self.host.proxy.http_forget(self.id);
         r
     }
 }
@@ -96,21 +100,8 @@ impl<'h> TcpConnection<'h> {
 impl Drop for TcpConnection<'_> {
     fn drop(&mut self) {
         if !self.closed {
-            let _ = self.host.tcp_close(self.id, PeerType::Remote);
-            self.host.http_forget(self.id);
-        }
-    }
-}
-
-impl Host {
-    pub(crate) fn tcp_view<R>(
-        &mut self,
-        id: u32,
-        f: impl FnOnce(&crate::state::TcpCtx) -> R,
-    ) -> Option<R> {
-        match self.vm.state().contexts.get(&id) {
-            Some(crate::state::Context::Tcp(t)) => Some(f(t)),
-            _ => None,
+            let _ = self.host.proxy.tcp_close(self.id, PeerType::Remote);
+            self.host.proxy.http_forget(self.id);
         }
     }
 }

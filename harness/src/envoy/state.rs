@@ -1,23 +1,36 @@
 //! The per-VM host state: what the hostcalls read and write while the guest runs (wasmtime's
-//! store data). The Envoy behaviour that drives it lives in [`crate::envoy`].
+//! store data), in slices: the VM's own ([`VmCore`]), the call frame, the contexts, and one per
+//! host service. The Envoy behaviour that drives it lives in the rest of [`crate::envoy`].
 
+use super::services::callouts::Callouts;
+use super::services::clock::{Clock, SeededRng};
+use super::services::metrics::Metrics;
+use super::services::properties::PropertyTree;
+use super::services::shared::SharedState;
 use crate::abi::wire::Pair;
-use crate::abi::{AbiVersion, StreamType};
-use crate::services::SharedState;
-use crate::services::callouts::{Callouts, GrpcResponse, HttpCallResponse, ScriptedHttp};
-use crate::services::clock::{Clock, SeededRng};
-use crate::services::metrics::Metrics;
-use crate::services::properties::PropertyTree;
-use crate::stream::{LocalReply, Message};
-use crate::{FailurePolicy, LogEntry, LogLevel};
+use crate::abi::{AbiVersion, LogLevel, StreamType};
+use crate::values::{GrpcResponse, HttpCallResponse, LocalReply, LogEntry, Message};
+use crate::vm::{VmCore, VmData};
 use rustc_hash::FxHashMap;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::{Memory, TypedFunc};
+
+/// What happens to traffic once a plugin's VM has failed (Envoy's `failure_policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailurePolicy {
+    /// Every HTTP stream gets a local reply 503 with an empty body and details
+    /// `wasm_fail_stream`; connections are closed. Envoy's default.
+    #[default]
+    FailClosed,
+    /// The plugin is skipped; traffic flows unchanged.
+    FailOpen,
+    /// A fresh VM is created for later streams (the failing stream itself fails closed).
+    FailReload,
+}
 
 /// A foreign function a test registers: arguments in, result out (or a status).
-pub type ForeignFunction =
+pub(crate) type ForeignFunction =
     Arc<dyn Fn(&[u8]) -> Result<Vec<u8>, crate::abi::Status> + Send + Sync + 'static>;
 
 /// One plugin (root context) on the VM.
@@ -241,35 +254,13 @@ pub(crate) enum Event {
     },
 }
 
-/// The memory cap, enforced by wasmtime through [`wasmtime::ResourceLimiter`].
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct MemoryCap {
-    pub max_bytes: usize,
-    pub denied: bool,
-}
-
-impl wasmtime::ResourceLimiter for MemoryCap {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        let ok = desired <= self.max_bytes;
-        if !ok {
-            self.denied = true;
-        }
-        Ok(ok)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        _desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(true)
-    }
+/// The log slice: captured lines and the optional hostcall trace.
+#[derive(Debug, Default)]
+pub(crate) struct LogSink {
+    pub entries: Vec<LogEntry>,
+    pub trace: Option<Vec<String>>,
+    /// A decoded description of the current hostcall's arguments, for the trace.
+    pub trace_note: Option<String>,
 }
 
 /// The store data of one VM.
@@ -278,12 +269,7 @@ pub(crate) struct VmState {
     pub settings: Arc<Settings>,
     pub abi: AbiVersion,
     pub shared: SharedState,
-    pub cap: MemoryCap,
-    pub memory: Option<Memory>,
-    pub malloc: Option<TypedFunc<u32, u32>>,
-    /// True during `_initialize`/`main`/`_start`: only logging and WASI basics are allowed.
-    pub starting: bool,
-    pub in_allocator: bool,
+    pub vm: VmCore,
     pub call: CallFrame,
     pub deferred: Vec<Deferred>,
     pub events: VecDeque<Event>,
@@ -295,20 +281,13 @@ pub(crate) struct VmState {
     // allocation, which is the point of keeping it.
     #[allow(clippy::vec_box)]
     pub spare_http: Vec<Box<HttpCtx>>,
-    pub logs: Vec<LogEntry>,
-    pub trace: Option<Vec<String>>,
-    pub trace_note: Option<String>,
+    pub log: LogSink,
     pub metrics: Metrics,
     pub callouts: Callouts,
-    pub scripted_http: HashMap<String, ScriptedHttp>,
-    pub scripted_grpc: HashMap<String, GrpcResponse>,
     pub clock: Clock,
     pub rng: SeededRng,
     /// What `proxy_get_status` answers: (code, message).
     pub status: (u32, Vec<u8>),
-    pub exit_code: Option<i32>,
-    /// A non-allowed hostcall made during start-up or inside the allocator.
-    pub forbidden: Option<String>,
 }
 
 impl VmState {
@@ -322,43 +301,34 @@ impl VmState {
             host_id,
             abi,
             shared,
-            cap: MemoryCap {
-                max_bytes: settings.memory_limit,
-                denied: false,
-            },
-            memory: None,
-            malloc: None,
-            starting: true,
-            in_allocator: false,
+            vm: VmCore::new(settings.memory_limit),
             call: CallFrame::default(),
             deferred: Vec::new(),
             events: VecDeque::new(),
             contexts: FxHashMap::default(),
             spare_http: Vec::new(),
-            logs: Vec::new(),
-            trace: settings.trace.then(Vec::new),
-            trace_note: None,
+            log: LogSink {
+                entries: Vec::new(),
+                trace: settings.trace.then(Vec::new),
+                trace_note: None,
+            },
             metrics: Metrics::default(),
             callouts: Callouts::default(),
-            scripted_http: HashMap::new(),
-            scripted_grpc: HashMap::new(),
             clock: Clock::new(settings.start_time),
             rng: SeededRng::new(settings.random_seed),
             status: (0, Vec::new()),
-            exit_code: None,
-            forbidden: None,
             settings,
         }
     }
 
     /// Moves what outlives a VM (logs, trace, clock, random state, scripts) into a fresh one.
     pub(crate) fn carry_over(&mut self, old: &mut VmState) {
-        self.logs = std::mem::take(&mut old.logs);
-        self.trace = old.trace.take();
+        self.log.entries = std::mem::take(&mut old.log.entries);
+        self.log.trace = old.log.trace.take();
         self.clock = old.clock.clone();
         self.rng = old.rng.clone();
-        self.scripted_http = std::mem::take(&mut old.scripted_http);
-        self.scripted_grpc = std::mem::take(&mut old.scripted_grpc);
+        self.callouts.scripted_http = std::mem::take(&mut old.callouts.scripted_http);
+        self.callouts.scripted_grpc = std::mem::take(&mut old.callouts.scripted_grpc);
     }
 
     /// The context hostcalls act on (after `proxy_set_effective_context`).
@@ -385,7 +355,53 @@ impl VmState {
     /// those (the guest's `proxy_log` still answers OK), and so does the harness.
     pub(crate) fn log(&mut self, level: LogLevel, message: String) {
         if level >= self.settings.log_level {
-            self.logs.push(LogEntry { level, message });
+            self.log.entries.push(LogEntry { level, message });
         }
+    }
+}
+
+impl VmData for VmState {
+    type Frame = CallData;
+
+    fn core(&self) -> &VmCore {
+        &self.vm
+    }
+
+    fn core_mut(&mut self) -> &mut VmCore {
+        &mut self.vm
+    }
+
+    fn enter(&mut self, callback: &'static str, ctx: u32, data: CallData) -> usize {
+        let previous = std::mem::replace(
+            &mut self.call,
+            CallFrame {
+                callback,
+                effective_id: ctx,
+                data,
+                active: true,
+            },
+        );
+        debug_assert!(!previous.active, "re-entrant VM call");
+        if self.log.trace.is_some() {
+            super::trace::record_callback(self, callback, &[ctx]);
+        }
+        self.log.entries.len()
+    }
+
+    fn leave(&mut self) {
+        self.call = CallFrame::default();
+    }
+
+    fn panic_message_since(&self, mark: usize) -> Option<String> {
+        let entries = &self.log.entries;
+        entries[mark.min(entries.len())..]
+            .iter()
+            .rev()
+            .find(|l| l.level == LogLevel::Critical)
+            .map(|l| l.message.clone())
+    }
+
+    fn log_failure(&mut self, message: String) {
+        self.log(LogLevel::Critical, message);
     }
 }
