@@ -79,6 +79,14 @@ impl Module {
     }
 
     /// Reads and compiles a `.wasm` file.
+    ///
+    /// ```no_run
+    /// use wasme_harness::Module;
+    /// # fn main() -> Result<(), wasme_harness::HarnessError> {
+    /// let module = Module::from_file("target/wasm32-wasip1/release/add_header.wasm")?;
+    /// assert!(module.abi().is_v0_2());
+    /// # Ok(()) }
+    /// ```
     pub fn from_file(path: impl AsRef<Path>) -> Result<Module, HarnessError> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| HarnessError::Io {

@@ -117,7 +117,7 @@ pub enum FilterStatus {
     Continue,
     /// The filter holds this direction (it waits for `proxy_continue_stream`).
     Pause,
-    /// The stream ended in a local reply (see [`HttpStream::local_reply`]).
+    /// The stream ended in a local reply (see [`HttpStream::local_reply`](crate::HttpStream::local_reply)).
     LocalReply,
     /// The stream was reset (`proxy_close_stream`) or the connection closed.
     Reset,
@@ -189,7 +189,7 @@ impl HttpResponse {
 
 message_builder!(HttpResponse);
 
-/// The outcome of [`Host::http_exchange`].
+/// The outcome of [`Host::http_exchange`](crate::Host::http_exchange).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exchange {
     /// What the upstream received (`None` when the request never left: local reply, reset, or
