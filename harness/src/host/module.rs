@@ -115,6 +115,13 @@ impl Module {
         self.inner.abi
     }
 
+    /// The compiled wasmtime module, on the engine (and configuration) every [`Host`](crate::Host)
+    /// uses: for embedding the same compiled code elsewhere, e.g. the do-nothing baseline host
+    /// the lifecycle benchmark compares against.
+    pub fn wasmtime_module(&self) -> &wasmtime::Module {
+        self.inner.pre.module()
+    }
+
     /// The pre-linked instance template.
     pub(crate) fn instance_pre(&self) -> &InstancePre<VmState> {
         &self.inner.pre
