@@ -51,7 +51,7 @@ impl<'h> HttpStream<'h> {
     ) -> Result<FilterStatus, HarnessError> {
         self.host
             .proxy
-            .http_headers(self.id, Dir::Request, lowered(headers), end_of_stream)
+            .http_headers(self.id, Dir::Request, headers, end_of_stream)
     }
 
     /// A request body chunk (on_request_body, unless withheld by a headers pause).
@@ -83,7 +83,7 @@ impl<'h> HttpStream<'h> {
     ) -> Result<FilterStatus, HarnessError> {
         self.host
             .proxy
-            .http_headers(self.id, Dir::Response, lowered(headers), end_of_stream)
+            .http_headers(self.id, Dir::Response, headers, end_of_stream)
     }
 
     /// A response body chunk.
@@ -136,12 +136,10 @@ impl<'h> HttpStream<'h> {
         trailers: &[Pair],
     ) -> Result<FilterStatus, HarnessError> {
         let (has_body, has_trailers) = (!body.is_empty(), !trailers.is_empty());
-        let mut status = self.host.proxy.http_headers(
-            self.id,
-            dir,
-            lowered(headers),
-            !has_body && !has_trailers,
-        )?;
+        let mut status =
+            self.host
+                .proxy
+                .http_headers(self.id, dir, headers, !has_body && !has_trailers)?;
         if has_body {
             status = self
                 .host

@@ -86,11 +86,7 @@ impl Proxy {
         let failed = self.vm.failure.is_some();
         let state = self.vm.state();
         let mut ctx = state.spare_http.pop().unwrap_or_default();
-        *ctx = HttpCtx {
-            root,
-            start_ns,
-            ..Default::default()
-        };
+        ctx.recycle(root, start_ns, &mut state.pool);
         state.contexts.insert(id, Context::Http(ctx));
         if failed {
             self.fail_stream(id);
@@ -174,15 +170,25 @@ impl Proxy {
     }
 
     /// Feeds headers, keys already lower-cased (public entry: ignored once the stream ended).
-    pub(crate) fn http_headers(
+    pub(crate) fn http_headers<K: AsRef<str>, V: AsRef<str>>(
         &mut self,
         id: u32,
         dir: Dir,
-        headers: Vec<Pair>,
+        headers: &[(K, V)],
         eos: bool,
     ) -> Result<FilterStatus, HarnessError> {
         if !self.ended(id) {
-            self.headers_inner(id, dir, headers, eos);
+            // Into the direction's own vector, with strings reused from finished streams.
+            let state = self.vm.state();
+            let mut pairs = match state.contexts.get_mut(&id) {
+                Some(Context::Http(h)) => std::mem::take(match dir {
+                    Dir::Request => &mut h.request.headers,
+                    Dir::Response => &mut h.response.headers,
+                }),
+                _ => Vec::new(),
+            };
+            state.pool.fill(&mut pairs, headers);
+            self.headers_inner(id, dir, pairs, eos);
             self.run_events()?;
         }
         Ok(self.http_status(id, dir))

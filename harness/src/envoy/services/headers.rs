@@ -89,8 +89,8 @@ fn set_value(
     value: &[u8],
     op: impl FnOnce(&mut Vec<Pair>, String, String),
 ) -> HostResult {
-    let key = lower(key);
-    let value = String::from_utf8_lossy(value).into_owned();
+    let key = state.pool.lowered(&String::from_utf8_lossy(key));
+    let value = state.pool.string(&String::from_utf8_lossy(value));
     note(state, || {
         format!(
             "{}, {key:?}, {value:?}",
