@@ -71,7 +71,9 @@ impl Proxy {
                 continue;
             }
             let host_id = self.host_id;
-            if !self.shared.lock().has_notifications(host_id) {
+            if !self.shared.may_have_notifications()
+                || !self.shared.lock().has_notifications(host_id)
+            {
                 return Ok(());
             }
             let notes = self.shared.lock().take_notifications(host_id);

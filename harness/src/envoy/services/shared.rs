@@ -3,7 +3,7 @@
 
 use crate::abi::Status;
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// State shared by every [`Host`](crate::Host) built with it, like Envoy's process-wide shared
@@ -18,9 +18,24 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// let (value, cas) = shared.get_shared_data("vm", "k").unwrap();
 /// assert_eq!((value.as_slice(), cas), (&b"v"[..], 1));
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct SharedState {
     inner: Arc<Mutex<SharedInner>>,
+    /// The lock-free count of waiting notifications (the same `Arc` as `SharedInner::pending`).
+    pending: Arc<AtomicUsize>,
+}
+
+impl Default for SharedState {
+    fn default() -> Self {
+        let pending = Arc::new(AtomicUsize::new(0));
+        SharedState {
+            inner: Arc::new(Mutex::new(SharedInner {
+                pending: pending.clone(),
+                ..Default::default()
+            })),
+            pending,
+        }
+    }
 }
 
 impl std::fmt::Debug for SharedState {
@@ -45,6 +60,9 @@ pub(crate) struct SharedInner {
     next_queue_id: u32,
     /// Queue-ready notifications waiting for a host: host id → (root context id, queue id).
     notifications: HashMap<u64, Vec<(u32, u32)>>,
+    /// How many notifications wait, for any host; readable without the lock (see
+    /// [`SharedState::may_have_notifications`]).
+    pending: Arc<AtomicUsize>,
     pub(crate) metric_values: HashMap<String, MetricValue>,
 }
 
@@ -69,6 +87,12 @@ impl SharedState {
     /// A fresh, empty shared state.
     pub fn new() -> SharedState {
         SharedState::default()
+    }
+
+    /// False when no host has a queue notification waiting: checked after every operation
+    /// without taking the lock.
+    pub(crate) fn may_have_notifications(&self) -> bool {
+        self.pending.load(Ordering::Acquire) > 0
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, SharedInner> {
@@ -168,6 +192,7 @@ impl SharedInner {
         q.items.push_back(data.to_vec());
         let (host, root) = (q.owner_host, q.owner_root);
         self.notifications.entry(host).or_default().push((root, id));
+        self.pending.fetch_add(1, Ordering::Release);
         Ok(())
     }
 
@@ -178,7 +203,9 @@ impl SharedInner {
 
     /// Takes the queue-ready notifications waiting for `host`.
     pub(crate) fn take_notifications(&mut self, host: u64) -> Vec<(u32, u32)> {
-        self.notifications.remove(&host).unwrap_or_default()
+        let taken = self.notifications.remove(&host).unwrap_or_default();
+        self.pending.fetch_sub(taken.len(), Ordering::Release);
+        taken
     }
 
     pub(crate) fn has_notifications(&self, host: u64) -> bool {
