@@ -3,7 +3,7 @@
 //! every host service behind the hostcalls.
 //!
 //! * this file — [`Proxy`]: start, plugins, reload, and what the host layer reads back;
-//! * [`state`] — the store data, in per-service slices;
+//! * [`state`] — the store data, in per-service slices ([`pool`]: reused header memory);
 //! * [`http`] — HTTP streams: callback order, Action translation, pausing, local replies;
 //! * [`tcp`] — network filters;
 //! * [`events`] — deferred actions and asynchronous events (callout answers, queue
@@ -16,6 +16,7 @@
 pub(crate) mod events;
 pub(crate) mod hostcalls;
 pub(crate) mod http;
+pub(crate) mod pool;
 pub(crate) mod services;
 pub(crate) mod state;
 pub(crate) mod tcp;
