@@ -105,6 +105,9 @@ pub(crate) struct Direction {
     pub forwarded: Message,
     pub headers_forwarded: bool,
     pub body_size: u64,
+    /// This direction's header map of the previous stream, strings inside, for the next
+    /// stream's headers to overwrite in place (same shape, usually).
+    pub spare: Vec<Pair>,
 }
 
 impl Default for Direction {
@@ -123,6 +126,7 @@ impl Default for Direction {
             forwarded: Message::default(),
             headers_forwarded: false,
             body_size: 0,
+            spare: Vec::new(),
         }
     }
 }
@@ -142,7 +146,11 @@ impl Direction {
     /// Back to [`Direction::default`], handing every header string to `pool` and keeping the
     /// vectors' capacity.
     fn recycle(&mut self, pool: &mut PairPool) {
-        pool.recycle(&mut self.headers);
+        if self.spare.is_empty() {
+            std::mem::swap(&mut self.spare, &mut self.headers);
+        } else {
+            pool.recycle(&mut self.headers);
+        }
         pool.recycle(&mut self.trailers);
         pool.recycle(&mut self.forwarded.headers);
         pool.recycle(&mut self.forwarded.trailers);

@@ -181,10 +181,16 @@ impl Proxy {
             // Into the direction's own vector, with strings reused from finished streams.
             let state = self.vm.state();
             let mut pairs = match state.contexts.get_mut(&id) {
-                Some(Context::Http(h)) => std::mem::take(match dir {
-                    Dir::Request => &mut h.request.headers,
-                    Dir::Response => &mut h.response.headers,
-                }),
+                Some(Context::Http(h)) => {
+                    let d = match dir {
+                        Dir::Request => &mut h.request,
+                        Dir::Response => &mut h.response,
+                    };
+                    match std::mem::take(&mut d.headers) {
+                        v if v.is_empty() => std::mem::take(&mut d.spare),
+                        v => v,
+                    }
+                }
                 _ => Vec::new(),
             };
             state.pool.fill(&mut pairs, headers);
