@@ -428,8 +428,10 @@ impl VmData for VmState {
         self.call.callback = callback;
         self.call.effective_id = ctx;
         self.call.active = true;
-        if !matches!(data, CallData::None) || !matches!(self.call.data, CallData::None) {
-            self.call.data = data;
+        let previous = std::mem::replace(&mut self.call.data, data);
+        if matches!(previous, CallData::None) {
+            // Nothing to free: skip the drop glue (this runs around every callback).
+            std::mem::forget(previous);
         }
         if self.log.trace.is_some() {
             super::trace::record_callback(self, callback, &[ctx]);
