@@ -55,7 +55,7 @@ impl PairPool {
         // Streams in a test often repeat the same headers: an equal string is left as it is.
         for ((k, v), (fk, fv)) in into.iter_mut().zip(from) {
             let (fk, fv) = (fk.as_ref(), fv.as_ref());
-            if !k.eq_ignore_ascii_case(fk) {
+            if k != fk && !k.eq_ignore_ascii_case(fk) {
                 k.clear();
                 k.push_str(fk);
                 k.make_ascii_lowercase();
