@@ -177,22 +177,25 @@ impl Proxy {
         headers: &[(K, V)],
         eos: bool,
     ) -> Result<FilterStatus, HarnessError> {
-        if !self.ended(id) {
-            // Into the direction's own vector, with strings reused from finished streams.
-            let state = self.vm.state();
-            let mut pairs = match state.contexts.get_mut(&id) {
-                Some(Context::Http(h)) => {
-                    let d = match dir {
-                        Dir::Request => &mut h.request,
-                        Dir::Response => &mut h.response,
-                    };
-                    match std::mem::take(&mut d.headers) {
-                        v if v.is_empty() => std::mem::take(&mut d.spare),
-                        v => v,
-                    }
-                }
-                _ => Vec::new(),
-            };
+        // One context lookup: whether the stream ended (as `ended`), and the direction's own
+        // header vector, filled with strings reused from finished streams.
+        let state = self.vm.state();
+        let pairs = match state.contexts.get_mut(&id) {
+            Some(Context::Http(h))
+                if h.reset.is_none() && h.local_reply.is_none() && !h.finished =>
+            {
+                let d = match dir {
+                    Dir::Request => &mut h.request,
+                    Dir::Response => &mut h.response,
+                };
+                Some(match std::mem::take(&mut d.headers) {
+                    v if v.is_empty() => std::mem::take(&mut d.spare),
+                    v => v,
+                })
+            }
+            _ => None,
+        };
+        if let Some(mut pairs) = pairs {
             state.pool.fill(&mut pairs, headers);
             self.headers_inner(id, dir, pairs, eos);
             self.run_events()?;

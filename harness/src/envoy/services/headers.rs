@@ -76,6 +76,15 @@ fn map_ref(state: &mut VmState, mt: MapType) -> MapRef<'_> {
     }
 }
 
+/// Guest bytes as text: borrowed when valid UTF-8 (the usual case, checked with the fast
+/// validator), else with invalid sequences replaced as Envoy does.
+fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 fn lower(key: &[u8]) -> String {
     String::from_utf8_lossy(key).to_ascii_lowercase()
 }
@@ -89,8 +98,8 @@ fn set_value(
     value: &[u8],
     op: impl FnOnce(&mut Vec<Pair>, String, String),
 ) -> HostResult {
-    let key = state.pool.lowered(&String::from_utf8_lossy(key));
-    let value = state.pool.string(&String::from_utf8_lossy(value));
+    let key = state.pool.lowered(&text(key));
+    let value = state.pool.string(&text(value));
     note(state, || {
         format!(
             "{}, {key:?}, {value:?}",
