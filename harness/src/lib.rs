@@ -9,8 +9,7 @@
 //! ```no_run
 //! use wasme_harness::{Host, HttpRequest, HttpResponse, LogLevel, Module};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let wasm = wasme_harness::build::build_filter("filters/add-header", None)?;
-//! let module = Module::from_file(wasm)?;
+//! let module = Module::from_file("target/wasm32-wasip1/release/add_header.wasm")?;
 //! let mut host = Host::builder(&module).root_id("add_header").plugin_config("there").build()?;
 //! let ex = host.http_exchange(&HttpRequest::get("/"), &HttpResponse::ok().body("hi"))?;
 //! assert_eq!(ex.client_response.header("hello"), Some("there"));
@@ -36,90 +35,41 @@
 //! | ticks and timeouts (fake clock) | [`Host::advance_clock`] |
 //! | foreign-function callbacks | [`Host::call_on_foreign_function`] |
 //! | logs, trace | [`Host::logs`], [`Host::logs_at`], [`HostBuilder::trace`] + [`Host::trace`] |
+//! | building a filter for a test | [`build`] |
 //! | failure (trap, deadline, memory cap, start/configure false) | [`Host::failure`] → [`VmFailure`], [`HarnessError`] |
 //! | root shutdown | [`Host::shutdown`] |
 //!
-//! # Layout
-//! [`abi`] (versions, enums, wire formats) · `memory` (guest memory) · `hostcalls/` (one file
-//! per area) · `wasi` · [`services`] (shared data, queues, metrics, callouts, properties, clock)
-//! · `envoy/` (callback order, action translation, deferred actions, events) · `host` · `stream`
-//! · `connection` · [`trace`] · `error`.
+//! # Layers
+//! Imports point one way, down: a module never names one above it.
+//! `.ci/check-imports harness/src --layers abi,values,vm,envoy,host` checks it (`build` stands
+//! apart: it only runs cargo).
+//!
+//! ```text
+//!  host    Host, HostBuilder, Module, HttpStream,      the thin, documented test-facing API
+//!   |      TcpConnection
+//!  envoy   Proxy: lifecycle, HTTP and TCP streams,     what Envoy does; services/ has one file
+//!   |      events, failure policy, services/, state    per host service, state/ its slices
+//!  vm      engine, compile + ABI detection, guest      wasmtime only, generic over the store
+//!   |      memory, exports, Vm<T>, HostError           data; knows nothing of Envoy
+//!  values  LogEntry, VmFailure, HarnessError,          plain data every layer shares
+//!   |      messages, callout requests and answers
+//!  abi     versions, statuses, enums, wire format      the proxy-wasm ABI itself
+//! ```
 
-pub mod abi;
+#![deny(missing_docs)]
+
+mod abi;
 pub mod build;
-mod connection;
-mod engine;
 mod envoy;
-mod error;
 mod host;
-mod hostcalls;
-mod memory;
-mod module;
-pub mod services;
-mod state;
-mod stream;
-pub mod trace;
-mod wasi;
+mod values;
+mod vm;
 
 pub use abi::{AbiVersion, LogLevel, Status};
-pub use connection::TcpConnection;
-pub use error::HarnessError;
-pub use host::{FailurePolicy, Host, HostBuilder};
-pub use module::Module;
-pub use services::SharedState;
-pub use services::callouts::{GrpcCallRequest, GrpcResponse, HttpCallRequest, HttpCallResponse};
-pub use services::properties::PropertyValue;
-pub use services::shared::MetricValue;
-pub use stream::{
-    Exchange, FilterStatus, HttpRequest, HttpResponse, HttpStream, LocalReply, Message, find_header,
+pub use envoy::{FailurePolicy, MetricValue, PropertyValue, SharedState};
+pub use host::{Host, HostBuilder, HttpStream, Module, TcpConnection};
+pub use values::{
+    Exchange, FailureKind, FilterStatus, GrpcCallRequest, GrpcResponse, HarnessError,
+    HttpCallRequest, HttpCallResponse, HttpRequest, HttpResponse, LocalReply, LogEntry, Message,
+    VmFailure, find_header,
 };
-
-/// One captured log line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogEntry {
-    /// Its level.
-    pub level: LogLevel,
-    /// The message.
-    pub message: String,
-}
-
-/// What kind of failure stopped a VM.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    /// The guest trapped (a Rust panic, `unreachable`, an out-of-bounds access, a forbidden
-    /// hostcall, `proc_exit`, an unknown import called).
-    Trap,
-    /// A call ran past the deadline and was interrupted.
-    Deadline,
-    /// The guest needed more linear memory than the cap allows.
-    MemoryLimit,
-    /// on_vm_start returned false.
-    StartFailed,
-    /// on_configure returned false.
-    ConfigureFailed,
-}
-
-/// Why a VM failed; it stays failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VmFailure {
-    /// The kind of failure.
-    pub kind: FailureKind,
-    /// The callback that failed (`proxy_on_request_headers`).
-    pub callback: String,
-    /// Envoy-style message: `Function: proxy_on_request_headers failed: …`.
-    pub message: String,
-    /// The panic message the SDK logged at critical before trapping, if any.
-    pub panic_message: Option<String>,
-    /// The wasm backtrace, if available.
-    pub backtrace: Option<String>,
-}
-
-impl std::fmt::Display for VmFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(b) = &self.backtrace {
-            write!(f, "\n{b}")?;
-        }
-        Ok(())
-    }
-}

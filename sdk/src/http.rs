@@ -210,16 +210,16 @@ impl<F: HttpFilter> HttpCx<'_, F> {
 ///
 /// A stream of a plugin without a valid configuration (which Envoy never creates) has no
 /// filter and fails closed: its request gets a 503 local reply.
-pub struct HttpStream<F: HttpFilter> {
+pub struct HttpFilterContext<F: HttpFilter> {
     context_id: u32,
     filter: Option<F>,
     callouts: Callouts<F>,
 }
 
-impl<F: HttpFilter> HttpStream<F> {
+impl<F: HttpFilter> HttpFilterContext<F> {
     /// A stream `context_id` of a plugin configured with `config` (`None`: not configured).
     pub fn new(config: Option<&Rc<F::Config>>, context_id: u32) -> Self {
-        HttpStream {
+        HttpFilterContext {
             context_id,
             filter: config.map(F::new),
             callouts: Callouts::default(),
@@ -246,7 +246,7 @@ impl<F: HttpFilter> HttpStream<F> {
     }
 }
 
-impl<F: HttpFilter> Context for HttpStream<F> {
+impl<F: HttpFilter> Context for HttpFilterContext<F> {
     fn on_http_call_response(
         &mut self,
         token: u32,
@@ -290,7 +290,7 @@ impl<F: HttpFilter> Context for HttpStream<F> {
     }
 }
 
-impl<F: HttpFilter> HttpContext for HttpStream<F> {
+impl<F: HttpFilter> HttpContext for HttpFilterContext<F> {
     fn on_http_request_headers(&mut self, _n: usize, end_of_stream: bool) -> Action {
         let mut headers = Headers::new(MapType::HttpRequestHeaders, end_of_stream);
         let refuse = || {

@@ -52,6 +52,8 @@
 //! export macros expand to nothing outside `wasm32`, so a filter crate's pure logic (and its
 //! configuration parsing) is unit-testable with a plain `cargo test`.
 
+#![deny(missing_docs)]
+
 mod callout;
 pub mod config;
 mod grpc;
@@ -68,9 +70,9 @@ pub use callout::{
 pub use config::{ConfigError, JsonConfig, PluginConfig};
 pub use grpc::GrpcCall;
 pub use headers::{Body, Headers};
-pub use http::{Callouts, HttpCx, HttpFilter, HttpStream};
-pub use net::{NetCx, NetStream, NetworkFilter};
-pub use root::Root;
+pub use http::{Callouts, HttpCx, HttpFilter, HttpFilterContext};
+pub use net::{NetCx, NetworkFilter, NetworkFilterContext};
+pub use root::FilterRootContext;
 
 pub use log;
 pub use proxy_wasm;
@@ -195,19 +197,21 @@ macro_rules! export_network_filter {
 /// Used by the export macros; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    use crate::root::Root;
+    use crate::root::FilterRootContext;
     use crate::{HttpFilter, NetworkFilter};
     use proxy_wasm::traits::RootContext;
 
     pub fn register_http<F: HttpFilter>() {
         proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
-        proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::<F>::http()) });
+        proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
+            Box::new(FilterRootContext::<F>::http())
+        });
     }
 
     pub fn register_network<F: NetworkFilter>() {
         proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
         proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
-            Box::new(Root::<F>::network())
+            Box::new(FilterRootContext::<F>::network())
         });
     }
 }

@@ -84,24 +84,24 @@ impl NetCx {
 ///
 /// A connection of a plugin without a valid configuration (which Envoy never creates) has no
 /// filter and is closed at once.
-pub struct NetStream<F: NetworkFilter> {
+pub struct NetworkFilterContext<F: NetworkFilter> {
     cx: NetCx,
     filter: Option<F>,
 }
 
-impl<F: NetworkFilter> NetStream<F> {
+impl<F: NetworkFilter> NetworkFilterContext<F> {
     /// A connection `context_id` of a plugin configured with `config` (`None`: not configured).
     pub fn new(config: Option<&Rc<F::Config>>, context_id: u32) -> Self {
-        NetStream {
+        NetworkFilterContext {
             cx: NetCx { context_id },
             filter: config.map(F::new),
         }
     }
 }
 
-impl<F: NetworkFilter> Context for NetStream<F> {}
+impl<F: NetworkFilter> Context for NetworkFilterContext<F> {}
 
-impl<F: NetworkFilter> StreamContext for NetStream<F> {
+impl<F: NetworkFilter> StreamContext for NetworkFilterContext<F> {
     fn on_new_connection(&mut self) -> Action {
         match &mut self.filter {
             Some(filter) => filter.on_new_connection(&mut self.cx),

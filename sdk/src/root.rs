@@ -1,7 +1,7 @@
 //! The root context the SDK writes for every filter: configuration, ticks, stream factory.
 
-use crate::http::HttpStream;
-use crate::net::NetStream;
+use crate::http::HttpFilterContext;
+use crate::net::NetworkFilterContext;
 use crate::{Filter, HttpFilter, NetworkFilter, PluginConfig};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext, StreamContext};
@@ -17,37 +17,37 @@ type NewNet<F> = fn(Option<&Rc<<F as Filter>::Config>>, u32) -> Box<dyn StreamCo
 /// It parses the plugin configuration in `on_configure` (logging the problem and returning
 /// `false` when it is invalid), runs [`Filter::on_configure`], sets the tick period and creates
 /// one filter per stream.
-pub struct Root<F: Filter> {
+pub struct FilterRootContext<F: Filter> {
     config: Option<Rc<F::Config>>,
     new_http: Option<NewHttp<F>>,
     new_net: Option<NewNet<F>>,
 }
 
-impl<F: HttpFilter> Root<F> {
+impl<F: HttpFilter> FilterRootContext<F> {
     /// The root of an HTTP filter.
     pub fn http() -> Self {
-        Root {
+        FilterRootContext {
             config: None,
-            new_http: Some(|config, id| Box::new(HttpStream::<F>::new(config, id))),
+            new_http: Some(|config, id| Box::new(HttpFilterContext::<F>::new(config, id))),
             new_net: None,
         }
     }
 }
 
-impl<F: NetworkFilter> Root<F> {
+impl<F: NetworkFilter> FilterRootContext<F> {
     /// The root of a network filter.
     pub fn network() -> Self {
-        Root {
+        FilterRootContext {
             config: None,
             new_http: None,
-            new_net: Some(|config, id| Box::new(NetStream::<F>::new(config, id))),
+            new_net: Some(|config, id| Box::new(NetworkFilterContext::<F>::new(config, id))),
         }
     }
 }
 
-impl<F: Filter> Context for Root<F> {}
+impl<F: Filter> Context for FilterRootContext<F> {}
 
-impl<F: Filter> RootContext for Root<F> {
+impl<F: Filter> RootContext for FilterRootContext<F> {
     fn on_configure(&mut self, _size: usize) -> bool {
         let raw = self.get_plugin_configuration().unwrap_or_default();
         let parsed = F::Config::parse(&raw).and_then(|config| {

@@ -79,8 +79,9 @@ pub fn split_path(path: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// Joins segments into a property path (no trailing NUL).
-pub fn join_path<S: AsRef<str>>(segments: &[S]) -> Vec<u8> {
+/// Joins segments into a property path (no trailing NUL); the inverse of [`split_path`].
+#[cfg(test)]
+fn join_path<S: AsRef<str>>(segments: &[S]) -> Vec<u8> {
     let mut out = Vec::new();
     for (i, s) in segments.iter().enumerate() {
         if i > 0 {

@@ -1,18 +1,20 @@
 //! Deferred actions (run when the VM call returns) and asynchronous events: HTTP/gRPC callout
 //! answers, failures and timeouts, shared-queue notifications, and ticks from the fake clock.
 
-use super::Exports;
+use super::Proxy;
 use super::http::{CLOSE_STREAM_DETAILS, Dir};
+use super::services::callouts::ScriptedHttp;
+use super::state::{CallData, Context, Deferred, Event};
 use crate::abi::StreamType;
-use crate::services::callouts::{GrpcResponse, HttpCallResponse};
-use crate::state::{CallData, Context, Deferred, Event};
-use crate::{HarnessError, Host};
+use crate::values::HarnessError;
+use crate::values::{GrpcCallRequest, GrpcResponse, HttpCallRequest, HttpCallResponse};
+use crate::vm::Exports;
 use std::time::Duration;
 
 /// gRPC DEADLINE_EXCEEDED, reported when a call's timeout passes unanswered.
 const GRPC_DEADLINE_EXCEEDED: u32 = 4;
 
-impl Host {
+impl Proxy {
     /// Runs the actions a VM call deferred.
     pub(crate) fn apply_deferred(&mut self, deferred: Vec<Deferred>) {
         for d in deferred {
@@ -69,7 +71,9 @@ impl Host {
                 continue;
             }
             let host_id = self.host_id;
-            if !self.shared.lock().has_notifications(host_id) {
+            if !self.shared.may_have_notifications()
+                || !self.shared.lock().has_notifications(host_id)
+            {
                 return Ok(());
             }
             let notes = self.shared.lock().take_notifications(host_id);
@@ -330,5 +334,68 @@ impl Host {
             }
         }
         self.run_events()
+    }
+}
+
+/// Callouts from the test's side: what is pending, answers, scripts.
+impl Proxy {
+    /// HTTP callouts waiting for an answer, by token.
+    pub(crate) fn pending_http_calls(&self) -> Vec<HttpCallRequest> {
+        let callouts = &self.vm.store.data().callouts;
+        callouts.http.values().map(|p| p.request.clone()).collect()
+    }
+
+    /// Answers (or, with `None`, fails) HTTP callout `token`, then delivers it.
+    pub(crate) fn answer_http(
+        &mut self,
+        token: u32,
+        answer: Option<HttpCallResponse>,
+    ) -> Result<(), HarnessError> {
+        if !self.vm.state().callouts.http.contains_key(&token) {
+            return Err(HarnessError::Usage(format!(
+                "no pending HTTP callout with token {token}"
+            )));
+        }
+        self.vm
+            .state()
+            .events
+            .push_back(Event::HttpCallAnswer { token, answer });
+        self.run_events()
+    }
+
+    /// Scripts how later HTTP callouts to `cluster` are answered.
+    pub(crate) fn script_http(&mut self, cluster: &str, script: ScriptedHttp) {
+        let callouts = &mut self.vm.state().callouts;
+        callouts.scripted_http.insert(cluster.into(), script);
+    }
+
+    /// gRPC calls and streams still open, by token.
+    pub(crate) fn pending_grpc_calls(&self) -> Vec<GrpcCallRequest> {
+        let callouts = &self.vm.store.data().callouts;
+        callouts.grpc.values().map(|p| p.request.clone()).collect()
+    }
+
+    /// Answers gRPC call or stream `token`, then delivers it.
+    pub(crate) fn answer_grpc(
+        &mut self,
+        token: u32,
+        answer: GrpcResponse,
+    ) -> Result<(), HarnessError> {
+        if !self.vm.state().callouts.grpc.contains_key(&token) {
+            return Err(HarnessError::Usage(format!(
+                "no pending gRPC call with token {token}"
+            )));
+        }
+        self.vm
+            .state()
+            .events
+            .push_back(Event::GrpcAnswer { token, answer });
+        self.run_events()
+    }
+
+    /// Scripts how later gRPC calls and streams to `cluster` are answered.
+    pub(crate) fn script_grpc(&mut self, cluster: &str, response: GrpcResponse) {
+        let callouts = &mut self.vm.state().callouts;
+        callouts.scripted_grpc.insert(cluster.into(), response);
     }
 }

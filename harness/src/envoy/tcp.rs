@@ -1,15 +1,16 @@
 //! Network (TCP) filters: on_new_connection → on_downstream_data / on_upstream_data* → close
 //! callbacks → on_done → on_log → on_delete. Pause keeps the data buffered until continued.
 
+use super::state::{CallData, Context, TcpCtx};
+use super::{FailurePolicy, Proxy};
 use crate::abi::{Action, PeerType};
-use crate::state::{CallData, Context, TcpCtx};
-use crate::stream::FilterStatus;
-use crate::{FailurePolicy, HarnessError, Host};
+use crate::values::FilterStatus;
+use crate::values::HarnessError;
 
 /// Details of a connection closed because its plugin failed (fail-closed).
 pub(crate) const FAIL_CONNECTION_DETAILS: &str = "wasm_fail_stream";
 
-impl Host {
+impl Proxy {
     fn tcp(&mut self, id: u32) -> Option<&mut TcpCtx> {
         match self.vm.state().contexts.get_mut(&id) {
             Some(Context::Tcp(t)) => Some(t),
@@ -222,5 +223,13 @@ impl Host {
             self.vm.state().deferred.clear();
         }
         self.run_events()
+    }
+
+    /// Reads a connection's state.
+    pub(crate) fn tcp_view<R>(&mut self, id: u32, f: impl FnOnce(&TcpCtx) -> R) -> Option<R> {
+        match self.vm.state().contexts.get(&id) {
+            Some(Context::Tcp(t)) => Some(f(t)),
+            _ => None,
+        }
     }
 }

@@ -29,14 +29,20 @@ pub fn probe() -> Module {
         .clone()
 }
 
-/// The probe built for `wasm32-unknown-unknown` (no WASI imports), into `target/wasm`.
+/// The probe built for `wasm32-unknown-unknown` (no WASI imports), into `target/wasm` (once
+/// per test binary).
 pub fn probe_unknown_unknown() -> PathBuf {
-    wasme_harness::build::build_filter_for(
-        filters_dir().join("probe"),
-        None,
-        "wasm32-unknown-unknown",
-    )
-    .expect("the conformance probe builds for wasm32-unknown-unknown")
+    static PROBE: OnceLock<PathBuf> = OnceLock::new();
+    PROBE
+        .get_or_init(|| {
+            wasme_harness::build::build_filter_for(
+                filters_dir().join("probe"),
+                None,
+                "wasm32-unknown-unknown",
+            )
+            .expect("the conformance probe builds for wasm32-unknown-unknown")
+        })
+        .clone()
 }
 
 /// A builder for a host running the probe with `script` as its plugin configuration.

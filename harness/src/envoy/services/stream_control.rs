@@ -1,0 +1,141 @@
+//! Stream control: `proxy_continue_stream`, `proxy_close_stream`, `proxy_send_local_response`
+//! (all deferred until the VM call returns, as in Envoy), 0.1.0's `proxy_continue_request` /
+//! `proxy_continue_response` / `proxy_clear_route_cache`, `proxy_set_effective_context`,
+//! `proxy_get_status` and `proxy_done`.
+
+use crate::abi::wire::decode_pairs;
+use crate::abi::{AbiVersion, Status, StreamType};
+use crate::envoy::hostcalls::{hostcall, note};
+use crate::envoy::state::{Context, Deferred, VmState};
+use crate::values::LocalReply;
+use crate::vm::{HostResult, memory};
+use wasmtime::Linker;
+
+fn continue_stream(state: &mut VmState, stream: StreamType) -> HostResult {
+    let ctx = state.call.effective_id;
+    match (state.contexts.get(&ctx), stream) {
+        (_, StreamType::Upstream) => return Err(Status::Unimplemented.into()),
+        (Some(Context::Http(_)), StreamType::HttpRequest | StreamType::HttpResponse)
+        | (Some(Context::Tcp(_)), StreamType::Downstream) => {
+            state.deferred.push(Deferred::Continue { ctx, stream });
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+pub(crate) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Result<()> {
+    if abi.is_v0_2() {
+        hostcall!(linker, "proxy_continue_stream", |caller, st: u32| {
+            let Some(stream) = StreamType::from_u32(st) else {
+                return Err(Status::BadArgument.into());
+            };
+            let state = caller.data_mut();
+            note(state, || format!("{stream:?}"));
+            continue_stream(state, stream)
+        });
+        hostcall!(linker, "proxy_close_stream", |caller, st: u32| {
+            let Some(stream) = StreamType::from_u32(st) else {
+                return Err(Status::BadArgument.into());
+            };
+            let state = caller.data_mut();
+            note(state, || format!("{stream:?}"));
+            let ctx = state.call.effective_id;
+            if matches!(
+                state.contexts.get(&ctx),
+                Some(Context::Http(_) | Context::Tcp(_))
+            ) {
+                state.deferred.push(Deferred::Close { ctx });
+            }
+            Ok(())
+        });
+    } else {
+        hostcall!(linker, "proxy_continue_request", |caller| {
+            continue_stream(caller.data_mut(), StreamType::HttpRequest)
+        });
+        hostcall!(linker, "proxy_continue_response", |caller| {
+            continue_stream(caller.data_mut(), StreamType::HttpResponse)
+        });
+        hostcall!(linker, "proxy_clear_route_cache", |caller| {
+            let _ = &caller;
+            Ok(())
+        });
+    }
+    hostcall!(
+        linker,
+        "proxy_send_local_response",
+        |caller,
+         status_code: u32,
+         details_ptr: u32,
+         details_size: u32,
+         body_ptr: u32,
+         body_size: u32,
+         headers_ptr: u32,
+         headers_size: u32,
+         grpc_status: i32| {
+            let details = memory::read_string(&mut caller, details_ptr, details_size)?;
+            let body = memory::read(&mut caller, body_ptr, body_size)?;
+            let headers = memory::read(&mut caller, headers_ptr, headers_size)?;
+            let headers = decode_pairs(&headers).unwrap_or_default();
+            let state = caller.data_mut();
+            let reply = LocalReply {
+                status: status_code,
+                details,
+                body,
+                headers: headers
+                    .into_iter()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                    .collect(),
+                grpc_status: (grpc_status >= 0).then_some(grpc_status as u32),
+            };
+            note(state, || {
+                format!(
+                    "{}, {:?}, {:?}, {:?}, {grpc_status}",
+                    reply.status,
+                    reply.details,
+                    String::from_utf8_lossy(&reply.body),
+                    reply.headers
+                )
+            });
+            let ctx = state.call.effective_id;
+            if matches!(state.contexts.get(&ctx), Some(Context::Http(_))) {
+                state.deferred.push(Deferred::LocalReply { ctx, reply });
+            }
+            Ok(())
+        }
+    );
+    hostcall!(
+        linker,
+        "proxy_set_effective_context",
+        |caller, context_id: u32| {
+            let state = caller.data_mut();
+            if state.contexts.contains_key(&context_id) {
+                state.call.effective_id = context_id;
+                Ok(())
+            } else {
+                Err(Status::BadArgument.into())
+            }
+        }
+    );
+    hostcall!(
+        linker,
+        "proxy_get_status",
+        |caller, ret_code_ptr: u32, ret_msg_ptr: u32, ret_msg_size: u32| {
+            let (code, message) = caller.data().status.clone();
+            memory::write_u32(&mut caller, ret_code_ptr, code)?;
+            memory::return_bytes(&mut caller, &message, ret_msg_ptr, ret_msg_size)
+        }
+    );
+    hostcall!(linker, "proxy_done", |caller| {
+        let state = caller.data_mut();
+        let ctx = state.call.effective_id;
+        match state.contexts.get(&ctx) {
+            Some(Context::Root(r)) if r.done_called => {
+                state.deferred.push(Deferred::Done { ctx });
+                Ok(())
+            }
+            _ => Err(Status::NotFound.into()),
+        }
+    });
+    Ok(())
+}

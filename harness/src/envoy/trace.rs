@@ -1,0 +1,65 @@
+//! The hostcall trace, in the format Envoy prints at trace level:
+//! `[vm->host] env.proxy_x(args)` then `[vm<-host] env.proxy_x return: N`. The harness adds the
+//! decoded arguments after the raw ones (`# response_headers, "hello", "world"`) and names the
+//! status. Formatting happens only when tracing is on
+//! ([`HostBuilder::trace`](crate::HostBuilder::trace)).
+
+use super::state::VmState;
+use std::fmt::Write;
+
+/// The name of a status code.
+pub(crate) fn status_name(code: u32) -> &'static str {
+    match code {
+        0 => "OK",
+        1 => "NOT_FOUND",
+        2 => "BAD_ARGUMENT",
+        3 => "SERIALIZATION_FAILURE",
+        4 => "PARSE_FAILURE",
+        5 => "BAD_EXPRESSION",
+        6 => "INVALID_MEMORY_ACCESS",
+        7 => "EMPTY",
+        8 => "CAS_MISMATCH",
+        9 => "RESULT_MISMATCH",
+        10 => "INTERNAL_FAILURE",
+        11 => "BROKEN_CONNECTION",
+        12 => "UNIMPLEMENTED",
+        _ => "UNKNOWN",
+    }
+}
+
+pub(crate) fn record_hostcall(state: &mut VmState, name: &str, args: &[i64], status: u32) {
+    let note = state.log.trace_note.take();
+    let Some(trace) = state.log.trace.as_mut() else {
+        return;
+    };
+    let mut call = format!("[vm->host] env.{name}(");
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            call.push_str(", ");
+        }
+        let _ = write!(call, "{a}");
+    }
+    call.push(')');
+    if let Some(note) = note {
+        let _ = write!(call, " # {note}");
+    }
+    trace.push(call);
+    trace.push(format!(
+        "[vm<-host] env.{name} return: {status} # {}",
+        status_name(status)
+    ));
+}
+
+/// Records a callback the host makes into the VM.
+pub(crate) fn record_callback(state: &mut VmState, name: &str, args: &[u32]) {
+    if let Some(trace) = state.log.trace.as_mut() {
+        let args: Vec<String> = args.iter().map(u32::to_string).collect();
+        trace.push(format!("[host->vm] {name}({})", args.join(", ")));
+    }
+}
+
+/// Renders a decoded wire enum for a trace note: its name, or `invalid` for an out-of-range
+/// value (which the hostcall answers with BAD_ARGUMENT).
+pub(crate) fn decoded<T: std::fmt::Debug>(value: Option<T>) -> String {
+    value.map_or_else(|| "invalid".to_string(), |v| format!("{v:?}"))
+}
