@@ -20,6 +20,7 @@ use super::node_cache::{
 };
 use super::resolve::ResolvedImage;
 use super::{DeployError, FILTER_ID_ANNOTATION, IMAGE_ANNOTATION, MANAGED_BY_LABEL};
+use crate::image::Format;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -207,6 +208,7 @@ pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generate
         }
     };
     let module = |kind: &str| -> Result<WasmModule, DeployError> {
+        check_istio_readable(image, kind)?;
         Ok(WasmModule {
             url: image.oci_url(),
             sha256: Some(image.digest_hex().to_owned()),
@@ -266,6 +268,24 @@ pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generate
         }
     }
     Ok(out)
+}
+
+/// Refuses images Istio's agent cannot read (it reads the compat OCI/Docker layouts and solo's
+/// two-layer one; a CNCF artifact or a wasm-to-oci image fails at pull time, in the cluster).
+/// An image whose format is unknown (an `--offline` digest) is let through.
+fn check_istio_readable(image: &ResolvedImage, kind: &str) -> Result<(), DeployError> {
+    match image.format {
+        Some(f @ (Format::Cncf | Format::Legacy)) => Err(DeployError::Unresolved {
+            reference: image.reference.whole(),
+            reason: format!(
+                "it is stored in the {f} format, which Istio's agent cannot read, so a {kind} \
+                 would fail when the sidecar pulls it; rebuild it with `--format compat` \
+                 (`cargo wasme build --format compat` or `cargo wasme package … --format compat`) \
+                 and push it again"
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn envoy_filter_patch(

@@ -47,7 +47,17 @@ fn cat<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<&'a str> {
     a.iter().chain(b).copied().collect()
 }
 
+/// Runs the binary. The image of these tests lives only in the local store, so `deploy istio`
+/// and `render` run with `--offline` (trust the store); verification against a real registry
+/// is `deploy_verify.rs`'s subject.
 fn run(env: &Env, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut args = args.to_vec();
+    match args.as_slice() {
+        ["deploy", "istio", ..] => args.insert(2, "--offline"),
+        ["render", ..] => args.insert(1, "--offline"),
+        _ => {}
+    }
+    let args = args.as_slice();
     match stdin {
         Some(input) => env.test.run_with_stdin(args, input),
         None => env.test.run_with(args, &[]),
@@ -226,7 +236,7 @@ fn apply_pipes_to_kubectl_and_says_so_when_kubectl_is_missing() {
     // No kubectl anywhere: a clear error.
     let empty = tempfile::tempdir().unwrap();
     let out = env.test.run_with(
-        &["deploy", "istio", REF, "--apply"],
+        &["deploy", "istio", "--offline", REF, "--apply"],
         &[("PATH", empty.path().as_os_str())],
     );
     let err = fails(&out);
@@ -247,7 +257,7 @@ fn apply_pipes_to_kubectl_and_says_so_when_kubectl_is_missing() {
     let kubectl = [("KUBECTL", script.as_os_str())];
     let out = env
         .test
-        .run_with(&["deploy", "istio", REF, "--apply"], &kubectl);
+        .run_with(&["deploy", "istio", "--offline", REF, "--apply"], &kubectl);
     ok(&out);
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.starts_with("ARGS apply -f -\n"), "{logged}");

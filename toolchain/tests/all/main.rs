@@ -12,6 +12,7 @@ mod deploy_examples;
 mod deploy_generate;
 mod deploy_render;
 mod deploy_support;
+mod deploy_verify;
 mod registry_cli;
 mod store_cli;
 mod support;

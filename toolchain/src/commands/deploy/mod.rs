@@ -100,6 +100,10 @@ pub struct IstioDeployArgs {
     /// Resolve the digest over plain HTTP (loopback registries are plain HTTP anyway).
     #[arg(long)]
     pub plain_http: bool,
+    /// Trust the local store: do not check that the registry has the image (a warning says
+    /// so). Without it the image is verified against the registry its reference names.
+    #[arg(long)]
+    pub offline: bool,
     /// Print the equivalent FilterDeployment instead of the Istio resources.
     #[arg(long, conflicts_with = "apply")]
     pub filter_deployment: bool,
@@ -183,6 +187,9 @@ pub struct RenderArgs {
     /// Also chosen automatically when stdin holds a single ResourceList.
     #[arg(long)]
     pub krm: bool,
+    /// Trust the local store: do not check that the registries have the images.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// Arguments of `cargo wasme crd`.
@@ -198,11 +205,11 @@ fn default_id(image: &str) -> anyhow::Result<String> {
         .context("cannot derive a filter id from the image name: pass --id")
 }
 
-/// The local store as a resolver, falling back to the registry for tags it lacks.
-fn store_resolver() -> anyhow::Result<StoreResolver> {
+/// The local store and the registries as a resolver (only the store with `offline`).
+fn store_resolver(offline: bool) -> anyhow::Result<StoreResolver> {
     Ok(StoreResolver::open_default()
         .context("cannot open the local image store")?
-        .with_registry(true))
+        .offline(offline))
 }
 
 fn filter_deployment_from(a: &IstioDeployArgs) -> anyhow::Result<FilterDeployment> {
@@ -257,7 +264,7 @@ pub fn deploy(c: DeployCommand) -> anyhow::Result<ExitCode> {
 
 fn deploy_istio(a: IstioDeployArgs) -> anyhow::Result<ExitCode> {
     let mut fd = filter_deployment_from(&a)?;
-    let resolver = store_resolver()?;
+    let resolver = store_resolver(a.offline)?;
     let options = PullOptions {
         plain_http: a.plain_http,
         insecure_skip_verify: false,
@@ -308,7 +315,7 @@ fn deploy_envoy(a: EnvoyDeployArgs) -> anyhow::Result<ExitCode> {
         Some(id) => id.clone(),
         None => default_id(&a.image)?,
     };
-    let resolver = store_resolver()?;
+    let resolver = store_resolver(true)?;
     let stored = resolver.load(&a.image).with_context(|| {
         format!(
             "`deploy envoy` loads the module from the local store: pull or build {} first",
@@ -425,7 +432,7 @@ pub fn render(a: RenderArgs) -> anyhow::Result<ExitCode> {
     for (source, text) in &inputs {
         docs.extend(yaml::parse_stream(source, text)?);
     }
-    let resolver = store_resolver()?;
+    let resolver = store_resolver(a.offline)?;
     let krm =
         a.krm || (a.files.is_empty() && docs.len() == 1 && rnd::is_resource_list(&docs[0].value));
     if krm {
