@@ -106,6 +106,19 @@ pub enum DeployError {
         /// What is wrong with it.
         reason: String,
     },
+    /// An input document is invalid at a known place in its file (an unknown or misspelled
+    /// field, a wrong type, broken YAML).
+    #[error("{file}:{line}:{column}: {message}")]
+    Located {
+        /// The file (or `-` for stdin).
+        file: String,
+        /// 1-based line in the file.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong, with the field's path.
+        message: String,
+    },
     /// Serialising the output failed (a bug: every output type is serialisable).
     #[error("cannot serialise the output: {0}")]
     Serialize(String),

@@ -78,18 +78,21 @@ pub fn is_filter_deployment(doc: &Value) -> bool {
     FILTER_DEPLOYMENT.matches(doc)
 }
 
-/// Parses a FilterDeployment document with errors that name the field at fault.
-pub fn parse_filter_deployment(
-    doc: &Value,
-    source: &str,
-    index: usize,
-) -> Result<FilterDeployment, DeployError> {
+/// The top-level fields of a FilterDeployment document.
+const TOP_LEVEL_FIELDS: [&str; 5] = ["apiVersion", "kind", "metadata", "spec", "status"];
+
+/// Parses a FilterDeployment document, strictly: an unknown or misspelled field anywhere but
+/// inside `metadata` (Kubernetes' own) and `spec.filter.config` (the filter's) is an error.
+/// Errors name the field's path and, when the document came from a file, its
+/// `file:line:column`.
+pub fn parse_filter_deployment(doc: &Document) -> Result<FilterDeployment, DeployError> {
     let invalid = |reason: String| DeployError::InvalidDocument {
-        source_name: source.to_owned(),
-        index,
+        source_name: doc.source.clone(),
+        index: doc.index,
         reason,
     };
     let config = doc
+        .value
         .get("spec")
         .and_then(|s| s.get("filter"))
         .and_then(|f| f.get("config"));
@@ -100,17 +103,73 @@ pub fn parse_filter_deployment(
             "spec.filter.config must be a string or an object (mapping)".into(),
         ));
     }
-    let fd: FilterDeployment = serde_path_to_error::deserialize(doc.clone()).map_err(|e| {
-        invalid(format!(
-            "not a valid FilterDeployment: at {}: {}",
-            e.path(),
-            e.inner()
-        ))
-    })?;
+    if let Value::Mapping(map) = &doc.value {
+        for key in map.keys() {
+            let name = key.as_str().unwrap_or_default();
+            if TOP_LEVEL_FIELDS.contains(&name) {
+                continue;
+            }
+            let message = format!(
+                "invalid FilterDeployment: unknown field `{name}`, expected one of {}",
+                TOP_LEVEL_FIELDS.join(", ")
+            );
+            return Err(match top_level_line(doc, name) {
+                Some(line) => DeployError::Located {
+                    file: doc.source.clone(),
+                    line,
+                    column: 1,
+                    message,
+                },
+                None => invalid(message),
+            });
+        }
+    }
+    let fd: FilterDeployment = if doc.line > 0 {
+        let de = serde_norway::Deserializer::from_str(&doc.text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            match super::yaml::located(doc.line, e.inner()) {
+                Some((line, column, message)) => DeployError::Located {
+                    file: doc.source.clone(),
+                    line,
+                    column,
+                    // serde_norway names the parent's path itself for nested fields.
+                    message: if TOP_LEVEL_FIELDS.iter().any(|f| message.starts_with(f)) {
+                        format!("invalid FilterDeployment: {message}")
+                    } else {
+                        format!("invalid FilterDeployment: at {path}: {message}")
+                    },
+                },
+                None => invalid(format!(
+                    "not a valid FilterDeployment: at {path}: {}",
+                    e.inner()
+                )),
+            }
+        })?
+    } else {
+        serde_path_to_error::deserialize(doc.value.clone()).map_err(|e| {
+            invalid(format!(
+                "not a valid FilterDeployment: at {}: {}",
+                e.path(),
+                e.inner()
+            ))
+        })?
+    };
     if fd.metadata.name.as_deref().is_none_or(str::is_empty) {
         return Err(invalid("a FilterDeployment needs metadata.name".into()));
     }
     Ok(fd)
+}
+
+/// The source line of a top-level `key:` in `doc`, when it has source text.
+fn top_level_line(doc: &Document, key: &str) -> Option<usize> {
+    if doc.line == 0 {
+        return None;
+    }
+    doc.text.lines().enumerate().find_map(|(i, line)| {
+        let rest = line.strip_prefix(key)?;
+        rest.trim_start().starts_with(':').then_some(doc.line + i)
+    })
 }
 
 fn pull_options(o: Option<&ImagePullOptions>) -> PullOptions {
@@ -157,7 +216,7 @@ pub fn render(docs: Vec<Document>, resolver: &dyn ImageResolver) -> Result<Rende
             out.documents.push(OutputDocument::Verbatim(doc.text));
             continue;
         }
-        let fd = parse_filter_deployment(&doc.value, &doc.source, doc.index)?;
+        let fd = parse_filter_deployment(&doc)?;
         let name = fd.metadata.name.clone().unwrap_or_default();
         let generated = generate_for(&fd, resolver).map_err(|e| DeployError::InvalidDocument {
             source_name: doc.source.clone(),
@@ -242,6 +301,7 @@ pub fn render_resource_list(
         docs.push(Document {
             source: "ResourceList.items".into(),
             index: i + 1,
+            line: 0,
             text: to_yaml(&item)?,
             value: item,
         });

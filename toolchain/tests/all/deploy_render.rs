@@ -300,3 +300,54 @@ fn crd_has_a_full_structural_schema_and_accepts_both_config_shapes() {
     bad["spec"]["deployment"]["istio"]["api"] = "Gloo".into();
     assert!(!validator.is_valid(&bad));
 }
+
+#[test]
+fn misspelled_fields_are_refused_with_file_line_and_column() {
+    // A stream with a workload first, so the FilterDeployment starts on line 6 of the file.
+    let text = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\n---\n# the filter\n\
+         apiVersion: wasme.io/v1\nkind: FilterDeployment\nmetadata: {{name: f}}\nspec:\n  filter:\n    \
+         image: ghcr.io/acme/x@sha256:{HEX}\n    phsae: AUTHZ\n"
+    );
+    let err = render(yaml::parse_stream("fd.yaml", &text).unwrap(), &DigestOnly)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("fd.yaml:12:5: "), "{err}");
+    assert!(
+        err.contains("spec.filter") && err.contains("unknown field `phsae`"),
+        "{err}"
+    );
+    // Every level is strict: deployment.istio, imagePullOptions, and the top level.
+    for (typo, at) in [
+        (
+            "  deployment:\n    istio:\n      lables: {app: a}\n",
+            "14:7",
+        ),
+        ("    imagePullOptions: {pullSecrt: s}\n", "12:24"),
+        ("spek: {}\n", "12:1"),
+    ] {
+        let bad = text.replace("    phsae: AUTHZ\n", "") + typo;
+        let err = render(yaml::parse_stream("fd.yaml", &bad).unwrap(), &DigestOnly)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("fd.yaml:{at}: ")) && err.contains("unknown field"),
+            "{typo}: {err}"
+        );
+    }
+    // Broken YAML is located too.
+    let err = yaml::parse_stream("fd.yaml", "a: 1\n---\nb: [1\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("fd.yaml:"), "{err}");
+    // Inside `config` anything goes (it is the filter's), and the CRD says the same: no
+    // preserve-unknown-fields anywhere but `config`.
+    let free = text.replace("phsae: AUTHZ", "config: {phsae: AUTHZ}");
+    render(yaml::parse_stream("fd.yaml", &free).unwrap(), &DigestOnly).unwrap();
+    let crd = yaml::to_yaml(&filter_deployment::crd()).unwrap();
+    assert_eq!(
+        crd.matches("x-kubernetes-preserve-unknown-fields").count(),
+        1,
+        "{crd}"
+    );
+}
