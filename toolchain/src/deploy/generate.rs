@@ -170,11 +170,52 @@ fn plugin_config(
             None => Err(DeployError::InvalidConfig(format!(
                 "a {api} carries its configuration as a JSON object (pluginConfig), and {:?} is not one; \
                  pass a JSON object (e.g. '{{\"value\": \"...\"}}') if the filter accepts one, or use \
-                 the EnvoyFilter form (--api envoyfilter), which passes strings verbatim",
-                c.to_config_string()
+                 the EnvoyFilter form ({}), which passes strings verbatim",
+                c.to_config_string(),
+                api_choice(IstioApi::EnvoyFilter)
             ))),
         },
     }
+}
+
+/// The Istio resource a FilterDeployment becomes, and the notice to print when it was chosen
+/// for the user.
+///
+/// Decision (issue 9, "the seed's documents work verbatim"): an explicit `api` (`--api`) is
+/// obeyed. Without one, a **plain-string configuration selects the EnvoyFilter form**, with a
+/// notice: that is the mechanism the seed's `wasme deploy istio … --config 'tomorrow'` and its
+/// FilterDeployment (`config: 'world'`) used, and the only one that hands a string to the
+/// filter verbatim (a WasmPlugin's `pluginConfig` is a JSON object). Everything else defaults
+/// to a WasmPlugin.
+pub fn chosen_api(fd: &FilterDeployment) -> (IstioApi, Option<String>) {
+    if let Some(api) = fd.spec.deployment.istio.api {
+        return (api, None);
+    }
+    match &fd.spec.filter.config {
+        Some(FilterConfig::String(_)) => (
+            IstioApi::EnvoyFilter,
+            Some(
+                "the configuration is a plain string, which only the EnvoyFilter form hands to the filter verbatim: \
+                 generating an EnvoyFilter (it loads the module from the wasme node cache). For a WasmPlugin, pass a \
+                 JSON object and choose it explicitly (deploy: --api wasmplugin; FilterDeployment: api: WasmPlugin)"
+                    .into(),
+            ),
+        ),
+        _ => (IstioApi::default(), None),
+    }
+}
+
+/// How to choose `api` in both inputs: the `deploy istio` flag and the FilterDeployment field.
+fn api_choice(api: IstioApi) -> String {
+    let field = match api {
+        IstioApi::WasmPlugin => "WasmPlugin",
+        IstioApi::TrafficExtension => "TrafficExtension",
+        IstioApi::EnvoyFilter => "EnvoyFilter",
+    };
+    format!(
+        "deploy: --api {}; FilterDeployment: spec.deployment.istio.api: {field}",
+        field.to_lowercase()
+    )
 }
 
 /// Turns one FilterDeployment into Istio resources for `image` (already pinned).
@@ -188,7 +229,7 @@ pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generate
         .as_deref()
         .map(IstioVersion::parse)
         .transpose()?;
-    let api = istio.api.unwrap_or_default();
+    let (api, notice) = chosen_api(fd);
     let root_id = filter
         .root_id
         .clone()
@@ -198,6 +239,7 @@ pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generate
         match_labels: istio.labels.clone(),
     });
     let mut out = Generated::default();
+    out.warnings.extend(notice);
     let min = |v: IstioVersion, what: &str, out: &mut Generated| {
         if let Some(have) = version
             && have < v
@@ -256,8 +298,10 @@ pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generate
             out.warnings.extend(warnings);
             if version.is_some_and(|v| v >= IstioVersion::new(1, 12)) {
                 out.warnings.push(
-                    "Istio 1.12 and newer fetch modules themselves: a WasmPlugin (--api wasmplugin) needs no node cache and no pod restarts"
-                        .into(),
+                    format!(
+                        "Istio 1.12 and newer fetch modules themselves: a WasmPlugin ({}) needs no node cache and no pod restarts",
+                        api_choice(IstioApi::WasmPlugin)
+                    ),
                 );
             }
             out.manifests.push(Manifest::EnvoyFilter(EnvoyFilter {
@@ -301,9 +345,13 @@ fn envoy_filter_patch(
     let Some(wasm_sha) = image.wasm_sha256.as_deref() else {
         return Err(DeployError::Unresolved {
             reference: image.reference.whole(),
-            reason: "the EnvoyFilter form names the module by the sha256 of its .wasm, which only the local store knows: \
-                     pull the image first (cargo wasme pull), or use --api wasmplugin"
-                .into(),
+            reason: format!(
+                "the EnvoyFilter form names the module by the sha256 of its .wasm, and only the reference's digest is known \
+                 (--offline, not in the local store): pull the image (`cargo wasme pull {}`) or run without --offline, \
+                 or use a WasmPlugin ({})",
+                image.reference.whole(),
+                api_choice(IstioApi::WasmPlugin)
+            ),
         });
     };
     // Istio ≤ 1.6 only understands the untyped `config` form and the old filter names.
@@ -315,11 +363,11 @@ fn envoy_filter_patch(
         ));
     }
     if filter.phase.is_some() {
-        warnings.push("--phase has no EnvoyFilter equivalent and is ignored (the filter is inserted before the router)".into());
+        warnings.push("the phase (--phase, phase:) has no EnvoyFilter equivalent and is ignored (the filter is inserted before the router)".into());
     }
     if legacy && filter.fail_strategy.is_some() {
         warnings.push(
-            "--fail-strategy needs Istio 1.7 or newer in the EnvoyFilter form and is ignored"
+            "the fail strategy (--fail-strategy, failStrategy:) needs Istio 1.7 or newer in the EnvoyFilter form and is ignored"
                 .into(),
         );
     }

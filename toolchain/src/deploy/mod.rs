@@ -30,14 +30,18 @@
 //!         config: Some(FilterConfig::String("hello".into())),
 //!         ..Default::default()
 //!     },
-//!     deployment: Default::default(),
+//!     deployment: DeploymentSpec {
+//!         istio: IstioDeployment { api: Some(IstioApi::WasmPlugin), ..Default::default() },
+//!     },
 //! });
 //! let image = ResolvedImage::pinned(
 //!     "registry.example/filters/add-header:v1".parse().unwrap(),
 //!     cargo_wasme::reference::Digest::of(b"the manifest"),
 //! );
-//! // A plain-string config cannot travel in a WasmPlugin's pluginConfig object.
-//! assert!(generate::generate(&fd, &image).is_err());
+//! // A plain-string config cannot travel in a WasmPlugin's pluginConfig object (without an
+//! // explicit `api`, it would select the EnvoyFilter form: see `generate::chosen_api`).
+//! let err = generate::generate(&fd, &image).unwrap_err().to_string();
+//! assert!(err.contains("pluginConfig"), "{err}");
 //! ```
 
 mod crd_schema;

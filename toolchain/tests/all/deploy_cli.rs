@@ -211,7 +211,15 @@ fn bad_input_gets_a_clear_error_and_no_output() {
         (&["deploy", "istio", REF, "--id", "Bad_Id"], "filter id"),
         (&["deploy", "istio", REF, "-n", "Bad.NS"], "namespace"),
         (
-            &["deploy", "istio", REF, "--config", "plain string"],
+            &[
+                "deploy",
+                "istio",
+                REF,
+                "--api",
+                "wasmplugin",
+                "--config",
+                "plain string",
+            ],
             "--api envoyfilter",
         ),
         (&["deploy", "istio", "Not A Ref"], "invalid image reference"),

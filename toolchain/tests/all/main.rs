@@ -11,6 +11,7 @@ mod deploy_cli;
 mod deploy_examples;
 mod deploy_generate;
 mod deploy_render;
+mod deploy_seed;
 mod deploy_support;
 mod deploy_verify;
 mod registry_cli;

@@ -66,9 +66,10 @@ pub struct IstioDeployArgs {
     /// Root id (default: the image's first root id).
     #[arg(long)]
     pub root_id: Option<String>,
-    /// Which Istio resource to generate.
-    #[arg(long, value_enum, default_value = "wasmplugin")]
-    pub api: IstioApi,
+    /// Which Istio resource to generate [default: wasmplugin; envoyfilter, with a notice, when
+    /// --config is a plain string, as the seed's `wasme deploy istio … --config 'tomorrow'`].
+    #[arg(long, value_enum)]
+    pub api: Option<IstioApi>,
     /// The mesh's Istio version (e.g. 1.24): picks the EnvoyFilter shape (≤ 1.6 `config`,
     /// ≥ 1.7 `typedConfig`) and drives warnings.
     #[arg(long)]
@@ -244,7 +245,7 @@ fn filter_deployment_from(a: &IstioDeployArgs) -> anyhow::Result<FilterDeploymen
                 kind: a.workload_type,
                 labels,
                 istio_namespace: None,
-                api: Some(a.api),
+                api: a.api,
                 istio_version: a.istio_version.clone(),
             },
         },
