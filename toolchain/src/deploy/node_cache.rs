@@ -99,6 +99,9 @@ impl WorkloadPatch {
     }
 
     /// The patch as a kustomize `Component` (a GitOps repo lists it under `components:`).
+    ///
+    /// kustomize's `labelSelector` matches a workload's own `metadata.labels`, not its pod
+    /// template's: it finds workloads labelled like their pods (as Istio's samples are).
     pub fn to_component(&self, name: &str) -> KustomizeComponent {
         let patch = json!({
             "apiVersion": self.kind.kind().api_version,
@@ -115,6 +118,7 @@ impl WorkloadPatch {
             api_version: KUSTOMIZE_COMPONENT.api_version.into(),
             kind: KUSTOMIZE_COMPONENT.kind.into(),
             metadata: ObjectMeta::named(name),
+            resources: Vec::new(),
             patches: vec![KustomizePatch {
                 target: KustomizeTarget {
                     group: self.kind.kind().group.into(),
@@ -140,8 +144,43 @@ pub struct KustomizeComponent {
     pub kind: String,
     /// Its name.
     pub metadata: ObjectMeta,
+    /// Resource files of the component's directory (e.g. `resources.yaml`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
     /// The patches.
     pub patches: Vec<KustomizePatch>,
+}
+
+/// The file holding the generated resources in a [`kustomize_dir`].
+pub const KUSTOMIZE_RESOURCES_FILE: &str = "resources.yaml";
+
+/// The files of a kustomize component directory (`--kustomize DIR`): `kustomization.yaml`, a
+/// `Component` carrying `patches` (the pod annotations), and, when `resources` (a YAML stream)
+/// is given, [`KUSTOMIZE_RESOURCES_FILE`] listed under its `resources:`. An application's
+/// kustomization lists the directory under `components:`; kustomize documents never go into a
+/// stream meant for `kubectl apply -f -`.
+pub fn kustomize_dir(
+    name: &str,
+    patches: &[WorkloadPatch],
+    resources: Option<&str>,
+) -> Result<Vec<(&'static str, String)>, super::DeployError> {
+    let mut component = KustomizeComponent {
+        api_version: KUSTOMIZE_COMPONENT.api_version.into(),
+        kind: KUSTOMIZE_COMPONENT.kind.into(),
+        metadata: ObjectMeta::named(name),
+        resources: Vec::new(),
+        patches: patches
+            .iter()
+            .flat_map(|p| p.to_component(name).patches)
+            .collect(),
+    };
+    let mut files = Vec::new();
+    if let Some(stream) = resources {
+        component.resources.push(KUSTOMIZE_RESOURCES_FILE.into());
+        files.push((KUSTOMIZE_RESOURCES_FILE, stream.to_owned()));
+    }
+    files.insert(0, ("kustomization.yaml", super::yaml::to_yaml(&component)?));
+    Ok(files)
 }
 
 /// One kustomize patch with a target.

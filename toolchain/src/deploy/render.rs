@@ -4,7 +4,9 @@
 //! replaced, in place, by its generated resources; everything else passes through untouched
 //! (its original text, comments included). For the EnvoyFilter form, workloads in the stream
 //! that the FilterDeployment selects get the node-cache pod annotations patched in; when the
-//! stream has none, a kustomize `Component` carrying the patch is emitted instead.
+//! stream has none, the patch is returned in [`Rendered::unapplied_patches`] (with a warning)
+//! for the CLI to write as a kustomize component (`--kustomize DIR`): the output stream itself
+//! only ever holds resources `kubectl apply -f -` accepts.
 //!
 //! The same function serves the KRM-function convention (kustomize, kpt): [`render_resource_list`]
 //! reads a `config.kubernetes.io/v1` `ResourceList` and returns one.
@@ -38,6 +40,9 @@ pub struct Rendered {
     pub documents: Vec<OutputDocument>,
     /// Warnings (never fatal), prefixed with the FilterDeployment they concern.
     pub warnings: Vec<String>,
+    /// Node-cache workload patches of the EnvoyFilter form whose workloads are not in the
+    /// stream (see [`super::node_cache::kustomize_dir`]).
+    pub unapplied_patches: Vec<WorkloadPatch>,
 }
 
 impl Rendered {
@@ -210,7 +215,7 @@ fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, DeployError> {
 /// ```
 pub fn render(docs: Vec<Document>, resolver: &dyn ImageResolver) -> Result<Rendered, DeployError> {
     let mut out = Rendered::default();
-    let mut patches: Vec<(usize, String, WorkloadPatch)> = Vec::new();
+    let mut patches: Vec<(String, WorkloadPatch)> = Vec::new();
     for doc in docs {
         if !is_filter_deployment(&doc.value) {
             out.documents.push(OutputDocument::Verbatim(doc.text));
@@ -233,13 +238,11 @@ pub fn render(docs: Vec<Document>, resolver: &dyn ImageResolver) -> Result<Rende
             out.documents.push(OutputDocument::Value(to_value(m)?));
         }
         if let Some(p) = generated.workload_patch {
-            patches.push((out.documents.len(), name, p));
+            patches.push((name, p));
         }
     }
-    // Patch the workloads the stream carries; where none is selected, emit the patch as a
-    // kustomize Component right after the FilterDeployment's resources.
-    let mut components = Vec::new();
-    for (position, name, patch) in patches {
+    // Patch the workloads the stream carries; where none is selected, hand the patch back.
+    for (name, patch) in patches {
         let mut matched = false;
         for doc in &mut out.documents {
             let value = match doc {
@@ -257,13 +260,14 @@ pub fn render(docs: Vec<Document>, resolver: &dyn ImageResolver) -> Result<Rende
             }
         }
         if !matched {
-            let component = patch.to_component(&format!("{name}-wasme-cache"));
-            components.push((position, to_value(&component)?));
+            out.warnings.push(format!(
+                "FilterDeployment {name}: the selected {}s are not in the input, so their pods do not get the \
+                 node-cache annotations the EnvoyFilter form needs; `cargo wasme render --kustomize DIR` writes \
+                 them as a kustomize component to list under `components:`",
+                patch.kind.as_str()
+            ));
+            out.unapplied_patches.push(patch);
         }
-    }
-    for (position, component) in components.into_iter().rev() {
-        out.documents
-            .insert(position, OutputDocument::Value(component));
     }
     Ok(out)
 }

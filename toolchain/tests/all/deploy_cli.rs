@@ -144,6 +144,7 @@ fn deploy_istio_pins_the_store_digest_in_every_form() {
         .map(|b| format!("{b:02x}"))
         .collect();
     for (version, typed) in [("1.6", false), ("1.7", true)] {
+        let dir = tempfile::tempdir().unwrap();
         let out = ok(&run(
             &env,
             &cat(
@@ -157,12 +158,14 @@ fn deploy_istio_pins_the_store_digest_in_every_form() {
                     "world",
                     "-t",
                     "statefulset",
+                    "--kustomize",
+                    dir.path().to_str().unwrap(),
                 ],
             ),
             None,
         ));
         let docs = yaml_docs(&out);
-        assert_eq!(docs.len(), 2, "EnvoyFilter + the pod-annotation Component");
+        assert_eq!(docs.len(), 1, "only what kubectl apply accepts is printed");
         assert_valid_istio(&docs[0]);
         let value = &docs[0]["spec"]["configPatches"][0]["patch"]["value"];
         assert_eq!(value.get("typedConfig").is_some(), typed, "{version}");
@@ -171,8 +174,16 @@ fn deploy_istio_pins_the_store_digest_in_every_form() {
             text.contains(&format!("/var/local/lib/wasme-cache/{wasm_hex}")),
             "{text}"
         );
-        assert_eq!(docs[1]["kind"], "Component");
-        assert_eq!(docs[1]["patches"][0]["target"]["kind"], "StatefulSet");
+        // The pod-annotation Component (with the resources) is in the --kustomize directory.
+        let component =
+            &yaml_docs(&std::fs::read_to_string(dir.path().join("kustomization.yaml")).unwrap())[0];
+        assert_eq!(component["kind"], "Component");
+        assert_eq!(component["patches"][0]["target"]["kind"], "StatefulSet");
+        assert_eq!(component["resources"][0], "resources.yaml");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("resources.yaml")).unwrap(),
+            out
+        );
     }
 }
 
@@ -293,6 +304,23 @@ fn apply_pipes_to_kubectl_and_says_so_when_kubectl_is_missing() {
         "{logged}"
     );
     assert_eq!(logged.matches("name: add-header").count(), 3, "{logged}");
+    // A failing kubectl: its own message is the error's cause.
+    let failing = dir.path().join("kubectl-failing");
+    std::fs::write(
+        &failing,
+        "#!/bin/sh\ncat > /dev/null\necho 'error: the server doesn'\\''t have a resource type \"wasmplugins\"' >&2\nexit 1\n",
+    )
+    .unwrap();
+    make_executable(&failing);
+    let out = env.test.run_with(
+        &["deploy", "istio", "--offline", REF, "--apply"],
+        &[("KUBECTL", failing.as_os_str())],
+    );
+    let err = fails(&out);
+    assert!(
+        err.contains("kubectl apply -f -") && err.contains("doesn't have a resource type"),
+        "{err}"
+    );
 }
 
 fn make_executable(path: &Path) {
@@ -315,6 +343,9 @@ fn undeploy_prints_deletions_and_annotation_removal() {
         docs.iter()
             .all(|d| d["metadata"]["namespace"] == "bookinfo")
     );
+    // The annotation removal is a kustomize Component, written to --kustomize DIR: the
+    // stream stays `kubectl delete -f -` input.
+    let dir = tempfile::tempdir().unwrap();
     let out = ok(&run(
         &env,
         &[
@@ -326,13 +357,19 @@ fn undeploy_prints_deletions_and_annotation_removal() {
             "envoyfilter",
             "--labels",
             "app=productpage",
+            "--kustomize",
+            dir.path().to_str().unwrap(),
         ],
         None,
     ));
     let docs = yaml_docs(&out);
-    assert_eq!(docs.len(), 2);
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["kind"], "EnvoyFilter");
+    let component =
+        &yaml_docs(&std::fs::read_to_string(dir.path().join("kustomization.yaml")).unwrap())[0];
+    assert_eq!(component["kind"], "Component");
     let patch: serde_json::Value =
-        serde_norway::from_str(docs[1]["patches"][0]["patch"].as_str().unwrap()).unwrap();
+        serde_norway::from_str(component["patches"][0]["patch"].as_str().unwrap()).unwrap();
     assert!(
         patch["spec"]["template"]["metadata"]["annotations"]["sidecar.istio.io/userVolume"]
             .is_null()

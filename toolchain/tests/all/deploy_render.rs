@@ -5,6 +5,7 @@ use crate::deploy_support;
 
 use cargo_wasme::deploy::{
     filter_deployment::{self, FilterDeployment},
+    node_cache,
     render::{render, render_resource_list, resource_list_error},
     resolve::{DigestOnly, ImageResolver, PullOptions, ResolveError, ResolvedImage},
     yaml,
@@ -96,7 +97,8 @@ fn render_stream_replaces_filter_deployments_and_passes_the_rest_through() {
     let kinds: Vec<&str> = values.iter().map(|v| v["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
-        ["Deployment", "WasmPlugin", "EnvoyFilter", "Component"]
+        ["Deployment", "WasmPlugin", "EnvoyFilter"],
+        "no kustomize Component in a stream meant for kubectl apply"
     );
     for v in &values[1..3] {
         assert_valid_istio(v);
@@ -105,11 +107,22 @@ fn render_stream_replaces_filter_deployments_and_passes_the_rest_through() {
         values[1]["spec"]["url"],
         format!("oci://ghcr.io/acme/add-header@sha256:{HEX}")
     );
+    // The selected workload is not in the stream: its patch is handed back, with a warning.
+    assert_eq!(out.unapplied_patches.len(), 1);
+    let files = node_cache::kustomize_dir("wasme-cache", &out.unapplied_patches, None).unwrap();
+    let component = &yaml_docs(&files[0].1)[0];
+    assert_eq!(files[0].0, "kustomization.yaml");
+    assert_eq!(component["kind"], "Component");
     assert_eq!(
-        values[3]["patches"][0]["target"]["labelSelector"],
+        component["patches"][0]["target"]["labelSelector"],
         "app=reviews"
     );
-    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    assert!(
+        out.warnings[0].contains("--kustomize DIR"),
+        "{:?}",
+        out.warnings
+    );
     golden("render-stream.yaml", &text);
 }
 
@@ -161,9 +174,11 @@ fn krm_resource_list_mode() {
         .iter()
         .map(|i| i["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        kinds,
-        ["Deployment", "WasmPlugin", "EnvoyFilter", "Component"]
+    assert_eq!(kinds, ["Deployment", "WasmPlugin", "EnvoyFilter"]);
+    assert!(
+        v["results"].to_string().contains("--kustomize DIR"),
+        "the unapplied patch is reported: {}",
+        v["results"]
     );
     for i in &v["items"].as_array().unwrap()[1..3] {
         assert_valid_istio(i);

@@ -142,3 +142,93 @@ fn the_seeds_filter_deployment_renders_verbatim() {
     );
     golden("seed-filterdeployment.yaml", &out);
 }
+
+/// The seed's bookinfo `details-v1` Deployment, as an application's kustomization holds it
+/// (bookinfo labels its workloads as their pods: kustomize's `labelSelector` reads the
+/// workload's own labels).
+const DETAILS: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: details-v1
+  namespace: bookinfo
+  labels: {app: details, version: v1}
+spec:
+  selector:
+    matchLabels: {app: details, version: v1}
+  template:
+    metadata:
+      labels: {app: details, version: v1}
+    spec:
+      containers:
+      - name: details
+        image: docker.io/istio/examples-bookinfo-details-v1:1.20.1
+";
+
+#[test]
+fn the_kustomize_component_builds_with_real_kubectl() {
+    let seed = seed();
+    let dir = tempfile::tempdir().unwrap();
+    let component = dir.path().join("wasme");
+    let (stdout, _) = run(
+        &seed,
+        &[
+            "deploy",
+            "istio",
+            seed.image.as_str(),
+            "--id=myfilter",
+            "--namespace=bookinfo",
+            "--config",
+            "tomorrow",
+            "--labels",
+            "app=details",
+            "--kustomize",
+            component.to_str().unwrap(),
+        ],
+        None,
+    );
+    // The application: its own workload, plus the component.
+    let app = dir.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    std::fs::write(app.join("details.yaml"), DETAILS).unwrap();
+    std::fs::write(
+        app.join("kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- details.yaml\ncomponents:\n- ../wasme\n",
+    )
+    .unwrap();
+    let kubectl = std::env::var_os("KUBECTL").unwrap_or_else(|| "kubectl".into());
+    let out = std::process::Command::new(&kubectl)
+        .args(["kustomize", app.to_str().unwrap()])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("kubectl is needed for this test (apt-get install -y kubectl): {e}")
+        });
+    assert!(
+        out.status.success(),
+        "kubectl kustomize failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let built = yaml_docs(&String::from_utf8(out.stdout).unwrap());
+    let details = built
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .expect("the Deployment");
+    let ann = &details["spec"]["template"]["metadata"]["annotations"];
+    assert!(
+        ann["sidecar.istio.io/userVolumeMount"]
+            .as_str()
+            .is_some_and(|m| m.contains("/var/local/lib/wasme-cache")),
+        "{details:#}"
+    );
+    let filter = built
+        .iter()
+        .find(|d| d["kind"] == "EnvoyFilter")
+        .expect("the component's EnvoyFilter");
+    assert_valid_istio(filter);
+    // What was printed is what the component holds.
+    assert_eq!(
+        std::fs::read_to_string(component.join("resources.yaml"))
+            .unwrap()
+            .replace(&seed.addr, "REGISTRY"),
+        stdout
+    );
+}

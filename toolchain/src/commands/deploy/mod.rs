@@ -14,8 +14,9 @@ use cargo_wasme::deploy::{
         FilterSpec, FilterType, ImagePullOptions, IstioApi, IstioDeployment, PatchContext, Phase,
         PullPolicy, WorkloadKind,
     },
-    generate::{self, Manifest},
-    names, render as rnd,
+    generate, names,
+    node_cache::{NODE_CACHE_DIR, kustomize_dir},
+    render as rnd,
     resolve::{PullOptions, resolve_pinned},
     undeploy::{UndeployRequest, deletions},
     yaml,
@@ -108,6 +109,11 @@ pub struct IstioDeployArgs {
     /// Print the equivalent FilterDeployment instead of the Istio resources.
     #[arg(long, conflicts_with = "apply")]
     pub filter_deployment: bool,
+    /// EnvoyFilter form: also write DIR/kustomization.yaml, a kustomize Component with the
+    /// resources and the patch that mounts the node cache into the selected workloads (list DIR
+    /// under `components:`). Kustomize documents never go to stdout.
+    #[arg(long, value_name = "DIR", conflicts_with = "apply")]
+    pub kustomize: Option<PathBuf>,
     /// Apply with `kubectl apply -f -` instead of printing.
     #[arg(long)]
     pub apply: bool,
@@ -172,6 +178,10 @@ pub struct IstioUndeployArgs {
     /// Kind of the workloads whose annotations are removed.
     #[arg(short = 't', long, value_enum)]
     pub workload_type: Option<WorkloadKind>,
+    /// With --labels: write DIR/kustomization.yaml, a kustomize Component whose patch removes
+    /// the node-cache annotations (kustomize documents never go to stdout).
+    #[arg(long, value_name = "DIR", conflicts_with = "apply")]
+    pub kustomize: Option<PathBuf>,
     /// Delete with `kubectl delete --ignore-not-found -f -` instead of printing.
     #[arg(long)]
     pub apply: bool,
@@ -191,6 +201,10 @@ pub struct RenderArgs {
     /// Trust the local store: do not check that the registries have the images.
     #[arg(long)]
     pub offline: bool,
+    /// Write the node-cache patches for workloads that are not in the input to
+    /// DIR/kustomization.yaml, a kustomize Component (list DIR under `components:`).
+    #[arg(long, value_name = "DIR", conflicts_with = "krm")]
+    pub kustomize: Option<PathBuf>,
 }
 
 /// Arguments of `cargo wasme crd`.
@@ -296,19 +310,45 @@ fn deploy_istio(a: IstioDeployArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let stream = yaml::to_stream(&docs)?;
     if let Some(patch) = &generated.workload_patch {
-        let component = patch.to_component(&format!(
-            "{}-wasme-cache",
-            fd.metadata.name.clone().unwrap_or_default()
-        ));
-        docs.push(serde_norway::to_value(Manifest::Component(component))?);
-        eprintln!(
-            "note: the kustomize Component at the end mounts the wasme node cache into the selected workloads' sidecars \
-             (list it under `components:` in your kustomization, or run with --apply to patch the workloads)"
-        );
+        match &a.kustomize {
+            Some(dir) => {
+                let name = format!(
+                    "{}-wasme-cache",
+                    fd.metadata.name.clone().unwrap_or_default()
+                );
+                write_kustomize_dir(
+                    dir,
+                    &kustomize_dir(&name, std::slice::from_ref(patch), Some(&stream))?,
+                )?;
+            }
+            None => eprintln!(
+                "note: the selected workloads' sidecars must mount the wasme node cache ({NODE_CACHE_DIR}): \
+                 pass --kustomize DIR for a kustomize component that sets their pod annotations, \
+                 or --apply to patch them with kubectl"
+            ),
+        }
     }
-    print!("{}", yaml::to_stream(&docs)?);
+    print!("{stream}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the files of a kustomize component directory, each atomically.
+fn write_kustomize_dir(dir: &Path, files: &[(&'static str, String)]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, text) in files {
+        let path = dir.join(name);
+        let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    eprintln!(
+        "wrote the kustomize component {} (list it under `components:` in your kustomization)",
+        dir.display()
+    );
+    Ok(())
 }
 
 fn deploy_envoy(a: EnvoyDeployArgs) -> anyhow::Result<ExitCode> {
@@ -378,14 +418,23 @@ pub fn undeploy(c: UndeployCommand) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    print!("{stream}");
     if let Some(patch) = &patch {
-        let component = patch.to_component(&format!("{}-wasme-cache-removal", a.id));
-        print!("{}", yaml::to_stream(&[Manifest::Component(component)])?);
-        eprintln!(
-            "note: pipe the resources to `kubectl delete -f -`; the kustomize Component removes the node-cache annotations"
-        );
+        match &a.kustomize {
+            Some(dir) => write_kustomize_dir(
+                dir,
+                &kustomize_dir(
+                    &format!("{}-wasme-cache-removal", a.id),
+                    std::slice::from_ref(patch),
+                    None,
+                )?,
+            )?,
+            None => eprintln!(
+                "note: the workloads keep their node-cache pod annotations: pass --kustomize DIR for a kustomize \
+                 component that removes them, or --apply to patch them with kubectl"
+            ),
+        }
     }
+    print!("{stream}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -459,8 +508,19 @@ pub fn render(a: RenderArgs) -> anyhow::Result<ExitCode> {
         };
     }
     let rendered = rnd::render(docs, &resolver)?;
+    let written = match &a.kustomize {
+        Some(dir) if !rendered.unapplied_patches.is_empty() => {
+            let files = kustomize_dir("wasme-cache", &rendered.unapplied_patches, None)?;
+            write_kustomize_dir(dir, &files)?;
+            true
+        }
+        _ => false,
+    };
     for w in &rendered.warnings {
-        eprintln!("warning: {w}");
+        // Those about unapplied patches are moot once the component is written.
+        if !(written && w.contains("--kustomize DIR")) {
+            eprintln!("warning: {w}");
+        }
     }
     print!("{}", rendered.to_yaml_stream()?);
     Ok(ExitCode::SUCCESS)
