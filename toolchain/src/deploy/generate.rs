@@ -16,7 +16,7 @@ use super::istio::{
 use super::k8s::{ObjectMeta, TRAFFIC_EXTENSION, WASM_PLUGIN};
 use super::names;
 use super::node_cache::{
-    KustomizeComponent, WorkloadPatch, cache_annotations_patch, node_cache_path,
+    KustomizeComponent, WorkloadPatch, cache_annotations_patch, cache_resources, node_cache_path,
 };
 use super::resolve::ResolvedImage;
 use super::{DeployError, FILTER_ID_ANNOTATION, IMAGE_ANNOTATION, MANAGED_BY_LABEL};
@@ -73,6 +73,8 @@ pub enum Manifest {
     EnvoyFilter(EnvoyFilter),
     /// A kustomize Component patching workloads' pod annotations.
     Component(KustomizeComponent),
+    /// A plain Kubernetes resource: the node cache's Namespace, ConfigMap and DaemonSet.
+    Resource(serde_json::Value),
 }
 
 /// What [`generate`] produces.
@@ -308,6 +310,16 @@ pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generate
                 metadata: metadata(fd, &id, image),
                 spec: filter_value,
             }));
+            // The node cache that puts the module where the EnvoyFilter reads it.
+            let entry = format!(
+                "{}.{id}",
+                fd.metadata.namespace.as_deref().unwrap_or("default")
+            );
+            out.manifests.extend(
+                cache_resources(&entry, &image.pinned_reference())
+                    .into_iter()
+                    .map(Manifest::Resource),
+            );
             out.workload_patch = Some(cache_annotations_patch(fd, false));
         }
     }

@@ -2,8 +2,12 @@
 //! mount that directory into the sidecar, and the patch (or kustomize Component) that sets or
 //! removes them on the selected workloads.
 
+use super::MANAGED_BY_LABEL as MANAGED_BY;
 use super::filter_deployment::{FilterDeployment, WorkloadKind};
-use super::k8s::{HostPathVolumeSource, KUSTOMIZE_COMPONENT, ObjectMeta, Volume, VolumeMount};
+use super::k8s::{
+    CONFIG_MAP, DAEMON_SET, HostPathVolumeSource, KUSTOMIZE_COMPONENT, NAMESPACE, ObjectMeta,
+    Volume, VolumeMount,
+};
 use super::names;
 use serde::Serialize;
 use serde_json::json;
@@ -244,4 +248,69 @@ pub fn cache_annotations_patch(fd: &FilterDeployment, remove: bool) -> WorkloadP
 /// The node-cache path of a module: `/var/local/lib/wasme-cache/<sha256 of the wasm>`.
 pub fn node_cache_path(wasm_sha256: &str) -> String {
     format!("{NODE_CACHE_DIR}/{wasm_sha256}")
+}
+
+/// Namespace of the node cache (one cache per cluster, as wasme's operator had).
+pub const CACHE_NAMESPACE: &str = "wasme";
+/// Name of the cache's DaemonSet and of the ConfigMap listing its images.
+pub const CACHE_NAME: &str = "wasme-cache";
+/// Where the DaemonSet mounts the ConfigMap (one file per entry) for `cargo wasme cache --refs`.
+pub const CACHE_LIST_DIR: &str = "/etc/wasme-cache";
+
+/// The image the cache DaemonSet runs: `cargo-wasme:<this version>`, built from the
+/// repository's `Dockerfile`. Push it to a registry the nodes can reach and rename it with
+/// kustomize's `images:` transformer (or `kubectl set image`).
+pub fn cache_image() -> String {
+    format!("cargo-wasme:{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The node cache the EnvoyFilter form needs, as resources `kubectl apply` accepts: the
+/// `wasme` Namespace, the `wasme-cache` ConfigMap carrying this filter's entry (`entry` →
+/// `pinned_reference`), and the DaemonSet running `cargo wasme cache` on every node, writing
+/// to the host path the EnvoyFilter reads ([`NODE_CACHE_DIR`]).
+///
+/// Each filter's output carries only its own entry: apply it with `kubectl apply
+/// --server-side --field-manager=<something per filter>` (server-side apply merges ConfigMap
+/// keys owned by different managers), or merge the entries in one ConfigMap in Git.
+pub fn cache_resources(entry: &str, pinned_reference: &str) -> Vec<serde_json::Value> {
+    let labels = json!({"app.kubernetes.io/name": CACHE_NAME, MANAGED_BY.0: MANAGED_BY.1});
+    let namespace = json!({
+        "apiVersion": NAMESPACE.api_version,
+        "kind": NAMESPACE.kind,
+        "metadata": {"name": CACHE_NAMESPACE, "labels": labels},
+    });
+    let config_map = json!({
+        "apiVersion": CONFIG_MAP.api_version,
+        "kind": CONFIG_MAP.kind,
+        "metadata": {"name": CACHE_NAME, "namespace": CACHE_NAMESPACE, "labels": labels},
+        "data": {entry: format!("{pinned_reference}\n")},
+    });
+    let daemon_set = json!({
+        "apiVersion": DAEMON_SET.api_version,
+        "kind": DAEMON_SET.kind,
+        "metadata": {"name": CACHE_NAME, "namespace": CACHE_NAMESPACE, "labels": labels},
+        "spec": {
+            "selector": {"matchLabels": {"app.kubernetes.io/name": CACHE_NAME}},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [{
+                        "name": "cache",
+                        "image": cache_image(),
+                        "args": ["cache", "--refs", CACHE_LIST_DIR, "--dir", NODE_CACHE_DIR],
+                        "volumeMounts": [
+                            {"name": "images", "mountPath": CACHE_LIST_DIR, "readOnly": true},
+                            {"name": NODE_CACHE_VOLUME, "mountPath": NODE_CACHE_DIR},
+                        ],
+                        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}},
+                    }],
+                    "volumes": [
+                        {"name": "images", "configMap": {"name": CACHE_NAME}},
+                        {"name": NODE_CACHE_VOLUME, "hostPath": {"path": NODE_CACHE_DIR, "type": "DirectoryOrCreate"}},
+                    ],
+                },
+            },
+        },
+    });
+    vec![namespace, config_map, daemon_set]
 }

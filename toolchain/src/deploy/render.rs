@@ -13,7 +13,7 @@
 
 use super::DeployError;
 use super::filter_deployment::{FilterDeployment, ImagePullOptions};
-use super::generate::{Generated, generate};
+use super::generate::{Generated, Manifest, generate};
 use super::k8s::{FILTER_DEPLOYMENT, RESOURCE_LIST};
 use super::node_cache::WorkloadPatch;
 use super::resolve::{ImageResolver, PullOptions, resolve_pinned};
@@ -235,7 +235,13 @@ pub fn render(docs: Vec<Document>, resolver: &dyn ImageResolver) -> Result<Rende
                 .map(|w| format!("FilterDeployment {name}: {w}")),
         );
         for m in &generated.manifests {
-            out.documents.push(OutputDocument::Value(to_value(m)?));
+            let value = to_value(m)?;
+            if let Manifest::Resource(_) = m
+                && merge_into_existing(&mut out.documents, &value)
+            {
+                continue;
+            }
+            out.documents.push(OutputDocument::Value(value));
         }
         if let Some(p) = generated.workload_patch {
             patches.push((name, p));
@@ -270,6 +276,39 @@ pub fn render(docs: Vec<Document>, resolver: &dyn ImageResolver) -> Result<Rende
         }
     }
     Ok(out)
+}
+
+/// The node cache's resources are shared by every EnvoyFilter-form FilterDeployment: when a
+/// resource of the same kind, namespace and name was already generated, a ConfigMap's `data`
+/// entries are merged into it and anything else is dropped as a duplicate. Returns whether
+/// `value` was absorbed.
+fn merge_into_existing(documents: &mut [OutputDocument], value: &Value) -> bool {
+    let key = |v: &Value| {
+        let meta = v.get("metadata");
+        (
+            v.get("kind").cloned(),
+            meta.and_then(|m| m.get("namespace")).cloned(),
+            meta.and_then(|m| m.get("name")).cloned(),
+        )
+    };
+    let wanted = key(value);
+    for doc in documents.iter_mut() {
+        let OutputDocument::Value(existing) = doc else {
+            continue;
+        };
+        if key(existing) != wanted {
+            continue;
+        }
+        if let (Some(Value::Mapping(into)), Some(Value::Mapping(from))) =
+            (existing.get_mut("data"), value.get("data"))
+        {
+            for (k, v) in from {
+                into.insert(k.clone(), v.clone());
+            }
+        }
+        return true;
+    }
+    false
 }
 
 /// Renders a KRM `ResourceList` (kustomize/kpt function convention): `items` are rendered,

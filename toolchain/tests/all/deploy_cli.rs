@@ -165,7 +165,17 @@ fn deploy_istio_pins_the_store_digest_in_every_form() {
             None,
         ));
         let docs = yaml_docs(&out);
-        assert_eq!(docs.len(), 1, "only what kubectl apply accepts is printed");
+        let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+        assert_eq!(
+            kinds,
+            ["EnvoyFilter", "Namespace", "ConfigMap", "DaemonSet"],
+            "only what kubectl apply accepts is printed: the filter and its node cache"
+        );
+        assert_eq!(
+            docs[2]["data"]["bookinfo.add-header"],
+            format!("localhost:5000/filters/add-header@{}\n", env.digest),
+            "the cache's list names the pinned image"
+        );
         assert_valid_istio(&docs[0]);
         let value = &docs[0]["spec"]["configPatches"][0]["patch"]["value"];
         assert_eq!(value.get("typedConfig").is_some(), typed, "{version}");

@@ -97,8 +97,15 @@ fn render_stream_replaces_filter_deployments_and_passes_the_rest_through() {
     let kinds: Vec<&str> = values.iter().map(|v| v["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
-        ["Deployment", "WasmPlugin", "EnvoyFilter"],
-        "no kustomize Component in a stream meant for kubectl apply"
+        [
+            "Deployment",
+            "WasmPlugin",
+            "EnvoyFilter",
+            "Namespace",
+            "ConfigMap",
+            "DaemonSet"
+        ],
+        "no kustomize Component in a stream meant for kubectl apply; the node cache instead"
     );
     for v in &values[1..3] {
         assert_valid_istio(v);
@@ -134,7 +141,14 @@ fn render_patches_the_workloads_the_stream_carries() {
     let kinds: Vec<&str> = values.iter().map(|v| v["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
-        ["Deployment", "WasmPlugin", "EnvoyFilter"],
+        [
+            "Deployment",
+            "WasmPlugin",
+            "EnvoyFilter",
+            "Namespace",
+            "ConfigMap",
+            "DaemonSet"
+        ],
         "no Component when the workload is in the stream"
     );
     let ann = &values[0]["spec"]["template"]["metadata"]["annotations"];
@@ -174,7 +188,17 @@ fn krm_resource_list_mode() {
         .iter()
         .map(|i| i["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["Deployment", "WasmPlugin", "EnvoyFilter"]);
+    assert_eq!(
+        kinds,
+        [
+            "Deployment",
+            "WasmPlugin",
+            "EnvoyFilter",
+            "Namespace",
+            "ConfigMap",
+            "DaemonSet"
+        ]
+    );
     assert!(
         v["results"].to_string().contains("--kustomize DIR"),
         "the unapplied patch is reported: {}",

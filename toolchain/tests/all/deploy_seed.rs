@@ -232,3 +232,67 @@ fn the_kustomize_component_builds_with_real_kubectl() {
         stdout
     );
 }
+
+#[test]
+fn the_emitted_cache_list_puts_the_module_where_the_envoy_filter_reads_it() {
+    let seed = seed();
+    let out = seed
+        .env
+        .cmd()
+        .args([
+            "deploy",
+            "istio",
+            seed.image.as_str(),
+            "--id=myfilter",
+            "--namespace=bookinfo",
+            "--config",
+            "tomorrow",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let docs = yaml_docs(&String::from_utf8(out.stdout).unwrap());
+    let config_map = docs.iter().find(|d| d["kind"] == "ConfigMap").unwrap();
+    let daemon_set = docs.iter().find(|d| d["kind"] == "DaemonSet").unwrap();
+    let filename = docs[0].pointer(
+        "/spec/configPatches/0/patch/value/typedConfig/value/config/vmConfig/code/local/filename",
+    );
+    let filename = filename.and_then(|f| f.as_str()).unwrap().to_owned();
+    // The ConfigMap as the kubelet mounts it (one file per key), and the DaemonSet's own
+    // arguments, with the host path replaced by a temporary directory.
+    let work = tempfile::tempdir().unwrap();
+    let list = work.path().join("list");
+    std::fs::create_dir(&list).unwrap();
+    for (key, value) in config_map["data"].as_object().unwrap() {
+        std::fs::write(list.join(key), value.as_str().unwrap()).unwrap();
+    }
+    let cache_dir = work.path().join("cache");
+    let args: Vec<String> = daemon_set
+        .pointer("/spec/template/spec/containers/0/args")
+        .and_then(|a| a.as_array())
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let a = a.as_str().unwrap();
+            match a {
+                "/etc/wasme-cache" => list.to_str().unwrap().to_owned(),
+                "/var/local/lib/wasme-cache" => cache_dir.to_str().unwrap().to_owned(),
+                other => other.to_owned(),
+            }
+        })
+        .collect();
+    let out = seed.env.cmd().args(&args).arg("--once").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let module = filename
+        .strip_prefix("/var/local/lib/wasme-cache/")
+        .unwrap();
+    assert_eq!(
+        std::fs::read(cache_dir.join(module)).unwrap(),
+        filter_module(7),
+        "the EnvoyFilter's file is the image's module"
+    );
+}
