@@ -48,8 +48,9 @@ pub enum UndeployCommand {
 /// Arguments of `cargo wasme deploy istio`.
 #[derive(Debug, clap::Args)]
 pub struct IstioDeployArgs {
-    /// The image (`registry/repo:tag` or `…@sha256:<hex>`); tags are pinned to their manifest
-    /// digest from the local store, else the registry.
+    /// The image (`registry/repo:tag` or `…@sha256:<hex>`), pinned to its manifest digest. It
+    /// is read from the registry it names (or from the local store, then checked against that
+    /// registry): it must have been pushed, unless --offline.
     pub image: String,
     /// Filter id: resource name, Envoy filter name and VM id (default: the repository's last
     /// path segment).
