@@ -1,6 +1,7 @@
 //! The deploy commands end to end: the real `cargo-wasme` binary against a real local store
 //! (a temporary `WASME_HOME`) holding a real image, so every digest in the output is the one
 //! the store computed — never a made-up one.
+//! (Over 500 lines: it covers every deploy, undeploy, render and --apply path of the CLI.)
 
 use crate::deploy_support;
 use crate::support;
@@ -292,6 +293,29 @@ fn apply_pipes_to_kubectl_and_says_so_when_kubectl_is_missing() {
     assert!(logged.starts_with("ARGS apply -f -\n"), "{logged}");
     assert!(
         logged.contains(&env.digest) && logged.contains("kind: WasmPlugin"),
+        "{logged}"
+    );
+    std::fs::remove_file(&log).unwrap();
+    // The EnvoyFilter form shares the cache's ConfigMap: server-side apply, one manager per
+    // filter, so entries of other filters are kept.
+    let out = env.test.run_with(
+        &[
+            "deploy",
+            "istio",
+            "--offline",
+            REF,
+            "--config",
+            "world",
+            "--apply",
+        ],
+        &kubectl,
+    );
+    ok(&out);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.starts_with(
+            "ARGS apply --server-side --field-manager cargo-wasme-default-add-header -f -\n"
+        ) && logged.contains("kind: ConfigMap"),
         "{logged}"
     );
     std::fs::remove_file(&log).unwrap();
