@@ -338,6 +338,30 @@ fn apply_pipes_to_kubectl_and_says_so_when_kubectl_is_missing() {
         "{logged}"
     );
     assert_eq!(logged.matches("name: add-header").count(), 3, "{logged}");
+    // Undeploying the EnvoyFilter form also releases the filter's node-cache entry.
+    std::fs::remove_file(&log).unwrap();
+    let out = env.test.run_with(
+        &[
+            "undeploy",
+            "istio",
+            "--id",
+            "add-header",
+            "-n",
+            "bookinfo",
+            "--api",
+            "envoyfilter",
+            "--apply",
+        ],
+        &kubectl,
+    );
+    ok(&out);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains(
+            "ARGS apply --server-side --field-manager cargo-wasme-bookinfo-add-header -f -\n"
+        ) && logged.contains("name: wasme-cache"),
+        "{logged}"
+    );
     // A failing kubectl: its own message is the error's cause.
     let failing = dir.path().join("kubectl-failing");
     std::fs::write(

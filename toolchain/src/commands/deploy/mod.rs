@@ -18,9 +18,11 @@ use cargo_wasme::deploy::{
         PullPolicy, WorkloadKind,
     },
     generate, names,
-    node_cache::{NODE_CACHE_DIR, kustomize_dir},
+    node_cache::{
+        CACHE_NAME, CACHE_NAMESPACE as NODE_CACHE_NAMESPACE, NODE_CACHE_DIR, kustomize_dir,
+    },
     resolve::{PullOptions, resolve_pinned},
-    undeploy::{UndeployRequest, deletions},
+    undeploy::{UndeployRequest, deletions, field_manager},
     yaml,
 };
 use kubectl::{kubectl_patch_workloads, kubectl_stdin};
@@ -413,7 +415,29 @@ pub fn undeploy(c: UndeployCommand) -> anyhow::Result<ExitCode> {
         if let Some(patch) = &patch {
             kubectl_patch_workloads(patch)?;
         }
+        if let Some((_, config_map)) = &out.cache_entry {
+            // Applying the ConfigMap without this filter's key, as its own field manager,
+            // removes the key and nothing another filter set.
+            let manager = field_manager(&a.namespace, &a.id);
+            kubectl_stdin(
+                &[
+                    "apply",
+                    "--server-side",
+                    "--field-manager",
+                    &manager,
+                    "-f",
+                    "-",
+                ],
+                &yaml::to_stream(&[config_map])?,
+            )?;
+        }
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some((key, _)) = &out.cache_entry {
+        eprintln!(
+            "note: the node cache's ConfigMap {NODE_CACHE_NAMESPACE}/{CACHE_NAME} keeps the entry {key}: remove it \
+             from your repository, or undeploy with --apply (a server-side apply releases it)"
+        );
     }
     if let Some(patch) = &patch {
         match &a.kustomize {
