@@ -256,6 +256,11 @@ pub const CACHE_NAMESPACE: &str = "wasme";
 pub const CACHE_NAME: &str = "wasme-cache";
 /// Where the DaemonSet mounts the ConfigMap (one file per entry) for `cargo wasme cache --refs`.
 pub const CACHE_LIST_DIR: &str = "/etc/wasme-cache";
+/// The optional `kubernetes.io/dockerconfigjson` Secret (in [`CACHE_NAMESPACE`]) holding the
+/// credentials the cache pulls private images with; mounted as `$DOCKER_CONFIG/config.json`.
+pub const CACHE_PULL_SECRET: &str = "wasme-cache-pull";
+/// Where that Secret is mounted (the container's `DOCKER_CONFIG`).
+pub const CACHE_AUTH_DIR: &str = "/etc/wasme-cache-auth";
 
 /// The image the cache DaemonSet runs: `cargo-wasme:<this version>`, built from the
 /// repository's `Dockerfile`. Push it to a registry the nodes can reach and rename it with
@@ -267,7 +272,8 @@ pub fn cache_image() -> String {
 /// The node cache the EnvoyFilter form needs, as resources `kubectl apply` accepts: the
 /// `wasme` Namespace, the `wasme-cache` ConfigMap carrying this filter's entry (`entry` →
 /// `pinned_reference`), and the DaemonSet running `cargo wasme cache` on every node, writing
-/// to the host path the EnvoyFilter reads ([`NODE_CACHE_DIR`]).
+/// to the host path the EnvoyFilter reads ([`NODE_CACHE_DIR`]), with the optional
+/// [`CACHE_PULL_SECRET`] as its registry credentials.
 ///
 /// Each filter's output carries only its own entry: apply it with `kubectl apply
 /// --server-side --field-manager=<something per filter>` (server-side apply merges ConfigMap
@@ -298,14 +304,23 @@ pub fn cache_resources(entry: &str, pinned_reference: &str) -> Vec<serde_json::V
                         "name": "cache",
                         "image": cache_image(),
                         "args": ["cache", "--refs", CACHE_LIST_DIR, "--dir", NODE_CACHE_DIR],
+                        "env": [{"name": "DOCKER_CONFIG", "value": CACHE_AUTH_DIR}],
                         "volumeMounts": [
                             {"name": "images", "mountPath": CACHE_LIST_DIR, "readOnly": true},
+                            {"name": "auth", "mountPath": CACHE_AUTH_DIR, "readOnly": true},
                             {"name": NODE_CACHE_VOLUME, "mountPath": NODE_CACHE_DIR},
                         ],
                         "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}},
                     }],
                     "volumes": [
                         {"name": "images", "configMap": {"name": CACHE_NAME}},
+                        // Private registries: create this Secret (optional, so public images
+                        // need nothing).
+                        {"name": "auth", "secret": {
+                            "secretName": CACHE_PULL_SECRET,
+                            "optional": true,
+                            "items": [{"key": ".dockerconfigjson", "path": "config.json"}],
+                        }},
                         {"name": NODE_CACHE_VOLUME, "hostPath": {"path": NODE_CACHE_DIR, "type": "DirectoryOrCreate"}},
                     ],
                 },

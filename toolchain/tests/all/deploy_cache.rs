@@ -209,3 +209,57 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn private_images_are_pulled_with_the_mounted_pull_secret() {
+    use base64::Engine as _;
+    let registry = DockerRegistry::start_with_auth("alice", "s3cret");
+    let env = TestEnv::new();
+    let login = [
+        "login",
+        registry.addr.as_str(),
+        "-u",
+        "alice",
+        "--password-stdin",
+    ];
+    assert!(env.run_with_stdin(&login, "s3cret\n").status.success());
+    let private = format!("{}/filters/private:v1", registry.addr);
+    let sha = pushed(&env, 15, &private);
+    // A node with no credentials of its own.
+    let node = TestEnv::new();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("cache");
+    let list = work.path().join("images.txt");
+    std::fs::write(&list, format!("{private}\n")).unwrap();
+    let out = cache_once(&node, &list, &dir);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
+    // The DaemonSet's Secret, mounted as `$DOCKER_CONFIG/config.json` (the `.dockerconfigjson`
+    // of a `kubernetes.io/dockerconfigjson` Secret).
+    let auth = work.path().join("auth");
+    std::fs::create_dir(&auth).unwrap();
+    let token = base64::engine::general_purpose::STANDARD.encode("alice:s3cret");
+    std::fs::write(
+        auth.join("config.json"),
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"{token}"}}}}}}"#,
+            registry.addr
+        ),
+    )
+    .unwrap();
+    let out = node
+        .cmd()
+        .env("DOCKER_CONFIG", &auth)
+        .args(["cache", "--once", "--refs"])
+        .arg(&list)
+        .arg("--dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(visible_modules(&dir), std::slice::from_ref(&sha));
+}
