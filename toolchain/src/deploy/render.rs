@@ -327,6 +327,20 @@ pub fn render_resource_list(
             "expected apiVersion config.kubernetes.io/v1, kind ResourceList",
         ));
     }
+    // Strict like every other input: a misspelled `itmes:` must not render nothing, silently.
+    if let Value::Mapping(map) = list {
+        const FIELDS: [&str; 5] = ["apiVersion", "kind", "items", "functionConfig", "results"];
+        if let Some(key) = map
+            .keys()
+            .map(|k| k.as_str().unwrap_or_default())
+            .find(|k| !FIELDS.contains(k))
+        {
+            return Err(invalid(&format!(
+                "unknown field `{key}` in the ResourceList, expected one of {}",
+                FIELDS.join(", ")
+            )));
+        }
+    }
     let items = match list.get("items") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Sequence(items)) => items.clone(),

@@ -383,6 +383,15 @@ fn misspelled_fields_are_refused_with_file_line_and_column() {
     // preserve-unknown-fields anywhere but `config`.
     let free = text.replace("phsae: AUTHZ", "config: {phsae: AUTHZ}");
     render(yaml::parse_stream("fd.yaml", &free).unwrap(), &DigestOnly).unwrap();
+    // A KRM ResourceList is strict too.
+    let list: serde_norway::Value = serde_norway::from_str(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitmes: []\n",
+    )
+    .unwrap();
+    let err = render_resource_list(&list, &DigestOnly)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown field `itmes`"), "{err}");
     let crd = yaml::to_yaml(&filter_deployment::crd()).unwrap();
     assert_eq!(
         crd.matches("x-kubernetes-preserve-unknown-fields").count(),
