@@ -52,6 +52,8 @@ pub enum Command {
     Render(commands::deploy::RenderArgs),
     /// Print the FilterDeployment CustomResourceDefinition.
     Crd(commands::deploy::CrdArgs),
+    /// Run the node cache the EnvoyFilter form loads modules from (a daemon, one per node).
+    Cache(commands::cache::CacheArgs),
     /// Create a new filter project.
     Init(commands::author::InitArgs),
     /// Send one request or connection through a filter in the harness.
@@ -93,6 +95,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Undeploy(c) => commands::deploy::undeploy(c),
         Command::Render(a) => commands::deploy::render(a),
         Command::Crd(a) => commands::deploy::crd(a),
+        Command::Cache(a) => commands::cache::cache(a),
         Command::Init(a) => commands::author::init(a),
         Command::Run(a) => commands::author::run(a),
         Command::Test(a) => commands::author::test(a),

@@ -2,6 +2,7 @@
 
 pub mod author;
 pub mod build;
+pub mod cache;
 pub mod deploy;
 pub mod registry;
 pub mod store;

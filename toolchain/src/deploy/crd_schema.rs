@@ -18,6 +18,7 @@ pub(super) fn generator() -> schemars::SchemaGenerator {
         .with_transform(schemars::transform::AddNullable::default())
         .with_transform(HoistEnumVariants)
         .with_transform(OptionalEnum)
+        .with_transform(NoClosedObjects)
         .into_generator()
 }
 
@@ -104,6 +105,25 @@ impl Transform for OptionalEnum {
             obj.remove("anyOf");
             obj.append(&mut first);
             obj.insert("nullable".into(), Value::Bool(true));
+        }
+    }
+}
+
+/// Drops the `additionalProperties: false` schemars writes for `deny_unknown_fields` structs:
+/// Kubernetes forbids `additionalProperties` beside `properties` in a structural schema. The
+/// API server still refuses unknown fields (structural schemas prune them, and `kubectl`'s
+/// default strict field validation turns that into an error); `render` rejects them itself.
+#[derive(Debug, Clone, Copy)]
+struct NoClosedObjects;
+
+impl Transform for NoClosedObjects {
+    fn transform(&mut self, schema: &mut schemars::Schema) {
+        transform_subschemas(self, schema);
+        if let Some(obj) = schema.as_object_mut()
+            && obj.contains_key("properties")
+            && obj.get("additionalProperties") == Some(&Value::Bool(false))
+        {
+            obj.remove("additionalProperties");
         }
     }
 }

@@ -65,7 +65,7 @@ impl Serialize for FilterDeployment {
 
 /// Desired state of a FilterDeployment: which filter, deployed where.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FilterDeploymentSpec {
     /// The filter to deploy.
     pub filter: FilterSpec,
@@ -76,7 +76,7 @@ pub struct FilterDeploymentSpec {
 
 /// The filter: its image, configuration and how Envoy runs it.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FilterSpec {
     /// Unique id of the filter in the proxy (the Envoy filter name and VM id). Defaults to
     /// `<metadata.name>.<metadata.namespace>`.
@@ -175,7 +175,7 @@ impl JsonSchema for FilterConfig {
 
 /// Image pull settings.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImagePullOptions {
     /// Name of a `kubernetes.io/dockerconfigjson` Secret in the same namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -261,7 +261,7 @@ pub enum FilterType {
 
 /// Where the filter is deployed.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeploymentSpec {
     /// Deploy to Istio-injected workloads.
     #[serde(default)]
@@ -270,7 +270,7 @@ pub struct DeploymentSpec {
 
 /// Deployment to Istio.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IstioDeployment {
     /// Kind of the selected workloads (used for the EnvoyFilter form's pod annotations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -362,7 +362,7 @@ impl IstioApi {
 
 /// Observed state, written by a controller (none ships yet; `render` ignores it).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FilterDeploymentStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -16,10 +16,11 @@ use super::istio::{
 use super::k8s::{ObjectMeta, TRAFFIC_EXTENSION, WASM_PLUGIN};
 use super::names;
 use super::node_cache::{
-    KustomizeComponent, WorkloadPatch, cache_annotations_patch, node_cache_path,
+    KustomizeComponent, WorkloadPatch, cache_annotations_patch, cache_resources, node_cache_path,
 };
 use super::resolve::ResolvedImage;
 use super::{DeployError, FILTER_ID_ANNOTATION, IMAGE_ANNOTATION, MANAGED_BY_LABEL};
+use crate::image::Format;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -72,6 +73,8 @@ pub enum Manifest {
     EnvoyFilter(EnvoyFilter),
     /// A kustomize Component patching workloads' pod annotations.
     Component(KustomizeComponent),
+    /// A plain Kubernetes resource: the node cache's Namespace, ConfigMap and DaemonSet.
+    Resource(serde_json::Value),
 }
 
 /// What [`generate`] produces.
@@ -169,11 +172,52 @@ fn plugin_config(
             None => Err(DeployError::InvalidConfig(format!(
                 "a {api} carries its configuration as a JSON object (pluginConfig), and {:?} is not one; \
                  pass a JSON object (e.g. '{{\"value\": \"...\"}}') if the filter accepts one, or use \
-                 the EnvoyFilter form (--api envoyfilter), which passes strings verbatim",
-                c.to_config_string()
+                 the EnvoyFilter form ({}), which passes strings verbatim",
+                c.to_config_string(),
+                api_choice(IstioApi::EnvoyFilter)
             ))),
         },
     }
+}
+
+/// The Istio resource a FilterDeployment becomes, and the notice to print when it was chosen
+/// for the user.
+///
+/// Decision (issue 9, "the seed's documents work verbatim"): an explicit `api` (`--api`) is
+/// obeyed. Without one, a **plain-string configuration selects the EnvoyFilter form**, with a
+/// notice: that is the mechanism the seed's `wasme deploy istio … --config 'tomorrow'` and its
+/// FilterDeployment (`config: 'world'`) used, and the only one that hands a string to the
+/// filter verbatim (a WasmPlugin's `pluginConfig` is a JSON object). Everything else defaults
+/// to a WasmPlugin.
+pub fn chosen_api(fd: &FilterDeployment) -> (IstioApi, Option<String>) {
+    if let Some(api) = fd.spec.deployment.istio.api {
+        return (api, None);
+    }
+    match &fd.spec.filter.config {
+        Some(FilterConfig::String(_)) => (
+            IstioApi::EnvoyFilter,
+            Some(
+                "the configuration is a plain string, which only the EnvoyFilter form hands to the filter verbatim: \
+                 generating an EnvoyFilter (it loads the module from the wasme node cache). For a WasmPlugin, pass a \
+                 JSON object and choose it explicitly (deploy: --api wasmplugin; FilterDeployment: api: WasmPlugin)"
+                    .into(),
+            ),
+        ),
+        _ => (IstioApi::default(), None),
+    }
+}
+
+/// How to choose `api` in both inputs: the `deploy istio` flag and the FilterDeployment field.
+fn api_choice(api: IstioApi) -> String {
+    let field = match api {
+        IstioApi::WasmPlugin => "WasmPlugin",
+        IstioApi::TrafficExtension => "TrafficExtension",
+        IstioApi::EnvoyFilter => "EnvoyFilter",
+    };
+    format!(
+        "deploy: --api {}; FilterDeployment: spec.deployment.istio.api: {field}",
+        field.to_lowercase()
+    )
 }
 
 /// Turns one FilterDeployment into Istio resources for `image` (already pinned).
@@ -187,7 +231,7 @@ pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generate
         .as_deref()
         .map(IstioVersion::parse)
         .transpose()?;
-    let api = istio.api.unwrap_or_default();
+    let (api, notice) = chosen_api(fd);
     let root_id = filter
         .root_id
         .clone()
@@ -197,6 +241,7 @@ pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generate
         match_labels: istio.labels.clone(),
     });
     let mut out = Generated::default();
+    out.warnings.extend(notice);
     let min = |v: IstioVersion, what: &str, out: &mut Generated| {
         if let Some(have) = version
             && have < v
@@ -207,6 +252,7 @@ pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generate
         }
     };
     let module = |kind: &str| -> Result<WasmModule, DeployError> {
+        check_istio_readable(image, kind)?;
         Ok(WasmModule {
             url: image.oci_url(),
             sha256: Some(image.digest_hex().to_owned()),
@@ -254,18 +300,48 @@ pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generate
             out.warnings.extend(warnings);
             if version.is_some_and(|v| v >= IstioVersion::new(1, 12)) {
                 out.warnings.push(
-                    "Istio 1.12 and newer fetch modules themselves: a WasmPlugin (--api wasmplugin) needs no node cache and no pod restarts"
-                        .into(),
+                    format!(
+                        "Istio 1.12 and newer fetch modules themselves: a WasmPlugin ({}) needs no node cache and no pod restarts",
+                        api_choice(IstioApi::WasmPlugin)
+                    ),
                 );
             }
             out.manifests.push(Manifest::EnvoyFilter(EnvoyFilter {
                 metadata: metadata(fd, &id, image),
                 spec: filter_value,
             }));
+            // The node cache that puts the module where the EnvoyFilter reads it.
+            let entry = format!(
+                "{}.{id}",
+                fd.metadata.namespace.as_deref().unwrap_or("default")
+            );
+            out.manifests.extend(
+                cache_resources(&entry, &image.pinned_reference())
+                    .into_iter()
+                    .map(Manifest::Resource),
+            );
             out.workload_patch = Some(cache_annotations_patch(fd, false));
         }
     }
     Ok(out)
+}
+
+/// Refuses images Istio's agent cannot read (it reads the compat OCI/Docker layouts and solo's
+/// two-layer one; a CNCF artifact or a wasm-to-oci image fails at pull time, in the cluster).
+/// An image whose format is unknown (an `--offline` digest) is let through.
+fn check_istio_readable(image: &ResolvedImage, kind: &str) -> Result<(), DeployError> {
+    match image.format {
+        Some(f @ (Format::Cncf | Format::Legacy)) => Err(DeployError::Unresolved {
+            reference: image.reference.whole(),
+            reason: format!(
+                "it is stored in the {f} format, which Istio's agent cannot read, so a {kind} \
+                 would fail when the sidecar pulls it; rebuild it with `--format compat` \
+                 (`cargo wasme build --format compat` or `cargo wasme package … --format compat`) \
+                 and push it again"
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn envoy_filter_patch(
@@ -281,9 +357,13 @@ fn envoy_filter_patch(
     let Some(wasm_sha) = image.wasm_sha256.as_deref() else {
         return Err(DeployError::Unresolved {
             reference: image.reference.whole(),
-            reason: "the EnvoyFilter form names the module by the sha256 of its .wasm, which only the local store knows: \
-                     pull the image first (cargo wasme pull), or use --api wasmplugin"
-                .into(),
+            reason: format!(
+                "the EnvoyFilter form names the module by the sha256 of its .wasm, and only the reference's digest is known \
+                 (--offline, not in the local store): pull the image (`cargo wasme pull {}`) or run without --offline, \
+                 or use a WasmPlugin ({})",
+                image.reference.whole(),
+                api_choice(IstioApi::WasmPlugin)
+            ),
         });
     };
     // Istio ≤ 1.6 only understands the untyped `config` form and the old filter names.
@@ -295,11 +375,11 @@ fn envoy_filter_patch(
         ));
     }
     if filter.phase.is_some() {
-        warnings.push("--phase has no EnvoyFilter equivalent and is ignored (the filter is inserted before the router)".into());
+        warnings.push("the phase (--phase, phase:) has no EnvoyFilter equivalent and is ignored (the filter is inserted before the router)".into());
     }
     if legacy && filter.fail_strategy.is_some() {
         warnings.push(
-            "--fail-strategy needs Istio 1.7 or newer in the EnvoyFilter form and is ignored"
+            "the fail strategy (--fail-strategy, failStrategy:) needs Istio 1.7 or newer in the EnvoyFilter form and is ignored"
                 .into(),
         );
     }

@@ -67,6 +67,20 @@ pub const CUSTOM_RESOURCE_DEFINITION: ResourceKind =
 pub const DEPLOYMENT: ResourceKind = kind!("apps", "v1", "Deployment");
 /// `apps/v1` DaemonSet.
 pub const DAEMON_SET: ResourceKind = kind!("apps", "v1", "DaemonSet");
+/// Core `v1` Namespace.
+pub const NAMESPACE: ResourceKind = ResourceKind {
+    group: "",
+    version: "v1",
+    api_version: "v1",
+    kind: "Namespace",
+};
+/// Core `v1` ConfigMap.
+pub const CONFIG_MAP: ResourceKind = ResourceKind {
+    group: "",
+    version: "v1",
+    api_version: "v1",
+    kind: "ConfigMap",
+};
 /// `apps/v1` StatefulSet.
 pub const STATEFUL_SET: ResourceKind = kind!("apps", "v1", "StatefulSet");
 

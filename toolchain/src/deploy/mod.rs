@@ -30,14 +30,18 @@
 //!         config: Some(FilterConfig::String("hello".into())),
 //!         ..Default::default()
 //!     },
-//!     deployment: Default::default(),
+//!     deployment: DeploymentSpec {
+//!         istio: IstioDeployment { api: Some(IstioApi::WasmPlugin), ..Default::default() },
+//!     },
 //! });
 //! let image = ResolvedImage::pinned(
 //!     "registry.example/filters/add-header:v1".parse().unwrap(),
 //!     cargo_wasme::reference::Digest::of(b"the manifest"),
 //! );
-//! // A plain-string config cannot travel in a WasmPlugin's pluginConfig object.
-//! assert!(generate::generate(&fd, &image).is_err());
+//! // A plain-string config cannot travel in a WasmPlugin's pluginConfig object (without an
+//! // explicit `api`, it would select the EnvoyFilter form: see `generate::chosen_api`).
+//! let err = generate::generate(&fd, &image).unwrap_err().to_string();
+//! assert!(err.contains("pluginConfig"), "{err}");
 //! ```
 
 mod crd_schema;
@@ -105,6 +109,19 @@ pub enum DeployError {
         index: usize,
         /// What is wrong with it.
         reason: String,
+    },
+    /// An input document is invalid at a known place in its file (an unknown or misspelled
+    /// field, a wrong type, broken YAML).
+    #[error("{file}:{line}:{column}: {message}")]
+    Located {
+        /// The file (or `-` for stdin).
+        file: String,
+        /// 1-based line in the file.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong, with the field's path.
+        message: String,
     },
     /// Serialising the output failed (a bug: every output type is serialisable).
     #[error("cannot serialise the output: {0}")]

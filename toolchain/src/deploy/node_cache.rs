@@ -2,8 +2,12 @@
 //! mount that directory into the sidecar, and the patch (or kustomize Component) that sets or
 //! removes them on the selected workloads.
 
+use super::MANAGED_BY_LABEL as MANAGED_BY;
 use super::filter_deployment::{FilterDeployment, WorkloadKind};
-use super::k8s::{HostPathVolumeSource, KUSTOMIZE_COMPONENT, ObjectMeta, Volume, VolumeMount};
+use super::k8s::{
+    CONFIG_MAP, DAEMON_SET, HostPathVolumeSource, KUSTOMIZE_COMPONENT, NAMESPACE, ObjectMeta,
+    Volume, VolumeMount,
+};
 use super::names;
 use serde::Serialize;
 use serde_json::json;
@@ -99,6 +103,9 @@ impl WorkloadPatch {
     }
 
     /// The patch as a kustomize `Component` (a GitOps repo lists it under `components:`).
+    ///
+    /// kustomize's `labelSelector` matches a workload's own `metadata.labels`, not its pod
+    /// template's: it finds workloads labelled like their pods (as Istio's samples are).
     pub fn to_component(&self, name: &str) -> KustomizeComponent {
         let patch = json!({
             "apiVersion": self.kind.kind().api_version,
@@ -115,6 +122,7 @@ impl WorkloadPatch {
             api_version: KUSTOMIZE_COMPONENT.api_version.into(),
             kind: KUSTOMIZE_COMPONENT.kind.into(),
             metadata: ObjectMeta::named(name),
+            resources: Vec::new(),
             patches: vec![KustomizePatch {
                 target: KustomizeTarget {
                     group: self.kind.kind().group.into(),
@@ -140,8 +148,43 @@ pub struct KustomizeComponent {
     pub kind: String,
     /// Its name.
     pub metadata: ObjectMeta,
+    /// Resource files of the component's directory (e.g. `resources.yaml`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
     /// The patches.
     pub patches: Vec<KustomizePatch>,
+}
+
+/// The file holding the generated resources in a [`kustomize_dir`].
+pub const KUSTOMIZE_RESOURCES_FILE: &str = "resources.yaml";
+
+/// The files of a kustomize component directory (`--kustomize DIR`): `kustomization.yaml`, a
+/// `Component` carrying `patches` (the pod annotations), and, when `resources` (a YAML stream)
+/// is given, [`KUSTOMIZE_RESOURCES_FILE`] listed under its `resources:`. An application's
+/// kustomization lists the directory under `components:`; kustomize documents never go into a
+/// stream meant for `kubectl apply -f -`.
+pub fn kustomize_dir(
+    name: &str,
+    patches: &[WorkloadPatch],
+    resources: Option<&str>,
+) -> Result<Vec<(&'static str, String)>, super::DeployError> {
+    let mut component = KustomizeComponent {
+        api_version: KUSTOMIZE_COMPONENT.api_version.into(),
+        kind: KUSTOMIZE_COMPONENT.kind.into(),
+        metadata: ObjectMeta::named(name),
+        resources: Vec::new(),
+        patches: patches
+            .iter()
+            .flat_map(|p| p.to_component(name).patches)
+            .collect(),
+    };
+    let mut files = Vec::new();
+    if let Some(stream) = resources {
+        component.resources.push(KUSTOMIZE_RESOURCES_FILE.into());
+        files.push((KUSTOMIZE_RESOURCES_FILE, stream.to_owned()));
+    }
+    files.insert(0, ("kustomization.yaml", super::yaml::to_yaml(&component)?));
+    Ok(files)
 }
 
 /// One kustomize patch with a target.
@@ -205,4 +248,84 @@ pub fn cache_annotations_patch(fd: &FilterDeployment, remove: bool) -> WorkloadP
 /// The node-cache path of a module: `/var/local/lib/wasme-cache/<sha256 of the wasm>`.
 pub fn node_cache_path(wasm_sha256: &str) -> String {
     format!("{NODE_CACHE_DIR}/{wasm_sha256}")
+}
+
+/// Namespace of the node cache (one cache per cluster, as wasme's operator had).
+pub const CACHE_NAMESPACE: &str = "wasme";
+/// Name of the cache's DaemonSet and of the ConfigMap listing its images.
+pub const CACHE_NAME: &str = "wasme-cache";
+/// Where the DaemonSet mounts the ConfigMap (one file per entry) for `cargo wasme cache --refs`.
+pub const CACHE_LIST_DIR: &str = "/etc/wasme-cache";
+/// The optional `kubernetes.io/dockerconfigjson` Secret (in [`CACHE_NAMESPACE`]) holding the
+/// credentials the cache pulls private images with; mounted as `$DOCKER_CONFIG/config.json`.
+pub const CACHE_PULL_SECRET: &str = "wasme-cache-pull";
+/// Where that Secret is mounted (the container's `DOCKER_CONFIG`).
+pub const CACHE_AUTH_DIR: &str = "/etc/wasme-cache-auth";
+
+/// The image the cache DaemonSet runs: `cargo-wasme:<this version>`, built from the
+/// repository's `Dockerfile`. Push it to a registry the nodes can reach and rename it with
+/// kustomize's `images:` transformer (or `kubectl set image`).
+pub fn cache_image() -> String {
+    format!("cargo-wasme:{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The node cache the EnvoyFilter form needs, as resources `kubectl apply` accepts: the
+/// `wasme` Namespace, the `wasme-cache` ConfigMap carrying this filter's entry (`entry` →
+/// `pinned_reference`), and the DaemonSet running `cargo wasme cache` on every node, writing
+/// to the host path the EnvoyFilter reads ([`NODE_CACHE_DIR`]), with the optional
+/// [`CACHE_PULL_SECRET`] as its registry credentials.
+///
+/// Each filter's output carries only its own entry: apply it with `kubectl apply
+/// --server-side --field-manager=<something per filter>` (server-side apply merges ConfigMap
+/// keys owned by different managers), or merge the entries in one ConfigMap in Git.
+pub fn cache_resources(entry: &str, pinned_reference: &str) -> Vec<serde_json::Value> {
+    let labels = json!({"app.kubernetes.io/name": CACHE_NAME, MANAGED_BY.0: MANAGED_BY.1});
+    let namespace = json!({
+        "apiVersion": NAMESPACE.api_version,
+        "kind": NAMESPACE.kind,
+        "metadata": {"name": CACHE_NAMESPACE, "labels": labels},
+    });
+    let config_map = json!({
+        "apiVersion": CONFIG_MAP.api_version,
+        "kind": CONFIG_MAP.kind,
+        "metadata": {"name": CACHE_NAME, "namespace": CACHE_NAMESPACE, "labels": labels},
+        "data": {entry: format!("{pinned_reference}\n")},
+    });
+    let daemon_set = json!({
+        "apiVersion": DAEMON_SET.api_version,
+        "kind": DAEMON_SET.kind,
+        "metadata": {"name": CACHE_NAME, "namespace": CACHE_NAMESPACE, "labels": labels},
+        "spec": {
+            "selector": {"matchLabels": {"app.kubernetes.io/name": CACHE_NAME}},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [{
+                        "name": "cache",
+                        "image": cache_image(),
+                        "args": ["cache", "--refs", CACHE_LIST_DIR, "--dir", NODE_CACHE_DIR],
+                        "env": [{"name": "DOCKER_CONFIG", "value": CACHE_AUTH_DIR}],
+                        "volumeMounts": [
+                            {"name": "images", "mountPath": CACHE_LIST_DIR, "readOnly": true},
+                            {"name": "auth", "mountPath": CACHE_AUTH_DIR, "readOnly": true},
+                            {"name": NODE_CACHE_VOLUME, "mountPath": NODE_CACHE_DIR},
+                        ],
+                        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}},
+                    }],
+                    "volumes": [
+                        {"name": "images", "configMap": {"name": CACHE_NAME}},
+                        // Private registries: create this Secret (optional, so public images
+                        // need nothing).
+                        {"name": "auth", "secret": {
+                            "secretName": CACHE_PULL_SECRET,
+                            "optional": true,
+                            "items": [{"key": ".dockerconfigjson", "path": "config.json"}],
+                        }},
+                        {"name": NODE_CACHE_VOLUME, "hostPath": {"path": NODE_CACHE_DIR, "type": "DirectoryOrCreate"}},
+                    ],
+                },
+            },
+        },
+    });
+    vec![namespace, config_map, daemon_set]
 }

@@ -4,14 +4,16 @@
 //! replaced, in place, by its generated resources; everything else passes through untouched
 //! (its original text, comments included). For the EnvoyFilter form, workloads in the stream
 //! that the FilterDeployment selects get the node-cache pod annotations patched in; when the
-//! stream has none, a kustomize `Component` carrying the patch is emitted instead.
+//! stream has none, the patch is returned in [`Rendered::unapplied_patches`] (with a warning)
+//! for the CLI to write as a kustomize component (`--kustomize DIR`): the output stream itself
+//! only ever holds resources `kubectl apply -f -` accepts.
 //!
 //! The same function serves the KRM-function convention (kustomize, kpt): [`render_resource_list`]
 //! reads a `config.kubernetes.io/v1` `ResourceList` and returns one.
 
 use super::DeployError;
 use super::filter_deployment::{FilterDeployment, ImagePullOptions};
-use super::generate::{Generated, generate};
+use super::generate::{Generated, Manifest, generate};
 use super::k8s::{FILTER_DEPLOYMENT, RESOURCE_LIST};
 use super::node_cache::WorkloadPatch;
 use super::resolve::{ImageResolver, PullOptions, resolve_pinned};
@@ -38,6 +40,9 @@ pub struct Rendered {
     pub documents: Vec<OutputDocument>,
     /// Warnings (never fatal), prefixed with the FilterDeployment they concern.
     pub warnings: Vec<String>,
+    /// Node-cache workload patches of the EnvoyFilter form whose workloads are not in the
+    /// stream (see [`super::node_cache::kustomize_dir`]).
+    pub unapplied_patches: Vec<WorkloadPatch>,
 }
 
 impl Rendered {
@@ -78,18 +83,21 @@ pub fn is_filter_deployment(doc: &Value) -> bool {
     FILTER_DEPLOYMENT.matches(doc)
 }
 
-/// Parses a FilterDeployment document with errors that name the field at fault.
-pub fn parse_filter_deployment(
-    doc: &Value,
-    source: &str,
-    index: usize,
-) -> Result<FilterDeployment, DeployError> {
+/// The top-level fields of a FilterDeployment document.
+const TOP_LEVEL_FIELDS: [&str; 5] = ["apiVersion", "kind", "metadata", "spec", "status"];
+
+/// Parses a FilterDeployment document, strictly: an unknown or misspelled field anywhere but
+/// inside `metadata` (Kubernetes' own) and `spec.filter.config` (the filter's) is an error.
+/// Errors name the field's path and, when the document came from a file, its
+/// `file:line:column`.
+pub fn parse_filter_deployment(doc: &Document) -> Result<FilterDeployment, DeployError> {
     let invalid = |reason: String| DeployError::InvalidDocument {
-        source_name: source.to_owned(),
-        index,
+        source_name: doc.source.clone(),
+        index: doc.index,
         reason,
     };
     let config = doc
+        .value
         .get("spec")
         .and_then(|s| s.get("filter"))
         .and_then(|f| f.get("config"));
@@ -100,17 +108,73 @@ pub fn parse_filter_deployment(
             "spec.filter.config must be a string or an object (mapping)".into(),
         ));
     }
-    let fd: FilterDeployment = serde_path_to_error::deserialize(doc.clone()).map_err(|e| {
-        invalid(format!(
-            "not a valid FilterDeployment: at {}: {}",
-            e.path(),
-            e.inner()
-        ))
-    })?;
+    if let Value::Mapping(map) = &doc.value {
+        for key in map.keys() {
+            let name = key.as_str().unwrap_or_default();
+            if TOP_LEVEL_FIELDS.contains(&name) {
+                continue;
+            }
+            let message = format!(
+                "invalid FilterDeployment: unknown field `{name}`, expected one of {}",
+                TOP_LEVEL_FIELDS.join(", ")
+            );
+            return Err(match top_level_line(doc, name) {
+                Some(line) => DeployError::Located {
+                    file: doc.source.clone(),
+                    line,
+                    column: 1,
+                    message,
+                },
+                None => invalid(message),
+            });
+        }
+    }
+    let fd: FilterDeployment = if doc.line > 0 {
+        let de = serde_norway::Deserializer::from_str(&doc.text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            match super::yaml::located(doc.line, e.inner()) {
+                Some((line, column, message)) => DeployError::Located {
+                    file: doc.source.clone(),
+                    line,
+                    column,
+                    // serde_norway names the parent's path itself for nested fields.
+                    message: if TOP_LEVEL_FIELDS.iter().any(|f| message.starts_with(f)) {
+                        format!("invalid FilterDeployment: {message}")
+                    } else {
+                        format!("invalid FilterDeployment: at {path}: {message}")
+                    },
+                },
+                None => invalid(format!(
+                    "not a valid FilterDeployment: at {path}: {}",
+                    e.inner()
+                )),
+            }
+        })?
+    } else {
+        serde_path_to_error::deserialize(doc.value.clone()).map_err(|e| {
+            invalid(format!(
+                "not a valid FilterDeployment: at {}: {}",
+                e.path(),
+                e.inner()
+            ))
+        })?
+    };
     if fd.metadata.name.as_deref().is_none_or(str::is_empty) {
         return Err(invalid("a FilterDeployment needs metadata.name".into()));
     }
     Ok(fd)
+}
+
+/// The source line of a top-level `key:` in `doc`, when it has source text.
+fn top_level_line(doc: &Document, key: &str) -> Option<usize> {
+    if doc.line == 0 {
+        return None;
+    }
+    doc.text.lines().enumerate().find_map(|(i, line)| {
+        let rest = line.strip_prefix(key)?;
+        rest.trim_start().starts_with(':').then_some(doc.line + i)
+    })
 }
 
 fn pull_options(o: Option<&ImagePullOptions>) -> PullOptions {
@@ -151,13 +215,13 @@ fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, DeployError> {
 /// ```
 pub fn render(docs: Vec<Document>, resolver: &dyn ImageResolver) -> Result<Rendered, DeployError> {
     let mut out = Rendered::default();
-    let mut patches: Vec<(usize, String, WorkloadPatch)> = Vec::new();
+    let mut patches: Vec<(String, WorkloadPatch)> = Vec::new();
     for doc in docs {
         if !is_filter_deployment(&doc.value) {
             out.documents.push(OutputDocument::Verbatim(doc.text));
             continue;
         }
-        let fd = parse_filter_deployment(&doc.value, &doc.source, doc.index)?;
+        let fd = parse_filter_deployment(&doc)?;
         let name = fd.metadata.name.clone().unwrap_or_default();
         let generated = generate_for(&fd, resolver).map_err(|e| DeployError::InvalidDocument {
             source_name: doc.source.clone(),
@@ -171,16 +235,20 @@ pub fn render(docs: Vec<Document>, resolver: &dyn ImageResolver) -> Result<Rende
                 .map(|w| format!("FilterDeployment {name}: {w}")),
         );
         for m in &generated.manifests {
-            out.documents.push(OutputDocument::Value(to_value(m)?));
+            let value = to_value(m)?;
+            if let Manifest::Resource(_) = m
+                && merge_into_existing(&mut out.documents, &value)
+            {
+                continue;
+            }
+            out.documents.push(OutputDocument::Value(value));
         }
         if let Some(p) = generated.workload_patch {
-            patches.push((out.documents.len(), name, p));
+            patches.push((name, p));
         }
     }
-    // Patch the workloads the stream carries; where none is selected, emit the patch as a
-    // kustomize Component right after the FilterDeployment's resources.
-    let mut components = Vec::new();
-    for (position, name, patch) in patches {
+    // Patch the workloads the stream carries; where none is selected, hand the patch back.
+    for (name, patch) in patches {
         let mut matched = false;
         for doc in &mut out.documents {
             let value = match doc {
@@ -198,15 +266,49 @@ pub fn render(docs: Vec<Document>, resolver: &dyn ImageResolver) -> Result<Rende
             }
         }
         if !matched {
-            let component = patch.to_component(&format!("{name}-wasme-cache"));
-            components.push((position, to_value(&component)?));
+            out.warnings.push(format!(
+                "FilterDeployment {name}: the selected {}s are not in the input, so their pods do not get the \
+                 node-cache annotations the EnvoyFilter form needs; `cargo wasme render --kustomize DIR` writes \
+                 them as a kustomize component to list under `components:`",
+                patch.kind.as_str()
+            ));
+            out.unapplied_patches.push(patch);
         }
     }
-    for (position, component) in components.into_iter().rev() {
-        out.documents
-            .insert(position, OutputDocument::Value(component));
-    }
     Ok(out)
+}
+
+/// The node cache's resources are shared by every EnvoyFilter-form FilterDeployment: when a
+/// resource of the same kind, namespace and name was already generated, a ConfigMap's `data`
+/// entries are merged into it and anything else is dropped as a duplicate. Returns whether
+/// `value` was absorbed.
+fn merge_into_existing(documents: &mut [OutputDocument], value: &Value) -> bool {
+    let key = |v: &Value| {
+        let meta = v.get("metadata");
+        (
+            v.get("kind").cloned(),
+            meta.and_then(|m| m.get("namespace")).cloned(),
+            meta.and_then(|m| m.get("name")).cloned(),
+        )
+    };
+    let wanted = key(value);
+    for doc in documents.iter_mut() {
+        let OutputDocument::Value(existing) = doc else {
+            continue;
+        };
+        if key(existing) != wanted {
+            continue;
+        }
+        if let (Some(Value::Mapping(into)), Some(Value::Mapping(from))) =
+            (existing.get_mut("data"), value.get("data"))
+        {
+            for (k, v) in from {
+                into.insert(k.clone(), v.clone());
+            }
+        }
+        return true;
+    }
+    false
 }
 
 /// Renders a KRM `ResourceList` (kustomize/kpt function convention): `items` are rendered,
@@ -225,6 +327,20 @@ pub fn render_resource_list(
             "expected apiVersion config.kubernetes.io/v1, kind ResourceList",
         ));
     }
+    // Strict like every other input: a misspelled `itmes:` must not render nothing, silently.
+    if let Value::Mapping(map) = list {
+        const FIELDS: [&str; 5] = ["apiVersion", "kind", "items", "functionConfig", "results"];
+        if let Some(key) = map
+            .keys()
+            .map(|k| k.as_str().unwrap_or_default())
+            .find(|k| !FIELDS.contains(k))
+        {
+            return Err(invalid(&format!(
+                "unknown field `{key}` in the ResourceList, expected one of {}",
+                FIELDS.join(", ")
+            )));
+        }
+    }
     let items = match list.get("items") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Sequence(items)) => items.clone(),
@@ -242,6 +358,7 @@ pub fn render_resource_list(
         docs.push(Document {
             source: "ResourceList.items".into(),
             index: i + 1,
+            line: 0,
             text: to_yaml(&item)?,
             value: item,
         });

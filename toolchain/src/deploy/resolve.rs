@@ -8,6 +8,7 @@
 //! pure and testable.
 
 use super::DeployError;
+use crate::image::Format;
 use crate::reference::{self, Digest, Reference};
 use std::path::PathBuf;
 
@@ -35,6 +36,9 @@ pub struct ResolvedImage {
     pub abi_versions: Vec<String>,
     /// A file holding the raw `.wasm` module, when it has been exported from the local store.
     pub wasm_path: Option<PathBuf>,
+    /// The image layout, when the image itself was read (store or registry); `None` when only
+    /// the digest is known (an `--offline` digest reference).
+    pub format: Option<Format>,
 }
 
 impl ResolvedImage {
@@ -47,6 +51,7 @@ impl ResolvedImage {
             root_ids: Vec::new(),
             abi_versions: Vec::new(),
             wasm_path: None,
+            format: None,
         }
     }
 
@@ -129,12 +134,13 @@ impl ImageResolver for DigestOnly {
     }
 }
 
-/// Resolves `reference` with `resolver`, keeping a digest the reference already carries.
+/// Resolves `reference` with `resolver`, checking a digest the reference already carries.
 ///
-/// A reference with `@sha256:` needs no lookup for its digest; the resolver is still asked
-/// (it may know the root ids and the module's hash), and its answer is used only when it
-/// agrees with the reference's digest. A resolver that contradicts the pinned digest is an
-/// error, because the output would describe a different image than the one named.
+/// The resolver is always asked: what the output says (root ids, format, module hash) must come
+/// from the image itself, wherever it was found. A resolver that cannot find the image is an
+/// error (resolvers that may trust a bare digest, like [`DigestOnly`], answer with
+/// [`ResolvedImage::pinned`] themselves), and so is one that contradicts the pinned digest,
+/// because the output would describe a different image than the one named.
 pub fn resolve_pinned(
     resolver: &dyn ImageResolver,
     reference: &str,
@@ -145,22 +151,17 @@ pub fn resolve_pinned(
         reference: reference.to_owned(),
         reason,
     };
-    if let Some(digest) = reference::digest_of(&parsed) {
-        return match resolver.resolve(&parsed, options) {
-            Ok(found) if found.manifest_digest == digest => Ok(ResolvedImage {
-                reference: parsed,
-                ..found
-            }),
-            Ok(found) => Err(unresolved(format!(
-                "the reference pins {digest} but the image found has manifest digest {}",
-                found.manifest_digest
-            ))),
-            Err(_) => Ok(ResolvedImage::pinned(parsed.clone(), digest)),
-        };
-    }
     let found = resolver
         .resolve(&parsed, options)
         .map_err(|e| unresolved(e.to_string()))?;
+    if let Some(digest) = reference::digest_of(&parsed)
+        && found.manifest_digest != digest
+    {
+        return Err(unresolved(format!(
+            "the reference pins {digest} but the image found has manifest digest {}",
+            found.manifest_digest
+        )));
+    }
     Ok(ResolvedImage {
         reference: parsed,
         ..found

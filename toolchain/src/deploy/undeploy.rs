@@ -15,9 +15,10 @@
 
 use super::DeployError;
 use super::filter_deployment::{FilterDeployment, FilterDeploymentSpec, IstioApi, WorkloadKind};
+use super::k8s::CONFIG_MAP;
 use super::k8s::ObjectMeta;
 use super::names;
-use super::node_cache::{WorkloadPatch, cache_annotations_patch};
+use super::node_cache::{CACHE_NAME, CACHE_NAMESPACE, WorkloadPatch, cache_annotations_patch};
 
 /// What to remove.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,6 +44,16 @@ pub struct Deletions {
     pub documents: Vec<serde_norway::Value>,
     /// The pod-annotation removal patch, when labels were given.
     pub workload_patch: Option<WorkloadPatch>,
+    /// For the EnvoyFilter form: the filter's entry of the node cache's ConfigMap, as the
+    /// `(key, ConfigMap without that key)` to server-side apply with the filter's field
+    /// manager, which releases (removes) the keys that manager set.
+    pub cache_entry: Option<(String, serde_json::Value)>,
+}
+
+/// The field manager `deploy --apply` uses for a filter's EnvoyFilter-form resources (the
+/// node cache's ConfigMap is shared; each filter owns its own key).
+pub fn field_manager(namespace: &str, id: &str) -> String {
+    format!("cargo-wasme-{namespace}-{id}")
 }
 
 /// The deletions for `request`.
@@ -78,8 +89,20 @@ pub fn deletions(request: &UndeployRequest) -> Result<Deletions, DeployError> {
         }
         _ => None,
     };
+    let envoy_filter_form = request.api == Some(IstioApi::EnvoyFilter) || workload_patch.is_some();
+    let cache_entry = envoy_filter_form.then(|| {
+        (
+            format!("{}.{}", request.namespace, request.id),
+            serde_json::json!({
+                "apiVersion": CONFIG_MAP.api_version,
+                "kind": CONFIG_MAP.kind,
+                "metadata": {"name": CACHE_NAME, "namespace": CACHE_NAMESPACE},
+            }),
+        )
+    });
     Ok(Deletions {
         documents,
         workload_patch,
+        cache_entry,
     })
 }

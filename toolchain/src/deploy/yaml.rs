@@ -14,6 +14,9 @@ pub struct Document {
     pub source: String,
     /// 1-based position in its source.
     pub index: usize,
+    /// 1-based line of its source where `text` starts (0: it has no source text of its own,
+    /// e.g. an item of a KRM `ResourceList`).
+    pub line: usize,
     /// Its text, without the `---` line that introduced it.
     pub text: String,
     /// Its parsed value (a mapping).
@@ -37,23 +40,27 @@ fn is_document_end(line: &str) -> bool {
 /// spans; a line that is exactly `---` (or `--- …`) at column 0 can only be a document marker
 /// in a stream of Kubernetes resources (block scalars are indented under their key).
 pub fn parse_stream(source: &str, text: &str) -> Result<Vec<Document>, DeployError> {
-    let mut chunks: Vec<String> = vec![String::new()];
-    for line in text.split_inclusive('\n') {
+    // Each chunk with the 1-based source line its text starts on.
+    let mut chunks: Vec<(usize, String)> = vec![(1, String::new())];
+    for (number, line) in text.split_inclusive('\n').enumerate() {
+        let number = number + 1;
         if is_document_start(line) {
             let rest = line[3..].trim_start_matches([' ', '\t']);
             let mut chunk = String::new();
+            let mut first = number + 1;
             if !rest.trim().is_empty() && !rest.trim_start().starts_with('#') {
                 chunk.push_str(rest);
+                first = number;
             }
-            chunks.push(chunk);
+            chunks.push((first, chunk));
         } else if is_document_end(line) {
-            chunks.push(String::new());
-        } else if let Some(last) = chunks.last_mut() {
+            chunks.push((number + 1, String::new()));
+        } else if let Some((_, last)) = chunks.last_mut() {
             last.push_str(line);
         }
     }
     let mut docs = Vec::new();
-    for chunk in chunks {
+    for (line, chunk) in chunks {
         let index = docs.len() + 1;
         let invalid = |reason: String| DeployError::InvalidDocument {
             source_name: source.to_owned(),
@@ -61,12 +68,21 @@ pub fn parse_stream(source: &str, text: &str) -> Result<Vec<Document>, DeployErr
             reason,
         };
         let value: serde_norway::Value =
-            serde_norway::from_str(&chunk).map_err(|e| invalid(format!("not valid YAML: {e}")))?;
+            serde_norway::from_str(&chunk).map_err(|e| match located(line, &e) {
+                Some((line, column, message)) => DeployError::Located {
+                    file: source.to_owned(),
+                    line,
+                    column,
+                    message: format!("not valid YAML: {message}"),
+                },
+                None => invalid(format!("not valid YAML: {e}")),
+            })?;
         match value {
             serde_norway::Value::Null => {}
             serde_norway::Value::Mapping(_) => docs.push(Document {
                 source: source.to_owned(),
                 index,
+                line,
                 text: chunk,
                 value,
             }),
@@ -79,6 +95,23 @@ pub fn parse_stream(source: &str, text: &str) -> Result<Vec<Document>, DeployErr
         }
     }
     Ok(docs)
+}
+
+/// Where in its source `error` (from parsing a document whose text starts at line `first_line`)
+/// points, as (line, column, message without serde_norway's own " at line L column C"
+/// suffix). `None` when the error has no location or the text has no source lines
+/// (`first_line` 0).
+pub fn located(first_line: usize, error: &serde_norway::Error) -> Option<(usize, usize, String)> {
+    let location = error.location()?;
+    if first_line == 0 {
+        return None;
+    }
+    let mut message = error.to_string();
+    let suffix = format!(" at line {} column {}", location.line(), location.column());
+    if let Some(stripped) = message.strip_suffix(&suffix) {
+        message = stripped.to_owned();
+    }
+    Some((first_line + location.line() - 1, location.column(), message))
 }
 
 /// Serialises one document as YAML.

@@ -248,6 +248,45 @@ impl Registry {
         store: &Store,
         reference_text: &str,
     ) -> Result<StoredImage, RegistryError> {
+        let fetched = self.fetch(Some(store), reference_text).await?;
+        let whole = fetched.whole;
+        store
+            .add_manifest(&whole, &fetched.manifest_bytes, &fetched.blobs)
+            .map_err(|e| match e {
+                crate::store::StoreError::Image(source) => RegistryError::Image {
+                    reference: whole.clone(),
+                    source,
+                },
+                other => other.into(),
+            })
+    }
+
+    /// Reads `reference` from its registry without storing anything: the manifest digest and
+    /// the decoded image (format, module, runtime config), every digest verified. This is what
+    /// `deploy` uses to learn what the cluster will pull.
+    pub async fn inspect(
+        &self,
+        reference_text: &str,
+    ) -> Result<(Digest, image::DecodedImage), RegistryError> {
+        let fetched = self.fetch(None, reference_text).await?;
+        let digest = Digest::of(&fetched.manifest_bytes);
+        let decoded = image::decode(&fetched.manifest_bytes, |d| {
+            fetched.blobs.get(&d.digest).cloned()
+        })
+        .map_err(|source| RegistryError::Image {
+            reference: fetched.whole.clone(),
+            source,
+        })?;
+        Ok((digest, decoded))
+    }
+
+    /// Fetches the manifest and every blob of `reference_text`, verifying each digest. Blobs
+    /// `store` already has are read from it instead.
+    async fn fetch(
+        &self,
+        store: Option<&Store>,
+        reference_text: &str,
+    ) -> Result<Fetched, RegistryError> {
         let target = reference::parse(reference_text)?;
         let whole = target.whole();
         let cred = self.credential(target.resolve_registry())?;
@@ -295,7 +334,7 @@ impl Registry {
                 });
             }
             let transfer = progress.start("pull", &blob.digest, blob.size);
-            if let Ok(data) = store.read_blob(&blob.digest) {
+            if let Some(data) = store.and_then(|s| s.read_blob(&blob.digest).ok()) {
                 transfer.finish(blob.size, "already local");
                 blobs.insert(blob.digest.clone(), data);
                 continue;
@@ -327,15 +366,11 @@ impl Registry {
             transfer.finish(data.len() as u64, "pulled");
             blobs.insert(blob.digest.clone(), data);
         }
-        store
-            .add_manifest(&whole, &manifest_bytes, &blobs)
-            .map_err(|e| match e {
-                crate::store::StoreError::Image(source) => RegistryError::Image {
-                    reference: whole.clone(),
-                    source,
-                },
-                other => other.into(),
-            })
+        Ok(Fetched {
+            whole,
+            manifest_bytes: manifest_bytes.to_vec(),
+            blobs,
+        })
     }
 
     /// The manifest digest `reference` names on its registry, without fetching layers. For a
@@ -364,6 +399,29 @@ impl Registry {
                 message: format!("the registry answered with an unusable digest: {e}"),
             })
     }
+}
+
+/// What [`Registry::fetch`] read: the manifest and its verified blobs.
+struct Fetched {
+    whole: String,
+    manifest_bytes: Vec<u8>,
+    blobs: BTreeMap<Digest, Vec<u8>>,
+}
+
+/// Runs `future` on a small current-thread runtime (for synchronous callers; do not call from
+/// inside an async runtime).
+pub fn block_on<T>(
+    future: impl Future<Output = Result<T, RegistryError>>,
+) -> Result<T, RegistryError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| RegistryError::Other {
+            registry: String::new(),
+            what: "starting the async runtime".into(),
+            message: e.to_string(),
+        })?;
+    runtime.block_on(future)
 }
 
 /// [`Registry::resolve_digest`] for synchronous callers (starts a small runtime; do not call

@@ -1,6 +1,7 @@
 //! The deploy commands end to end: the real `cargo-wasme` binary against a real local store
 //! (a temporary `WASME_HOME`) holding a real image, so every digest in the output is the one
 //! the store computed — never a made-up one.
+//! (Over 500 lines: it covers every deploy, undeploy, render and --apply path of the CLI.)
 
 use crate::deploy_support;
 use crate::support;
@@ -47,7 +48,17 @@ fn cat<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<&'a str> {
     a.iter().chain(b).copied().collect()
 }
 
+/// Runs the binary. The image of these tests lives only in the local store, so `deploy istio`
+/// and `render` run with `--offline` (trust the store); verification against a real registry
+/// is `deploy_verify.rs`'s subject.
 fn run(env: &Env, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut args = args.to_vec();
+    match args.as_slice() {
+        ["deploy", "istio", ..] => args.insert(2, "--offline"),
+        ["render", ..] => args.insert(1, "--offline"),
+        _ => {}
+    }
+    let args = args.as_slice();
     match stdin {
         Some(input) => env.test.run_with_stdin(args, input),
         None => env.test.run_with(args, &[]),
@@ -134,6 +145,7 @@ fn deploy_istio_pins_the_store_digest_in_every_form() {
         .map(|b| format!("{b:02x}"))
         .collect();
     for (version, typed) in [("1.6", false), ("1.7", true)] {
+        let dir = tempfile::tempdir().unwrap();
         let out = ok(&run(
             &env,
             &cat(
@@ -147,12 +159,24 @@ fn deploy_istio_pins_the_store_digest_in_every_form() {
                     "world",
                     "-t",
                     "statefulset",
+                    "--kustomize",
+                    dir.path().to_str().unwrap(),
                 ],
             ),
             None,
         ));
         let docs = yaml_docs(&out);
-        assert_eq!(docs.len(), 2, "EnvoyFilter + the pod-annotation Component");
+        let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+        assert_eq!(
+            kinds,
+            ["EnvoyFilter", "Namespace", "ConfigMap", "DaemonSet"],
+            "only what kubectl apply accepts is printed: the filter and its node cache"
+        );
+        assert_eq!(
+            docs[2]["data"]["bookinfo.add-header"],
+            format!("localhost:5000/filters/add-header@{}\n", env.digest),
+            "the cache's list names the pinned image"
+        );
         assert_valid_istio(&docs[0]);
         let value = &docs[0]["spec"]["configPatches"][0]["patch"]["value"];
         assert_eq!(value.get("typedConfig").is_some(), typed, "{version}");
@@ -161,8 +185,16 @@ fn deploy_istio_pins_the_store_digest_in_every_form() {
             text.contains(&format!("/var/local/lib/wasme-cache/{wasm_hex}")),
             "{text}"
         );
-        assert_eq!(docs[1]["kind"], "Component");
-        assert_eq!(docs[1]["patches"][0]["target"]["kind"], "StatefulSet");
+        // The pod-annotation Component (with the resources) is in the --kustomize directory.
+        let component =
+            &yaml_docs(&std::fs::read_to_string(dir.path().join("kustomization.yaml")).unwrap())[0];
+        assert_eq!(component["kind"], "Component");
+        assert_eq!(component["patches"][0]["target"]["kind"], "StatefulSet");
+        assert_eq!(component["resources"][0], "resources.yaml");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("resources.yaml")).unwrap(),
+            out
+        );
     }
 }
 
@@ -201,7 +233,15 @@ fn bad_input_gets_a_clear_error_and_no_output() {
         (&["deploy", "istio", REF, "--id", "Bad_Id"], "filter id"),
         (&["deploy", "istio", REF, "-n", "Bad.NS"], "namespace"),
         (
-            &["deploy", "istio", REF, "--config", "plain string"],
+            &[
+                "deploy",
+                "istio",
+                REF,
+                "--api",
+                "wasmplugin",
+                "--config",
+                "plain string",
+            ],
             "--api envoyfilter",
         ),
         (&["deploy", "istio", "Not A Ref"], "invalid image reference"),
@@ -226,7 +266,7 @@ fn apply_pipes_to_kubectl_and_says_so_when_kubectl_is_missing() {
     // No kubectl anywhere: a clear error.
     let empty = tempfile::tempdir().unwrap();
     let out = env.test.run_with(
-        &["deploy", "istio", REF, "--apply"],
+        &["deploy", "istio", "--offline", REF, "--apply"],
         &[("PATH", empty.path().as_os_str())],
     );
     let err = fails(&out);
@@ -247,12 +287,35 @@ fn apply_pipes_to_kubectl_and_says_so_when_kubectl_is_missing() {
     let kubectl = [("KUBECTL", script.as_os_str())];
     let out = env
         .test
-        .run_with(&["deploy", "istio", REF, "--apply"], &kubectl);
+        .run_with(&["deploy", "istio", "--offline", REF, "--apply"], &kubectl);
     ok(&out);
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.starts_with("ARGS apply -f -\n"), "{logged}");
     assert!(
         logged.contains(&env.digest) && logged.contains("kind: WasmPlugin"),
+        "{logged}"
+    );
+    std::fs::remove_file(&log).unwrap();
+    // The EnvoyFilter form shares the cache's ConfigMap: server-side apply, one manager per
+    // filter, so entries of other filters are kept.
+    let out = env.test.run_with(
+        &[
+            "deploy",
+            "istio",
+            "--offline",
+            REF,
+            "--config",
+            "world",
+            "--apply",
+        ],
+        &kubectl,
+    );
+    ok(&out);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.starts_with(
+            "ARGS apply --server-side --field-manager cargo-wasme-default-add-header -f -\n"
+        ) && logged.contains("kind: ConfigMap"),
         "{logged}"
     );
     std::fs::remove_file(&log).unwrap();
@@ -275,6 +338,47 @@ fn apply_pipes_to_kubectl_and_says_so_when_kubectl_is_missing() {
         "{logged}"
     );
     assert_eq!(logged.matches("name: add-header").count(), 3, "{logged}");
+    // Undeploying the EnvoyFilter form also releases the filter's node-cache entry.
+    std::fs::remove_file(&log).unwrap();
+    let out = env.test.run_with(
+        &[
+            "undeploy",
+            "istio",
+            "--id",
+            "add-header",
+            "-n",
+            "bookinfo",
+            "--api",
+            "envoyfilter",
+            "--apply",
+        ],
+        &kubectl,
+    );
+    ok(&out);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains(
+            "ARGS apply --server-side --field-manager cargo-wasme-bookinfo-add-header -f -\n"
+        ) && logged.contains("name: wasme-cache"),
+        "{logged}"
+    );
+    // A failing kubectl: its own message is the error's cause.
+    let failing = dir.path().join("kubectl-failing");
+    std::fs::write(
+        &failing,
+        "#!/bin/sh\ncat > /dev/null\necho 'error: the server doesn'\\''t have a resource type \"wasmplugins\"' >&2\nexit 1\n",
+    )
+    .unwrap();
+    make_executable(&failing);
+    let out = env.test.run_with(
+        &["deploy", "istio", "--offline", REF, "--apply"],
+        &[("KUBECTL", failing.as_os_str())],
+    );
+    let err = fails(&out);
+    assert!(
+        err.contains("kubectl apply -f -") && err.contains("doesn't have a resource type"),
+        "{err}"
+    );
 }
 
 fn make_executable(path: &Path) {
@@ -297,6 +401,9 @@ fn undeploy_prints_deletions_and_annotation_removal() {
         docs.iter()
             .all(|d| d["metadata"]["namespace"] == "bookinfo")
     );
+    // The annotation removal is a kustomize Component, written to --kustomize DIR: the
+    // stream stays `kubectl delete -f -` input.
+    let dir = tempfile::tempdir().unwrap();
     let out = ok(&run(
         &env,
         &[
@@ -308,13 +415,19 @@ fn undeploy_prints_deletions_and_annotation_removal() {
             "envoyfilter",
             "--labels",
             "app=productpage",
+            "--kustomize",
+            dir.path().to_str().unwrap(),
         ],
         None,
     ));
     let docs = yaml_docs(&out);
-    assert_eq!(docs.len(), 2);
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["kind"], "EnvoyFilter");
+    let component =
+        &yaml_docs(&std::fs::read_to_string(dir.path().join("kustomization.yaml")).unwrap())[0];
+    assert_eq!(component["kind"], "Component");
     let patch: serde_json::Value =
-        serde_norway::from_str(docs[1]["patches"][0]["patch"].as_str().unwrap()).unwrap();
+        serde_norway::from_str(component["patches"][0]["patch"].as_str().unwrap()).unwrap();
     assert!(
         patch["spec"]["template"]["metadata"]["annotations"]["sidecar.istio.io/userVolume"]
             .is_null()

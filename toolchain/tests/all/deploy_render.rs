@@ -5,6 +5,7 @@ use crate::deploy_support;
 
 use cargo_wasme::deploy::{
     filter_deployment::{self, FilterDeployment},
+    node_cache,
     render::{render, render_resource_list, resource_list_error},
     resolve::{DigestOnly, ImageResolver, PullOptions, ResolveError, ResolvedImage},
     yaml,
@@ -96,7 +97,15 @@ fn render_stream_replaces_filter_deployments_and_passes_the_rest_through() {
     let kinds: Vec<&str> = values.iter().map(|v| v["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
-        ["Deployment", "WasmPlugin", "EnvoyFilter", "Component"]
+        [
+            "Deployment",
+            "WasmPlugin",
+            "EnvoyFilter",
+            "Namespace",
+            "ConfigMap",
+            "DaemonSet"
+        ],
+        "no kustomize Component in a stream meant for kubectl apply; the node cache instead"
     );
     for v in &values[1..3] {
         assert_valid_istio(v);
@@ -105,11 +114,22 @@ fn render_stream_replaces_filter_deployments_and_passes_the_rest_through() {
         values[1]["spec"]["url"],
         format!("oci://ghcr.io/acme/add-header@sha256:{HEX}")
     );
+    // The selected workload is not in the stream: its patch is handed back, with a warning.
+    assert_eq!(out.unapplied_patches.len(), 1);
+    let files = node_cache::kustomize_dir("wasme-cache", &out.unapplied_patches, None).unwrap();
+    let component = &yaml_docs(&files[0].1)[0];
+    assert_eq!(files[0].0, "kustomization.yaml");
+    assert_eq!(component["kind"], "Component");
     assert_eq!(
-        values[3]["patches"][0]["target"]["labelSelector"],
+        component["patches"][0]["target"]["labelSelector"],
         "app=reviews"
     );
-    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    assert!(
+        out.warnings[0].contains("--kustomize DIR"),
+        "{:?}",
+        out.warnings
+    );
     golden("render-stream.yaml", &text);
 }
 
@@ -121,7 +141,14 @@ fn render_patches_the_workloads_the_stream_carries() {
     let kinds: Vec<&str> = values.iter().map(|v| v["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
-        ["Deployment", "WasmPlugin", "EnvoyFilter"],
+        [
+            "Deployment",
+            "WasmPlugin",
+            "EnvoyFilter",
+            "Namespace",
+            "ConfigMap",
+            "DaemonSet"
+        ],
         "no Component when the workload is in the stream"
     );
     let ann = &values[0]["spec"]["template"]["metadata"]["annotations"];
@@ -163,7 +190,19 @@ fn krm_resource_list_mode() {
         .collect();
     assert_eq!(
         kinds,
-        ["Deployment", "WasmPlugin", "EnvoyFilter", "Component"]
+        [
+            "Deployment",
+            "WasmPlugin",
+            "EnvoyFilter",
+            "Namespace",
+            "ConfigMap",
+            "DaemonSet"
+        ]
+    );
+    assert!(
+        v["results"].to_string().contains("--kustomize DIR"),
+        "the unapplied patch is reported: {}",
+        v["results"]
     );
     for i in &v["items"].as_array().unwrap()[1..3] {
         assert_valid_istio(i);
@@ -299,4 +338,64 @@ fn crd_has_a_full_structural_schema_and_accepts_both_config_shapes() {
     let mut bad = good("x".into());
     bad["spec"]["deployment"]["istio"]["api"] = "Gloo".into();
     assert!(!validator.is_valid(&bad));
+}
+
+#[test]
+fn misspelled_fields_are_refused_with_file_line_and_column() {
+    // A stream with a workload first, so the FilterDeployment starts on line 6 of the file.
+    let text = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\n---\n# the filter\n\
+         apiVersion: wasme.io/v1\nkind: FilterDeployment\nmetadata: {{name: f}}\nspec:\n  filter:\n    \
+         image: ghcr.io/acme/x@sha256:{HEX}\n    phsae: AUTHZ\n"
+    );
+    let err = render(yaml::parse_stream("fd.yaml", &text).unwrap(), &DigestOnly)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("fd.yaml:12:5: "), "{err}");
+    assert!(
+        err.contains("spec.filter") && err.contains("unknown field `phsae`"),
+        "{err}"
+    );
+    // Every level is strict: deployment.istio, imagePullOptions, and the top level.
+    for (typo, at) in [
+        (
+            "  deployment:\n    istio:\n      lables: {app: a}\n",
+            "14:7",
+        ),
+        ("    imagePullOptions: {pullSecrt: s}\n", "12:24"),
+        ("spek: {}\n", "12:1"),
+    ] {
+        let bad = text.replace("    phsae: AUTHZ\n", "") + typo;
+        let err = render(yaml::parse_stream("fd.yaml", &bad).unwrap(), &DigestOnly)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("fd.yaml:{at}: ")) && err.contains("unknown field"),
+            "{typo}: {err}"
+        );
+    }
+    // Broken YAML is located too.
+    let err = yaml::parse_stream("fd.yaml", "a: 1\n---\nb: [1\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("fd.yaml:"), "{err}");
+    // Inside `config` anything goes (it is the filter's), and the CRD says the same: no
+    // preserve-unknown-fields anywhere but `config`.
+    let free = text.replace("phsae: AUTHZ", "config: {phsae: AUTHZ}");
+    render(yaml::parse_stream("fd.yaml", &free).unwrap(), &DigestOnly).unwrap();
+    // A KRM ResourceList is strict too.
+    let list: serde_norway::Value = serde_norway::from_str(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitmes: []\n",
+    )
+    .unwrap();
+    let err = render_resource_list(&list, &DigestOnly)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown field `itmes`"), "{err}");
+    let crd = yaml::to_yaml(&filter_deployment::crd()).unwrap();
+    assert_eq!(
+        crd.matches("x-kubernetes-preserve-unknown-fields").count(),
+        1,
+        "{crd}"
+    );
 }

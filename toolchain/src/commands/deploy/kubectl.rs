@@ -10,10 +10,22 @@ fn kubectl() -> std::ffi::OsString {
     std::env::var_os("KUBECTL").unwrap_or_else(|| "kubectl".into())
 }
 
-fn spawn_kubectl(args: &[&str], stdin: Stdio) -> anyhow::Result<std::process::Child> {
+/// Starts kubectl with its stderr captured (for [`check`]); `capture_stdout` captures its
+/// stdout too, else kubectl reports (`… created`) go straight to ours.
+fn spawn_kubectl(
+    args: &[&str],
+    stdin: Stdio,
+    capture_stdout: bool,
+) -> anyhow::Result<std::process::Child> {
     Command::new(kubectl())
         .args(args)
         .stdin(stdin)
+        .stdout(if capture_stdout {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        })
+        .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
@@ -28,17 +40,29 @@ fn spawn_kubectl(args: &[&str], stdin: Stdio) -> anyhow::Result<std::process::Ch
 }
 
 pub fn kubectl_stdin(args: &[&str], input: &str) -> anyhow::Result<()> {
-    let mut child = spawn_kubectl(args, Stdio::piped())?;
+    let mut child = spawn_kubectl(args, Stdio::piped(), false)?;
     if let Some(mut stdin) = child.stdin.take() {
         stdin
             .write_all(input.as_bytes())
             .context("cannot write the manifests to kubectl")?;
     }
-    let status = child.wait().context("kubectl did not finish")?;
-    if !status.success() {
-        bail!("`kubectl {}` failed ({status})", args.join(" "));
+    let out = child.wait_with_output().context("kubectl did not finish")?;
+    check(&format!("kubectl {}", args.join(" ")), &out)
+}
+
+/// Fails with kubectl's own message (its stderr) when it failed: that names the real cause
+/// (no cluster, no permission, a CRD not installed), not just an exit status.
+fn check(what: &str, out: &std::process::Output) -> anyhow::Result<()> {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        eprint!("{stderr}");
+        return Ok(());
     }
-    Ok(())
+    let cause = stderr.trim();
+    if cause.is_empty() {
+        bail!("`{what}` failed ({}) without saying why", out.status);
+    }
+    bail!("`{what}` failed ({}): {cause}", out.status);
 }
 
 pub fn kubectl_patch_workloads(patch: &WorkloadPatch) -> anyhow::Result<()> {
@@ -49,14 +73,10 @@ pub fn kubectl_patch_workloads(patch: &WorkloadPatch) -> anyhow::Result<()> {
     if !selector.is_empty() {
         args.extend(["-l", selector.as_str()]);
     }
-    let out = Command::new(kubectl())
-        .args(&args)
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| anyhow::anyhow!("cannot run kubectl: {e}"))?;
-    if !out.status.success() {
-        bail!("`kubectl {}` failed ({})", args.join(" "), out.status);
-    }
+    let out = spawn_kubectl(&args, Stdio::null(), true)?
+        .wait_with_output()
+        .context("kubectl did not finish")?;
+    check(&format!("kubectl {}", args.join(" ")), &out)?;
     let body = patch.strategic_merge_patch().to_string();
     let listed = String::from_utf8_lossy(&out.stdout);
     let workloads: Vec<&str> = listed
@@ -70,14 +90,14 @@ pub fn kubectl_patch_workloads(patch: &WorkloadPatch) -> anyhow::Result<()> {
         );
     }
     for w in workloads {
-        let mut child = spawn_kubectl(
+        let out = spawn_kubectl(
             &["patch", w, "-n", &ns, "--type", "strategic", "-p", &body],
             Stdio::null(),
-        )?;
-        let status = child.wait().context("kubectl did not finish")?;
-        if !status.success() {
-            bail!("`kubectl patch {w}` failed ({status})");
-        }
+            false,
+        )?
+        .wait_with_output()
+        .context("kubectl did not finish")?;
+        check(&format!("kubectl patch {w}"), &out)?;
     }
     Ok(())
 }

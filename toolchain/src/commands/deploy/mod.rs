@@ -4,9 +4,12 @@
 //! (`--apply`).
 
 mod kubectl;
+mod render;
 mod resolver;
 
-use anyhow::{Context, bail};
+pub use render::{CrdArgs, RenderArgs, crd, render};
+
+use anyhow::Context;
 use cargo_wasme::deploy::{
     envoy::EnvoyBootstrap,
     filter_deployment::{
@@ -14,15 +17,16 @@ use cargo_wasme::deploy::{
         FilterSpec, FilterType, ImagePullOptions, IstioApi, IstioDeployment, PatchContext, Phase,
         PullPolicy, WorkloadKind,
     },
-    generate::{self, Manifest},
-    names, render as rnd,
+    generate, names,
+    node_cache::{
+        CACHE_NAME, CACHE_NAMESPACE as NODE_CACHE_NAMESPACE, NODE_CACHE_DIR, kustomize_dir,
+    },
     resolve::{PullOptions, resolve_pinned},
-    undeploy::{UndeployRequest, deletions},
+    undeploy::{UndeployRequest, deletions, field_manager},
     yaml,
 };
 use kubectl::{kubectl_patch_workloads, kubectl_stdin};
 use resolver::{StoreResolver, export_module};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -47,8 +51,9 @@ pub enum UndeployCommand {
 /// Arguments of `cargo wasme deploy istio`.
 #[derive(Debug, clap::Args)]
 pub struct IstioDeployArgs {
-    /// The image (`registry/repo:tag` or `…@sha256:<hex>`); tags are pinned to their manifest
-    /// digest from the local store, else the registry.
+    /// The image (`registry/repo:tag` or `…@sha256:<hex>`), pinned to its manifest digest. It
+    /// is read from the registry it names (or from the local store, then checked against that
+    /// registry): it must have been pushed, unless --offline.
     pub image: String,
     /// Filter id: resource name, Envoy filter name and VM id (default: the repository's last
     /// path segment).
@@ -66,9 +71,10 @@ pub struct IstioDeployArgs {
     /// Root id (default: the image's first root id).
     #[arg(long)]
     pub root_id: Option<String>,
-    /// Which Istio resource to generate.
-    #[arg(long, value_enum, default_value = "wasmplugin")]
-    pub api: IstioApi,
+    /// Which Istio resource to generate [default: wasmplugin; envoyfilter, with a notice, when
+    /// --config is a plain string, as the seed's `wasme deploy istio … --config 'tomorrow'`].
+    #[arg(long, value_enum)]
+    pub api: Option<IstioApi>,
     /// The mesh's Istio version (e.g. 1.24): picks the EnvoyFilter shape (≤ 1.6 `config`,
     /// ≥ 1.7 `typedConfig`) and drives warnings.
     #[arg(long)]
@@ -100,9 +106,18 @@ pub struct IstioDeployArgs {
     /// Resolve the digest over plain HTTP (loopback registries are plain HTTP anyway).
     #[arg(long)]
     pub plain_http: bool,
+    /// Trust the local store: do not check that the registry has the image (a warning says
+    /// so). Without it the image is verified against the registry its reference names.
+    #[arg(long)]
+    pub offline: bool,
     /// Print the equivalent FilterDeployment instead of the Istio resources.
     #[arg(long, conflicts_with = "apply")]
     pub filter_deployment: bool,
+    /// EnvoyFilter form: also write DIR/kustomization.yaml, a kustomize Component with the
+    /// resources and the patch that mounts the node cache into the selected workloads (list DIR
+    /// under `components:`). Kustomize documents never go to stdout.
+    #[arg(long, value_name = "DIR", conflicts_with = "apply")]
+    pub kustomize: Option<PathBuf>,
     /// Apply with `kubectl apply -f -` instead of printing.
     #[arg(long)]
     pub apply: bool,
@@ -167,30 +182,13 @@ pub struct IstioUndeployArgs {
     /// Kind of the workloads whose annotations are removed.
     #[arg(short = 't', long, value_enum)]
     pub workload_type: Option<WorkloadKind>,
+    /// With --labels: write DIR/kustomization.yaml, a kustomize Component whose patch removes
+    /// the node-cache annotations (kustomize documents never go to stdout).
+    #[arg(long, value_name = "DIR", conflicts_with = "apply")]
+    pub kustomize: Option<PathBuf>,
     /// Delete with `kubectl delete --ignore-not-found -f -` instead of printing.
     #[arg(long)]
     pub apply: bool,
-}
-
-/// Arguments of `cargo wasme render`.
-#[derive(Debug, clap::Args)]
-pub struct RenderArgs {
-    /// Input: a file, a directory (its *.yaml/*.yml files, sorted) or `-` for stdin. Repeatable.
-    /// Default: stdin.
-    #[arg(short = 'f', long = "filename")]
-    pub files: Vec<PathBuf>,
-    /// KRM function mode: read a `ResourceList` on stdin, write one on stdout (kustomize/kpt).
-    /// Also chosen automatically when stdin holds a single ResourceList.
-    #[arg(long)]
-    pub krm: bool,
-}
-
-/// Arguments of `cargo wasme crd`.
-#[derive(Debug, clap::Args)]
-pub struct CrdArgs {
-    /// Print JSON instead of YAML.
-    #[arg(long)]
-    pub json: bool,
 }
 
 fn default_id(image: &str) -> anyhow::Result<String> {
@@ -198,11 +196,11 @@ fn default_id(image: &str) -> anyhow::Result<String> {
         .context("cannot derive a filter id from the image name: pass --id")
 }
 
-/// The local store as a resolver, falling back to the registry for tags it lacks.
-fn store_resolver() -> anyhow::Result<StoreResolver> {
+/// The local store and the registries as a resolver (only the store with `offline`).
+fn store_resolver(offline: bool) -> anyhow::Result<StoreResolver> {
     Ok(StoreResolver::open_default()
         .context("cannot open the local image store")?
-        .with_registry(true))
+        .offline(offline))
 }
 
 fn filter_deployment_from(a: &IstioDeployArgs) -> anyhow::Result<FilterDeployment> {
@@ -237,7 +235,7 @@ fn filter_deployment_from(a: &IstioDeployArgs) -> anyhow::Result<FilterDeploymen
                 kind: a.workload_type,
                 labels,
                 istio_namespace: None,
-                api: Some(a.api),
+                api: a.api,
                 istio_version: a.istio_version.clone(),
             },
         },
@@ -257,7 +255,7 @@ pub fn deploy(c: DeployCommand) -> anyhow::Result<ExitCode> {
 
 fn deploy_istio(a: IstioDeployArgs) -> anyhow::Result<ExitCode> {
     let mut fd = filter_deployment_from(&a)?;
-    let resolver = store_resolver()?;
+    let resolver = store_resolver(a.offline)?;
     let options = PullOptions {
         plain_http: a.plain_http,
         insecure_skip_verify: false,
@@ -282,25 +280,74 @@ fn deploy_istio(a: IstioDeployArgs) -> anyhow::Result<ExitCode> {
         docs.push(serde_norway::to_value(m)?);
     }
     if a.apply {
-        kubectl_stdin(&["apply", "-f", "-"], &yaml::to_stream(&docs)?)?;
+        let stream = yaml::to_stream(&docs)?;
+        if generated.workload_patch.is_some() {
+            // The EnvoyFilter form shares the node cache's ConfigMap with other filters: a
+            // server-side apply with a field manager per filter merges their entries instead
+            // of replacing them.
+            let manager = format!(
+                "cargo-wasme-{}-{}",
+                a.namespace,
+                fd.metadata.name.clone().unwrap_or_default()
+            );
+            kubectl_stdin(
+                &[
+                    "apply",
+                    "--server-side",
+                    "--field-manager",
+                    &manager,
+                    "-f",
+                    "-",
+                ],
+                &stream,
+            )?;
+        } else {
+            kubectl_stdin(&["apply", "-f", "-"], &stream)?;
+        }
         if let Some(patch) = &generated.workload_patch {
             kubectl_patch_workloads(patch)?;
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let stream = yaml::to_stream(&docs)?;
     if let Some(patch) = &generated.workload_patch {
-        let component = patch.to_component(&format!(
-            "{}-wasme-cache",
-            fd.metadata.name.clone().unwrap_or_default()
-        ));
-        docs.push(serde_norway::to_value(Manifest::Component(component))?);
-        eprintln!(
-            "note: the kustomize Component at the end mounts the wasme node cache into the selected workloads' sidecars \
-             (list it under `components:` in your kustomization, or run with --apply to patch the workloads)"
-        );
+        match &a.kustomize {
+            Some(dir) => {
+                let name = format!(
+                    "{}-wasme-cache",
+                    fd.metadata.name.clone().unwrap_or_default()
+                );
+                write_kustomize_dir(
+                    dir,
+                    &kustomize_dir(&name, std::slice::from_ref(patch), Some(&stream))?,
+                )?;
+            }
+            None => eprintln!(
+                "note: the selected workloads' sidecars must mount the wasme node cache ({NODE_CACHE_DIR}): \
+                 pass --kustomize DIR for a kustomize component that sets their pod annotations, \
+                 or --apply to patch them with kubectl"
+            ),
+        }
     }
-    print!("{}", yaml::to_stream(&docs)?);
+    print!("{stream}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the files of a kustomize component directory, each atomically.
+fn write_kustomize_dir(dir: &Path, files: &[(&'static str, String)]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, text) in files {
+        let path = dir.join(name);
+        let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    eprintln!(
+        "wrote the kustomize component {} (list it under `components:` in your kustomization)",
+        dir.display()
+    );
+    Ok(())
 }
 
 fn deploy_envoy(a: EnvoyDeployArgs) -> anyhow::Result<ExitCode> {
@@ -308,7 +355,7 @@ fn deploy_envoy(a: EnvoyDeployArgs) -> anyhow::Result<ExitCode> {
         Some(id) => id.clone(),
         None => default_id(&a.image)?,
     };
-    let resolver = store_resolver()?;
+    let resolver = store_resolver(true)?;
     let stored = resolver.load(&a.image).with_context(|| {
         format!(
             "`deploy envoy` loads the module from the local store: pull or build {} first",
@@ -368,103 +415,46 @@ pub fn undeploy(c: UndeployCommand) -> anyhow::Result<ExitCode> {
         if let Some(patch) = &patch {
             kubectl_patch_workloads(patch)?;
         }
+        if let Some((_, config_map)) = &out.cache_entry {
+            // Applying the ConfigMap without this filter's key, as its own field manager,
+            // removes the key and nothing another filter set.
+            let manager = field_manager(&a.namespace, &a.id);
+            kubectl_stdin(
+                &[
+                    "apply",
+                    "--server-side",
+                    "--field-manager",
+                    &manager,
+                    "-f",
+                    "-",
+                ],
+                &yaml::to_stream(&[config_map])?,
+            )?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
-    print!("{stream}");
-    if let Some(patch) = &patch {
-        let component = patch.to_component(&format!("{}-wasme-cache-removal", a.id));
-        print!("{}", yaml::to_stream(&[Manifest::Component(component)])?);
+    if let Some((key, _)) = &out.cache_entry {
         eprintln!(
-            "note: pipe the resources to `kubectl delete -f -`; the kustomize Component removes the node-cache annotations"
+            "note: the node cache's ConfigMap {NODE_CACHE_NAMESPACE}/{CACHE_NAME} keeps the entry {key}: remove it \
+             from your repository, or undeploy with --apply (a server-side apply releases it)"
         );
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn read_input(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    if path == Path::new("-") {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read stdin")?;
-        return Ok(vec![("-".into(), text)]);
-    }
-    if path.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-            .with_context(|| format!("cannot list {}", path.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.is_file()
-                    && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-            })
-            .collect();
-        files.sort();
-        let mut out = Vec::new();
-        for f in files {
-            out.extend(read_input(&f)?);
+    if let Some(patch) = &patch {
+        match &a.kustomize {
+            Some(dir) => write_kustomize_dir(
+                dir,
+                &kustomize_dir(
+                    &format!("{}-wasme-cache-removal", a.id),
+                    std::slice::from_ref(patch),
+                    None,
+                )?,
+            )?,
+            None => eprintln!(
+                "note: the workloads keep their node-cache pod annotations: pass --kustomize DIR for a kustomize \
+                 component that removes them, or --apply to patch them with kubectl"
+            ),
         }
-        return Ok(out);
     }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(vec![(path.display().to_string(), text)])
-}
-
-/// Runs `cargo wasme render`.
-pub fn render(a: RenderArgs) -> anyhow::Result<ExitCode> {
-    let files = if a.files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        a.files.clone()
-    };
-    let mut inputs = Vec::new();
-    for f in &files {
-        inputs.extend(read_input(f)?);
-    }
-    let mut docs = Vec::new();
-    for (source, text) in &inputs {
-        docs.extend(yaml::parse_stream(source, text)?);
-    }
-    let resolver = store_resolver()?;
-    let krm =
-        a.krm || (a.files.is_empty() && docs.len() == 1 && rnd::is_resource_list(&docs[0].value));
-    if krm {
-        let [list] = docs.as_slice() else {
-            bail!(
-                "KRM mode reads exactly one ResourceList on stdin, got {} documents",
-                docs.len()
-            );
-        };
-        return match rnd::render_resource_list(&list.value, &resolver) {
-            Ok(out) => {
-                print!("{}", yaml::to_yaml(&out)?);
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(e) => {
-                print!(
-                    "{}",
-                    yaml::to_yaml(&rnd::resource_list_error(&list.value, &e))?
-                );
-                eprintln!("error: {e}");
-                Ok(ExitCode::FAILURE)
-            }
-        };
-    }
-    let rendered = rnd::render(docs, &resolver)?;
-    for w in &rendered.warnings {
-        eprintln!("warning: {w}");
-    }
-    print!("{}", rendered.to_yaml_stream()?);
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Runs `cargo wasme crd`.
-pub fn crd(a: CrdArgs) -> anyhow::Result<ExitCode> {
-    let crd = fdm::crd();
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&crd)?);
-    } else {
-        print!("{}", yaml::to_yaml(&crd)?);
-    }
+    print!("{stream}");
     Ok(ExitCode::SUCCESS)
 }

@@ -1,35 +1,39 @@
-//! The CLI's [`ImageResolver`]: the I/O side of `deploy` and `render`. It looks references up in
-//! the local image store (and, for tags it lacks, the registry), pinning a reference to the
-//! manifest digest of the image stored under it, with the module's sha256, root ids and ABI
-//! versions. The deploy library itself stays pure; it only sees the trait.
+//! The CLI's [`ImageResolver`]: the I/O side of `deploy` and `render`. The deploy library
+//! itself stays pure; it only sees the trait.
+//!
+//! What a manifest pins must be what the cluster will pull, so by default every answer is
+//! checked against the registry the reference names: an image in the local store must have the
+//! same manifest digest there (else: "push it first"), and an image the store lacks is read
+//! from the registry itself — manifest, config and module, every digest verified — so root ids,
+//! format and module hash are the image's own wherever it came from. `--offline` trusts the
+//! store instead, with a warning.
 
 use cargo_wasme::deploy::resolve::{ImageResolver, PullOptions, ResolveError, ResolvedImage};
-use cargo_wasme::reference::Reference;
-use cargo_wasme::registry::{RegistryOptions, resolve_digest_blocking};
+use cargo_wasme::image::DecodedImage;
+use cargo_wasme::reference::{self, Digest, Reference};
+use cargo_wasme::registry::{self, Registry, RegistryError, RegistryOptions};
 use cargo_wasme::store::{Store, StoreError, StoredImage};
 use std::path::{Path, PathBuf};
 
-/// Resolves references from the local store, then (when enabled) asks the registry for the
-/// manifest digest of tags the store does not have.
+/// Resolves references from the local store and the registry they name (see the module docs).
 #[derive(Debug)]
 pub struct StoreResolver {
     store: Store,
-    registry: bool,
+    offline: bool,
 }
 
 impl StoreResolver {
-    /// A resolver over `store` only.
+    /// A resolver over `store` that verifies against the registry.
     pub fn new(store: Store) -> Self {
         Self {
             store,
-            registry: false,
+            offline: false,
         }
     }
 
-    /// Also ask the registry for tags missing from the store (only the digest is learnt: no
-    /// module hash, no root ids).
-    pub fn with_registry(mut self, enabled: bool) -> Self {
-        self.registry = enabled;
+    /// Trust the local store without asking any registry (`--offline`).
+    pub fn offline(mut self, offline: bool) -> Self {
+        self.offline = offline;
         self
     }
 
@@ -53,6 +57,25 @@ fn resolved_from_store(reference: Reference, image: &StoredImage) -> ResolvedIma
         root_ids: image.root_ids.clone(),
         abi_versions: image.abi_versions.clone(),
         wasm_path: None,
+        format: Some(image.format),
+    }
+}
+
+/// What the resolver reports for an image read from its registry: the same fields as
+/// [`resolved_from_store`], from the same sources (the manifest and the runtime config).
+fn resolved_from_registry(
+    reference: Reference,
+    digest: Digest,
+    image: &DecodedImage,
+) -> ResolvedImage {
+    ResolvedImage {
+        reference,
+        manifest_digest: digest,
+        wasm_sha256: Some(Digest::of(&image.module).hex().to_owned()),
+        root_ids: image.runtime_config.config.root_ids.clone(),
+        abi_versions: image.runtime_config.abi_versions.clone(),
+        wasm_path: None,
+        format: Some(image.format),
     }
 }
 
@@ -62,26 +85,86 @@ impl ImageResolver for StoreResolver {
         reference: &Reference,
         options: &PullOptions,
     ) -> Result<ResolvedImage, ResolveError> {
-        let not_found = match self.store.resolve(&reference.whole()) {
-            Ok(image) => return Ok(resolved_from_store(reference.clone(), &image)),
-            Err(e @ StoreError::NotFound { .. }) => e.to_string(),
+        let whole = reference.whole();
+        let stored = match self.store.resolve(&whole) {
+            Ok(image) => Some(image),
+            Err(StoreError::NotFound { .. }) => None,
             Err(e) => return Err(ResolveError::Failed(e.to_string())),
         };
-        // A digest reference is already pinned: no registry round trip for it.
-        if !self.registry || reference.digest().is_some() {
-            return Err(ResolveError::NotFound(not_found));
+        if self.offline {
+            return offline(reference, stored.as_ref());
         }
-        let registry_options = RegistryOptions {
+        let registry = Registry::new(RegistryOptions {
             plain_http: options.plain_http,
             insecure: options.insecure_skip_verify,
             ..Default::default()
-        };
-        match resolve_digest_blocking(&reference.whole(), &registry_options) {
-            Ok(digest) => Ok(ResolvedImage::pinned(reference.clone(), digest)),
-            Err(e) => Err(ResolveError::NotFound(format!(
-                "{not_found}; asking the registry failed too: {e}"
-            ))),
+        });
+        let push_hint = format!("push it first: `cargo wasme push {whole}`");
+        match stored {
+            Some(image) => match registry::block_on(registry.resolve_digest(&whole)) {
+                Ok(remote) if remote == image.manifest_digest => {
+                    Ok(resolved_from_store(reference.clone(), &image))
+                }
+                Ok(remote) => Err(ResolveError::Failed(format!(
+                    "the registry's {whole} is {remote} but the local store's is {}: \
+                     {push_hint} (or pull the registry's: `cargo wasme pull {whole}`)",
+                    image.manifest_digest
+                ))),
+                Err(RegistryError::NotFound { .. }) => Err(ResolveError::NotFound(format!(
+                    "it is in the local store but {} does not have it, so the cluster could not \
+                     pull it; {push_hint} (or pass --offline to trust the local store)",
+                    reference.registry()
+                ))),
+                Err(e) => Err(ResolveError::Failed(format!(
+                    "cannot check that the registry has it: {e}; once it is reachable, \
+                     {push_hint}, or pass --offline to trust the local store"
+                ))),
+            },
+            None => match registry::block_on(registry.inspect(&whole)) {
+                Ok((digest, image)) => {
+                    Ok(resolved_from_registry(reference.clone(), digest, &image))
+                }
+                Err(RegistryError::NotFound { .. }) => Err(ResolveError::NotFound(format!(
+                    "neither the local store nor {} has it: build it and {push_hint}, \
+                     or check the name",
+                    reference.registry()
+                ))),
+                Err(e) => Err(ResolveError::Failed(format!(
+                    "it is not in the local store and reading it from the registry failed: {e} \
+                     (when the registry is reachable: `cargo wasme pull {whole}`)"
+                ))),
+            },
         }
+    }
+}
+
+/// `--offline`: the store's answer, trusted with a warning; a digest reference the store lacks
+/// is pinned as written, without root ids or format.
+fn offline(
+    reference: &Reference,
+    stored: Option<&StoredImage>,
+) -> Result<ResolvedImage, ResolveError> {
+    let whole = reference.whole();
+    match (stored, reference::digest_of(reference)) {
+        (Some(image), _) => {
+            eprintln!(
+                "warning: --offline: {whole} is pinned from the local store; nothing checked that {} has it \
+                 (`cargo wasme push {whole}` if it does not)",
+                reference.registry()
+            );
+            Ok(resolved_from_store(reference.clone(), image))
+        }
+        (None, Some(digest)) => {
+            eprintln!(
+                "warning: --offline: {whole} is not in the local store; its digest is used as written, \
+                 and its root id and format are unknown (pass --root-id, or pull it)"
+            );
+            Ok(ResolvedImage::pinned(reference.clone(), digest))
+        }
+        (None, None) => Err(ResolveError::NotFound(format!(
+            "--offline: it is not in the local store; pull it (`cargo wasme pull {whole}`) \
+             or run without --offline to read it from the registry"
+        ))),
     }
 }
 

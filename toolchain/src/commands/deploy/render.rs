@@ -1,0 +1,138 @@
+//! `cargo wasme render` and `cargo wasme crd`: FilterDeployment streams (files, directories,
+//! stdin, or a KRM ResourceList) → Istio resources, and the FilterDeployment CRD.
+
+use super::{store_resolver, write_kustomize_dir};
+use anyhow::{Context, bail};
+use cargo_wasme::deploy::{
+    filter_deployment as fdm, node_cache::kustomize_dir, render as rnd, yaml,
+};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Arguments of `cargo wasme render`.
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// Input: a file, a directory (its *.yaml/*.yml files, sorted) or `-` for stdin. Repeatable.
+    /// Default: stdin.
+    #[arg(short = 'f', long = "filename")]
+    pub files: Vec<PathBuf>,
+    /// KRM function mode: read a `ResourceList` on stdin, write one on stdout (kustomize/kpt).
+    /// Also chosen automatically when stdin holds a single ResourceList.
+    #[arg(long)]
+    pub krm: bool,
+    /// Trust the local store: do not check that the registries have the images.
+    #[arg(long)]
+    pub offline: bool,
+    /// Write the node-cache patches for workloads that are not in the input to
+    /// DIR/kustomization.yaml, a kustomize Component (list DIR under `components:`).
+    #[arg(long, value_name = "DIR", conflicts_with = "krm")]
+    pub kustomize: Option<PathBuf>,
+}
+
+/// Arguments of `cargo wasme crd`.
+#[derive(Debug, clap::Args)]
+pub struct CrdArgs {
+    /// Print JSON instead of YAML.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn read_input(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read stdin")?;
+        return Ok(vec![("-".into(), text)]);
+    }
+    if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot list {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+            })
+            .collect();
+        files.sort();
+        let mut out = Vec::new();
+        for f in files {
+            out.extend(read_input(&f)?);
+        }
+        return Ok(out);
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(vec![(path.display().to_string(), text)])
+}
+
+/// Runs `cargo wasme render`.
+pub fn render(a: RenderArgs) -> anyhow::Result<ExitCode> {
+    let files = if a.files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        a.files.clone()
+    };
+    let mut inputs = Vec::new();
+    for f in &files {
+        inputs.extend(read_input(f)?);
+    }
+    let mut docs = Vec::new();
+    for (source, text) in &inputs {
+        docs.extend(yaml::parse_stream(source, text)?);
+    }
+    let resolver = store_resolver(a.offline)?;
+    let krm =
+        a.krm || (a.files.is_empty() && docs.len() == 1 && rnd::is_resource_list(&docs[0].value));
+    if krm {
+        let [list] = docs.as_slice() else {
+            bail!(
+                "KRM mode reads exactly one ResourceList on stdin, got {} documents",
+                docs.len()
+            );
+        };
+        return match rnd::render_resource_list(&list.value, &resolver) {
+            Ok(out) => {
+                print!("{}", yaml::to_yaml(&out)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                print!(
+                    "{}",
+                    yaml::to_yaml(&rnd::resource_list_error(&list.value, &e))?
+                );
+                eprintln!("error: {e}");
+                Ok(ExitCode::FAILURE)
+            }
+        };
+    }
+    let rendered = rnd::render(docs, &resolver)?;
+    let written = match &a.kustomize {
+        Some(dir) if !rendered.unapplied_patches.is_empty() => {
+            let files = kustomize_dir("wasme-cache", &rendered.unapplied_patches, None)?;
+            write_kustomize_dir(dir, &files)?;
+            true
+        }
+        _ => false,
+    };
+    for w in &rendered.warnings {
+        // Those about unapplied patches are moot once the component is written.
+        if !(written && w.contains("--kustomize DIR")) {
+            eprintln!("warning: {w}");
+        }
+    }
+    print!("{}", rendered.to_yaml_stream()?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `cargo wasme crd`.
+pub fn crd(a: CrdArgs) -> anyhow::Result<ExitCode> {
+    let crd = fdm::crd();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&crd)?);
+    } else {
+        print!("{}", yaml::to_yaml(&crd)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
