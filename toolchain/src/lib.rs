@@ -1,5 +1,5 @@
 //! `cargo-wasme`: the library behind the `cargo wasme` subcommand.
-pub mod cargo_build;
+pub mod build;
 pub mod credentials;
 pub mod deploy;
 pub mod host;
@@ -11,4 +11,3 @@ pub mod registry;
 pub mod run;
 pub mod scenario;
 pub mod store;
-pub mod wasm_opt;
