@@ -1,5 +1,6 @@
 //! The cargo stage: finding the filter crate (`cargo metadata`), checking the target is
-//! installed, and running `cargo build` whose JSON message stream names the `.wasm` it wrote.
+//! installed, and running cargo (`cargo rustc --crate-type cdylib`) whose JSON message stream
+//! names the `.wasm` it wrote.
 
 use super::{BuildError, BuildOptions};
 use std::path::{Path, PathBuf};
@@ -272,8 +273,14 @@ fn size_profile_config(profile: &str, debug_names: bool) -> Vec<String> {
 /// The cargo command line of a build (without the program).
 pub(crate) fn build_args(filter: &FilterCrate, options: &BuildOptions) -> Vec<String> {
     let profile = options.profile_name();
+    // `cargo rustc --crate-type cdylib` rather than `cargo build`: filters are often
+    // `["cdylib", "rlib"]` (the rlib for native unit tests), and cargo drops LTO for a crate
+    // that also builds an rlib, which costs add-header 20% of its size.
     let mut args: Vec<String> = vec![
-        "build".into(),
+        "rustc".into(),
+        "--lib".into(),
+        "--crate-type".into(),
+        "cdylib".into(),
         "--target".into(),
         options.target.clone(),
         "--message-format=json-render-diagnostics".into(),

@@ -80,7 +80,7 @@ pub enum BuildError {
     Spawn(String),
     /// The build failed; cargo's diagnostics were printed to stderr.
     #[error(
-        "`cargo build --target {target}` failed for {package} (see the compiler output above; \
+        "the cargo build of {package} for {target} failed (see the compiler output above; \
          if the target is missing run `rustup target add {target}`)"
     )]
     Failed {
@@ -203,7 +203,8 @@ pub struct BuildRecord {
 pub struct BuiltModule {
     /// The crate it was built from.
     pub filter: FilterCrate,
-    /// The final module file (`<target>/<triple>/<profile>/wasme/<lib>.wasm`).
+    /// The final module file (`<target>/<triple>/<profile>/wasme/<lib>.wasm`;
+    /// `wasme-unoptimized/` when wasm-opt did not run, `-names` with the name section).
     pub path: PathBuf,
     /// The file cargo wrote, before optimisation.
     pub cargo_output: PathBuf,
@@ -296,10 +297,6 @@ fn build_uncached(options: &BuildOptions) -> Result<BuiltModule, BuildError> {
     };
     let raw = std::fs::read(&cargo_output).map_err(io(&cargo_output))?;
     let info = check(&raw, &cargo_output)?;
-    let out_dir = cargo_output
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join("wasme");
     let wasm_opt = options.optimize.then(optimize::find_wasm_opt).flatten();
     let (optimized, optimization, wasm_opt_version) = match (&wasm_opt, options.optimize) {
         (_, false) => (raw.clone(), OptOutcome::Disabled, None),
@@ -329,6 +326,19 @@ fn build_uncached(options: &BuildOptions) -> Result<BuiltModule, BuildError> {
             }
         }
     };
+    // One directory per kind of result, so a file's bytes change only with the source or the
+    // tools, and concurrent builds of other variants never rewrite what a test is loading.
+    let mut variant = String::from("wasme");
+    if !matches!(optimization, OptOutcome::Optimized { .. }) {
+        variant.push_str("-unoptimized");
+    }
+    if options.debug_names {
+        variant.push_str("-names");
+    }
+    let out_dir = cargo_output
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(variant);
     let file_name = cargo_output
         .file_name()
         .map_or_else(|| "module.wasm".into(), |n| n.to_os_string());
@@ -341,8 +351,12 @@ fn build_uncached(options: &BuildOptions) -> Result<BuiltModule, BuildError> {
     })?;
     let info = check(&bytes, &path)?;
     if std::fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
+        // Write and rename: another process loading the file sees the old or the new module,
+        // never half of one.
         std::fs::create_dir_all(&out_dir).map_err(io(&out_dir))?;
-        std::fs::write(&path, &bytes).map_err(io(&path))?;
+        let partial = out_dir.join(format!(".{}.partial", std::process::id()));
+        std::fs::write(&partial, &bytes).map_err(io(&partial))?;
+        std::fs::rename(&partial, &path).map_err(io(&path))?;
     }
     let record = BuildRecord {
         rustc: cargo::rustc_version(&filter.workspace_root),

@@ -32,8 +32,9 @@ pub struct InitArgs {
     /// Never prompt: use the defaults for every choice not given.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Depend on a wasme checkout at this path instead of the default (the checkout this
-    /// binary was built from when it exists, else crates.io).
+    /// Point the dependencies at a wasme checkout (its root) with a `[patch.crates-io]`
+    /// section, instead of the default (the checkout this binary was built from when it still
+    /// exists, else crates.io). Delete the section to use the published crates.
     #[arg(long, value_name = "REPO", conflicts_with = "sdk_version")]
     pub sdk_path: Option<PathBuf>,
     /// Depend on this crates.io version of wasme-sdk and wasme-harness.

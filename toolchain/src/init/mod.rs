@@ -5,6 +5,12 @@
 //! (`scenarios/*.yaml`, run by `cargo wasme test`). Two templates exist: an HTTP filter and a
 //! network (TCP) filter.
 //!
+//! The project depends on `wasme-sdk` and `wasme-harness` by version, as it will once they are
+//! published; [`Dependencies::Repo`] adds a `[patch.crates-io]` section pointing both at a
+//! local checkout (what `--sdk-path` and the tests use). Its `Cargo.toml` optimises wasmtime's
+//! code generator in test builds, and has no `[profile.release]`: `cargo wasme build` passes
+//! the size settings itself.
+//!
 //! ```no_run
 //! use cargo_wasme::init::{Dependencies, InitOptions, Template, generate};
 //! let written = generate(&InitOptions {
@@ -41,7 +47,7 @@ impl fmt::Display for Template {
 /// How the generated project depends on `wasme-sdk` and `wasme-harness`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dependencies {
-    /// Path dependencies on a checkout of the wasme repository (its root directory).
+    /// Versions, patched to a checkout of the wasme repository (its root directory).
     Repo(PathBuf),
     /// Versions from crates.io.
     Registry(String),

@@ -9,6 +9,7 @@ mod author_run;
 mod author_schema;
 mod author_test;
 mod build_cli;
+mod build_pipeline;
 mod deploy_cli;
 mod deploy_examples;
 mod deploy_generate;
