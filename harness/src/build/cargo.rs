@@ -270,6 +270,43 @@ fn size_profile_config(profile: &str, debug_names: bool) -> Vec<String> {
     ]
 }
 
+/// `--remap-path-prefix` flags that take the machine out of the module: panic locations embed
+/// source paths, and `$CARGO_HOME/registry/src/<index>/` or the workspace's absolute path would
+/// make the same source give another digest on another machine (or for another user).
+fn remap_flags(filter: &FilterCrate) -> Vec<String> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let mut flags = Vec::new();
+    if let Some(home) = cargo_home {
+        for (dir, to) in [("registry/src", ""), ("git/checkouts", "git/")] {
+            let Ok(entries) = std::fs::read_dir(home.join(dir)) else {
+                continue;
+            };
+            let mut sources: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            sources.sort();
+            for source in sources {
+                flags.push(format!("--remap-path-prefix={}/={to}", source.display()));
+            }
+        }
+    }
+    flags.push(format!(
+        "--remap-path-prefix={}/=",
+        filter.workspace_root.display()
+    ));
+    flags
+}
+
+/// A TOML array of strings (for a `--config` value).
+fn toml_array(items: &[String]) -> String {
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    format!("[{}]", quoted.join(", "))
+}
+
 /// The cargo command line of a build (without the program).
 pub(crate) fn build_args(filter: &FilterCrate, options: &BuildOptions) -> Vec<String> {
     let profile = options.profile_name();
@@ -299,6 +336,14 @@ pub(crate) fn build_args(filter: &FilterCrate, options: &BuildOptions) -> Vec<St
             args.push(c);
         }
     }
+    // Appended to the target's rustflags from the user's config (RUSTFLAGS in the
+    // environment replaces them, as cargo does for every config rustflags).
+    args.push("--config".into());
+    args.push(format!(
+        "target.{}.rustflags={}",
+        options.target,
+        toml_array(&remap_flags(filter))
+    ));
     for f in &options.features {
         args.push("--features".into());
         args.push(f.clone());
@@ -394,6 +439,13 @@ mod tests {
         let default = build_args(&filter, &BuildOptions::default());
         assert!(default.contains(&"profile.release.opt-level=\"z\"".to_string()));
         assert!(default.contains(&"profile.release.strip=\"symbols\"".to_string()));
+        assert!(
+            default
+                .iter()
+                .any(|a| a.starts_with("target.wasm32-wasip1.rustflags=[")
+                    && a.contains("\"--remap-path-prefix=/x/=\"")),
+            "{default:?}"
+        );
         let named = build_args(
             &filter,
             &BuildOptions {

@@ -137,6 +137,16 @@ fn cargo_target_dir_is_honoured_and_the_image_records_what_ran() {
         "the module is built under CARGO_TARGET_DIR: {stderr}"
     );
     assert!(module.is_file(), "{}", module.display());
+    // No path of this machine in the module: the same source gives the same digest elsewhere.
+    let bytes = std::fs::read(&module).unwrap();
+    let cargo_home = std::env::var("CARGO_HOME")
+        .unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap_or_default()));
+    for local in [cargo_home, workspace().display().to_string()] {
+        assert!(
+            !bytes.windows(local.len()).any(|w| w == local.as_bytes()),
+            "the module embeds {local}"
+        );
+    }
     let inspect: serde_json::Value =
         serde_json::from_str(&env.ok(&["inspect", "add-header:0.1.0", "--json"])).unwrap();
     let build = &inspect["config"]["build"];
