@@ -222,6 +222,27 @@ fn build_crate(
     Ok(built)
 }
 
+/// Says on stderr which module bytes `run` uses (a file's or a stored image's digest); when
+/// the argument resolves to neither, `run` itself reports why.
+fn say_which_module(arg: &str, root_id: Option<&str>) {
+    let root = root_id.unwrap_or("(default)");
+    if let Ok(bytes) = std::fs::read(arg) {
+        eprintln!(
+            "using module sha256:{} from {arg}, root id {root}",
+            cargo_wasme::image::sha256_hex(&bytes)
+        );
+    } else if let Ok(image) = cargo_wasme::store::Store::open_default().and_then(|s| s.resolve(arg))
+    {
+        eprintln!(
+            "using module sha256:{} of image {} ({}), root id {root} (image root ids {})",
+            image.wasm_sha256,
+            image.manifest_digest,
+            image.short_reference(),
+            image.root_ids.join(",")
+        );
+    }
+}
+
 fn split_pair<'a>(s: &'a str, sep: char, what: &str) -> anyhow::Result<(&'a str, &'a str)> {
     let (k, v) = s
         .split_once(sep)
@@ -296,6 +317,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .display()
             .to_string()
     } else {
+        say_which_module(&args.module, args.root_id.as_deref());
         args.module.clone()
     };
     let opts = RunOptions {
