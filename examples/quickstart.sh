@@ -19,3 +19,5 @@ echo "== cargo wasme images"
 echo "== cargo wasme run add-header:quickstart"
 "$wasme" run add-header:quickstart --config '{"name": "x-wasme", "value": "quickstart"}' \
   --path /hello -H 'user-agent: quickstart' --trace
+
+echo "== quickstart wall time: ${SECONDS}s"

@@ -10,14 +10,15 @@
 //! * [`registry`] — the registry client, its credentials and progress output.
 //! * [`deploy`] — pure rendering of Istio/Envoy manifests; I/O only behind
 //!   [`deploy::resolve::ImageResolver`].
-//! * [`cargo_build`], [`wasm_opt`], [`module_info`], [`init`], [`run`], [`host`], [`scenario`] —
-//!   building, checking, scaffolding and testing filters.
+//! * [`build`] — the build pipeline's packaging stage ([`build::build_image`]: the harness's
+//!   module stage → image → store); [`module_info`], [`init`], [`run`], [`host`], [`scenario`] —
+//!   checking, scaffolding and testing filters.
 //!
 //! Imports between these modules go one way: `reference` ← `image` ← `store` ← `registry`, and
 //! `deploy` uses only `reference`.
 #![deny(missing_docs)]
 
-pub mod cargo_build;
+pub mod build;
 pub mod deploy;
 pub mod host;
 pub mod image;
@@ -28,4 +29,3 @@ pub mod registry;
 pub mod run;
 pub mod scenario;
 pub mod store;
-pub mod wasm_opt;

@@ -1,12 +1,17 @@
 //! CLI glue: the authoring commands `init`, `run` and `test`.
 
+use super::build::{CargoFlags, report_module};
 use anyhow::{Context, bail};
+use cargo_wasme::build::{BuiltImage, ImageRequest, build_image};
 use cargo_wasme::init::{self, Dependencies, InitOptions, Template};
 use cargo_wasme::run::{RunOptions, TcpOptions};
+use cargo_wasme::scenario::format::ModuleSource;
 use cargo_wasme::scenario::{self, exec, parse};
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 /// Arguments of `cargo wasme init`.
 #[derive(Debug, clap::Args)]
@@ -27,8 +32,9 @@ pub struct InitArgs {
     /// Never prompt: use the defaults for every choice not given.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Depend on a wasme checkout at this path instead of the default (the checkout this
-    /// binary was built from when it exists, else crates.io).
+    /// Point the dependencies at a wasme checkout (its root) with a `[patch.crates-io]`
+    /// section, instead of the default (the checkout this binary was built from when it still
+    /// exists, else crates.io). Delete the section to use the published crates.
     #[arg(long, value_name = "REPO", conflicts_with = "sdk_version")]
     pub sdk_path: Option<PathBuf>,
     /// Depend on this crates.io version of wasme-sdk and wasme-harness.
@@ -121,9 +127,11 @@ pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
 cargo wasme run target/wasm32-wasip1/release/f.wasm -X POST --path /api -H 'x-user: 1' --body hi\n  \
 cargo wasme run f.wasm --config '{\"limit\":1}' --cluster auth=403:denied --trace\n  \
 cargo wasme run tcp.wasm --tcp --body 'hello'\n  \
-cargo wasme run localhost:5000/filters/f:1.0 --request-file req.yaml")]
+cargo wasme run localhost:5000/filters/f:1.0 --request-file req.yaml\n  \
+cargo wasme run . --trace   # build the crate here (as `cargo wasme build` would) and run it")]
 pub struct RunArgs {
-    /// A `.wasm` file, or an image reference in the local store.
+    /// A `.wasm` file, a filter crate directory (built as `cargo wasme build` builds it), or an
+    /// image reference in the local store.
     pub module: String,
     /// Request method.
     #[arg(long, short = 'X', default_value = "GET")]
@@ -187,6 +195,52 @@ pub struct RunArgs {
     /// Print the hostcall trace.
     #[arg(long)]
     pub trace: bool,
+    /// How a crate given as MODULE is compiled.
+    #[command(flatten)]
+    pub cargo: CargoFlags,
+}
+
+/// Builds a filter crate through the one pipeline (without storing it) and says which module
+/// and image digest the command is about to use.
+fn build_crate(
+    cargo: &CargoFlags,
+    dir: &Path,
+    package: Option<String>,
+) -> anyhow::Result<BuiltImage> {
+    let built = build_image(
+        &cargo.options(Some(dir.to_path_buf()), package),
+        &ImageRequest::default(),
+    )?;
+    report_module(&built);
+    eprintln!(
+        "using module {} = image {} as `cargo wasme build` stores it ({}, root ids {})",
+        built.module.digest,
+        built.image.digest,
+        built.tag,
+        built.root_ids.join(",")
+    );
+    Ok(built)
+}
+
+/// Says on stderr which module bytes `run` uses (a file's or a stored image's digest); when
+/// the argument resolves to neither, `run` itself reports why.
+fn say_which_module(arg: &str, root_id: Option<&str>) {
+    let root = root_id.unwrap_or("(default)");
+    if let Ok(bytes) = std::fs::read(arg) {
+        eprintln!(
+            "using module sha256:{} from {arg}, root id {root}",
+            cargo_wasme::reference::Digest::of(&bytes).hex()
+        );
+    } else if let Ok(image) = cargo_wasme::store::Store::open_default().and_then(|s| s.resolve(arg))
+    {
+        eprintln!(
+            "using module sha256:{} of image {} ({}), root id {root} (image root ids {})",
+            image.wasm_sha256,
+            image.manifest_digest,
+            image.short_reference(),
+            image.root_ids.join(",")
+        );
+    }
 }
 
 fn split_pair<'a>(s: &'a str, sep: char, what: &str) -> anyhow::Result<(&'a str, &'a str)> {
@@ -255,8 +309,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     for c in &args.clusters {
         clusters.push(cargo_wasme::run::parse_cluster_flag(c)?);
     }
+    let module_path = Path::new(&args.module);
+    let module = if module_path.is_dir() || module_path.ends_with("Cargo.toml") {
+        build_crate(&args.cargo, module_path, None)?
+            .module
+            .path
+            .display()
+            .to_string()
+    } else {
+        say_which_module(&args.module, args.root_id.as_deref());
+        args.module.clone()
+    };
     let opts = RunOptions {
-        module: args.module.clone(),
+        module,
         request,
         body,
         response_status: args.response_status,
@@ -303,6 +368,9 @@ pub struct TestArgs {
     /// Print the JSON schema of scenario files and exit.
     #[arg(long, exclusive = true)]
     pub print_schema: bool,
+    /// How the filter crates scenarios name (`module: {crate: DIR}`) are compiled.
+    #[command(flatten)]
+    pub cargo: CargoFlags,
 }
 
 /// Runs `cargo wasme test`.
@@ -336,9 +404,40 @@ pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     };
     let mut reports = Vec::new();
     let mut bad_files = 0;
+    // Each filter crate is built once, through the pipeline `cargo wasme build` uses, and every
+    // scenario naming it runs those exact bytes.
+    let mut builds: HashMap<(PathBuf, Option<String>), Result<PathBuf, String>> = HashMap::new();
+    let mut build_time = Duration::ZERO;
+    let started = Instant::now();
     for file in &files {
         match parse::load(file) {
-            Ok(loaded) => {
+            Ok(mut loaded) => {
+                if let (None, ModuleSource::Crate { dir, package }) =
+                    (&args.module, &loaded.scenario.module)
+                {
+                    let dir = loaded.base_dir().join(dir);
+                    let dir = dir.canonicalize().unwrap_or(dir);
+                    let key = (dir, package.clone());
+                    let built = builds.entry(key.clone()).or_insert_with(|| {
+                        let t = Instant::now();
+                        let r = build_crate(&args.cargo, &key.0, key.1.clone())
+                            .map(|b| b.module.path)
+                            .map_err(|e| {
+                                format!("building the filter crate {}: {e:#}", key.0.display())
+                            });
+                        build_time += t.elapsed();
+                        r
+                    });
+                    match built {
+                        Ok(path) => loaded.scenario.module = ModuleSource::Path(path.clone()),
+                        Err(e) => {
+                            let report = exec::ScenarioReport::invalid(file, e);
+                            print!("{}", report.render());
+                            reports.push(report);
+                            continue;
+                        }
+                    }
+                }
                 let report = exec::run(&loaded, &opts);
                 print!("{}", report.render());
                 reports.push(report);
@@ -350,10 +449,11 @@ pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    let scenario_time = started.elapsed().saturating_sub(build_time);
     let passed = reports.iter().filter(|r| r.passed()).count();
     let steps: usize = reports.iter().map(|r| r.steps.len()).sum();
     println!(
-        "\ntest result: {}. {passed} of {} scenario(s) passed ({steps} step(s)){}",
+        "\ntest result: {}. {passed} of {} scenario(s) passed ({steps} step(s)){}; build {:.2}s, scenarios {:.2}s",
         if passed == reports.len() {
             "ok"
         } else {
@@ -364,7 +464,9 @@ pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
             format!("; {bad_files} file(s) could not be read")
         } else {
             String::new()
-        }
+        },
+        build_time.as_secs_f64(),
+        scenario_time.as_secs_f64(),
     );
     if let Some(path) = &args.junit {
         std::fs::write(path, scenario::junit::render(&reports))

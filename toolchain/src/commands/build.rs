@@ -1,12 +1,13 @@
-//! CLI glue: `build` (cargo → check → wasm-opt → image → store) and `package` (an existing
-//! module → check → image → store).
+//! CLI glue: `build` (the library's [`build_image`]: cargo → check → wasm-opt → image → store)
+//! and `package` (an existing module → check → image → store), plus the cargo flags `test` and
+//! `run` share with `build`.
 use anyhow::Context as _;
-use cargo_wasme::cargo_build::{self, BuildRequest};
-use cargo_wasme::image::{self, Format, ImageSpec};
-use cargo_wasme::module_info::ModuleInfo;
-use cargo_wasme::store::Store;
-use cargo_wasme::wasm_opt;
-use std::path::{Path, PathBuf};
+use cargo_wasme::build::{
+    BuildOptions, BuiltImage, ImageRequest, OptOutcome, build_image, package_module,
+};
+use cargo_wasme::image::Format;
+use cargo_wasme::store::StoredImage;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Image options shared by `build` and `package`.
@@ -24,25 +25,24 @@ pub struct ImageOptions {
     pub root_ids: Vec<String>,
 }
 
-/// Arguments of `cargo wasme build`.
-#[derive(Debug, clap::Args)]
-pub struct BuildArgs {
-    /// The filter crate's directory or Cargo.toml [default: the current directory].
-    pub path: Option<PathBuf>,
-    /// Path to Cargo.toml (like cargo's flag).
-    #[arg(long, conflicts_with = "path")]
-    pub manifest_path: Option<PathBuf>,
-    /// The workspace package to build.
-    #[arg(short, long)]
-    pub package: Option<String>,
-    /// The cargo profile.
-    #[arg(long, default_value = "release")]
-    pub profile: String,
+/// How a filter crate is compiled: the cargo flags `build`, `test` and `run` share.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CargoFlags {
+    /// The cargo profile. `release` (the default) gets the size settings (opt-level "z", LTO,
+    /// one codegen unit, panic=abort, stripped); any other profile is used as written.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The release profile (the default; accepted for cargo's habit).
+    #[arg(long, conflicts_with = "profile")]
+    pub release: bool,
     /// Skip wasm-opt.
     #[arg(long)]
     pub no_opt: bool,
-    /// Cargo's target directory.
+    /// Keep the `name` section (function names in traps and profilers).
     #[arg(long)]
+    pub debug_names: bool,
+    /// Cargo's target directory [default: cargo's, which honours CARGO_TARGET_DIR].
+    #[arg(long, value_name = "DIR")]
     pub target_dir: Option<PathBuf>,
     /// Passed to cargo.
     #[arg(long)]
@@ -62,6 +62,42 @@ pub struct BuildArgs {
     /// Passed to cargo.
     #[arg(long)]
     pub no_default_features: bool,
+}
+
+impl CargoFlags {
+    /// The pipeline options for the crate at `path` (package `package`).
+    pub fn options(&self, path: Option<PathBuf>, package: Option<String>) -> BuildOptions {
+        BuildOptions {
+            path,
+            package,
+            profile: self.profile.clone(),
+            target_dir: self.target_dir.clone(),
+            features: self.features.clone(),
+            all_features: self.all_features,
+            no_default_features: self.no_default_features,
+            locked: self.locked,
+            offline: self.offline,
+            frozen: self.frozen,
+            optimize: !self.no_opt,
+            debug_names: self.debug_names,
+            ..BuildOptions::default()
+        }
+    }
+}
+
+/// Arguments of `cargo wasme build`.
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// The filter crate's directory or Cargo.toml [default: the current directory].
+    pub path: Option<PathBuf>,
+    /// Path to Cargo.toml (like cargo's flag).
+    #[arg(long, conflicts_with = "path")]
+    pub manifest_path: Option<PathBuf>,
+    /// The workspace package to build.
+    #[arg(short, long)]
+    pub package: Option<String>,
+    #[command(flatten)]
+    pub cargo: CargoFlags,
     #[command(flatten)]
     pub image: ImageOptions,
     /// More cargo arguments, after `--`.
@@ -69,113 +105,40 @@ pub struct BuildArgs {
     pub cargo_args: Vec<String>,
 }
 
-/// Runs `cargo wasme build`.
-pub fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
-    let mut cargo_args = Vec::new();
-    for (on, flag) in [
-        (args.locked, "--locked"),
-        (args.offline, "--offline"),
-        (args.frozen, "--frozen"),
-        (args.all_features, "--all-features"),
-        (args.no_default_features, "--no-default-features"),
-    ] {
-        if on {
-            cargo_args.push(flag.to_string());
-        }
-    }
-    for f in &args.features {
-        cargo_args.extend(["--features".to_string(), f.clone()]);
-    }
-    cargo_args.extend(args.cargo_args.iter().cloned());
-    let request = BuildRequest {
-        path: args.manifest_path.clone().or(args.path.clone()),
-        package: args.package.clone(),
-        profile: Some(args.profile.clone()),
-        cargo_args,
-        target_dir: args.target_dir.clone(),
-    };
-    let filter = cargo_build::locate(&request)?;
-    let wasm_path = cargo_build::build(&filter, &request)?;
-    let module = std::fs::read(&wasm_path)
-        .with_context(|| format!("cannot read {}", wasm_path.display()))?;
-    let info = check(&module, &wasm_path)?;
-    let module = if args.no_opt {
-        eprintln!("wasm-opt: skipped (--no-opt)");
-        module
-    } else {
-        let cache = filter
-            .target_dir
-            .join(cargo_build::WASM_TARGET)
-            .join("wasme-opt");
-        match wasm_opt::optimize(&module, &info.features, &cache) {
-            wasm_opt::Outcome::Optimized(out) => {
-                let checked = ModuleInfo::parse(&out)?;
-                checked
-                    .check_filter()
-                    .context("wasm-opt's output lost a required export")?;
-                eprintln!("wasm-opt: {} -> {} bytes", module.len(), out.len());
-                out
-            }
-            wasm_opt::Outcome::Skipped(why) => {
-                eprintln!("wasm-opt: skipped: {why}");
-                module
-            }
-        }
-    };
-    let root_ids = if args.image.root_ids.is_empty() {
-        filter.root_ids.clone()
-    } else {
-        args.image.root_ids.clone()
-    };
-    let tag = args
-        .image
-        .tag
-        .clone()
-        .or(filter.tag.clone())
-        .unwrap_or_else(|| format!("{}:{}", filter.name, filter.version));
-    store(
-        &module,
-        &info.abi_versions,
-        root_ids,
-        args.image.format,
-        &tag,
-    )
-}
-
-fn check(module: &[u8], path: &Path) -> anyhow::Result<ModuleInfo> {
-    let info = ModuleInfo::parse(module)
-        .with_context(|| format!("{} is not a valid module", path.display()))?;
-    info.check_filter()
-        .with_context(|| format!("{} cannot be used as a proxy-wasm filter", path.display()))?;
+/// Prints what the module stage did, on stderr: the module, the optimiser, the times.
+pub fn report_module(built: &BuiltImage) {
+    let m = &built.module;
     eprintln!(
         "module: {} ({} bytes, ABI {}, features: {})",
-        path.display(),
-        info.size,
-        info.abi_versions.join(", "),
-        if info.features.is_empty() {
+        m.path.display(),
+        m.bytes.len(),
+        m.info.abi_versions.join(", "),
+        if m.info.features.is_empty() {
             "none beyond MVP".to_string()
         } else {
-            info.features.join(", ")
+            m.info.features.join(", ")
         }
     );
-    Ok(info)
+    match &m.optimization {
+        OptOutcome::Optimized { before, after } => eprintln!(
+            "wasm-opt: {before} -> {after} bytes ({})",
+            m.record.wasm_opt.as_deref().unwrap_or("wasm-opt")
+        ),
+        OptOutcome::Skipped(why) => eprintln!("wasm-opt: skipped: {why}"),
+        OptOutcome::Disabled => eprintln!("wasm-opt: skipped (--no-opt)"),
+    }
+    eprintln!(
+        "build: {:.2}s (cargo {:.2}s, checks and wasm-opt {:.2}s, image {:.2}s), {}, profile {}",
+        (m.cargo_time + m.optimize_time + built.image_time).as_secs_f64(),
+        m.cargo_time.as_secs_f64(),
+        m.optimize_time.as_secs_f64(),
+        built.image_time.as_secs_f64(),
+        m.record.rustc,
+        m.record.profile,
+    );
 }
 
-fn store(
-    module: &[u8],
-    abi: &[String],
-    root_ids: Vec<String>,
-    format: Format,
-    tag: &str,
-) -> anyhow::Result<ExitCode> {
-    // Validate the tag before doing anything with the store.
-    cargo_wasme::reference::parse(tag)?;
-    let spec = ImageSpec::new(format, abi.to_vec(), root_ids).with_source_date_epoch();
-    let built = image::build(module, &spec)?;
-    let store = Store::open_default().context("cannot open the local store")?;
-    let stored = store
-        .add(tag, &built)
-        .with_context(|| format!("cannot store {tag}"))?;
+fn report_stored(stored: &StoredImage) {
     eprintln!(
         "stored {} ({} format, {} bytes, root ids {})",
         stored.short_reference(),
@@ -183,7 +146,26 @@ fn store(
         stored.size,
         stored.root_ids.join(",")
     );
-    println!("{}", stored.manifest_digest);
+}
+
+/// Runs `cargo wasme build`.
+pub fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
+    let mut options = args
+        .cargo
+        .options(args.manifest_path.or(args.path), args.package);
+    options.cargo_args = args.cargo_args;
+    let request = ImageRequest {
+        tag: args.image.tag,
+        format: args.image.format,
+        root_ids: args.image.root_ids,
+        store: true,
+    };
+    let built = build_image(&options, &request)?;
+    report_module(&built);
+    if let Some(stored) = &built.stored {
+        report_stored(stored);
+    }
+    println!("{}", built.image.digest);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -200,7 +182,25 @@ pub struct PackageArgs {
 pub fn package(args: PackageArgs) -> anyhow::Result<ExitCode> {
     let module = std::fs::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let info = check(&module, &args.file)?;
+    let info = cargo_wasme::module_info::ModuleInfo::parse(&module)
+        .with_context(|| format!("{} is not a valid module", args.file.display()))?;
+    info.check_filter().with_context(|| {
+        format!(
+            "{} cannot be used as a proxy-wasm filter",
+            args.file.display()
+        )
+    })?;
+    eprintln!(
+        "module: {} ({} bytes, ABI {}, features: {})",
+        args.file.display(),
+        info.size,
+        info.abi_versions.join(", "),
+        if info.features.is_empty() {
+            "none beyond MVP".to_string()
+        } else {
+            info.features.join(", ")
+        }
+    );
     let stem = args
         .file
         .file_stem()
@@ -218,11 +218,8 @@ pub fn package(args: PackageArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.image.root_ids.clone()
     };
-    store(
-        &module,
-        &info.abi_versions,
-        root_ids,
-        args.image.format,
-        &tag,
-    )
+    let stored = package_module(&module, args.image.format, root_ids, &tag)?;
+    report_stored(&stored);
+    println!("{}", stored.manifest_digest);
+    Ok(ExitCode::SUCCESS)
 }

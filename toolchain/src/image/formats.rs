@@ -57,6 +57,9 @@ pub struct ImageSpec {
     /// Timestamp (seconds since the epoch) for tar entries and `created`; `None` writes mtime 0
     /// and no `created` field.
     pub created: Option<u64>,
+    /// What built the module (the runtime config's `build` block); `None` for a module packaged
+    /// as it was.
+    pub build: Option<super::runtime_config::BuildInfo>,
 }
 
 impl ImageSpec {
@@ -67,6 +70,7 @@ impl ImageSpec {
             abi_versions,
             root_ids,
             created: None,
+            build: None,
         }
     }
 
@@ -107,7 +111,9 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
     if module.len() as u64 > layer::MAX_MODULE_SIZE {
         return Err(ImageError::TooLarge);
     }
-    let runtime = RuntimeConfig::new(spec.abi_versions.clone(), spec.root_ids.clone()).to_json();
+    let runtime = RuntimeConfig::new(spec.abi_versions.clone(), spec.root_ids.clone())
+        .with_build(spec.build.clone())
+        .to_json();
     let created = spec.created.map(rfc3339);
     let mut blobs = BTreeMap::new();
     let mut annotations = BTreeMap::new();

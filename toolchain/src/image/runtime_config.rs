@@ -2,7 +2,10 @@
 //!
 //! Written camelCase (`{"type":"envoy_proxy","abiVersions":["v0.2.1"],"config":{"rootIds":[…]}}`);
 //! the snake_case spelling of old wasme documents (`abi_version`, `root_ids`) is accepted when
-//! reading.
+//! reading. An image built from source carries a `build` block naming what made the module
+//! (`{"profile":"release","rustc":"rustc 1.95.0 (…)","wasmOpt":"wasm-opt version 108"}`, with
+//! `"none"` when wasm-opt did not run); it is omitted for a module packaged as it was, so
+//! those images keep their digests.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +25,32 @@ pub struct RuntimeConfig {
     /// The filter configuration block.
     #[serde(default)]
     pub config: FilterConfig,
+    /// What built the module, when wasme built it from source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildInfo>,
+}
+
+/// The `build` block: the tools that made the module, so two digests of one source can be
+/// explained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildInfo {
+    /// The cargo profile.
+    pub profile: String,
+    /// The first line of `rustc -vV`.
+    pub rustc: String,
+    /// `wasm-opt --version`, or `none` when wasm-opt did not run.
+    pub wasm_opt: String,
+}
+
+impl From<&wasme_harness::build::BuildRecord> for BuildInfo {
+    fn from(r: &wasme_harness::build::BuildRecord) -> Self {
+        BuildInfo {
+            profile: r.profile.clone(),
+            rustc: r.rustc.clone(),
+            wasm_opt: r.wasm_opt.clone().unwrap_or_else(|| "none".to_string()),
+        }
+    }
 }
 
 /// The `config` block of a runtime config.
@@ -44,7 +73,14 @@ impl RuntimeConfig {
             runtime_type: RUNTIME_TYPE.to_string(),
             abi_versions,
             config: FilterConfig { root_ids },
+            build: None,
         }
+    }
+
+    /// The same config with a `build` block (or none).
+    pub fn with_build(mut self, build: Option<BuildInfo>) -> Self {
+        self.build = build;
+        self
     }
 
     /// The canonical JSON bytes (fixed field order, no white space).
@@ -74,5 +110,25 @@ mod tests {
             String::from_utf8(camel.to_json()).unwrap(),
             r#"{"type":"envoy_proxy","abiVersions":["v0.2.1"],"config":{"rootIds":["a"]}}"#
         );
+    }
+
+    #[test]
+    fn the_build_block_is_written_last_and_only_when_known() {
+        let info = BuildInfo {
+            profile: "release".into(),
+            rustc: "rustc 1.95.0".into(),
+            wasm_opt: "none".into(),
+        };
+        let rc = RuntimeConfig::new(vec!["v0.2.1".into()], vec!["a".into()])
+            .with_build(Some(info.clone()));
+        let json = String::from_utf8(rc.to_json()).unwrap();
+        assert!(
+            json.ends_with(
+                r#""build":{"profile":"release","rustc":"rustc 1.95.0","wasmOpt":"none"}}"#
+            ),
+            "{json}"
+        );
+        let back: RuntimeConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.build, Some(info));
     }
 }

@@ -5,6 +5,12 @@
 //! (`scenarios/*.yaml`, run by `cargo wasme test`). Two templates exist: an HTTP filter and a
 //! network (TCP) filter.
 //!
+//! The project depends on `wasme-sdk` and `wasme-harness` by version, as it will once they are
+//! published; [`Dependencies::Repo`] adds a `[patch.crates-io]` section pointing both at a
+//! local checkout (what `--sdk-path` and the tests use). Its `Cargo.toml` optimises wasmtime's
+//! code generator in test builds, and has no `[profile.release]`: `cargo wasme build` passes
+//! the size settings itself.
+//!
 //! ```no_run
 //! use cargo_wasme::init::{Dependencies, InitOptions, Template, generate};
 //! let written = generate(&InitOptions {
@@ -41,7 +47,7 @@ impl fmt::Display for Template {
 /// How the generated project depends on `wasme-sdk` and `wasme-harness`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dependencies {
-    /// Path dependencies on a checkout of the wasme repository (its root directory).
+    /// Versions, patched to a checkout of the wasme repository (its root directory).
     Repo(PathBuf),
     /// Versions from crates.io.
     Registry(String),
@@ -61,22 +67,37 @@ impl Dependencies {
         }
     }
 
-    fn sdk(&self) -> String {
+    /// The version of `wasme-sdk` and `wasme-harness` the project depends on.
+    fn version(&self) -> &str {
         match self {
-            Dependencies::Repo(root) => {
-                format!("wasme-sdk = {{ path = {} }}", toml_str(&root.join("sdk")))
-            }
-            Dependencies::Registry(v) => format!("wasme-sdk = \"{v}\""),
+            Dependencies::Repo(_) => env!("CARGO_PKG_VERSION"),
+            Dependencies::Registry(v) => v,
         }
     }
 
-    fn harness(&self) -> String {
+    /// The `[patch.crates-io]` section pointing the dependencies at a checkout, or a comment
+    /// saying how to write one.
+    fn patch(&self) -> String {
         match self {
             Dependencies::Repo(root) => format!(
-                "wasme-harness = {{ path = {} }}",
-                toml_str(&root.join("harness"))
+                "# Built against the wasme checkout at {root}, not crates.io: remove this table\n\
+                 # once wasme-sdk {version} is published (or re-run `cargo wasme init` with\n\
+                 # --sdk-version).\n\
+                 [patch.crates-io]\n\
+                 wasme-sdk = {{ path = {sdk} }}\n\
+                 wasme-harness = {{ path = {harness} }}\n",
+                root = root.display(),
+                version = self.version(),
+                sdk = toml_str(&root.join("sdk")),
+                harness = toml_str(&root.join("harness")),
             ),
-            Dependencies::Registry(v) => format!("wasme-harness = \"{v}\""),
+            Dependencies::Registry(_) => {
+                "# To build against a local checkout of wasme instead of crates.io:\n\
+                 # [patch.crates-io]\n\
+                 # wasme-sdk = { path = \"/path/to/wasme/sdk\" }\n\
+                 # wasme-harness = { path = \"/path/to/wasme/harness\" }\n"
+                    .to_string()
+            }
         }
     }
 }
@@ -180,8 +201,8 @@ pub fn render(name: &str, template: Template, deps: &Dependencies) -> Vec<(PathB
         t.replace("{{crate}}", name)
             .replace("{{root_id}}", &root_id)
             .replace("{{struct}}", &pascal_case(name))
-            .replace("{{sdk_dep}}", &deps.sdk())
-            .replace("{{harness_dep}}", &deps.harness())
+            .replace("{{version}}", deps.version())
+            .replace("{{patch}}", &deps.patch())
     };
     let (lib, test, scenario, bad) = match template {
         Template::Http => (HTTP_LIB, HTTP_TEST, HTTP_SCENARIO, HTTP_BAD_CONFIG),
@@ -252,6 +273,17 @@ mod tests {
             &Dependencies::Registry("9.9.9".into()),
         );
         assert!(files[0].1.contains("wasme-sdk = \"9.9.9\""));
+        assert!(files[0].1.contains("# [patch.crates-io]"));
+        let local = render(
+            "demo-f",
+            Template::Http,
+            &Dependencies::Repo("/src/wasme".into()),
+        );
+        assert!(
+            local[0]
+                .1
+                .contains("\n[patch.crates-io]\nwasme-sdk = { path = \"/src/wasme/sdk\" }")
+        );
         assert!(files[2].1.contains("pub struct DemoF"));
     }
 

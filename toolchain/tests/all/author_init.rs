@@ -3,25 +3,15 @@
 
 use crate::author_support;
 
-use author_support::{text, wasme, wasme_in, workspace};
+use author_support::{text, wasme, wasme_in};
 use std::path::{Path, PathBuf};
 
-/// A fresh project directory whose `target/` is a link to a cache kept under the workspace's
-/// `target/`, so repeated runs do not rebuild the SDK from scratch.
+/// A fresh project directory. Its builds go to the tests' own target directory
+/// (`CARGO_TARGET_DIR`), shared with the workspace's filters, so the SDK is not rebuilt.
 fn project_dir(tmp: &Path, template: &str) -> PathBuf {
     let dir = tmp.join(format!("demo-{template}"));
     let _ = std::fs::create_dir_all(&dir);
     dir
-}
-
-fn link_target_cache(dir: &Path, template: &str) {
-    let cache = workspace()
-        .join("target")
-        .join("author-init")
-        .join(template);
-    std::fs::create_dir_all(&cache).unwrap();
-    #[cfg(unix)]
-    std::os::unix::fs::symlink(&cache, dir.join("target")).unwrap();
 }
 
 fn init_build_and_test(template: &str) {
@@ -49,7 +39,9 @@ fn init_build_and_test(template: &str) {
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
     assert!(manifest.contains("name = \"demo-"), "{manifest}");
     assert!(manifest.contains("wasme-sdk = { path ="), "{manifest}");
-    link_target_cache(&dir, template);
+    // Dependencies by version, pointed at this checkout by a [patch] section.
+    assert!(manifest.contains("wasme-sdk = \"0.1.0\""), "{manifest}");
+    assert!(manifest.contains("[patch.crates-io]"), "{manifest}");
 
     // `cargo wasme test` with no arguments: builds the crate for wasm32-wasip1 (release) and
     // runs both scenario files against the module.
@@ -57,8 +49,9 @@ fn init_build_and_test(template: &str) {
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("2 of 2 scenario(s) passed"), "{stdout}");
-    let wasm = dir
-        .join("target/wasm/wasm32-wasip1/release")
+    // Into CARGO_TARGET_DIR (the tests' own target directory), which `cargo wasme` honours.
+    let wasm = author_support::wasm_target_dir()
+        .join("wasm32-wasip1/release")
         .join(format!("demo_{template}.wasm"));
     assert!(wasm.is_file(), "{} was not built", wasm.display());
 

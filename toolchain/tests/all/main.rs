@@ -7,6 +7,7 @@ mod author_schema;
 mod author_support;
 mod author_test;
 mod build_cli;
+mod build_pipeline;
 mod deploy_cache;
 mod deploy_cli;
 mod deploy_examples;

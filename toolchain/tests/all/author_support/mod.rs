@@ -13,12 +13,21 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// `cargo-wasme` with `args`, run in `dir`.
+/// The tests' own cargo target directory: never the outer build's.
+pub fn wasm_target_dir() -> PathBuf {
+    workspace().join("target").join("wasm")
+}
+
+/// `cargo-wasme` with `args`, run in `dir`. Filter crates it builds go to
+/// [`wasm_target_dir`] (through `CARGO_TARGET_DIR`, which the build honours).
 pub fn wasme_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cargo-wasme"))
         .args(args)
         .current_dir(dir)
-        .env_remove("CARGO_TARGET_DIR")
+        .env("CARGO_TARGET_DIR", wasm_target_dir())
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
         .output()
         .expect("cargo-wasme runs")
 }

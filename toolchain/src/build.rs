@@ -1,0 +1,162 @@
+//! The whole build pipeline as a library function: [`build_image`] runs the harness's module
+//! stage ([`wasme_harness::build::build_module`]: cargo → module checks → optimisation), then
+//! packages the final bytes as an OCI image and (optionally) adds it to the local store.
+//! `cargo wasme build`, `test` and `run` call it; `package` calls [`package_module`] for a
+//! module built elsewhere.
+//!
+//! ```no_run
+//! use cargo_wasme::build::{BuildOptions, ImageRequest, build_image};
+//! let built = build_image(
+//!     &BuildOptions { path: Some("filters/add-header".into()), ..BuildOptions::default() },
+//!     &ImageRequest { store: true, ..ImageRequest::default() },
+//! )?;
+//! println!("{} -> {}", built.tag, built.image.digest);
+//! # Ok::<(), cargo_wasme::build::BuildImageError>(())
+//! ```
+
+use crate::image::{self, Format, ImageError, ImageSpec, runtime_config::BuildInfo};
+use crate::module_info::ModuleInfo;
+use crate::reference::ReferenceError;
+use crate::store::{Store, StoreError, StoredImage};
+use std::time::{Duration, Instant};
+
+pub use wasme_harness::build::{
+    BuildError, BuildOptions, BuildRecord, BuiltModule, OptOutcome, WASM_TARGET,
+};
+
+/// Why an image could not be built or stored.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildImageError {
+    /// The module stage failed.
+    #[error(transparent)]
+    Module(#[from] BuildError),
+    /// The module is not a proxy-wasm filter.
+    #[error("the module cannot be used as a proxy-wasm filter: {0}")]
+    Check(#[from] crate::module_info::ModuleError),
+    /// The tag is not a valid image reference.
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    /// Packaging failed.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// The local store refused the image.
+    #[error("cannot store {tag}: {source}")]
+    Store {
+        /// The tag.
+        tag: String,
+        /// Why.
+        source: StoreError,
+    },
+}
+
+/// How the image is made from the module.
+#[derive(Debug, Clone)]
+pub struct ImageRequest {
+    /// The tag [default: `[package.metadata.wasme] tag`, else `<crate-name>:<version>`].
+    pub tag: Option<String>,
+    /// The layout.
+    pub format: Format,
+    /// Root ids [default: `[package.metadata.wasme] root-ids`, else the crate name in snake
+    /// case].
+    pub root_ids: Vec<String>,
+    /// Add the image to the local store (`$WASME_HOME`); `false` only computes it.
+    pub store: bool,
+}
+
+impl Default for ImageRequest {
+    /// The defaults of `cargo wasme build`: compat format, tag and root ids from the crate, not
+    /// stored.
+    fn default() -> Self {
+        ImageRequest {
+            tag: None,
+            format: Format::Compat,
+            root_ids: Vec::new(),
+            store: false,
+        }
+    }
+}
+
+/// A module built from source and packaged.
+#[derive(Debug, Clone)]
+pub struct BuiltImage {
+    /// The module stage's result: the final bytes and what ran.
+    pub module: BuiltModule,
+    /// The tag it was stored (or would be stored) under.
+    pub tag: String,
+    /// Its root ids.
+    pub root_ids: Vec<String>,
+    /// The image.
+    pub image: image::BuiltImage,
+    /// The stored image, when [`ImageRequest::store`] was set.
+    pub stored: Option<StoredImage>,
+    /// Time spent packaging and storing.
+    pub image_time: Duration,
+}
+
+/// Builds the filter crate `options` names, packages its final module and stores the image
+/// when `request.store` is set. One module build per process and options (memoised).
+pub fn build_image(
+    options: &BuildOptions,
+    request: &ImageRequest,
+) -> Result<BuiltImage, BuildImageError> {
+    let module = wasme_harness::build::build_module(options)?;
+    let started = Instant::now();
+    let root_ids = if request.root_ids.is_empty() {
+        module.filter.root_ids.clone()
+    } else {
+        request.root_ids.clone()
+    };
+    let tag = request
+        .tag
+        .clone()
+        .or_else(|| module.filter.tag.clone())
+        .unwrap_or_else(|| format!("{}:{}", module.filter.name, module.filter.version));
+    // Validate the tag before doing anything with the store.
+    crate::reference::parse(&tag)?;
+    let mut spec = ImageSpec::new(
+        request.format,
+        module.info.abi_versions.clone(),
+        root_ids.clone(),
+    )
+    .with_source_date_epoch();
+    spec.build = Some(BuildInfo::from(&module.record));
+    let image = image::build(&module.bytes, &spec)?;
+    let stored = if request.store {
+        Some(store(&tag, &image)?)
+    } else {
+        None
+    };
+    Ok(BuiltImage {
+        module,
+        tag,
+        root_ids,
+        image,
+        stored,
+        image_time: started.elapsed(),
+    })
+}
+
+fn store(tag: &str, image: &image::BuiltImage) -> Result<StoredImage, BuildImageError> {
+    let failed = |source| BuildImageError::Store {
+        tag: tag.to_string(),
+        source,
+    };
+    let store = Store::open_default().map_err(failed)?;
+    store.add(tag, image).map_err(failed)
+}
+
+/// Packages a module built by any toolchain (checked, not optimised: its bytes are kept as
+/// given) and adds it to the local store under `tag`.
+pub fn package_module(
+    module: &[u8],
+    format: Format,
+    root_ids: Vec<String>,
+    tag: &str,
+) -> Result<StoredImage, BuildImageError> {
+    let info = ModuleInfo::parse(module)?;
+    info.check_filter()?;
+    crate::reference::parse(tag)?;
+    let spec = ImageSpec::new(format, info.abi_versions, root_ids).with_source_date_epoch();
+    let image = image::build(module, &spec)?;
+    store(tag, &image)
+}
