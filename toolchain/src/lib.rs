@@ -11,7 +11,7 @@
 //! * [`deploy`] — pure rendering of Istio/Envoy manifests; I/O only behind
 //!   [`deploy::resolve::ImageResolver`].
 //! * [`build`] — the build pipeline's packaging stage ([`build::build_image`]: the harness's
-//!   module stage → image → store); [`module_info`], [`init`], [`run`], [`host`], [`scenario`] —
+//!   module stage → image → store); [`module_info`], [`init`], [`run`], [`scenario`] (with its harness [`scenario::bridge`]) —
 //!   checking, scaffolding and testing filters.
 //!
 //! Imports between these modules go one way: `reference` ← `image` ← `store` ← `registry`, and
@@ -20,7 +20,6 @@
 
 pub mod build;
 pub mod deploy;
-pub mod host;
 pub mod image;
 pub mod init;
 pub mod module_info;

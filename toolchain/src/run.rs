@@ -2,7 +2,7 @@
 //! showing what the upstream and the client would see, the filter's logs and, on request, the
 //! hostcall trace. Works on any proxy-wasm module, whatever language built it.
 
-use crate::host::{self, PluginSetup, ScriptedAnswer, TcpChunk, UpstreamParts};
+use crate::scenario::bridge::{self as host, PluginSetup, ScriptedAnswer, TcpChunk, UpstreamParts};
 use crate::scenario::expect::{ObservedConnection, ObservedMessage};
 use crate::scenario::format::{Headers, LevelName, Request};
 use std::fmt::Write as _;

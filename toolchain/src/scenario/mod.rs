@@ -27,7 +27,7 @@
 /// The bridge to the `wasme-harness` host (module loading, plugin start-up, exchanges): the
 /// scenario module's only outward dependency besides `wasme_harness` itself, imported here
 /// once so that moving it is a one-line change.
-use crate::host as bridge;
+pub mod bridge;
 
 pub mod discover;
 pub mod exec;
