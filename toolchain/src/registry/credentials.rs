@@ -282,7 +282,15 @@ fn run_helper(
         .spawn()
         .map_err(|e| herr(e.to_string()))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(input).map_err(|e| herr(e.to_string()))?;
+        // A helper may exit without reading its input (a shell `erase` that only deletes a
+        // file): the pipe then breaks, and its exit status below is the answer, as docker's own
+        // client (Go's exec) treats it. Any other write error is real.
+        match stdin.write_all(input) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(herr(e.to_string()));
+            }
+            _ => {}
+        }
     }
     let out = child.wait_with_output().map_err(|e| herr(e.to_string()))?;
     if out.status.success() {
