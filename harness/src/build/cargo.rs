@@ -238,19 +238,9 @@ fn rustc() -> PathBuf {
 /// The first line of `rustc -vV` run in `dir` (so a `rust-toolchain.toml` there picks the same
 /// toolchain cargo uses), e.g. `rustc 1.95.0 (59807616e 2026-04-14)`.
 pub fn rustc_version(dir: &Path) -> String {
-    Command::new(rustc())
-        .arg("-vV")
-        .current_dir(dir)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .next()
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| "unknown".to_string())
+    let mut command = Command::new(rustc());
+    command.arg("-vV").current_dir(dir);
+    super::first_output_line(command).unwrap_or_else(|| "unknown".to_string())
 }
 
 /// The `--config` overrides of the size profile (applied to `release` unless the user names

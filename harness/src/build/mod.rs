@@ -414,3 +414,13 @@ pub fn build_filter_for(
     })?;
     Ok(built.path)
 }
+
+/// The first line of what `command` prints on success, trimmed (a tool's version line); `None`
+/// when it cannot run or fails.
+fn first_output_line(mut command: std::process::Command) -> Option<String> {
+    let out = command.output().ok().filter(|o| o.status.success())?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .map(|l| l.trim().to_string())
+}

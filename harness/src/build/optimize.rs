@@ -40,17 +40,9 @@ pub fn find_wasm_opt() -> Option<PathBuf> {
 
 /// `wasm-opt --version` of `wasm_opt`, e.g. `wasm-opt version 108`.
 pub fn wasm_opt_version(wasm_opt: &Path) -> Option<String> {
-    Command::new(wasm_opt)
-        .arg("--version")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .next()
-                .map(|l| l.trim().to_string())
-        })
+    let mut command = Command::new(wasm_opt);
+    command.arg("--version");
+    super::first_output_line(command)
 }
 
 /// Runs `wasm_opt` on `module` with the features `info` found, caching the result under

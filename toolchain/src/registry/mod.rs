@@ -430,13 +430,5 @@ pub fn resolve_digest_blocking(
     reference: &str,
     options: &RegistryOptions,
 ) -> Result<Digest, RegistryError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| RegistryError::Other {
-            registry: String::new(),
-            what: "starting the async runtime".into(),
-            message: e.to_string(),
-        })?;
-    runtime.block_on(Registry::new(options.clone()).resolve_digest(reference))
+    block_on(Registry::new(options.clone()).resolve_digest(reference))
 }
