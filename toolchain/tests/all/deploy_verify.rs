@@ -4,22 +4,7 @@
 //! byte for byte what the same image resolved from the store prints.
 
 use crate::deploy_support::{assert_valid_istio, yaml_docs};
-use crate::support::{DockerRegistry, TestEnv, digest_in, filter_module};
-
-/// Stores module `salt` under `tag` in `env`'s store, in `format`, with root id `rid`.
-fn package(env: &TestEnv, salt: u32, tag: &str, format: &str) -> String {
-    let wasm = env.write_module(&format!("m{salt}.wasm"), &filter_module(salt));
-    digest_in(&env.ok(&[
-        "package",
-        wasm.to_str().unwrap(),
-        "--tag",
-        tag,
-        "--format",
-        format,
-        "--root-id",
-        "rid",
-    ]))
-}
+use crate::support::{DockerRegistry, TestEnv, package};
 
 /// Runs `args`, asserting failure with an empty stdout; returns stderr.
 fn fails_silently(env: &TestEnv, args: &[&str]) -> String {

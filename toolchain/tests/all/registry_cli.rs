@@ -6,22 +6,8 @@ use crate::support;
 use std::ffi::OsStr;
 use support::{
     DockerRegistry, Fault, FaultProxy, Rule, TOKEN_SERVICE, TestEnv, TokenServer, digest_in,
-    filter_module, percent_decode,
+    filter_module, package, percent_decode,
 };
-
-fn package(env: &TestEnv, salt: u32, tag: &str, format: &str) -> String {
-    let wasm = env.write_module(&format!("m{salt}.wasm"), &filter_module(salt));
-    digest_in(&env.ok(&[
-        "package",
-        wasm.to_str().unwrap(),
-        "--tag",
-        tag,
-        "--format",
-        format,
-        "--root-id",
-        "rid",
-    ]))
-}
 
 #[test]
 fn push_pull_round_trip_in_every_format() {

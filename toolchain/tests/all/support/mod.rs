@@ -335,3 +335,18 @@ pub fn wait_until(secs: u64, mut f: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Stores module `salt` under `tag` in `env`'s store, in `format`, with root id `rid`.
+pub fn package(env: &TestEnv, salt: u32, tag: &str, format: &str) -> String {
+    let wasm = env.write_module(&format!("m{salt}.wasm"), &filter_module(salt));
+    digest_in(&env.ok(&[
+        "package",
+        wasm.to_str().unwrap(),
+        "--tag",
+        tag,
+        "--format",
+        format,
+        "--root-id",
+        "rid",
+    ]))
+}
