@@ -1,6 +1,7 @@
 //! The command line: one variant per `cargo wasme` command, each handled in `commands::*`.
 
 use crate::commands;
+use cargo_wasme::shell::{self, ColorWhen, MessageFormat, Shell, Verbosity};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -8,9 +9,19 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "cargo-wasme", bin_name = "cargo wasme", version, about, long_about = None)]
 pub struct Cli {
-    /// More logging (-v debug, -vv trace). `RUST_LOG` overrides it.
+    /// Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr.
+    /// `RUST_LOG` overrides the level.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// Do not print status lines, warnings or progress (errors still go to stderr).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`).
+    #[arg(long, value_enum, global = true, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+    /// The form of results on stdout: human, or json (one object per line).
+    #[arg(long, value_enum, global = true, value_name = "FMT", default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -62,19 +73,42 @@ pub enum Command {
     Test(commands::author::TestArgs),
 }
 
-/// Sets up `tracing` output on stderr.
-pub fn init_tracing(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+impl Cli {
+    /// Sets the process-wide output settings ([`shell::init`]) and, with `-v` or `RUST_LOG`,
+    /// `tracing` output on stderr (plain text when stderr is not a terminal).
+    pub fn init_output(&self) {
+        let verbosity = match (self.quiet, self.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, 0) => Verbosity::Normal,
+            (false, _) => Verbosity::Verbose,
+        };
+        shell::init(Shell {
+            verbosity,
+            color: self.color,
+            message_format: self.message_format,
+        });
+        // Tracing is for debugging the tool: off unless asked for, so timestamps and module
+        // paths never land in a user's CI log.
+        let level = match self.verbose {
+            0 => None,
+            1 => Some("debug"),
+            _ => Some("trace"),
+        };
+        let filter = match (std::env::var("RUST_LOG"), level) {
+            (Ok(env), _) if !env.is_empty() => tracing_subscriber::EnvFilter::new(env),
+            (_, Some(level)) => tracing_subscriber::EnvFilter::new(level),
+            _ => return,
+        };
+        let ansi = self.color == ColorWhen::Always
+            || (self.color == ColorWhen::Auto
+                && std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none());
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(ansi)
+            .with_writer(std::io::stderr)
+            .init();
+    }
 }
 
 /// Runs one command.

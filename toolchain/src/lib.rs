@@ -7,6 +7,8 @@
 //! * [`image`] — the image formats: manifests, configs, layers, [`image::build`] and
 //!   [`image::decode`].
 //! * [`store`] — the local OCI image-layout store.
+//! * [`shell`] — every line printed for people (status, warnings, errors) and for scripts
+//!   (results, `--message-format json`), in cargo's style.
 //! * [`registry`] — the registry client, its credentials and progress output.
 //! * [`deploy`] — pure rendering of Istio/Envoy manifests; I/O only behind
 //!   [`deploy::resolve::ImageResolver`].
@@ -27,4 +29,5 @@ pub mod reference;
 pub mod registry;
 pub mod run;
 pub mod scenario;
+pub mod shell;
 pub mod store;

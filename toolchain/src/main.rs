@@ -16,11 +16,11 @@ fn main() -> ExitCode {
         args.remove(1);
     }
     let cli = cli::Cli::parse_from(args);
-    cli::init_tracing(cli.verbose);
+    cli.init_output();
     match cli::dispatch(cli.command) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            cargo_wasme::shell::error(format!("{err:#}"), None);
             ExitCode::FAILURE
         }
     }
