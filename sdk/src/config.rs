@@ -55,7 +55,7 @@ pub trait PluginConfig: Sized + 'static {
 /// Every `JsonConfig` is a [`PluginConfig`]: the bytes must be UTF-8; an empty (white-space)
 /// configuration is handed to [`JsonConfig::empty`] (by default parsed as `{}`, so a struct
 /// whose fields all have defaults accepts it); text that does not start like JSON is offered to
-/// [`JsonConfig::from_plain_string`] (refused by default); then `serde_json` parses it and
+/// [`JsonConfig::from_plain_string`] (refused by default); then [`crate::json`] parses it and
 /// [`JsonConfig::validate`] checks and normalises the result.
 ///
 /// ```
@@ -83,10 +83,10 @@ pub trait JsonConfig: DeserializeOwned + 'static {
     /// The configuration used when the plugin configuration is empty. By default the empty
     /// configuration is parsed as `{}`.
     fn empty() -> Result<Self, ConfigError> {
-        serde_json::from_str::<Self>("{}").map_err(|e| {
+        crate::json::from_str::<Self>("{}").map_err(|e| {
             ConfigError(format!(
                 "the plugin configuration is empty, but this filter needs one: {}",
-                strip_position(&e)
+                e.message()
             ))
         })
     }
@@ -116,13 +116,13 @@ impl<T: JsonConfig> PluginConfig for T {
                 Some(result) => result?,
                 None => {
                     return Err(ConfigError(format!(
-                        "the plugin configuration must be a JSON object, got {:?}",
-                        abbreviate(trimmed)
+                        "the plugin configuration must be a JSON object, got {}",
+                        quoted(&abbreviate(trimmed))
                     )));
                 }
             }
         } else {
-            serde_json::from_str::<T>(trimmed)
+            crate::json::from_str::<T>(trimmed)
                 .map_err(|e| ConfigError(format!("the plugin configuration is not valid: {e}")))?
         };
         config.validate()?;
@@ -130,13 +130,30 @@ impl<T: JsonConfig> PluginConfig for T {
     }
 }
 
-/// serde_json appends " at line 1 column 2" to errors; for the synthetic `{}` it is noise.
-fn strip_position(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.find(" at line ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
+/// `text` in double quotes, with `"`, `\\` and control characters escaped — for error messages.
+///
+/// Use it instead of `{:?}`: Rust's `Debug` formatting of strings links Unicode tables (several
+/// KB) into every module that uses it, and a filter's module is loaded into every Envoy worker.
+///
+/// ```
+/// assert_eq!(wasme_sdk::config::quoted("a\"b\n"), r#""a\"b\n""#);
+/// ```
+pub fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
     }
+    out.push('"');
+    out
 }
 
 fn abbreviate(text: &str) -> String {

@@ -59,6 +59,7 @@ pub mod config;
 mod grpc;
 mod headers;
 mod http;
+pub mod json;
 pub mod metrics;
 mod net;
 mod root;

@@ -1,6 +1,7 @@
 //! The add-header plugin configuration: a plain string or a `{"name", "value"}` JSON object.
 
 use serde::Deserialize;
+use wasme_sdk::config::quoted;
 use wasme_sdk::{ConfigError, JsonConfig, PluginConfig};
 
 /// The header the filter adds to every response.
@@ -70,7 +71,9 @@ fn validate_name(name: &str) -> Result<String, ConfigError> {
     let is_tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
     if let Some(bad) = name.chars().find(|c| !is_tchar(*c)) {
         return Err(ConfigError::new(format!(
-            "\"name\" {name:?} is not a valid header name (character {bad:?} is not allowed)"
+            "\"name\" {} is not a valid header name (character {} is not allowed)",
+            quoted(name),
+            format!("'{}'", bad.escape_default())
         )));
     }
     Ok(name.to_ascii_lowercase())
@@ -79,7 +82,9 @@ fn validate_name(name: &str) -> Result<String, ConfigError> {
 fn validate_value(value: &str) -> Result<(), ConfigError> {
     if let Some(bad) = value.chars().find(|c| c.is_control() && *c != '\t') {
         return Err(ConfigError::new(format!(
-            "header value {value:?} contains the control character {bad:?}"
+            "header value {} contains the control character {}",
+            quoted(value),
+            format!("'{}'", bad.escape_default())
         )));
     }
     Ok(())
