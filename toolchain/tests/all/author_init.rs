@@ -55,6 +55,22 @@ fn init_build_and_test(template: &str) {
         .join(format!("demo_{template}.wasm"));
     assert!(wasm.is_file(), "{} was not built", wasm.display());
 
+    // A plain `cargo test` runs the unit tests natively without compiling wasmtime (the harness
+    // tests are behind `--features harness`), so a newcomer's first `cargo test` takes seconds.
+    let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["test", "--quiet"])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", author_support::wasm_target_dir())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stdout.contains("1 passed"),
+        "the unit test must run:\n{stdout}"
+    );
+    assert!(!stderr.contains("Compiling wasmtime"), "{stderr}");
+
     // A behaviour change in the filter makes its scenario fail: the scenario really checks it.
     let lib = dir.join("src/lib.rs");
     let code = std::fs::read_to_string(&lib).unwrap();
