@@ -361,15 +361,20 @@ fn deploy_envoy(a: EnvoyDeployArgs) -> anyhow::Result<ExitCode> {
     };
     // Only reads the store: a machine without one gets the not-found error, not a new store.
     let resolver = match cargo_wasme::store::Store::open_default_existing()? {
-        Some(_) => Ok(store_resolver(true)?),
+        Some(_) => Some(store_resolver(true)?),
+        None => None,
+    };
+    let loaded = match &resolver {
+        Some(r) => r.load(&a.image),
         None => Err(cargo_wasme::store::Store::absent(&a.image)?),
     };
-    let stored = resolver.and_then(|r| r.load(&a.image)).with_context(|| {
+    let stored = loaded.with_context(|| {
         format!(
             "`deploy envoy` loads the module from the local store: pull or build {} first",
             a.image
         )
     })?;
+    let resolver = resolver.context("the local store disappeared")?;
     let wasm_path = export_module(&resolver, &stored, a.module_path.as_deref())?;
     let bootstrap = EnvoyBootstrap {
         id,
