@@ -71,6 +71,46 @@ pub enum Command {
     Run(commands::author::RunArgs),
     /// Run declarative scenario files against filters in the harness.
     Test(commands::author::TestArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    #[command(after_help = "Examples:\n  \
+cargo wasme completions bash > ~/.local/share/bash-completion/completions/cargo-wasme\n  \
+cargo wasme completions zsh > \"${fpath[1]}/_cargo-wasme\"\n  \
+cargo wasme completions fish > ~/.config/fish/completions/cargo-wasme.fish\n\
+The scripts complete the `cargo-wasme` program; `cargo wasme …` is completed by cargo's own \
+completion when it supports external subcommands.")]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout: `cargo wasme man | man -l -`.
+    Man,
+}
+
+/// Arguments of `cargo wasme completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate the script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// The program name completion scripts and the man page are written for (the binary; cargo
+/// passes `cargo wasme …` to it).
+pub const PROGRAM: &str = "cargo-wasme";
+
+/// Writes the completion script for `shell` to stdout.
+fn completions(args: CompletionsArgs) -> anyhow::Result<ExitCode> {
+    let mut command = <Cli as clap::CommandFactory>::command().bin_name(PROGRAM);
+    clap_complete::generate(args.shell, &mut command, PROGRAM, &mut std::io::stdout());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the man page to stdout.
+fn man() -> anyhow::Result<ExitCode> {
+    let command = <Cli as clap::CommandFactory>::command()
+        .name(PROGRAM)
+        .bin_name(PROGRAM);
+    clap_mangen::Man::new(command)
+        .render(&mut std::io::stdout())
+        .map_err(|e| anyhow::anyhow!("cannot write the man page: {e}"))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 impl Cli {
@@ -133,5 +173,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Init(a) => commands::author::init(a),
         Command::Run(a) => commands::author::run(a),
         Command::Test(a) => commands::author::test(a),
+        Command::Completions(a) => completions(a),
+        Command::Man => man(),
     }
 }

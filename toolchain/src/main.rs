@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     match cli::dispatch(cli.command) {
         Ok(code) => code,
         Err(err) => {
-            cargo_wasme::shell::error(format!("{err:#}"), None);
+            cargo_wasme::shell::error(format!("{err:#}"), cargo_wasme::shell::Help::find(&err));
             ExitCode::FAILURE
         }
     }

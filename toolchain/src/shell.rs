@@ -197,3 +197,81 @@ pub fn json(reason: &str, value: &impl Serialize) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{}", serde_json::Value::Object(object));
 }
+
+/// An error that carries a `help:` line: `main` prints it under the `error:` line. Attach one
+/// with [`WithHelp::help`]; the error's message and causes are unchanged.
+///
+/// ```
+/// use cargo_wasme::shell::{Help, WithHelp};
+/// let r: Result<(), std::io::Error> = Err(std::io::Error::other("no such image"));
+/// let e = r.help("run `cargo wasme images` to see what is there").unwrap_err();
+/// assert_eq!(e.to_string(), "no such image");
+/// assert_eq!(Help::find(&e), Some("run `cargo wasme images` to see what is there"));
+/// ```
+#[derive(Debug)]
+pub struct Help {
+    help: String,
+    error: anyhow::Error,
+}
+
+impl Help {
+    /// The help text of the first [`Help`] in `error`'s chain.
+    pub fn find(error: &anyhow::Error) -> Option<&str> {
+        error
+            .chain()
+            .find_map(|e| e.downcast_ref::<Help>())
+            .map(|h| h.help.as_str())
+    }
+}
+
+impl Display for Help {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Display::fmt(&self.error, f)
+    }
+}
+
+impl std::error::Error for Help {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let inner: &(dyn std::error::Error + 'static) = self.error.as_ref();
+        inner.source()
+    }
+}
+
+/// Attaches a `help:` line to an error ([`Help`]).
+pub trait WithHelp<T> {
+    /// The same result, its error carrying `help`.
+    fn help(self, help: impl Into<String>) -> anyhow::Result<T>;
+}
+
+impl<T, E: Into<anyhow::Error>> WithHelp<T> for Result<T, E> {
+    fn help(self, help: impl Into<String>) -> anyhow::Result<T> {
+        self.map_err(|e| with_help(e, help))
+    }
+}
+
+/// `error` carrying a `help:` line ([`Help`]).
+pub fn with_help(error: impl Into<anyhow::Error>, help: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Help {
+        help: help.into(),
+        error: error.into(),
+    })
+}
+
+/// The JSON message of a command whose result is one image (`image-pushed`, `image-pulled`,
+/// …): `{"reason": …, "reference": …, "digest": …, "size": …}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageMessage<'a> {
+    /// The image reference the command worked on (`registry/repo:tag`).
+    pub reference: &'a str,
+    /// The manifest digest (`sha256:…`).
+    pub digest: &'a str,
+    /// The bytes of the image (manifest, config and layers).
+    pub size: u64,
+}
+
+/// Reports one image result: its digest alone on stdout in human mode, an [`ImageMessage`]
+/// line with `reason` in JSON mode. `digest=$(cargo wasme push …)` works with either.
+pub fn image_result(reason: &str, message: &ImageMessage<'_>) {
+    result(message.digest);
+    json(reason, message);
+}

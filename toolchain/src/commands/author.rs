@@ -7,6 +7,7 @@ use cargo_wasme::init::{self, Dependencies, InitOptions, Template};
 use cargo_wasme::run::{RunOptions, TcpOptions};
 use cargo_wasme::scenario::format::ModuleSource;
 use cargo_wasme::scenario::{self, exec, parse};
+use cargo_wasme::shell::{self, WithHelp};
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -24,7 +25,7 @@ pub struct InitArgs {
     /// The project directory to create (must be empty or absent).
     pub dir: PathBuf,
     /// The kind of filter (asked on a terminal when not given; `http` with --yes).
-    #[arg(long, short = 't', value_enum, alias = "kind")]
+    #[arg(long, value_enum, alias = "kind")]
     pub template: Option<Template>,
     /// The crate name (default: the directory name).
     #[arg(long)]
@@ -67,21 +68,41 @@ pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
         None => Template::Http,
     };
     let mut name = args.name.clone();
-    if name.is_none() {
-        let suggested = init::name_from_dir(&args.dir).unwrap_or_default();
-        if init::validate_name(&suggested).is_err() {
-            if interactive {
-                let typed: String = dialoguer::Input::new()
-                    .with_prompt(format!(
-                        "{suggested:?} is not a valid crate name; crate name"
-                    ))
-                    .validate_with(|s: &String| init::validate_name(s).map_err(|e| e.to_string()))
-                    .interact_text()
-                    .context("reading the crate name (use --name to skip the prompt)")?;
-                name = Some(typed);
-            } else {
-                init::validate_name(&suggested)?;
+    // Checked before anything is written, as `cargo new` does; the error names a fixed name.
+    let (given, flag) = match &name {
+        Some(n) => (n.clone(), "--name"),
+        None => (
+            init::name_from_dir(&args.dir).unwrap_or_default(),
+            "the directory name",
+        ),
+    };
+    if let Err(e) = init::validate_name(&given) {
+        let suggestion = match &e {
+            init::InitError::BadName { suggestion, .. } => suggestion.clone(),
+            _ => None,
+        };
+        if interactive && args.name.is_none() {
+            let mut input = dialoguer::Input::new()
+                .with_prompt(format!("{given:?} is not a valid crate name; crate name"))
+                .validate_with(|s: &String| init::validate_name(s).map_err(|e| e.to_string()));
+            if let Some(s) = &suggestion {
+                input = input.default(s.clone());
             }
+            let typed: String = input
+                .interact_text()
+                .context("reading the crate name (use --name to skip the prompt)")?;
+            name = Some(typed);
+        } else {
+            let help = match suggestion {
+                Some(s) if flag == "--name" => format!("use `--name {s}`"),
+                Some(s) => {
+                    format!("keep the directory and pass `--name {s}`, or name the directory `{s}`")
+                }
+                None => "pass --name with a lower-case name that starts with a letter, \
+                         e.g. `--name my-filter`"
+                    .to_string(),
+            };
+            return Err(e).help(help);
         }
     }
     let deps = match (args.sdk_path, args.sdk_version) {
@@ -105,19 +126,33 @@ pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
         name,
         template,
         deps,
+    })
+    .map_err(|e| match e {
+        init::InitError::NotEmpty(_) => shell::with_help(
+            e,
+            "give a new directory; `init` never writes into one that has files",
+        ),
+        e => e.into(),
     })?;
-    println!(
-        "Created a {template} filter project in {} ({} files):",
-        args.dir.display(),
-        written.len()
+    shell::status(
+        "Created",
+        format_args!(
+            "{template} filter project in {} ({} files)",
+            args.dir.display(),
+            written.len()
+        ),
     );
     for f in &written {
-        println!("  {}", f.display());
+        shell::info(format_args!("  {}", f.display()));
     }
-    println!(
-        "\nNext:\n  cd {}\n  cargo wasme test        # run scenarios/*.yaml in the harness\n  cargo test              # the harness test in tests/\n  cargo wasme build       # build the OCI image",
-        args.dir.display()
+    shell::json(
+        "project-created",
+        &serde_json::json!({ "dir": args.dir, "template": template.to_string(), "files": written }),
     );
+    shell::note(format_args!(
+        "next:\n  cd {}\n  cargo wasme test        # run scenarios/*.yaml in the harness\n  cargo test              # the harness test in tests/\n  cargo wasme build       # build the OCI image",
+        args.dir.display()
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -195,6 +230,9 @@ pub struct RunArgs {
     /// Print the hostcall trace.
     #[arg(long)]
     pub trace: bool,
+    /// The workspace package to build when MODULE is a crate directory.
+    #[arg(short, long)]
+    pub package: Option<String>,
     /// How a crate given as MODULE is compiled.
     #[command(flatten)]
     pub cargo: CargoFlags,
@@ -212,35 +250,52 @@ fn build_crate(
         &ImageRequest::default(),
     )?;
     report_module(&built);
-    eprintln!(
-        "using module {} = image {} as `cargo wasme build` stores it ({}, root ids {})",
-        built.module.digest,
-        built.image.digest,
-        built.tag,
-        built.root_ids.join(",")
+    shell::status(
+        "Using",
+        format_args!(
+            "module {} = image {} as `cargo wasme build` stores it ({}, root ids {})",
+            built.module.digest,
+            built.image.digest,
+            built.tag,
+            built.root_ids.join(",")
+        ),
     );
     Ok(built)
 }
 
-/// Says on stderr which module bytes `run` uses (a file's or a stored image's digest); when
-/// the argument resolves to neither, `run` itself reports why.
-fn say_which_module(arg: &str, root_id: Option<&str>) {
+/// Says on stderr which module bytes `run` uses (a file's or a stored image's digest) and
+/// returns what to load: the file, or the image's full digest when `arg` is a unique digest
+/// prefix. When the argument resolves to neither, `run` itself reports why. The store is only
+/// read, never created.
+fn which_module(arg: &str, root_id: Option<&str>) -> anyhow::Result<String> {
     let root = root_id.unwrap_or("(default)");
     if let Ok(bytes) = std::fs::read(arg) {
-        eprintln!(
-            "using module sha256:{} from {arg}, root id {root}",
-            cargo_wasme::reference::Digest::of(&bytes).hex()
+        shell::status(
+            "Using",
+            format_args!(
+                "module sha256:{} from {arg}, root id {root}",
+                cargo_wasme::reference::Digest::of(&bytes).hex()
+            ),
         );
-    } else if let Ok(image) = cargo_wasme::store::Store::open_default().and_then(|s| s.resolve(arg))
-    {
-        eprintln!(
-            "using module sha256:{} of image {} ({}), root id {root} (image root ids {})",
-            image.wasm_sha256,
-            image.manifest_digest,
-            image.short_reference(),
-            image.root_ids.join(",")
+        return Ok(arg.to_string());
+    }
+    let Some(store) = cargo_wasme::store::Store::open_default_existing()? else {
+        return Ok(arg.to_string());
+    };
+    let expanded = store.expand_prefix(arg)?;
+    if let Ok(image) = store.resolve(&expanded) {
+        shell::status(
+            "Using",
+            format_args!(
+                "module sha256:{} of image {} ({}), root id {root} (image root ids {})",
+                image.wasm_sha256,
+                image.manifest_digest,
+                image.short_reference(),
+                image.root_ids.join(",")
+            ),
         );
     }
+    Ok(expanded)
 }
 
 fn split_pair<'a>(s: &'a str, sep: char, what: &str) -> anyhow::Result<(&'a str, &'a str)> {
@@ -311,14 +366,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let module_path = Path::new(&args.module);
     let module = if module_path.is_dir() || module_path.ends_with("Cargo.toml") {
-        build_crate(&args.cargo, module_path, None)?
+        build_crate(&args.cargo, module_path, args.package.clone())?
             .module
             .path
             .display()
             .to_string()
     } else {
-        say_which_module(&args.module, args.root_id.as_deref());
-        args.module.clone()
+        which_module(&args.module, args.root_id.as_deref())?
     };
     let opts = RunOptions {
         module,
@@ -371,6 +425,48 @@ pub struct TestArgs {
     /// How the filter crates scenarios name (`module: {crate: DIR}`) are compiled.
     #[command(flatten)]
     pub cargo: CargoFlags,
+}
+
+/// Prints one scenario's result: its text in human mode; with `--message-format json` one
+/// `test-step` object per step, then a `test-scenario` object.
+fn emit_report(report: &exec::ScenarioReport) {
+    if !shell::is_json() {
+        print!("{}", report.render());
+        return;
+    }
+    for (i, step) in report.steps.iter().enumerate() {
+        let (outcome, messages): (&str, Vec<String>) = match &step.outcome {
+            exec::StepOutcome::Passed => ("passed", Vec::new()),
+            exec::StepOutcome::Failed(ms) => ("failed", ms.iter().map(|m| m.render()).collect()),
+            exec::StepOutcome::Error(e) => ("error", vec![e.clone()]),
+            exec::StepOutcome::Skipped => ("skipped", Vec::new()),
+        };
+        shell::json(
+            "test-step",
+            &serde_json::json!({
+                "scenario": report.name,
+                "file": report.file,
+                "index": i + 1,
+                "name": step.name,
+                "outcome": outcome,
+                "messages": messages,
+                "seconds": step.duration.as_secs_f64(),
+            }),
+        );
+    }
+    shell::json(
+        "test-scenario",
+        &serde_json::json!({
+            "name": report.name,
+            "file": report.file,
+            "outcome": if report.passed() { "passed" } else { "failed" },
+            "setupError": report.setup_error,
+            "steps": report.steps.len(),
+            "failures": report.failure_count(),
+            "errors": report.error_count(),
+            "seconds": report.duration.as_secs_f64(),
+        }),
+    );
 }
 
 /// Runs `cargo wasme test`.
@@ -432,27 +528,44 @@ pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
                         Ok(path) => loaded.scenario.module = ModuleSource::Path(path.clone()),
                         Err(e) => {
                             let report = exec::ScenarioReport::invalid(file, e);
-                            print!("{}", report.render());
+                            emit_report(&report);
                             reports.push(report);
                             continue;
                         }
                     }
                 }
                 let report = exec::run(&loaded, &opts);
-                print!("{}", report.render());
+                emit_report(&report);
                 reports.push(report);
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                shell::error(&e, None);
                 bad_files += 1;
-                reports.push(exec::ScenarioReport::invalid(file, &e.to_string()));
+                let report = exec::ScenarioReport::invalid(file, &e.to_string());
+                if shell::is_json() {
+                    emit_report(&report);
+                }
+                reports.push(report);
             }
         }
     }
     let scenario_time = started.elapsed().saturating_sub(build_time);
     let passed = reports.iter().filter(|r| r.passed()).count();
     let steps: usize = reports.iter().map(|r| r.steps.len()).sum();
-    println!(
+    shell::json(
+        "test-summary",
+        &serde_json::json!({
+            "ok": passed == reports.len(),
+            "scenarios": reports.len(),
+            "passed": passed,
+            "failed": reports.len() - passed,
+            "steps": steps,
+            "unreadableFiles": bad_files,
+            "buildSeconds": build_time.as_secs_f64(),
+            "scenarioSeconds": scenario_time.as_secs_f64(),
+        }),
+    );
+    shell::result(format_args!(
         "\ntest result: {}. {passed} of {} scenario(s) passed ({steps} step(s)){}; build {:.2}s, scenarios {:.2}s",
         if passed == reports.len() {
             "ok"
@@ -467,7 +580,7 @@ pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         },
         build_time.as_secs_f64(),
         scenario_time.as_secs_f64(),
-    );
+    ));
     if let Some(path) = &args.junit {
         std::fs::write(path, scenario::junit::render(&reports))
             .with_context(|| format!("writing the JUnit report {}", path.display()))?;

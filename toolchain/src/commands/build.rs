@@ -6,16 +6,14 @@ use cargo_wasme::build::{
     BuildOptions, BuiltImage, ImageRequest, OptOutcome, build_image, package_module,
 };
 use cargo_wasme::image::Format;
+use cargo_wasme::shell;
 use cargo_wasme::store::StoredImage;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Image options shared by `build` and `package`.
 #[derive(Debug, clap::Args)]
 pub struct ImageOptions {
-    /// The image reference to store it under [default: <crate-name>:<version>].
-    #[arg(short, long)]
-    pub tag: Option<String>,
     /// The image layout. compat works with Istio and every registry.
     #[arg(long, value_enum, default_value_t = Format::Compat)]
     pub format: Format,
@@ -80,9 +78,26 @@ impl CargoFlags {
             frozen: self.frozen,
             optimize: !self.no_opt,
             debug_names: self.debug_names,
+            cargo_args: cargo_output_flags(),
             ..BuildOptions::default()
         }
     }
+}
+
+/// `-q` and `--color` as cargo takes them, so cargo's own `Compiling`/`Finished` lines follow
+/// the same settings as ours.
+fn cargo_output_flags() -> Vec<String> {
+    let settings = shell::get();
+    let mut flags = Vec::new();
+    if settings.verbosity == shell::Verbosity::Quiet {
+        flags.push("--quiet".to_string());
+    }
+    match settings.color {
+        shell::ColorWhen::Always => flags.extend(["--color".into(), "always".into()]),
+        shell::ColorWhen::Never => flags.extend(["--color".into(), "never".into()]),
+        shell::ColorWhen::Auto => {}
+    }
+    flags
 }
 
 /// Arguments of `cargo wasme build`.
@@ -96,6 +111,10 @@ pub struct BuildArgs {
     /// The workspace package to build.
     #[arg(short, long)]
     pub package: Option<String>,
+    /// The image reference to store it under [default: [package.metadata.wasme] tag, else
+    /// <crate-name>:<version>].
+    #[arg(short, long)]
+    pub tag: Option<String>,
     #[command(flatten)]
     pub cargo: CargoFlags,
     #[command(flatten)]
@@ -105,47 +124,82 @@ pub struct BuildArgs {
     pub cargo_args: Vec<String>,
 }
 
-/// Prints what the module stage did, on stderr: the module, the optimiser, the times.
+/// Reports what the module stage did, in cargo's style on stderr: the optimiser, the module's
+/// facts, the times.
 pub fn report_module(built: &BuiltImage) {
     let m = &built.module;
-    eprintln!(
-        "module: {} ({} bytes, ABI {}, features: {})",
-        m.path.display(),
-        m.bytes.len(),
-        m.info.abi_versions.join(", "),
-        if m.info.features.is_empty() {
-            "none beyond MVP".to_string()
-        } else {
-            m.info.features.join(", ")
-        }
-    );
     match &m.optimization {
-        OptOutcome::Optimized { before, after } => eprintln!(
-            "wasm-opt: {before} -> {after} bytes ({})",
-            m.record.wasm_opt.as_deref().unwrap_or("wasm-opt")
+        OptOutcome::Optimized { before, after } => shell::status(
+            "Optimizing",
+            format_args!(
+                "{before} -> {after} bytes ({})",
+                m.record.wasm_opt.as_deref().unwrap_or("wasm-opt")
+            ),
         ),
-        OptOutcome::Skipped(why) => eprintln!("wasm-opt: skipped: {why}"),
-        OptOutcome::Disabled => eprintln!("wasm-opt: skipped (--no-opt)"),
+        OptOutcome::Skipped(why) => shell::warn(format_args!("wasm-opt skipped: {why}")),
+        OptOutcome::Disabled => shell::status("Skipped", "wasm-opt (--no-opt)"),
     }
-    eprintln!(
-        "build: {:.2}s (cargo {:.2}s, checks and wasm-opt {:.2}s, image {:.2}s), {}, profile {}",
-        (m.cargo_time + m.optimize_time + built.image_time).as_secs_f64(),
-        m.cargo_time.as_secs_f64(),
-        m.optimize_time.as_secs_f64(),
-        built.image_time.as_secs_f64(),
-        m.record.rustc,
-        m.record.profile,
+    shell::status(
+        "Checked",
+        format_args!(
+            "{} ({} bytes, ABI {}, features: {})",
+            m.path.display(),
+            m.bytes.len(),
+            m.info.abi_versions.join(", "),
+            features(&m.info.features)
+        ),
+    );
+    shell::status(
+        "Finished",
+        format_args!(
+            "`{}` profile in {:.2}s (cargo {:.2}s, checks and wasm-opt {:.2}s, image {:.2}s), {}",
+            m.record.profile,
+            (m.cargo_time + m.optimize_time + built.image_time).as_secs_f64(),
+            m.cargo_time.as_secs_f64(),
+            m.optimize_time.as_secs_f64(),
+            built.image_time.as_secs_f64(),
+            m.record.rustc,
+        ),
     );
 }
 
-fn report_stored(stored: &StoredImage) {
-    eprintln!(
-        "stored {} ({} format, {} bytes, root ids {})",
-        stored.short_reference(),
-        stored.format,
-        stored.size,
-        stored.root_ids.join(",")
+fn features(list: &[&str]) -> String {
+    if list.is_empty() {
+        "none beyond MVP".to_string()
+    } else {
+        list.join(", ")
+    }
+}
+
+/// The `image-built` JSON message (`--message-format json`) and the human status line for an
+/// image added to the store.
+fn report_stored(stored: &StoredImage, module_path: &Path) {
+    shell::status(
+        "Packaged",
+        format_args!(
+            "{} ({}, {} format, {} bytes, root ids {})",
+            stored.short_reference(),
+            stored.manifest_digest,
+            stored.format,
+            stored.size,
+            stored.root_ids.join(",")
+        ),
     );
+    shell::json(
+        "image-built",
+        &serde_json::json!({
+            "reference": stored.reference,
+            "digest": stored.manifest_digest,
+            "size": stored.size,
+            "format": stored.format,
+            "rootIds": stored.root_ids,
+            "abiVersions": stored.abi_versions,
+            "wasmSha256": stored.wasm_sha256,
+            "modulePath": module_path,
+            "moduleSize": stored.wasm().len(),
+        }),
+    );
+    shell::result(&stored.manifest_digest);
 }
 
 /// Runs `cargo wasme build`.
@@ -153,19 +207,19 @@ pub fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let mut options = args
         .cargo
         .options(args.manifest_path.or(args.path), args.package);
-    options.cargo_args = args.cargo_args;
+    options.cargo_args.extend(args.cargo_args);
     let request = ImageRequest {
-        tag: args.image.tag,
+        tag: args.tag,
         format: args.image.format,
         root_ids: args.image.root_ids,
         store: true,
     };
     let built = build_image(&options, &request)?;
     report_module(&built);
-    if let Some(stored) = &built.stored {
-        report_stored(stored);
+    match &built.stored {
+        Some(stored) => report_stored(stored, &built.module.path),
+        None => shell::result(&built.image.digest),
     }
-    println!("{}", built.image.digest);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -174,6 +228,10 @@ pub fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
 pub struct PackageArgs {
     /// The module, built by any toolchain (C++, AssemblyScript, TinyGo, Rust, …).
     pub file: PathBuf,
+    /// The image reference to store it under [default: the file name without `.wasm`, lower
+    /// case with `_` as `-`, and the tag `latest`: `my_filter.wasm` → `my-filter:latest`].
+    #[arg(short, long)]
+    pub tag: Option<String>,
     #[command(flatten)]
     pub image: ImageOptions,
 }
@@ -190,16 +248,15 @@ pub fn package(args: PackageArgs) -> anyhow::Result<ExitCode> {
             args.file.display()
         )
     })?;
-    eprintln!(
-        "module: {} ({} bytes, ABI {}, features: {})",
-        args.file.display(),
-        info.size,
-        info.abi_versions.join(", "),
-        if info.features.is_empty() {
-            "none beyond MVP".to_string()
-        } else {
-            info.features.join(", ")
-        }
+    shell::status(
+        "Checked",
+        format_args!(
+            "{} ({} bytes, ABI {}, features: {})",
+            args.file.display(),
+            info.size,
+            info.abi_versions.join(", "),
+            features(&info.features)
+        ),
     );
     let stem = args
         .file
@@ -208,18 +265,13 @@ pub fn package(args: PackageArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or("filter")
         .to_lowercase()
         .replace('_', "-");
-    let tag = args
-        .image
-        .tag
-        .clone()
-        .unwrap_or_else(|| format!("{stem}:latest"));
+    let tag = args.tag.clone().unwrap_or_else(|| format!("{stem}:latest"));
     let root_ids = if args.image.root_ids.is_empty() {
         vec![stem.replace('-', "_")]
     } else {
         args.image.root_ids.clone()
     };
     let stored = package_module(&module, args.image.format, root_ids, &tag)?;
-    report_stored(&stored);
-    println!("{}", stored.manifest_digest);
+    report_stored(&stored, &args.file);
     Ok(ExitCode::SUCCESS)
 }

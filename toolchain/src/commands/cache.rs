@@ -15,6 +15,7 @@ use anyhow::Context as _;
 use cargo_wasme::deploy::node_cache::NODE_CACHE_DIR;
 use cargo_wasme::reference::Digest;
 use cargo_wasme::registry::{self, Registry, RegistryOptions};
+use cargo_wasme::shell;
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -71,7 +72,7 @@ pub fn cache(a: CacheArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             Err(e) => {
-                eprintln!("error: {e:#}");
+                shell::error(format_args!("{e:#}"), None);
                 false
             }
         };
@@ -127,18 +128,21 @@ fn sync(registry: &Registry, refs: &[String], dir: &Path) -> (BTreeSet<String>, 
         match cache_one(registry, reference, dir) {
             Ok((name, fresh)) => {
                 if fresh {
-                    eprintln!("cached {reference} as {}", dir.join(&name).display());
+                    shell::status(
+                        "Cached",
+                        format_args!("{reference} as {}", dir.join(&name).display()),
+                    );
                 }
                 modules.insert(name);
             }
             Err(e) => {
-                eprintln!("error: cannot cache {reference}: {e:#}");
+                shell::error(format_args!("cannot cache {reference}: {e:#}"), None);
                 ok = false;
             }
         }
     }
     if ok && let Err(e) = remove_stale(dir, &modules) {
-        eprintln!("error: cannot remove stale modules: {e:#}");
+        shell::error(format_args!("cannot remove stale modules: {e:#}"), None);
     }
     (modules, ok)
 }
@@ -182,7 +186,7 @@ fn remove_stale(dir: &Path, keep: &BTreeSet<String>) -> anyhow::Result<()> {
         let name = entry?.file_name().to_string_lossy().into_owned();
         if is_module_name(&name) && !keep.contains(&name) {
             std::fs::remove_file(dir.join(&name))?;
-            eprintln!("removed {name} (no listed image names it)");
+            shell::status("Removed", format_args!("{name} (no listed image names it)"));
         }
     }
     Ok(())

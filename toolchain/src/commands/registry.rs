@@ -100,7 +100,7 @@ pub struct LoginArgs {
     #[arg(short, long)]
     pub username: String,
     /// Password or token (prefer --password-stdin: arguments are visible to other users).
-    #[arg(short, long, conflicts_with = "password_stdin")]
+    #[arg(long, conflicts_with = "password_stdin")]
     pub password: Option<String>,
     /// Read the password or token from standard input.
     #[arg(long)]

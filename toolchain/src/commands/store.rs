@@ -1,6 +1,7 @@
 //! CLI glue: store commands (`images`, `tag`, `rmi`, `inspect`, `export`).
 use anyhow::Context as _;
 use cargo_wasme::module_info::ModuleInfo;
+use cargo_wasme::shell;
 use cargo_wasme::store::{Store, StoredImage};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,13 +9,18 @@ use std::process::ExitCode;
 /// Arguments of `cargo wasme images`.
 #[derive(Debug, clap::Args)]
 pub struct ImagesArgs {
-    /// Print JSON instead of a table.
+    /// Print a JSON array instead of a table (`--message-format json`: one object per line).
     #[arg(long)]
     pub json: bool,
 }
 
-fn open() -> anyhow::Result<Store> {
-    Store::open_default().context("cannot open the local store")
+/// The local store for a command that only reads it: never created here; `reference` is what
+/// the command looked for, named in the error when no store exists yet.
+fn open_existing(reference: &str) -> anyhow::Result<Store> {
+    match Store::open_default_existing().context("cannot open the local store")? {
+        Some(store) => Ok(store),
+        None => Err(Store::absent(reference)?.into()),
+    }
 }
 
 /// Formats a byte count (`1.2 MiB`).
@@ -49,19 +55,27 @@ fn summary_json(image: &StoredImage) -> serde_json::Value {
 
 /// Runs `cargo wasme images`.
 pub fn images(args: ImagesArgs) -> anyhow::Result<ExitCode> {
-    let store = open()?;
+    let store = Store::open_default_existing().context("cannot open the local store")?;
     let mut images = Vec::new();
     let mut broken = 0;
-    for entry in store.list()? {
+    let entries = match &store {
+        Some(store) => store.list()?,
+        None => Vec::new(),
+    };
+    for entry in entries {
         match entry {
             Ok(i) => images.push(i),
             Err(e) => {
                 broken += 1;
-                eprintln!("warning: {e}");
+                shell::warn(e);
             }
         }
     }
-    if args.json {
+    if shell::is_json() {
+        for image in &images {
+            shell::json("image", &summary_json(image));
+        }
+    } else if args.json {
         let list: Vec<_> = images.iter().map(summary_json).collect();
         println!("{}", serde_json::to_string_pretty(&list)?);
     } else {
@@ -104,7 +118,7 @@ pub fn images(args: ImagesArgs) -> anyhow::Result<ExitCode> {
 /// Arguments of `cargo wasme tag`.
 #[derive(Debug, clap::Args)]
 pub struct TagArgs {
-    /// The image to name (reference or digest).
+    /// The image to name (reference, digest, or a unique digest prefix of ≥ 12 hex digits).
     pub source: String,
     /// The new name (REPOSITORY:TAG, e.g. ghcr.io/me/filter:1.0).
     pub target: String,
@@ -112,35 +126,50 @@ pub struct TagArgs {
 
 /// Runs `cargo wasme tag`.
 pub fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
-    let image = open()?.tag(&args.source, &args.target)?;
-    println!(
-        "tagged {} ({})",
-        image.short_reference(),
-        image.manifest_digest
+    let store = open_existing(&args.source)?;
+    let image = store.tag(&store.expand_prefix(&args.source)?, &args.target)?;
+    shell::status(
+        "Tagged",
+        format_args!("{} ({})", image.short_reference(), image.manifest_digest),
     );
+    shell::result(&image.manifest_digest);
+    shell::json("image-tagged", &summary_json(&image));
     Ok(ExitCode::SUCCESS)
 }
 
 /// Arguments of `cargo wasme rmi`.
 #[derive(Debug, clap::Args)]
 pub struct RmiArgs {
-    /// Images to remove (references, digest references or `sha256:` digests).
+    /// Images to remove (references, digest references, `sha256:` digests or unique digest
+    /// prefixes of ≥ 12 hex digits).
     #[arg(required = true)]
     pub references: Vec<String>,
 }
 
 /// Runs `cargo wasme rmi`.
 pub fn rmi(args: RmiArgs) -> anyhow::Result<ExitCode> {
-    let store = open()?;
+    let store = open_existing(&args.references[0])?;
     for reference in &args.references {
-        let report = store.remove(reference)?;
+        let report = store.remove(&store.expand_prefix(reference)?)?;
         for name in &report.untagged {
-            println!("untagged {name}");
+            shell::status("Untagged", name);
         }
-        println!(
-            "deleted {} blobs ({})",
-            report.blobs_deleted,
-            human_size(report.bytes_freed)
+        shell::status(
+            "Deleted",
+            format_args!(
+                "{} blobs ({})",
+                report.blobs_deleted,
+                human_size(report.bytes_freed)
+            ),
+        );
+        shell::json(
+            "image-removed",
+            &serde_json::json!({
+                "reference": reference,
+                "untagged": report.untagged,
+                "blobsDeleted": report.blobs_deleted,
+                "bytesFreed": report.bytes_freed,
+            }),
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -149,7 +178,7 @@ pub fn rmi(args: RmiArgs) -> anyhow::Result<ExitCode> {
 /// Arguments of `cargo wasme inspect`.
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
-    /// The image (reference or digest).
+    /// The image (reference, digest, or a unique digest prefix of ≥ 12 hex digits).
     pub reference: String,
     /// Print JSON.
     #[arg(long)]
@@ -158,7 +187,7 @@ pub struct InspectArgs {
 
 /// Runs `cargo wasme inspect`.
 pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
-    let image = open()?.resolve(&args.reference)?;
+    let image = open_existing(&args.reference)?.resolve_local(&args.reference)?;
     let info = ModuleInfo::parse(image.wasm())
         .with_context(|| format!("the module in {} is not valid", image.reference))?;
     let manifest: serde_json::Value = serde_json::from_slice(&image.manifest_bytes)?;
@@ -166,14 +195,18 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
         serde_json::from_slice(&image.config_bytes).unwrap_or_else(|_| {
             serde_json::Value::String(String::from_utf8_lossy(&image.config_bytes).into_owned())
         });
-    if args.json {
+    if args.json || shell::is_json() {
         let mut out = summary_json(&image);
         out["features"] = serde_json::json!(info.features);
         out["imports"] = serde_json::to_value(&info.imports)?;
         out["exports"] = serde_json::to_value(&info.exports)?;
         out["manifest"] = manifest;
         out["config"] = config;
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        if shell::is_json() {
+            shell::json("image-inspected", &out);
+        } else {
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
         return Ok(ExitCode::SUCCESS);
     }
     println!("Reference:    {}", image.reference);
@@ -210,7 +243,7 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
 /// Arguments of `cargo wasme export`.
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
-    /// The image (reference or digest).
+    /// The image (reference, digest, or a unique digest prefix of ≥ 12 hex digits).
     pub reference: String,
     /// Where to write the module.
     #[arg(short, long)]
@@ -219,7 +252,7 @@ pub struct ExportArgs {
 
 /// Runs `cargo wasme export`.
 pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let image = open()?.resolve(&args.reference)?;
+    let image = open_existing(&args.reference)?.resolve_local(&args.reference)?;
     let dir = match args.output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -229,13 +262,32 @@ pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot write to {}", dir.display()))?;
     std::io::Write::write_all(&mut tmp, image.wasm())
         .with_context(|| format!("cannot write {}", args.output.display()))?;
+    // A temporary file is private (0600); the module is not a secret: 0644 as `docker save`.
+    #[cfg(unix)]
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .with_context(|| format!("cannot write {}", args.output.display()))?;
     tmp.persist(&args.output)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
-    println!(
-        "wrote {} ({} bytes, sha256 {})",
-        args.output.display(),
-        image.wasm().len(),
-        image.wasm_sha256
+    shell::status(
+        "Exported",
+        format_args!(
+            "{} ({} bytes, sha256 {})",
+            args.output.display(),
+            image.wasm().len(),
+            image.wasm_sha256
+        ),
+    );
+    shell::json(
+        "module-exported",
+        &serde_json::json!({
+            "path": args.output,
+            "size": image.wasm().len(),
+            "wasmSha256": image.wasm_sha256,
+            "digest": image.manifest_digest,
+        }),
     );
     Ok(ExitCode::SUCCESS)
 }

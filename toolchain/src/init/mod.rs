@@ -127,11 +127,16 @@ pub enum InitError {
     /// The directory already has files; nothing was written.
     #[error("{0} exists and is not empty: choose a new directory (nothing was written)")]
     NotEmpty(PathBuf),
-    /// The crate name is not usable.
-    #[error(
-        "{0:?} is not a valid crate name: use letters, digits, `-` and `_`, starting with a letter (pass --name)"
-    )]
-    BadName(String),
+    /// The crate name is not usable (cargo's rules for a new package, plus lower case).
+    #[error("invalid crate name {name:?}: {reason}")]
+    BadName {
+        /// The name given.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+        /// A valid name close to it ([`suggest_name`]), when there is one.
+        suggestion: Option<String>,
+    },
     /// Writing failed.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -142,21 +147,126 @@ pub enum InitError {
     },
 }
 
-/// Checks a crate name as cargo would accept it for a new package.
+/// Names cargo refuses for a new package: Rust keywords, the standard library's crates,
+/// `test`, and the names of cargo's own output directories.
+const RESERVED: &[&str] = &[
+    "abstract",
+    "alloc",
+    "as",
+    "async",
+    "await",
+    "become",
+    "box",
+    "break",
+    "build",
+    "const",
+    "continue",
+    "core",
+    "crate",
+    "deps",
+    "do",
+    "dyn",
+    "else",
+    "enum",
+    "examples",
+    "extern",
+    "false",
+    "final",
+    "fn",
+    "for",
+    "gen",
+    "if",
+    "impl",
+    "in",
+    "incremental",
+    "let",
+    "loop",
+    "macro",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "override",
+    "priv",
+    "proc-macro",
+    "proc_macro",
+    "pub",
+    "ref",
+    "return",
+    "self",
+    "static",
+    "std",
+    "struct",
+    "super",
+    "test",
+    "trait",
+    "true",
+    "try",
+    "type",
+    "typeof",
+    "unsafe",
+    "unsized",
+    "use",
+    "virtual",
+    "where",
+    "while",
+    "yield",
+];
+
+/// Checks a crate name as cargo checks a new package's (`cargo new`), and also requires lower
+/// case: the name becomes the image repository, and OCI repositories are lower case. The
+/// error carries a corrected name when one exists ([`suggest_name`]).
 pub fn validate_name(name: &str) -> Result<(), InitError> {
-    let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        && !matches!(
-            name,
-            "test" | "core" | "std" | "alloc" | "proc_macro" | "self" | "crate" | "super"
-        );
-    if ok {
-        Ok(())
+    let reason = if name.is_empty() {
+        Some("the name is empty")
+    } else if name.starts_with(|c: char| c.is_ascii_digit()) {
+        Some("it starts with a digit")
+    } else if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        Some("it must start with a letter")
+    } else if name.chars().any(|c| c.is_ascii_uppercase()) {
+        Some("it has upper-case letters (image repositories are lower case)")
+    } else if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        Some("only letters, digits, `-` and `_` are allowed")
+    } else if RESERVED.contains(&name) {
+        Some("it is a Rust keyword or a name cargo reserves")
     } else {
-        Err(InitError::BadName(name.to_string()))
+        None
+    };
+    match reason {
+        None => Ok(()),
+        Some(reason) => Err(InitError::BadName {
+            name: name.to_string(),
+            reason,
+            suggestion: suggest_name(name),
+        }),
     }
+}
+
+/// A valid crate name close to `name`: lower case, other characters as `-`, leading digits
+/// and separators dropped, `-filter` appended to a reserved name (`My-Filter` → `my-filter`,
+/// `2fast` → `fast`, `test` → `test-filter`). `None` when nothing usable is left.
+pub fn suggest_name(name: &str) -> Option<String> {
+    let mut out = String::new();
+    for c in name.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() || c == '_' {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out
+        .trim_start_matches(|c: char| !c.is_ascii_alphabetic())
+        .trim_end_matches('-');
+    let out = if RESERVED.contains(&out) {
+        format!("{out}-filter")
+    } else {
+        out.to_string()
+    };
+    (!out.is_empty() && out != name).then_some(out)
 }
 
 /// The crate name a directory suggests (its last component).
@@ -194,6 +304,9 @@ const NET_TEST: &str = include_str!("templates/network/test.rs.tmpl");
 const NET_SCENARIO: &str = include_str!("templates/network/scenario.yaml.tmpl");
 const NET_BAD_CONFIG: &str = include_str!("templates/network/bad-config.yaml.tmpl");
 
+/// Where the generated project keeps the scenario JSON schema its scenario files name.
+const SCENARIO_SCHEMA: &str = "scenarios/scenario.schema.json";
+
 /// The files of a project: relative path and contents.
 pub fn render(name: &str, template: Template, deps: &Dependencies) -> Vec<(PathBuf, String)> {
     let root_id = name.replace('-', "_");
@@ -215,6 +328,11 @@ pub fn render(name: &str, template: Template, deps: &Dependencies) -> Vec<(PathB
         ("tests/filter.rs".into(), fill(test)),
         ("scenarios/basic.yaml".into(), fill(scenario)),
         ("scenarios/bad-config.yaml".into(), fill(bad)),
+        (
+            SCENARIO_SCHEMA.into(),
+            serde_json::to_string_pretty(&crate::scenario::json_schema()).unwrap_or_default()
+                + "\n",
+        ),
     ]
 }
 
@@ -257,6 +375,12 @@ mod tests {
         assert!(validate_name("9lives").is_err());
         assert!(validate_name("a b").is_err());
         assert!(validate_name("").is_err());
+        assert!(validate_name("My-Filter").is_err());
+        assert!(validate_name("fn").is_err());
+        assert_eq!(suggest_name("My-Filter").as_deref(), Some("my-filter"));
+        assert_eq!(suggest_name("2fast 4you").as_deref(), Some("fast-4you"));
+        assert_eq!(suggest_name("test").as_deref(), Some("test-filter"));
+        assert_eq!(suggest_name("123"), None);
         assert_eq!(pascal_case("my-cool_filter"), "MyCoolFilter");
     }
 

@@ -93,10 +93,13 @@ fn load_image(reference: &str) -> Result<Module, ModuleError> {
         arg: reference.to_string(),
         reason,
     };
-    let store = crate::store::Store::open_default().map_err(|e| not_found(e.to_string()))?;
-    let image = store
-        .resolve(reference)
-        .map_err(|e| not_found(e.to_string()))?;
+    // Only read: a missing store is a missing image, never created here.
+    let image = match crate::store::Store::open_default_existing() {
+        Ok(Some(store)) => store.resolve_local(reference),
+        Ok(None) => crate::store::Store::absent(reference).and_then(Err),
+        Err(e) => Err(e),
+    }
+    .map_err(|e| not_found(e.to_string()))?;
     Module::from_bytes(image.wasm()).map_err(|source| ModuleError::Image {
         reference: image.reference.clone(),
         source: Box::new(source),

@@ -22,6 +22,18 @@ pub enum StoreError {
         /// The store's directory.
         store: PathBuf,
     },
+    /// A digest prefix matches more than one image.
+    #[error(
+        "`{prefix}` is ambiguous: it starts the digests of {n} images ({list}); type more digits",
+        n = matches.len(),
+        list = matches.join(", ")
+    )]
+    AmbiguousPrefix {
+        /// The prefix given.
+        prefix: String,
+        /// The manifest digests it matches.
+        matches: Vec<String>,
+    },
     /// A digest reference cannot be a tag target.
     #[error("`{0}` is a digest reference; a new name needs a tag (REPOSITORY:TAG)")]
     DigestAsTag(String),

@@ -22,6 +22,7 @@
 
 mod error;
 pub mod layout;
+mod lookup;
 
 pub use error::StoreError;
 

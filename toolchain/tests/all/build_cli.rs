@@ -89,7 +89,7 @@ fn builds_add_header_reproducibly_into_the_store() {
         ],
     ));
     assert!(ok, "{stderr3}");
-    assert!(stderr3.contains("skipped (--no-opt)"), "{stderr3}");
+    assert!(stderr3.contains("Skipped wasm-opt (--no-opt)"), "{stderr3}");
     assert_ne!(digest_in(&stdout3), digest);
     let inspect: serde_json::Value =
         serde_json::from_str(&env.ok(&["inspect", "127.0.0.1:5000/ah:dev", "--json"])).unwrap();

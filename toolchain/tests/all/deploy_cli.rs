@@ -157,7 +157,7 @@ fn deploy_istio_pins_the_store_digest_in_every_form() {
                     version,
                     "--config",
                     "world",
-                    "-t",
+                    "--workload-type",
                     "statefulset",
                     "--kustomize",
                     dir.path().to_str().unwrap(),

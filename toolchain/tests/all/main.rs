@@ -8,6 +8,7 @@ mod author_support;
 mod author_test;
 mod build_cli;
 mod build_pipeline;
+mod cli_conventions;
 mod deploy_cache;
 mod deploy_cli;
 mod deploy_examples;

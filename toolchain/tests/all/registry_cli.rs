@@ -326,7 +326,10 @@ fn login_stores_through_a_credential_helper() {
     let path = [("PATH", OsStr::new(&path))];
     let err = env.fails_with(&["push", &reference], &path);
     assert!(err.contains("401"), "{err}");
-    let out = env.ok_with(&["login", &registry.addr, "-u", "bob", "-p", "pw"], &path);
+    let out = env.ok_with(
+        &["login", &registry.addr, "-u", "bob", "--password", "pw"],
+        &path,
+    );
     assert!(out.contains("docker-credential-testvault"), "{out}");
     assert!(
         std::fs::read_to_string(&vault)

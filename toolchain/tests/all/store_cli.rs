@@ -152,8 +152,12 @@ fn tag_rmi_and_garbage_collection() {
             .unwrap();
     assert_eq!(again["digest"], digest.as_str());
     // Removing the last name frees its manifest, config and layer, not g's.
-    let out = env.ok(&["rmi", "127.0.0.1:5000/team/f:prod"]);
-    assert!(out.contains("deleted 3 blobs"), "{out}");
+    let out = env.run_with(&["rmi", "127.0.0.1:5000/team/f:prod"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.contains("Deleted 3 blobs"),
+        "{err}"
+    );
     assert_eq!(blob_count(), before - 3);
     env.ok(&["inspect", "g:1"]);
     // Tagging to a digest reference is refused.

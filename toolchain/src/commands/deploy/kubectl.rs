@@ -2,12 +2,13 @@
 
 use anyhow::{Context, bail};
 use cargo_wasme::deploy::{names, node_cache::WorkloadPatch};
+use cargo_wasme::shell;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-/// The kubectl binary: `$KUBECTL`, else `kubectl` on PATH.
-fn kubectl() -> std::ffi::OsString {
-    std::env::var_os("KUBECTL").unwrap_or_else(|| "kubectl".into())
+/// The kubectl binary: `$KUBECTL` when set (and not empty), else `kubectl` on PATH.
+fn kubectl() -> Option<std::ffi::OsString> {
+    std::env::var_os("KUBECTL").filter(|k| !k.is_empty())
 }
 
 /// Starts kubectl with its stderr captured (for [`check`]); `capture_stdout` captures its
@@ -17,7 +18,8 @@ fn spawn_kubectl(
     stdin: Stdio,
     capture_stdout: bool,
 ) -> anyhow::Result<std::process::Child> {
-    Command::new(kubectl())
+    let from_env = kubectl();
+    Command::new(from_env.clone().unwrap_or_else(|| "kubectl".into()))
         .args(args)
         .stdin(stdin)
         .stdout(if capture_stdout {
@@ -28,7 +30,12 @@ fn spawn_kubectl(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
+            if let Some(path) = &from_env {
+                shell::with_help(
+                    anyhow::anyhow!("cannot run KUBECTL={}: {e}", path.to_string_lossy()),
+                    "point KUBECTL at a kubectl binary, or unset it to use `kubectl` from PATH",
+                )
+            } else if e.kind() == std::io::ErrorKind::NotFound {
                 anyhow::anyhow!(
                     "kubectl is not installed (not found on PATH, and KUBECTL is not set): install kubectl, \
                      or drop --apply to print the manifests and apply them yourself"
@@ -55,7 +62,7 @@ pub fn kubectl_stdin(args: &[&str], input: &str) -> anyhow::Result<()> {
 fn check(what: &str, out: &std::process::Output) -> anyhow::Result<()> {
     let stderr = String::from_utf8_lossy(&out.stderr);
     if out.status.success() {
-        eprint!("{stderr}");
+        shell::info(stderr.trim_end());
         return Ok(());
     }
     let cause = stderr.trim();
@@ -85,9 +92,9 @@ pub fn kubectl_patch_workloads(patch: &WorkloadPatch) -> anyhow::Result<()> {
         .filter(|l| !l.is_empty())
         .collect();
     if workloads.is_empty() {
-        eprintln!(
-            "warning: no {kind} in namespace {ns} matches {selector:?}: no pod annotations patched"
-        );
+        shell::warn(format_args!(
+            "no {kind} in namespace {ns} matches {selector:?}: no pod annotations patched"
+        ));
     }
     for w in workloads {
         let out = spawn_kubectl(

@@ -25,6 +25,7 @@ use cargo_wasme::deploy::{
     undeploy::{UndeployRequest, deletions, field_manager},
     yaml,
 };
+use cargo_wasme::shell;
 use kubectl::{kubectl_patch_workloads, kubectl_stdin};
 use resolver::{StoreResolver, export_module};
 use std::path::{Path, PathBuf};
@@ -98,7 +99,7 @@ pub struct IstioDeployArgs {
     #[arg(long, value_enum)]
     pub patch_context: Option<PatchContext>,
     /// Kind of the selected workloads (the EnvoyFilter form patches their pod annotations).
-    #[arg(short = 't', long, value_enum)]
+    #[arg(long, value_enum)]
     pub workload_type: Option<WorkloadKind>,
     /// HTTP or network filter.
     #[arg(long = "type", value_enum)]
@@ -141,7 +142,7 @@ pub struct EnvoyDeployArgs {
     #[arg(long, default_value = "0.0.0.0")]
     pub listen_address: String,
     /// Listener port.
-    #[arg(short = 'p', long, default_value_t = 8080)]
+    #[arg(long, default_value_t = 8080)]
     pub port: u16,
     /// Name of the upstream cluster requests are routed to.
     #[arg(long, default_value = "upstream")]
@@ -180,7 +181,7 @@ pub struct IstioUndeployArgs {
     #[arg(long)]
     pub labels: Option<String>,
     /// Kind of the workloads whose annotations are removed.
-    #[arg(short = 't', long, value_enum)]
+    #[arg(long, value_enum)]
     pub workload_type: Option<WorkloadKind>,
     /// With --labels: write DIR/kustomization.yaml, a kustomize Component whose patch removes
     /// the node-cache annotations (kustomize documents never go to stdout).
@@ -273,7 +274,7 @@ fn deploy_istio(a: IstioDeployArgs) -> anyhow::Result<ExitCode> {
     }
     let generated = generate::generate(&fd, &image)?;
     for w in &generated.warnings {
-        eprintln!("warning: {w}");
+        shell::warn(w);
     }
     let mut docs: Vec<serde_norway::Value> = Vec::new();
     for m in &generated.manifests {
@@ -322,11 +323,11 @@ fn deploy_istio(a: IstioDeployArgs) -> anyhow::Result<ExitCode> {
                     &kustomize_dir(&name, std::slice::from_ref(patch), Some(&stream))?,
                 )?;
             }
-            None => eprintln!(
-                "note: the selected workloads' sidecars must mount the wasme node cache ({NODE_CACHE_DIR}): \
+            None => shell::note(format_args!(
+                "the selected workloads' sidecars must mount the wasme node cache ({NODE_CACHE_DIR}): \
                  pass --kustomize DIR for a kustomize component that sets their pod annotations, \
                  or --apply to patch them with kubectl"
-            ),
+            )),
         }
     }
     print!("{stream}");
@@ -343,9 +344,12 @@ fn write_kustomize_dir(dir: &Path, files: &[(&'static str, String)]) -> anyhow::
             .and_then(|()| std::fs::rename(&tmp, &path))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    eprintln!(
-        "wrote the kustomize component {} (list it under `components:` in your kustomization)",
-        dir.display()
+    shell::status(
+        "Wrote",
+        format_args!(
+            "the kustomize component {} (list it under `components:` in your kustomization)",
+            dir.display()
+        ),
     );
     Ok(())
 }
@@ -355,13 +359,22 @@ fn deploy_envoy(a: EnvoyDeployArgs) -> anyhow::Result<ExitCode> {
         Some(id) => id.clone(),
         None => default_id(&a.image)?,
     };
-    let resolver = store_resolver(true)?;
-    let stored = resolver.load(&a.image).with_context(|| {
+    // Only reads the store: a machine without one gets the not-found error, not a new store.
+    let resolver = match cargo_wasme::store::Store::open_default_existing()? {
+        Some(_) => Some(store_resolver(true)?),
+        None => None,
+    };
+    let loaded = match &resolver {
+        Some(r) => r.load(&a.image),
+        None => Err(cargo_wasme::store::Store::absent(&a.image)?),
+    };
+    let stored = loaded.with_context(|| {
         format!(
             "`deploy envoy` loads the module from the local store: pull or build {} first",
             a.image
         )
     })?;
+    let resolver = resolver.context("the local store disappeared")?;
     let wasm_path = export_module(&resolver, &stored, a.module_path.as_deref())?;
     let bootstrap = EnvoyBootstrap {
         id,
@@ -387,10 +400,9 @@ fn deploy_envoy(a: EnvoyDeployArgs) -> anyhow::Result<ExitCode> {
         Some(path) => {
             std::fs::write(path, &text)
                 .with_context(|| format!("cannot write the bootstrap to {}", path.display()))?;
-            eprintln!(
-                "wrote {} (run: envoy -c {})",
-                path.display(),
-                path.display()
+            shell::status(
+                "Wrote",
+                format_args!("{} (run: envoy -c {})", path.display(), path.display()),
             );
         }
         None => print!("{text}"),
@@ -434,10 +446,10 @@ pub fn undeploy(c: UndeployCommand) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some((key, _)) = &out.cache_entry {
-        eprintln!(
-            "note: the node cache's ConfigMap {NODE_CACHE_NAMESPACE}/{CACHE_NAME} keeps the entry {key}: remove it \
+        shell::note(format_args!(
+            "the node cache's ConfigMap {NODE_CACHE_NAMESPACE}/{CACHE_NAME} keeps the entry {key}: remove it \
              from your repository, or undeploy with --apply (a server-side apply releases it)"
-        );
+        ));
     }
     if let Some(patch) = &patch {
         match &a.kustomize {
@@ -449,9 +461,9 @@ pub fn undeploy(c: UndeployCommand) -> anyhow::Result<ExitCode> {
                     None,
                 )?,
             )?,
-            None => eprintln!(
-                "note: the workloads keep their node-cache pod annotations: pass --kustomize DIR for a kustomize \
-                 component that removes them, or --apply to patch them with kubectl"
+            None => shell::note(
+                "the workloads keep their node-cache pod annotations: pass --kustomize DIR for a kustomize \
+                 component that removes them, or --apply to patch them with kubectl",
             ),
         }
     }
