@@ -52,12 +52,22 @@ pub fn images(args: ImagesArgs) -> anyhow::Result<ExitCode> {
     let store = open()?;
     let mut images = Vec::new();
     let mut broken = 0;
-    for entry in store.list()? {
+    for (name, entry) in store.list_named()? {
         match entry {
             Ok(i) => images.push(i),
             Err(e) => {
                 broken += 1;
-                eprintln!("warning: {e}");
+                let short = cargo_wasme::reference::parse(&name)
+                    .map(|r| cargo_wasme::reference::familiar(&r))
+                    .unwrap_or(name);
+                cargo_wasme::shell::error(
+                    format_args!("image `{short}` is damaged: {e}"),
+                    Some(&format!(
+                        "repair it with `cargo wasme pull {short}` (from its registry) or by \
+                         building it again with the same tag (`cargo wasme build --tag {short}`); \
+                         damaged blobs are replaced"
+                    )),
+                );
             }
         }
     }

@@ -31,8 +31,30 @@ impl Registry {
         } else {
             "pull"
         };
+        if op == RegistryOperation::Push {
+            // oci-client asks for a pull token on its own for the pull-type requests of a push
+            // (blob checks); get and check that one now, before any request carries it.
+            Box::pin(self.authenticate(client, r, whole, cred, RegistryOperation::Pull)).await?;
+        }
         let ctx = self.ctx(r, whole, format!("authentication for {name}"), name, cred);
-        self.retry(&ctx, || client.auth(r, &auth, op)).await
+        let token = self.retry(&ctx, || client.auth(r, &auth, op)).await?;
+        // oci-client turns a token into an `Authorization` header with `unwrap`, so a token
+        // server answering a token with a `\n` (or any byte a header cannot hold) would make
+        // it panic on the next request: refuse such a token here, before it is used.
+        if let Some(t) = &token
+            && http::HeaderValue::from_str(&format!("Bearer {t}")).is_err()
+        {
+            return Err(unusable_token(
+                r.registry(),
+                "the token its token service issued",
+            ));
+        }
+        if let Credential::Token(t) = cred
+            && http::HeaderValue::from_str(&format!("Bearer {t}")).is_err()
+        {
+            return Err(unusable_token(r.registry(), "the stored identity token"));
+        }
+        Ok(token)
     }
 
     /// Checks that `credential` is accepted by `registry` (a host): the token service must
@@ -67,5 +89,18 @@ impl Registry {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+/// The error for a token or credential that cannot travel in an HTTP header.
+pub(super) fn unusable_token(registry: &str, what: &str) -> RegistryError {
+    RegistryError::Other {
+        registry: registry.to_string(),
+        what: "authentication".into(),
+        message: format!(
+            "{what} contains characters an HTTP header cannot carry (a line break or control \
+             character); refusing to use it: the token service is misbehaving, or the stored \
+             credentials are damaged (`cargo wasme login {registry}` replaces them)"
+        ),
     }
 }
