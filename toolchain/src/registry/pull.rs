@@ -78,7 +78,7 @@ struct Get<'a> {
 impl Registry {
     /// The HTTP client for downloads: the same TLS and plain-HTTP choices as the oci-client
     /// one, with the read timeout that turns a stall into an error.
-    fn http_client(&self, registry: &str) -> Result<reqwest::Client, RegistryError> {
+    pub(super) fn http_client(&self, registry: &str) -> Result<reqwest::Client, RegistryError> {
         reqwest::Client::builder()
             .danger_accept_invalid_certs(self.options.insecure)
             .connect_timeout(Duration::from_secs(10))
