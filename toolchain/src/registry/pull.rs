@@ -14,15 +14,18 @@
 //! rather than oci-client's `pull_manifest_raw`/`pull_blob`, because those read a manifest
 //! whole with no limit and have no way to stop a blob at a size.
 
+use super::error::Ctx;
 use super::progress::{Progress, Transfer};
 use super::{Registry, RegistryError};
 use crate::image::{self, Manifest};
 use crate::reference::{self, Digest, Reference};
-use crate::store::{BlobWriter, Store};
+use crate::store::{BlobWriter, Store, StoreError};
 use http::HeaderValue;
 use oci_client::RegistryOperation;
 use oci_client::errors::{DigestError, OciDistributionError};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::time::Duration;
 
 /// The largest manifest accepted (4 MiB, the limit of the distribution registry itself).
@@ -41,6 +44,45 @@ pub(super) struct Fetched {
     pub(super) blobs: BTreeMap<Digest, Vec<u8>>,
 }
 
+/// Why one download attempt failed.
+enum Failure {
+    /// A client or HTTP failure (retried when transient).
+    Client(OciDistributionError),
+    /// The registry's answer broke a limit or its declared size: never retried.
+    Refused(String),
+    /// The local store failed.
+    Store(StoreError),
+}
+
+impl From<OciDistributionError> for Failure {
+    fn from(e: OciDistributionError) -> Self {
+        Failure::Client(e)
+    }
+}
+
+impl From<reqwest::Error> for Failure {
+    fn from(e: reqwest::Error) -> Self {
+        Failure::Client(e.into())
+    }
+}
+
+/// What [`Registry::fetch_blobs`] works with.
+struct FetchBlobs<'a> {
+    store: Option<&'a Store>,
+    manifest: &'a Manifest,
+    /// A blob's (cap, is it the config, name for messages).
+    limits: &'a dyn Fn(&image::Descriptor) -> (u64, bool, String),
+    http: &'a reqwest::Client,
+    base: &'a str,
+    authorization: Option<&'a HeaderValue>,
+    target: &'a Reference,
+    whole: &'a str,
+    cred: &'a super::credentials::Credential,
+    progress: &'a Progress,
+    blobs: &'a mut BTreeMap<Digest, Vec<u8>>,
+    added: &'a mut Vec<Digest>,
+}
+
 /// Where a download goes.
 enum Sink {
     /// Kept in memory (manifests, and blobs when there is no store).
@@ -50,15 +92,13 @@ enum Sink {
 }
 
 impl Sink {
-    fn append(&mut self, data: &[u8]) -> Result<(), OciDistributionError> {
+    fn append(&mut self, data: &[u8]) -> Result<(), Failure> {
         match self {
             Sink::Memory(v) => {
                 v.extend_from_slice(data);
                 Ok(())
             }
-            Sink::Store(w) => w
-                .append(data)
-                .map_err(|e| OciDistributionError::GenericError(Some(e.to_string()))),
+            Sink::Store(w) => w.append(data).map_err(Failure::Store),
         }
     }
 }
@@ -90,6 +130,59 @@ impl Registry {
                 what: "setting up the HTTP client".into(),
                 message: e.to_string(),
             })
+    }
+
+    /// [`Registry::retry`] for a download: client failures are retried as usual; a refused
+    /// answer or a store failure ends the attempts at once with its own error.
+    async fn attempt<T, F, Fut>(&self, ctx: &Ctx<'_>, mut f: F) -> Result<T, RegistryError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Failure>>,
+    {
+        let stop: RefCell<Option<Failure>> = RefCell::new(None);
+        let timed_out = std::cell::Cell::new(false);
+        let result = self
+            .retry(ctx, || {
+                let attempt = f();
+                let (stop, timed_out) = (&stop, &timed_out);
+                async move {
+                    attempt.await.map_err(|e| match e {
+                        Failure::Client(e) => {
+                            timed_out.set(matches!(
+                                &e,
+                                OciDistributionError::RequestError(r) if r.is_timeout()
+                            ));
+                            e
+                        }
+                        other => {
+                            *stop.borrow_mut() = Some(other);
+                            // Not transient, so `retry` stops here; the real error is `stop`.
+                            OciDistributionError::GenericError(None)
+                        }
+                    })
+                }
+            })
+            .await;
+        match (result, stop.into_inner()) {
+            (Ok(v), _) => Ok(v),
+            (Err(_), Some(Failure::Refused(message))) => Err(RegistryError::Other {
+                registry: ctx.registry.to_string(),
+                what: ctx.what.clone(),
+                message,
+            }),
+            (Err(_), Some(Failure::Store(e))) => Err(e.into()),
+            (Err(_), None) if timed_out.get() => Err(RegistryError::Other {
+                registry: ctx.registry.to_string(),
+                what: ctx.what.clone(),
+                message: format!(
+                    "timed out: the registry stalled, sending nothing for {} s, on every attempt \
+                     ({}); try again later, or raise WASME_READ_TIMEOUT (seconds) for a slow link",
+                    self.options.read_timeout.as_secs_f32(),
+                    self.options.attempts.max(1)
+                ),
+            }),
+            (Err(e), _) => Err(e),
+        }
     }
 
     fn base_url(&self, target: &Reference) -> String {
@@ -150,7 +243,7 @@ impl Registry {
             &cred,
         );
         let manifest_bytes = match self
-            .retry(&ctx, || {
+            .attempt(&ctx, || {
                 download(&http, &get, authorization.as_ref(), None, Sink::Memory)
             })
             .await?
@@ -172,19 +265,24 @@ impl Registry {
             reference: whole.clone(),
             source,
         })?;
-        let mut blobs = BTreeMap::new();
+        let limits = |blob: &image::Descriptor| {
+            if blob.digest == manifest.config.digest {
+                (
+                    MAX_CONFIG_SIZE,
+                    true,
+                    format!("config blob {}", blob.digest),
+                )
+            } else {
+                (
+                    self.options.max_layer_size,
+                    false,
+                    format!("layer {}", blob.digest),
+                )
+            }
+        };
+        // Every declared size is checked before anything is downloaded.
         for blob in manifest.blobs() {
-            let is_config = blob.digest == manifest.config.digest;
-            let cap = if is_config {
-                MAX_CONFIG_SIZE
-            } else {
-                self.options.max_layer_size
-            };
-            let what = if is_config {
-                format!("config blob {}", blob.digest)
-            } else {
-                format!("layer {}", blob.digest)
-            };
+            let (cap, is_config, what) = limits(blob);
             if blob.size > cap {
                 return Err(RegistryError::Other {
                     registry: target.registry().to_string(),
@@ -201,6 +299,58 @@ impl Registry {
                     ),
                 });
             }
+        }
+        let mut blobs = BTreeMap::new();
+        // Blobs this pull added to the store: taken back out if the pull fails.
+        let mut added = Vec::new();
+        let result = self
+            .fetch_blobs(&mut FetchBlobs {
+                store,
+                manifest: &manifest,
+                limits: &limits,
+                http: &http,
+                base: &base,
+                authorization: authorization.as_ref(),
+                target: &target,
+                whole: &whole,
+                cred: &cred,
+                progress: &progress,
+                blobs: &mut blobs,
+                added: &mut added,
+            })
+            .await;
+        if let Err(e) = result {
+            if let Some(s) = store {
+                s.discard_unreferenced(&added);
+            }
+            return Err(e);
+        }
+        Ok(Fetched {
+            whole,
+            manifest_bytes,
+            blobs,
+        })
+    }
+
+    /// Downloads (or reads from the store) every blob of `job.manifest`.
+    async fn fetch_blobs(&self, job: &mut FetchBlobs<'_>) -> Result<(), RegistryError> {
+        let FetchBlobs {
+            store,
+            manifest,
+            limits,
+            http,
+            base,
+            authorization,
+            target,
+            whole,
+            cred,
+            progress,
+            blobs,
+            added,
+        } = job;
+        let (store, http, authorization) = (*store, *http, *authorization);
+        for blob in manifest.blobs() {
+            let (cap, _, what) = limits(blob);
             let transfer = progress.start("pull", &blob.digest, blob.size);
             if let Some(s) = store
                 && s.blob_is_intact(&blob.digest)
@@ -217,42 +367,36 @@ impl Registry {
                 limit: blob.size.min(cap),
                 what: what.clone(),
             };
-            let ctx = self.ctx(&target, &whole, what, "pull", &cred);
+            let ctx = self.ctx(target, whole, what, "pull", cred);
             let data = match store {
                 Some(s) => {
-                    self.retry(&ctx, || async {
+                    self.attempt(&ctx, || async {
                         let writer = s
                             .blob_writer(&blob.digest, get.limit)
-                            .map_err(|e| OciDistributionError::GenericError(Some(e.to_string())))?;
-                        let sink =
-                            download(&http, &get, authorization.as_ref(), Some(&transfer), |_| {
-                                Sink::Store(writer)
-                            })
-                            .await?;
+                            .map_err(Failure::Store)?;
+                        let sink = download(&http, &get, authorization, Some(&transfer), |_| {
+                            Sink::Store(writer)
+                        })
+                        .await?;
                         if let Sink::Store(w) = sink {
                             w.commit().map_err(|e| match e {
-                                crate::store::StoreError::DigestMismatch { expected, actual } => {
-                                    DigestError::VerificationError { expected, actual }.into()
+                                StoreError::DigestMismatch { expected, actual } => {
+                                    Failure::Client(OciDistributionError::from(
+                                        DigestError::VerificationError { expected, actual },
+                                    ))
                                 }
-                                other => {
-                                    OciDistributionError::GenericError(Some(other.to_string()))
-                                }
+                                other => Failure::Store(other),
                             })?;
                         }
                         Ok(())
                     })
                     .await?;
+                    added.push(blob.digest.clone());
                     s.read_blob(&blob.digest)?
                 }
                 None => match self
-                    .retry(&ctx, || {
-                        download(
-                            &http,
-                            &get,
-                            authorization.as_ref(),
-                            Some(&transfer),
-                            Sink::Memory,
-                        )
+                    .attempt(&ctx, || {
+                        download(&http, &get, authorization, Some(&transfer), Sink::Memory)
                     })
                     .await?
                 {
@@ -271,11 +415,7 @@ impl Registry {
             transfer.finish(data.len() as u64, "pulled");
             blobs.insert(blob.digest.clone(), data);
         }
-        Ok(Fetched {
-            whole,
-            manifest_bytes,
-            blobs,
-        })
+        Ok(())
     }
 
     /// The `Authorization` header for requests to `target`'s registry: the Bearer token the
@@ -315,7 +455,7 @@ async fn download(
     authorization: Option<&HeaderValue>,
     transfer: Option<&Transfer>,
     sink: impl FnOnce(Vec<u8>) -> Sink,
-) -> Result<Sink, OciDistributionError> {
+) -> Result<Sink, Failure> {
     let mut request = http.get(&get.url);
     if !get.accept.is_empty() {
         request = request.header(http::header::ACCEPT, get.accept.join(", "));
@@ -335,14 +475,14 @@ async fn download(
             }
         }
         body.truncate(4096);
-        return Err(OciDistributionError::ServerError {
+        return Err(Failure::Client(OciDistributionError::ServerError {
             code: status.as_u16(),
             url: get.url.clone(),
             message: String::from_utf8_lossy(&body).into_owned(),
-        });
+        }));
     }
     let too_large = |n: u64| {
-        OciDistributionError::GenericError(Some(match get.declared {
+        Failure::Refused(match get.declared {
             Some(d) => format!(
                 "the registry sent {} more bytes than the {d} the manifest declares for {}; \
                  nothing was stored",
@@ -358,7 +498,7 @@ async fn download(
                  not an image; nothing was stored",
                 get.what, get.limit
             ),
-        }))
+        })
     };
     if let Some(length) = response.content_length()
         && length > get.limit
@@ -391,11 +531,11 @@ async fn download(
     if let Some(d) = get.declared
         && received != d
     {
-        return Err(OciDistributionError::GenericError(Some(format!(
+        return Err(Failure::Refused(format!(
             "the registry sent {received} bytes for {} where the manifest declares {d}; nothing \
              was stored",
             get.what
-        ))));
+        )));
     }
     Ok(sink)
 }

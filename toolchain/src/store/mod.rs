@@ -295,6 +295,33 @@ impl Store {
         Ok(Some(path))
     }
 
+    /// Deletes those of `digests` that no image in the index uses (the blobs a failed pull
+    /// had already verified and stored), under the store lock so a concurrent writer that
+    /// just referenced one keeps it. Best effort: what cannot be deleted is left for `gc`.
+    pub fn discard_unreferenced(&self, digests: &[Digest]) {
+        if digests.is_empty() {
+            return;
+        }
+        let Ok(_lock) = self.lock(true) else { return };
+        let Ok(index) = self.read_index() else { return };
+        let mut used = BTreeSet::new();
+        for entry in &index.manifests {
+            used.insert(entry.digest.clone());
+            match self
+                .read_blob(&entry.digest)
+                .ok()
+                .and_then(|m| Manifest::parse(&m).ok())
+            {
+                Some(m) => used.extend(m.blobs().iter().map(|d| d.digest.clone())),
+                // A manifest that cannot be read may use any blob: keep them all.
+                None => return,
+            }
+        }
+        for d in digests.iter().filter(|d| !used.contains(*d)) {
+            let _ = std::fs::remove_file(blob_path(&self.root, d));
+        }
+    }
+
     /// Starts writing a blob that arrives in pieces (a download): the bytes go to a temporary
     /// file in the store's blob directory while they are hashed, and become the blob `digest`
     /// only through [`BlobWriter::commit`], after their digest and size are checked. At most
