@@ -87,6 +87,14 @@ impl Registry {
         else {
             return Ok(());
         };
+        // Only a Bearer challenge names a token service; a Basic one's realm is just a name.
+        if !challenge
+            .trim_start()
+            .get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("bearer "))
+        {
+            return Ok(());
+        }
         let Some(realm) = challenge
             .split_once("realm=\"")
             .and_then(|(_, rest)| rest.split_once('"'))
