@@ -374,7 +374,7 @@ impl Registry {
                         let writer = s
                             .blob_writer(&blob.digest, get.limit)
                             .map_err(Failure::Store)?;
-                        let sink = download(&http, &get, authorization, Some(&transfer), |_| {
+                        let sink = download(http, &get, authorization, Some(&transfer), |_| {
                             Sink::Store(writer)
                         })
                         .await?;
@@ -396,7 +396,7 @@ impl Registry {
                 }
                 None => match self
                     .attempt(&ctx, || {
-                        download(&http, &get, authorization, Some(&transfer), Sink::Memory)
+                        download(http, &get, authorization, Some(&transfer), Sink::Memory)
                     })
                     .await?
                 {

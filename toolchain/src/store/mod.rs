@@ -161,6 +161,10 @@ impl std::io::Write for DigestWriter {
     }
 }
 
+/// One index entry as [`Store::list_named`] reports it: its reference, and the image or why
+/// it cannot be read.
+pub type NamedEntry = (String, Result<StoredImage, StoreError>);
+
 /// What `remove` and `gc` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GcReport {
@@ -507,7 +511,7 @@ impl Store {
 
     /// [`Store::list`] with each entry's reference, so a damaged image can be named (and
     /// repaired: `package`/`pull` of that reference replaces damaged blobs).
-    pub fn list_named(&self) -> Result<Vec<(String, Result<StoredImage, StoreError>)>, StoreError> {
+    pub fn list_named(&self) -> Result<Vec<NamedEntry>, StoreError> {
         let index = {
             let _lock = self.lock(false)?;
             self.read_index()?

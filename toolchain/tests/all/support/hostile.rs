@@ -85,10 +85,10 @@ impl Served {
         if req.path.contains("/manifests/") {
             return Reply::ok(image::OCI_MANIFEST, self.image.manifest.clone());
         }
-        if let Some((_, digest)) = req.path.split_once("/blobs/") {
-            if let Some((_, data)) = self.image.blobs.iter().find(|(d, _)| d.as_str() == digest) {
-                return Reply::ok("application/octet-stream", data.clone());
-            }
+        if let Some((_, digest)) = req.path.split_once("/blobs/")
+            && let Some((_, data)) = self.image.blobs.iter().find(|(d, _)| d.as_str() == digest)
+        {
+            return Reply::ok("application/octet-stream", data.clone());
         }
         Reply::status(
             404,
