@@ -10,6 +10,7 @@ mod cli;
 mod commands;
 
 fn main() -> ExitCode {
+    ignore_file_size_signal();
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // `cargo wasme …` runs `cargo-wasme wasme …`: drop the subcommand name cargo passes.
     if args.get(1).is_some_and(|a| a == "wasme") {
@@ -23,5 +24,17 @@ fn main() -> ExitCode {
             cargo_wasme::shell::error(format!("{err:#}"), cargo_wasme::shell::Help::find(&err));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Ignores SIGXFSZ. By default a write past `ulimit -f` kills the process silently (exit 153);
+/// ignored, the write fails with `EFBIG` instead, which the store reports as a clear "disk full
+/// or file-size limit" error, and its temporary files never become visible.
+fn ignore_file_size_signal() {
+    #[cfg(unix)]
+    // SAFETY: installing SIG_IGN for one signal, before any thread starts, with no handler
+    // code of our own; nothing else in the process relies on SIGXFSZ.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }

@@ -80,6 +80,13 @@ pub fn default_request() -> Request {
 pub fn load_request_file(path: &Path) -> Result<Request, RunError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| RunError::RequestFile(format!("cannot read {}: {e}", path.display())))?;
+    crate::deploy::yaml::check_depth(&text, crate::deploy::yaml::MAX_DEPTH).map_err(|e| {
+        RunError::RequestFile(format!(
+            "{}:{}: invalid request: {e}",
+            path.display(),
+            e.line
+        ))
+    })?;
     serde_norway::from_str(&text).map_err(|e| {
         let at = e
             .location()

@@ -59,15 +59,25 @@ pub fn images(args: ImagesArgs) -> anyhow::Result<ExitCode> {
     let mut images = Vec::new();
     let mut broken = 0;
     let entries = match &store {
-        Some(store) => store.list()?,
+        Some(store) => store.list_named()?,
         None => Vec::new(),
     };
-    for entry in entries {
+    for (name, entry) in entries {
         match entry {
             Ok(i) => images.push(i),
             Err(e) => {
                 broken += 1;
-                shell::warn(e);
+                let short = cargo_wasme::reference::parse(&name)
+                    .map(|r| cargo_wasme::reference::familiar(&r))
+                    .unwrap_or(name);
+                shell::error(
+                    format_args!("image `{short}` is damaged: {e}"),
+                    Some(&format!(
+                        "repair it with `cargo wasme pull {short}` (from its registry) or by \
+                         building it again with the same tag (`cargo wasme build --tag {short}`); \
+                         damaged blobs are replaced"
+                    )),
+                );
             }
         }
     }

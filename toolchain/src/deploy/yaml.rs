@@ -23,6 +23,132 @@ pub struct Document {
     pub value: serde_norway::Value,
 }
 
+/// The deepest nesting of collections accepted in a YAML or JSON input (serde_json's own
+/// limit). Kubernetes resources, scenarios and requests are a few levels deep.
+pub const MAX_DEPTH: usize = 128;
+
+/// Input nested deeper than [`MAX_DEPTH`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "collections are nested more than {max} levels deep; refusing to parse it (no real \
+     resource, scenario or request is nested that deep)"
+)]
+pub struct TooDeep {
+    /// 1-based line where the limit was passed.
+    pub line: usize,
+    /// The limit.
+    pub max: usize,
+}
+
+/// Checks, in one linear pass and before any parser sees it, that YAML (or JSON) `text` nests
+/// collections at most `max` levels deep. The YAML parser takes quadratic time on deep
+/// nesting (100k levels: a minute), so the depth must be known before parsing.
+///
+/// The count is conservative: flow brackets outside quotes and comments, plus one level per
+/// increase of block indentation and per `- ` sequence entry on a line; block scalars (`|`,
+/// `>`) are skipped. It can only over-count, never under-count, real nesting.
+///
+/// ```
+/// use cargo_wasme::deploy::yaml::check_depth;
+/// assert!(check_depth("a:\n  b: [1, {c: d}]\n", 128).is_ok());
+/// assert!(check_depth(&"[".repeat(200), 128).is_err());
+/// let deep: String = (0..200).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+/// assert_eq!(check_depth(&deep, 128).unwrap_err().line, 129);
+/// ```
+pub fn check_depth(text: &str, max: usize) -> Result<(), TooDeep> {
+    // Indentation columns of the open block collections.
+    let mut indents: Vec<usize> = Vec::new();
+    let mut flow = 0usize;
+    let mut quote: Option<char> = None;
+    // While inside a block scalar: the indentation of the line that opened it.
+    let mut block_scalar: Option<usize> = None;
+    for (number, line) in text.lines().enumerate() {
+        let line_no = number + 1;
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let content = line.trim();
+        if let Some(parent) = block_scalar {
+            if content.is_empty() || indent > parent {
+                continue;
+            }
+            block_scalar = None;
+        }
+        if quote.is_none() && flow == 0 {
+            if content.is_empty() || content.starts_with('#') {
+                continue;
+            }
+            if content.starts_with("---") || content.starts_with("...") {
+                indents.clear();
+                continue;
+            }
+            while indents.last().is_some_and(|&i| i >= indent) {
+                indents.pop();
+            }
+            indents.push(indent);
+            // `- - - x`: each entry indicator opens a sequence on the same line.
+            let mut rest = content;
+            let mut column = indent;
+            while let Some(r) = rest.strip_prefix('-').filter(|r| r.starts_with(' ')) {
+                let next = r.trim_start_matches(' ');
+                column += rest.len() - next.len();
+                indents.push(column);
+                rest = next;
+            }
+            if indents.len() + flow > max {
+                return Err(TooDeep { line: line_no, max });
+            }
+        }
+        let mut previous = ' ';
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match quote {
+                Some('"') => match c {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '"' => quote = None,
+                    _ => {}
+                },
+                Some(_) => {
+                    if c == '\'' {
+                        if chars.peek() == Some(&'\'') {
+                            chars.next();
+                        } else {
+                            quote = None;
+                        }
+                    }
+                }
+                None => match c {
+                    '#' if previous == ' ' || previous == '\t' => break,
+                    '"' | '\'' if matches!(previous, ' ' | '\t' | '[' | '{' | ',' | ':' | '-') => {
+                        quote = Some(c)
+                    }
+                    '[' | '{' => {
+                        flow += 1;
+                        if indents.len() + flow > max {
+                            return Err(TooDeep { line: line_no, max });
+                        }
+                    }
+                    ']' | '}' => flow = flow.saturating_sub(1),
+                    _ => {}
+                },
+            }
+            previous = c;
+        }
+        if quote.is_none() && flow == 0 {
+            let last = content.rsplit([' ', '\t']).next().unwrap_or("");
+            if last.len() <= 4
+                && last.starts_with(['|', '>'])
+                && last[1..]
+                    .chars()
+                    .all(|c| matches!(c, '-' | '+' | '1'..='9'))
+            {
+                block_scalar = Some(indent);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Whether `line` starts a new document (`---` alone or followed by a space or comment).
 fn is_document_start(line: &str) -> bool {
     line.strip_prefix("---")
@@ -58,6 +184,14 @@ pub fn parse_stream(source: &str, text: &str) -> Result<Vec<Document>, DeployErr
         } else if let Some((_, last)) = chunks.last_mut() {
             last.push_str(line);
         }
+    }
+    if let Err(e) = check_depth(text, MAX_DEPTH) {
+        return Err(DeployError::Located {
+            file: source.to_owned(),
+            line: e.line,
+            column: 1,
+            message: e.to_string(),
+        });
     }
     let mut docs = Vec::new();
     for (line, chunk) in chunks {

@@ -5,6 +5,8 @@
 //! `auth.json`. Writing (`login`/`logout`) is ours, since that crate only reads: through the
 //! configured helper (`docker-credential-<x> store|erase`) when there is one, else into
 //! `config.json`'s `auths`, replaced atomically with mode 0600 and every other entry kept.
+//! A `config.json` not shaped as docker writes it is refused rather than rewritten, and a
+//! symlinked one is updated where its link points.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -62,6 +64,17 @@ pub enum CredentialsError {
         /// The file.
         path: PathBuf,
         /// The parse error.
+        message: String,
+    },
+    /// The docker config file parses but is not shaped as docker writes it.
+    #[error(
+        "{path} does not have the structure docker writes ({message}); refusing to change it so \
+         no entry is lost: fix or move it, then try again (nothing was changed)"
+    )]
+    UnexpectedConfig {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
         message: String,
     },
     /// A credential helper failed.
@@ -223,10 +236,76 @@ fn read_config(
     }
 }
 
+/// Checks that `config` has the shape docker writes where `login`/`logout` change it:
+/// `auths` an object of objects (each `auth` a string), `credHelpers` an object of strings,
+/// `credsStore` a string. Anything else would be lost or misread by a rewrite.
+fn check_structure(
+    path: &Path,
+    config: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), CredentialsError> {
+    let bad = |message: String| CredentialsError::UnexpectedConfig {
+        path: path.to_path_buf(),
+        message,
+    };
+    if let Some(auths) = config.get("auths") {
+        let auths = auths
+            .as_object()
+            .ok_or_else(|| bad("`auths` is not an object".into()))?;
+        for (key, entry) in auths {
+            let entry = entry
+                .as_object()
+                .ok_or_else(|| bad(format!("`auths.{key}` is not an object")))?;
+            if entry.get("auth").is_some_and(|a| !a.is_string()) {
+                return Err(bad(format!("`auths.{key}.auth` is not a string")));
+            }
+        }
+    }
+    if let Some(helpers) = config.get("credHelpers") {
+        let helpers = helpers
+            .as_object()
+            .ok_or_else(|| bad("`credHelpers` is not an object".into()))?;
+        if let Some((key, _)) = helpers.iter().find(|(_, v)| !v.is_string()) {
+            return Err(bad(format!("`credHelpers.{key}` is not a string")));
+        }
+    }
+    if config.get("credsStore").is_some_and(|s| !s.is_string()) {
+        return Err(bad("`credsStore` is not a string".into()));
+    }
+    Ok(())
+}
+
+/// The file a write to `path` must change: `path` itself, or the file its chain of symlinks
+/// names (so a `config.json` linked from a dotfiles repository stays a link).
+fn write_target(path: &Path) -> Result<PathBuf, CredentialsError> {
+    let mut current = path.to_path_buf();
+    // Linux gives up after 40 links (ELOOP); so do we.
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let target =
+                    std::fs::read_link(&current).map_err(|source| CredentialsError::Write {
+                        path: current.clone(),
+                        source,
+                    })?;
+                current = match current.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err(CredentialsError::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other("too many levels of symbolic links"),
+    })
+}
+
 fn write_config(
     path: &Path,
     config: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<(), CredentialsError> {
+    let path = &write_target(path)?;
     let err = |source| CredentialsError::Write {
         path: path.to_path_buf(),
         source,
@@ -314,6 +393,7 @@ fn run_helper(
 pub fn store(registry: &str, username: &str, password: &str) -> Result<StoredIn, CredentialsError> {
     let path = config_path()?;
     let mut config = read_config(&path)?;
+    check_structure(&path, &config)?;
     let key = server_key(registry);
     if let Some(helper) = helper_for(&config, &key) {
         let input = serde_json::json!({"ServerURL": key, "Username": username, "Secret": password});
@@ -323,9 +403,7 @@ pub fn store(registry: &str, username: &str, password: &str) -> Result<StoredIn,
     let auths = config
         .entry("auths")
         .or_insert_with(|| serde_json::Value::Object(Default::default()));
-    if !auths.is_object() {
-        *auths = serde_json::Value::Object(Default::default());
-    }
+    // `check_structure` made sure an existing `auths` is an object.
     if let Some(auths) = auths.as_object_mut() {
         auths.insert(
             key,
@@ -341,6 +419,7 @@ pub fn store(registry: &str, username: &str, password: &str) -> Result<StoredIn,
 pub fn erase(registry: &str) -> Result<bool, CredentialsError> {
     let path = config_path()?;
     let mut config = read_config(&path)?;
+    check_structure(&path, &config)?;
     let key = server_key(registry);
     let mut removed = false;
     if let Some(helper) = helper_for(&config, &key) {

@@ -18,11 +18,12 @@ mod auth;
 pub mod credentials;
 mod error;
 pub mod progress;
+pub mod pull;
 
 pub use error::RegistryError;
 use error::{Ctx, is_transient};
 
-use crate::image::{self, Manifest};
+use crate::image;
 use crate::reference::Digest;
 use crate::reference::{self, Reference};
 use crate::store::{Store, StoredImage};
@@ -31,7 +32,6 @@ use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, RegistryOperation};
 use progress::Progress;
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -50,6 +50,20 @@ pub struct RegistryOptions {
     pub backoff: Duration,
     /// Use these credentials instead of looking them up.
     pub credential: Option<Credential>,
+    /// How long a transfer may go without receiving a byte before it fails (default
+    /// [`pull::DEFAULT_READ_TIMEOUT`], or `WASME_READ_TIMEOUT` seconds).
+    pub read_timeout: Duration,
+    /// The largest layer `pull` accepts, whatever its manifest declares (default
+    /// [`pull::DEFAULT_MAX_LAYER_SIZE`], or `WASME_MAX_LAYER_BYTES`).
+    pub max_layer_size: u64,
+}
+
+/// A positive number from the environment variable `name`, if set.
+fn env_number(name: &str) -> Option<u64> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|n| *n > 0)
 }
 
 impl Default for RegistryOptions {
@@ -61,6 +75,10 @@ impl Default for RegistryOptions {
             attempts: 4,
             backoff: Duration::from_millis(250),
             credential: None,
+            read_timeout: env_number("WASME_READ_TIMEOUT")
+                .map_or(pull::DEFAULT_READ_TIMEOUT, Duration::from_secs),
+            max_layer_size: env_number("WASME_MAX_LAYER_BYTES")
+                .unwrap_or(pull::DEFAULT_MAX_LAYER_SIZE),
         }
     }
 }
@@ -105,7 +123,7 @@ impl Registry {
             protocol,
             accept_invalid_certificates: self.options.insecure,
             connect_timeout: Some(Duration::from_secs(10)),
-            read_timeout: Some(Duration::from_secs(120)),
+            read_timeout: Some(self.options.read_timeout),
             user_agent: concat!("cargo-wasme/", env!("CARGO_PKG_VERSION")),
             ..Default::default()
         })
@@ -280,99 +298,6 @@ impl Registry {
         Ok((digest, decoded))
     }
 
-    /// Fetches the manifest and every blob of `reference_text`, verifying each digest. Blobs
-    /// `store` already has are read from it instead.
-    async fn fetch(
-        &self,
-        store: Option<&Store>,
-        reference_text: &str,
-    ) -> Result<Fetched, RegistryError> {
-        let target = reference::parse(reference_text)?;
-        let whole = target.whole();
-        let cred = self.credential(target.resolve_registry())?;
-        let client = self.client(target.registry());
-        self.authenticate(&client, &target, &whole, &cred, RegistryOperation::Pull)
-            .await?;
-        let auth: RegistryAuth = cred.clone().into();
-        let accept = [
-            image::OCI_MANIFEST,
-            image::DOCKER_MANIFEST,
-            image::OCI_INDEX,
-            image::DOCKER_MANIFEST_LIST,
-        ];
-        let ctx = self.ctx(
-            &target,
-            &whole,
-            "fetching the manifest".into(),
-            "pull",
-            &cred,
-        );
-        let (manifest_bytes, _) = self
-            .retry(&ctx, || client.pull_manifest_raw(&target, &auth, &accept))
-            .await?;
-        let actual = Digest::of(&manifest_bytes);
-        if let Some(expected) = reference::digest_of(&target)
-            && expected != actual
-        {
-            return Err(RegistryError::DigestMismatch {
-                what: "the manifest".into(),
-                expected: expected.to_string(),
-                actual: actual.to_string(),
-            });
-        }
-        let manifest = Manifest::parse(&manifest_bytes).map_err(|source| RegistryError::Image {
-            reference: whole.clone(),
-            source,
-        })?;
-        let progress = Progress::new(self.options.progress);
-        let mut blobs = BTreeMap::new();
-        for blob in manifest.blobs() {
-            if blob.size > image::layer::MAX_MODULE_SIZE * 2 {
-                return Err(RegistryError::Image {
-                    reference: whole.clone(),
-                    source: image::ImageError::TooLarge,
-                });
-            }
-            let transfer = progress.start("pull", &blob.digest, blob.size);
-            if let Some(data) = store.and_then(|s| s.read_blob(&blob.digest).ok()) {
-                transfer.finish(blob.size, "already local");
-                blobs.insert(blob.digest.clone(), data);
-                continue;
-            }
-            let ctx = self.ctx(
-                &target,
-                &whole,
-                format!("blob {}", blob.digest),
-                "pull",
-                &cred,
-            );
-            let data = self
-                .retry(&ctx, || async {
-                    let mut out = Vec::with_capacity(blob.size as usize);
-                    client
-                        .pull_blob(&target, blob.digest.as_str(), &mut out)
-                        .await?;
-                    Ok::<_, oci_client::errors::OciDistributionError>(out)
-                })
-                .await?;
-            let actual = Digest::of(&data);
-            if actual != blob.digest {
-                return Err(RegistryError::DigestMismatch {
-                    what: format!("blob {}", blob.digest),
-                    expected: blob.digest.to_string(),
-                    actual: actual.to_string(),
-                });
-            }
-            transfer.finish(data.len() as u64, "pulled");
-            blobs.insert(blob.digest.clone(), data);
-        }
-        Ok(Fetched {
-            whole,
-            manifest_bytes: manifest_bytes.to_vec(),
-            blobs,
-        })
-    }
-
     /// The manifest digest `reference` names on its registry, without fetching layers. For a
     /// digest reference the registry is still asked, so a missing image fails.
     pub async fn resolve_digest(&self, reference_text: &str) -> Result<Digest, RegistryError> {
@@ -399,13 +324,6 @@ impl Registry {
                 message: format!("the registry answered with an unusable digest: {e}"),
             })
     }
-}
-
-/// What [`Registry::fetch`] read: the manifest and its verified blobs.
-struct Fetched {
-    whole: String,
-    manifest_bytes: Vec<u8>,
-    blobs: BTreeMap<Digest, Vec<u8>>,
 }
 
 /// Runs `future` on a small current-thread runtime (for synchronous callers; do not call from

@@ -46,6 +46,13 @@ impl Progress {
 }
 
 impl Transfer {
+    /// Moves the bar to `position` bytes (a download in progress).
+    pub fn advance(&self, position: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(position);
+        }
+    }
+
     /// Marks the transfer done with a note (`done`, `exists`, …).
     pub fn finish(self, size: u64, note: &str) {
         match self.bar {

@@ -125,6 +125,14 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
             message: "the file is empty: a scenario needs at least `module`".into(),
         });
     }
+    if let Err(e) = crate::deploy::yaml::check_depth(text, crate::deploy::yaml::MAX_DEPTH) {
+        return Err(ScenarioError::Invalid {
+            file: file.to_path_buf(),
+            line: Some(e.line),
+            column: None,
+            message: e.to_string(),
+        });
+    }
     serde_norway::from_str::<Scenario>(text).map_err(|e| {
         let location = e.location();
         let mut message = e.to_string();

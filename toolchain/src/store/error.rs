@@ -75,10 +75,18 @@ pub enum StoreError {
     },
     /// A file in the store does not hold what it should.
     #[error(
-        "the local store is damaged: {0}; remove the affected image with `cargo wasme rmi` and \
-         build or pull it again"
+        "the local store is damaged: {0}; build (`cargo wasme package`) or pull the image again: \
+         damaged blobs are replaced"
     )]
     Corrupt(String),
+    /// Content offered to the store is larger than allowed.
+    #[error("{what} is larger than the {limit}-byte limit: refusing to store it")]
+    TooLarge {
+        /// What was being written.
+        what: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// A blob given to the store does not match its digest.
     #[error(
         "blob content does not match its digest {expected} (got {actual}): refusing to store it"

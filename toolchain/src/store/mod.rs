@@ -79,6 +79,93 @@ impl StoredImage {
     }
 }
 
+/// A blob being downloaded into the store (see [`Store::blob_writer`]).
+pub struct BlobWriter {
+    file: tempfile::NamedTempFile,
+    hasher: DigestWriter,
+    written: u64,
+    limit: u64,
+    expected: Digest,
+    path: PathBuf,
+}
+
+impl BlobWriter {
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Appends `data`; fails with [`StoreError::TooLarge`] (and accepts nothing) when the blob
+    /// would exceed its limit.
+    pub fn append(&mut self, data: &[u8]) -> Result<(), StoreError> {
+        use std::io::Write as _;
+        let total = self.written.saturating_add(data.len() as u64);
+        if total > self.limit {
+            return Err(StoreError::TooLarge {
+                what: format!("blob {}", self.expected),
+                limit: self.limit,
+            });
+        }
+        self.file
+            .write_all(data)
+            .map_err(|e| io_err("write", self.file.path(), e))?;
+        self.hasher.update(data);
+        self.written = total;
+        Ok(())
+    }
+
+    /// Checks the content's digest and makes it the blob (atomically, after an fsync). On a
+    /// mismatch the temporary file is deleted and nothing becomes visible.
+    pub fn commit(self) -> Result<(), StoreError> {
+        let actual = self.hasher.finish();
+        if actual != self.expected {
+            return Err(StoreError::DigestMismatch {
+                expected: self.expected.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        self.file
+            .as_file()
+            .sync_all()
+            .map_err(|e| io_err("write", &self.path, e))?;
+        self.file
+            .persist(&self.path)
+            .map_err(|e| io_err("rename into place", &self.path, e.error))?;
+        Ok(())
+    }
+}
+
+/// A sha256 hasher usable as an `io::Write` sink.
+#[derive(Default)]
+struct DigestWriter(sha2::Sha256);
+
+impl DigestWriter {
+    fn update(&mut self, data: &[u8]) {
+        sha2::Digest::update(&mut self.0, data);
+    }
+
+    fn finish(self) -> Digest {
+        let hex = format!("{:x}", sha2::Digest::finalize(self.0));
+        // A sha256 output is always 64 lower-case hex digits, so this never falls back.
+        Digest::from_hex(&hex).unwrap_or_else(|_| Digest::of(hex.as_bytes()))
+    }
+}
+
+impl std::io::Write for DigestWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One index entry as [`Store::list_named`] reports it: its reference, and the image or why
+/// it cannot be read.
+pub type NamedEntry = (String, Result<StoredImage, StoreError>);
+
 /// What `remove` and `gc` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GcReport {
@@ -185,7 +272,18 @@ impl Store {
         blob_path(&self.root, digest).is_file()
     }
 
-    /// Writes a blob unless present; returns its path when it was newly created.
+    /// Whether the blob `digest` is on disk and holds content with that digest (a damaged or
+    /// truncated file of any length counts as absent, so the next write replaces it).
+    pub fn blob_is_intact(&self, digest: &Digest) -> bool {
+        let Ok(mut file) = std::fs::File::open(blob_path(&self.root, digest)) else {
+            return false;
+        };
+        let mut hasher = DigestWriter::default();
+        std::io::copy(&mut file, &mut hasher).is_ok() && &hasher.finish() == digest
+    }
+
+    /// Writes a blob unless an intact copy is present (an existing file is re-verified, so a
+    /// damaged blob is replaced); returns its path when it was newly written.
     fn put_blob(&self, digest: &Digest, data: &[u8]) -> Result<Option<PathBuf>, StoreError> {
         let actual = Digest::of(data);
         if &actual != digest {
@@ -195,11 +293,58 @@ impl Store {
             });
         }
         let path = blob_path(&self.root, digest);
-        if std::fs::metadata(&path).is_ok_and(|m| m.len() == data.len() as u64) {
+        if self.blob_is_intact(digest) {
             return Ok(None);
         }
         write_atomic(&path, data)?;
         Ok(Some(path))
+    }
+
+    /// Deletes those of `digests` that no image in the index uses (the blobs a failed pull
+    /// had already verified and stored), under the store lock so a concurrent writer that
+    /// just referenced one keeps it. Best effort: what cannot be deleted is left for `gc`.
+    pub fn discard_unreferenced(&self, digests: &[Digest]) {
+        if digests.is_empty() {
+            return;
+        }
+        let Ok(_lock) = self.lock(true) else { return };
+        let Ok(index) = self.read_index() else { return };
+        let mut used = BTreeSet::new();
+        for entry in &index.manifests {
+            used.insert(entry.digest.clone());
+            match self
+                .read_blob(&entry.digest)
+                .ok()
+                .and_then(|m| Manifest::parse(&m).ok())
+            {
+                Some(m) => used.extend(m.blobs().iter().map(|d| d.digest.clone())),
+                // A manifest that cannot be read may use any blob: keep them all.
+                None => return,
+            }
+        }
+        for d in digests.iter().filter(|d| !used.contains(*d)) {
+            let _ = std::fs::remove_file(blob_path(&self.root, d));
+        }
+    }
+
+    /// Starts writing a blob that arrives in pieces (a download): the bytes go to a temporary
+    /// file in the store's blob directory while they are hashed, and become the blob `digest`
+    /// only through [`BlobWriter::commit`], after their digest and size are checked. At most
+    /// `limit` bytes are accepted. A writer dropped without `commit` leaves nothing behind.
+    pub fn blob_writer(&self, digest: &Digest, limit: u64) -> Result<BlobWriter, StoreError> {
+        let dir = self.root.join("blobs").join("sha256");
+        let file = tempfile::Builder::new()
+            .prefix(TMP_PREFIX)
+            .tempfile_in(&dir)
+            .map_err(|e| io_err("create a temporary file", &dir, e))?;
+        Ok(BlobWriter {
+            file,
+            hasher: DigestWriter::default(),
+            written: 0,
+            limit,
+            expected: digest.clone(),
+            path: blob_path(&self.root, digest),
+        })
     }
 
     /// Stores a built image under `reference` (replacing what that tag named before).
@@ -362,6 +507,12 @@ impl Store {
     /// Every image in the store, sorted by reference. Images that cannot be read are returned
     /// as errors in place, so one damaged image does not hide the others.
     pub fn list(&self) -> Result<Vec<Result<StoredImage, StoreError>>, StoreError> {
+        Ok(self.list_named()?.into_iter().map(|(_, r)| r).collect())
+    }
+
+    /// [`Store::list`] with each entry's reference, so a damaged image can be named (and
+    /// repaired: `package`/`pull` of that reference replaces damaged blobs).
+    pub fn list_named(&self) -> Result<Vec<NamedEntry>, StoreError> {
         let index = {
             let _lock = self.lock(false)?;
             self.read_index()?
@@ -375,7 +526,7 @@ impl Store {
                     .get(REF_NAME)
                     .cloned()
                     .unwrap_or_else(|| e.digest.to_string());
-                self.load(name, &e.digest)
+                (name.clone(), self.load(name, &e.digest))
             })
             .collect())
     }

@@ -18,5 +18,6 @@ mod deploy_seed;
 mod deploy_support;
 mod deploy_verify;
 mod registry_cli;
+mod reliability_registry;
 mod store_cli;
 mod support;

@@ -256,7 +256,12 @@ pub fn deploy(c: DeployCommand) -> anyhow::Result<ExitCode> {
 
 fn deploy_istio(a: IstioDeployArgs) -> anyhow::Result<ExitCode> {
     let mut fd = filter_deployment_from(&a)?;
-    let resolver = store_resolver(a.offline)?;
+    // `--plain-http` is the user's own word for the image's registry (a document's is not).
+    let trusted = match cargo_wasme::deploy::resolve::parse_image(&a.image) {
+        Ok(r) if a.plain_http => vec![r.registry().to_string()],
+        _ => Vec::new(),
+    };
+    let resolver = store_resolver(a.offline)?.insecure_registries(trusted);
     let options = PullOptions {
         plain_http: a.plain_http,
         insecure_skip_verify: false,

@@ -21,9 +21,15 @@ pub struct RenderArgs {
     /// Also chosen automatically when stdin holds a single ResourceList.
     #[arg(long)]
     pub krm: bool,
-    /// Trust the local store: do not check that the registries have the images.
+    /// Trust the local store: do not check that the registries have the images. Implied by
+    /// KRM function mode, which never uses the network.
     #[arg(long)]
     pub offline: bool,
+    /// A registry host that may be reached over plain HTTP or unverified TLS when a document's
+    /// `imagePullOptions` asks for it (loopback registries always may). Repeatable. A document
+    /// alone can never turn this on: it would expose credentials.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
     /// Write the node-cache patches for workloads that are not in the input to
     /// DIR/kustomization.yaml, a kustomize Component (list DIR under `components:`).
     #[arg(long, value_name = "DIR", conflicts_with = "krm")]
@@ -82,9 +88,11 @@ pub fn render(a: RenderArgs) -> anyhow::Result<ExitCode> {
     for (source, text) in &inputs {
         docs.extend(yaml::parse_stream(source, text)?);
     }
-    let resolver = store_resolver(a.offline)?;
     let krm =
         a.krm || (a.files.is_empty() && docs.len() == 1 && rnd::is_resource_list(&docs[0].value));
+    let resolver = store_resolver(a.offline)?
+        .krm(krm)
+        .insecure_registries(a.insecure_registries.clone());
     if krm {
         let [list] = docs.as_slice() else {
             bail!(

@@ -7,11 +7,20 @@
 //! from the registry itself — manifest, config and module, every digest verified — so root ids,
 //! format and module hash are the image's own wherever it came from. `--offline` trusts the
 //! store instead, with a warning.
+//!
+//! A FilterDeployment comes from a Git repository: it is untrusted input. Its
+//! `imagePullOptions.plainHttp`/`insecureSkipVerify` describe how the *cluster* pulls; they
+//! never make this process send the user's credentials over plain HTTP or to an unverified
+//! host. Only loopback registries, and the hosts named on the command line
+//! ([`StoreResolver::insecure_registries`], docker's "insecure registries"), are reached
+//! without verified TLS. In KRM function mode ([`StoreResolver::krm`]) no registry is asked at
+//! all, as kustomize runs functions with the network off.
 
 use cargo_wasme::deploy::resolve::{ImageResolver, PullOptions, ResolveError, ResolvedImage};
 use cargo_wasme::image::DecodedImage;
 use cargo_wasme::reference::{self, Digest, Reference};
 use cargo_wasme::registry::{self, Registry, RegistryError, RegistryOptions};
+use cargo_wasme::shell;
 use cargo_wasme::store::{Store, StoreError, StoredImage};
 use std::path::{Path, PathBuf};
 
@@ -20,6 +29,8 @@ use std::path::{Path, PathBuf};
 pub struct StoreResolver {
     store: Store,
     offline: bool,
+    krm: bool,
+    insecure_registries: Vec<String>,
 }
 
 impl StoreResolver {
@@ -28,6 +39,8 @@ impl StoreResolver {
         Self {
             store,
             offline: false,
+            krm: false,
+            insecure_registries: Vec::new(),
         }
     }
 
@@ -35,6 +48,52 @@ impl StoreResolver {
     pub fn offline(mut self, offline: bool) -> Self {
         self.offline = offline;
         self
+    }
+
+    /// KRM function mode: like [`StoreResolver::offline`] (no network), with errors that say
+    /// what a function run without the network needs.
+    pub fn krm(mut self, krm: bool) -> Self {
+        self.krm = krm;
+        self.offline |= krm;
+        self
+    }
+
+    /// Registry hosts the user named on the command line as reachable over plain HTTP or with
+    /// unverified TLS; a document's pull options may ask for that only for these (and for
+    /// loopback registries).
+    pub fn insecure_registries(mut self, hosts: Vec<String>) -> Self {
+        self.insecure_registries = hosts;
+        self
+    }
+
+    /// The registry options for `reference`: what the document asks, refused when it would
+    /// weaken transport security for a host the command line did not name.
+    fn registry_options(
+        &self,
+        reference: &Reference,
+        options: &PullOptions,
+    ) -> Result<RegistryOptions, ResolveError> {
+        let host = reference.registry();
+        let allowed =
+            reference::is_loopback(host) || self.insecure_registries.iter().any(|h| h == host);
+        if (options.plain_http || options.insecure_skip_verify) && !allowed {
+            let what = if options.plain_http {
+                "plain HTTP (`imagePullOptions.plainHttp`)"
+            } else {
+                "unverified TLS (`imagePullOptions.insecureSkipVerify`)"
+            };
+            return Err(ResolveError::Failed(format!(
+                "the document asks for {what} to {host}; a document cannot turn that on for a \
+                 registry that is not on this machine, since credentials would travel \
+                 unprotected: pass `--insecure-registry {host}` on the command line if you trust \
+                 the network to it, or `--offline` to use the local store only"
+            )));
+        }
+        Ok(RegistryOptions {
+            plain_http: options.plain_http && allowed,
+            insecure: options.insecure_skip_verify && allowed,
+            ..Default::default()
+        })
     }
 
     /// A resolver over the default store (`$WASME_HOME/store`).
@@ -92,13 +151,9 @@ impl ImageResolver for StoreResolver {
             Err(e) => return Err(ResolveError::Failed(e.to_string())),
         };
         if self.offline {
-            return offline(reference, stored.as_ref());
+            return offline(reference, stored.as_ref(), self.krm);
         }
-        let registry = Registry::new(RegistryOptions {
-            plain_http: options.plain_http,
-            insecure: options.insecure_skip_verify,
-            ..Default::default()
-        });
+        let registry = Registry::new(self.registry_options(reference, options)?);
         let push_hint = format!("push it first: `cargo wasme push {whole}`");
         match stored {
             Some(image) => match registry::block_on(registry.resolve_digest(&whole)) {
@@ -140,27 +195,42 @@ impl ImageResolver for StoreResolver {
 
 /// `--offline`: the store's answer, trusted with a warning; a digest reference the store lacks
 /// is pinned as written, without root ids or format.
+/// In KRM mode (`krm`) the messages say why there is no network and what to do instead.
 fn offline(
     reference: &Reference,
     stored: Option<&StoredImage>,
+    krm: bool,
 ) -> Result<ResolvedImage, ResolveError> {
     let whole = reference.whole();
+    let mode = if krm {
+        "KRM function mode (no network)"
+    } else {
+        "--offline"
+    };
     match (stored, reference::digest_of(reference)) {
         (Some(image), _) => {
-            eprintln!(
-                "warning: --offline: {whole} is pinned from the local store; nothing checked that {} has it \
+            shell::warn(format_args!(
+                "{mode}: {whole} is pinned from the local store; nothing checked that {} has it \
                  (`cargo wasme push {whole}` if it does not)",
                 reference.registry()
-            );
+            ));
             Ok(resolved_from_store(reference.clone(), image))
         }
         (None, Some(digest)) => {
-            eprintln!(
-                "warning: --offline: {whole} is not in the local store; its digest is used as written, \
+            shell::warn(format_args!(
+                "{mode}: {whole} is not in the local store; its digest is used as written, \
                  and its root id and format are unknown (pass --root-id, or pull it)"
-            );
+            ));
             Ok(ResolvedImage::pinned(reference.clone(), digest))
         }
+        (None, None) if krm => Err(ResolveError::NotFound(format!(
+            "a KRM function runs without the network (kustomize's default), so the tag cannot be \
+             looked up and {whole} is not in the local store: pin the image by digest in the \
+             FilterDeployment (`image: {}/{}@sha256:…`, from `cargo wasme push`), or pull it \
+             into the store first (`cargo wasme pull {whole}`)",
+            reference.registry(),
+            reference.repository()
+        ))),
         (None, None) => Err(ResolveError::NotFound(format!(
             "--offline: it is not in the local store; pull it (`cargo wasme pull {whole}`) \
              or run without --offline to read it from the registry"

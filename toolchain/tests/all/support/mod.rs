@@ -3,6 +3,7 @@
 //! fault-injecting HTTP proxy in front of it, and small proxy-wasm modules.
 #![allow(dead_code)]
 
+pub mod hostile;
 mod servers;
 // The bench includes this module too and uses none of the servers.
 #[allow(unused_imports)]

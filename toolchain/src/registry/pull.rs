@@ -1,0 +1,541 @@
+//! The download path: manifests and blobs read with hard limits, streamed while hashed.
+//!
+//! A registry is not trusted to be sane. Every read is bounded before it starts and while it
+//! runs: a manifest is at most [`MAX_MANIFEST_SIZE`] (the distribution registry's own limit),
+//! a config blob at most [`MAX_CONFIG_SIZE`], a layer at most the size its manifest declares
+//! and at most [`RegistryOptions::max_layer_size`](super::RegistryOptions::max_layer_size).
+//! A body that goes past its limit is cut off at the limit (never read whole), and a body
+//! that stalls fails after [`RegistryOptions::read_timeout`](super::RegistryOptions) with a
+//! message naming the registry.
+//!
+//! Blobs for the store are written to a temporary file in the store's blob directory while
+//! they are hashed, and become visible only after their digest is checked
+//! ([`crate::store::BlobWriter`]). The requests are ours (reqwest, which oci-client uses too)
+//! rather than oci-client's `pull_manifest_raw`/`pull_blob`, because those read a manifest
+//! whole with no limit and have no way to stop a blob at a size.
+
+use super::error::Ctx;
+use super::progress::{Progress, Transfer};
+use super::{Registry, RegistryError};
+use crate::image::{self, Manifest};
+use crate::reference::{self, Digest, Reference};
+use crate::store::{BlobWriter, Store, StoreError};
+use http::HeaderValue;
+use oci_client::RegistryOperation;
+use oci_client::errors::{DigestError, OciDistributionError};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+/// The largest manifest accepted (4 MiB, the limit of the distribution registry itself).
+pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
+/// The largest config blob accepted (1 MiB; a Wasm image's config is a few hundred bytes).
+pub const MAX_CONFIG_SIZE: u64 = 1024 * 1024;
+/// The default largest layer accepted (512 MiB: a 256 MiB module, gzip's worst case).
+pub const DEFAULT_MAX_LAYER_SIZE: u64 = 2 * image::layer::MAX_MODULE_SIZE;
+/// The default time a transfer may go without receiving a byte.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What [`Registry::fetch`] read: the manifest and its verified blobs.
+pub(super) struct Fetched {
+    pub(super) whole: String,
+    pub(super) manifest_bytes: Vec<u8>,
+    pub(super) blobs: BTreeMap<Digest, Vec<u8>>,
+}
+
+/// Why one download attempt failed.
+enum Failure {
+    /// A client or HTTP failure (retried when transient).
+    Client(OciDistributionError),
+    /// The registry's answer broke a limit or its declared size: never retried.
+    Refused(String),
+    /// The local store failed.
+    Store(StoreError),
+}
+
+impl From<OciDistributionError> for Failure {
+    fn from(e: OciDistributionError) -> Self {
+        Failure::Client(e)
+    }
+}
+
+impl From<reqwest::Error> for Failure {
+    fn from(e: reqwest::Error) -> Self {
+        Failure::Client(e.into())
+    }
+}
+
+/// What [`Registry::fetch_blobs`] works with.
+struct FetchBlobs<'a> {
+    store: Option<&'a Store>,
+    manifest: &'a Manifest,
+    /// A blob's (cap, is it the config, name for messages).
+    limits: &'a dyn Fn(&image::Descriptor) -> (u64, bool, String),
+    http: &'a reqwest::Client,
+    base: &'a str,
+    authorization: Option<&'a HeaderValue>,
+    target: &'a Reference,
+    whole: &'a str,
+    cred: &'a super::credentials::Credential,
+    progress: &'a Progress,
+    blobs: &'a mut BTreeMap<Digest, Vec<u8>>,
+    added: &'a mut Vec<Digest>,
+}
+
+/// Where a download goes.
+enum Sink {
+    /// Kept in memory (manifests, and blobs when there is no store).
+    Memory(Vec<u8>),
+    /// A temporary file in the store, hashed as it is written.
+    Store(BlobWriter),
+}
+
+impl Sink {
+    fn append(&mut self, data: &[u8]) -> Result<(), Failure> {
+        match self {
+            Sink::Memory(v) => {
+                v.extend_from_slice(data);
+                Ok(())
+            }
+            Sink::Store(w) => w.append(data).map_err(Failure::Store),
+        }
+    }
+}
+
+/// One bounded GET: what to ask for and how much may come back.
+struct Get<'a> {
+    url: String,
+    accept: &'a [&'a str],
+    /// The size the manifest declares, when known (a body of another size is refused).
+    declared: Option<u64>,
+    /// The cap, whatever is declared.
+    limit: u64,
+    /// What it is, for messages (`the manifest`, `blob sha256:…`).
+    what: String,
+}
+
+impl Registry {
+    /// The HTTP client for downloads: the same TLS and plain-HTTP choices as the oci-client
+    /// one, with the read timeout that turns a stall into an error.
+    pub(super) fn http_client(&self, registry: &str) -> Result<reqwest::Client, RegistryError> {
+        reqwest::Client::builder()
+            .danger_accept_invalid_certs(self.options.insecure)
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(self.options.read_timeout)
+            .user_agent(concat!("cargo-wasme/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| RegistryError::Other {
+                registry: registry.to_string(),
+                what: "setting up the HTTP client".into(),
+                message: e.to_string(),
+            })
+    }
+
+    /// [`Registry::retry`] for a download: client failures are retried as usual; a refused
+    /// answer or a store failure ends the attempts at once with its own error.
+    async fn attempt<T, F, Fut>(&self, ctx: &Ctx<'_>, mut f: F) -> Result<T, RegistryError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Failure>>,
+    {
+        let stop: RefCell<Option<Failure>> = RefCell::new(None);
+        let timed_out = std::cell::Cell::new(false);
+        let result = self
+            .retry(ctx, || {
+                let attempt = f();
+                let (stop, timed_out) = (&stop, &timed_out);
+                async move {
+                    attempt.await.map_err(|e| match e {
+                        Failure::Client(e) => {
+                            timed_out.set(matches!(
+                                &e,
+                                OciDistributionError::RequestError(r) if r.is_timeout()
+                            ));
+                            e
+                        }
+                        other => {
+                            *stop.borrow_mut() = Some(other);
+                            // Not transient, so `retry` stops here; the real error is `stop`.
+                            OciDistributionError::GenericError(None)
+                        }
+                    })
+                }
+            })
+            .await;
+        match (result, stop.into_inner()) {
+            (Ok(v), _) => Ok(v),
+            (Err(_), Some(Failure::Refused(message))) => Err(RegistryError::Other {
+                registry: ctx.registry.to_string(),
+                what: ctx.what.clone(),
+                message,
+            }),
+            (Err(_), Some(Failure::Store(e))) => Err(e.into()),
+            (Err(_), None) if timed_out.get() => Err(RegistryError::Other {
+                registry: ctx.registry.to_string(),
+                what: ctx.what.clone(),
+                message: format!(
+                    "timed out: the registry stalled, sending nothing for {} s, on every attempt \
+                     ({}); try again later, or raise WASME_READ_TIMEOUT (seconds) for a slow link",
+                    self.options.read_timeout.as_secs_f32(),
+                    self.options.attempts.max(1)
+                ),
+            }),
+            (Err(e), _) => Err(e),
+        }
+    }
+
+    fn base_url(&self, target: &Reference) -> String {
+        let scheme = if self.plain_http(target.registry()) {
+            "http"
+        } else {
+            "https"
+        };
+        format!(
+            "{scheme}://{}/v2/{}",
+            target.resolve_registry(),
+            target.repository()
+        )
+    }
+
+    /// Fetches the manifest and every blob of `reference_text`, verifying each digest and
+    /// bounding each read. Blobs `store` already has intact are read from it; the others are
+    /// streamed into it (and are then read back, within their limits, to decode the image).
+    pub(super) async fn fetch(
+        &self,
+        store: Option<&Store>,
+        reference_text: &str,
+    ) -> Result<Fetched, RegistryError> {
+        let target = reference::parse(reference_text)?;
+        let whole = target.whole();
+        let cred = self.credential(target.resolve_registry())?;
+        let client = self.client(target.registry());
+        let token = self
+            .authenticate(&client, &target, &whole, &cred, RegistryOperation::Pull)
+            .await?;
+        let authorization = self.authorization(&target, &cred, token.as_deref())?;
+        let http = self.http_client(target.registry())?;
+        let base = self.base_url(&target);
+        let progress = Progress::new(self.options.progress);
+
+        let tag_or_digest = match target.digest() {
+            Some(d) => d.to_string(),
+            None => target.tag().unwrap_or("latest").to_string(),
+        };
+        let accept = [
+            image::OCI_MANIFEST,
+            image::DOCKER_MANIFEST,
+            image::OCI_INDEX,
+            image::DOCKER_MANIFEST_LIST,
+        ];
+        let get = Get {
+            url: format!("{base}/manifests/{tag_or_digest}"),
+            accept: &accept,
+            declared: None,
+            limit: MAX_MANIFEST_SIZE,
+            what: "the manifest".into(),
+        };
+        let ctx = self.ctx(
+            &target,
+            &whole,
+            "fetching the manifest".into(),
+            "pull",
+            &cred,
+        );
+        let manifest_bytes = match self
+            .attempt(&ctx, || {
+                download(&http, &get, authorization.as_ref(), None, Sink::Memory)
+            })
+            .await?
+        {
+            Sink::Memory(v) => v,
+            Sink::Store(_) => Vec::new(),
+        };
+        let actual = Digest::of(&manifest_bytes);
+        if let Some(expected) = reference::digest_of(&target)
+            && expected != actual
+        {
+            return Err(RegistryError::DigestMismatch {
+                what: "the manifest".into(),
+                expected: expected.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        let manifest = Manifest::parse(&manifest_bytes).map_err(|source| RegistryError::Image {
+            reference: whole.clone(),
+            source,
+        })?;
+        let limits = |blob: &image::Descriptor| {
+            if blob.digest == manifest.config.digest {
+                (
+                    MAX_CONFIG_SIZE,
+                    true,
+                    format!("config blob {}", blob.digest),
+                )
+            } else {
+                (
+                    self.options.max_layer_size,
+                    false,
+                    format!("layer {}", blob.digest),
+                )
+            }
+        };
+        // Every declared size is checked before anything is downloaded.
+        for blob in manifest.blobs() {
+            let (cap, is_config, what) = limits(blob);
+            if blob.size > cap {
+                return Err(RegistryError::Other {
+                    registry: target.registry().to_string(),
+                    what: format!("pulling {whole}"),
+                    message: format!(
+                        "the manifest declares {what} of {} bytes, more than the {cap}-byte \
+                         limit{}; nothing was downloaded",
+                        blob.size,
+                        if is_config {
+                            ""
+                        } else {
+                            " (raise it with WASME_MAX_LAYER_BYTES if the image is genuine)"
+                        }
+                    ),
+                });
+            }
+        }
+        let mut blobs = BTreeMap::new();
+        // Blobs this pull added to the store: taken back out if the pull fails.
+        let mut added = Vec::new();
+        let result = self
+            .fetch_blobs(&mut FetchBlobs {
+                store,
+                manifest: &manifest,
+                limits: &limits,
+                http: &http,
+                base: &base,
+                authorization: authorization.as_ref(),
+                target: &target,
+                whole: &whole,
+                cred: &cred,
+                progress: &progress,
+                blobs: &mut blobs,
+                added: &mut added,
+            })
+            .await;
+        if let Err(e) = result {
+            if let Some(s) = store {
+                s.discard_unreferenced(&added);
+            }
+            return Err(e);
+        }
+        Ok(Fetched {
+            whole,
+            manifest_bytes,
+            blobs,
+        })
+    }
+
+    /// Downloads (or reads from the store) every blob of `job.manifest`.
+    async fn fetch_blobs(&self, job: &mut FetchBlobs<'_>) -> Result<(), RegistryError> {
+        let FetchBlobs {
+            store,
+            manifest,
+            limits,
+            http,
+            base,
+            authorization,
+            target,
+            whole,
+            cred,
+            progress,
+            blobs,
+            added,
+        } = job;
+        let (store, http, authorization) = (*store, *http, *authorization);
+        for blob in manifest.blobs() {
+            let (cap, _, what) = limits(blob);
+            let transfer = progress.start("pull", &blob.digest, blob.size);
+            if let Some(s) = store
+                && s.blob_is_intact(&blob.digest)
+                && let Ok(data) = s.read_blob(&blob.digest)
+            {
+                transfer.finish(blob.size, "already local");
+                blobs.insert(blob.digest.clone(), data);
+                continue;
+            }
+            let get = Get {
+                url: format!("{base}/blobs/{}", blob.digest),
+                accept: &[],
+                declared: Some(blob.size),
+                limit: blob.size.min(cap),
+                what: what.clone(),
+            };
+            let ctx = self.ctx(target, whole, what, "pull", cred);
+            let data = match store {
+                Some(s) => {
+                    self.attempt(&ctx, || async {
+                        let writer = s
+                            .blob_writer(&blob.digest, get.limit)
+                            .map_err(Failure::Store)?;
+                        let sink = download(http, &get, authorization, Some(&transfer), |_| {
+                            Sink::Store(writer)
+                        })
+                        .await?;
+                        if let Sink::Store(w) = sink {
+                            w.commit().map_err(|e| match e {
+                                StoreError::DigestMismatch { expected, actual } => {
+                                    Failure::Client(OciDistributionError::from(
+                                        DigestError::VerificationError { expected, actual },
+                                    ))
+                                }
+                                other => Failure::Store(other),
+                            })?;
+                        }
+                        Ok(())
+                    })
+                    .await?;
+                    added.push(blob.digest.clone());
+                    s.read_blob(&blob.digest)?
+                }
+                None => match self
+                    .attempt(&ctx, || {
+                        download(http, &get, authorization, Some(&transfer), Sink::Memory)
+                    })
+                    .await?
+                {
+                    Sink::Memory(v) => v,
+                    Sink::Store(_) => Vec::new(),
+                },
+            };
+            let actual = Digest::of(&data);
+            if actual != blob.digest {
+                return Err(RegistryError::DigestMismatch {
+                    what: format!("blob {}", blob.digest),
+                    expected: blob.digest.to_string(),
+                    actual: actual.to_string(),
+                });
+            }
+            transfer.finish(data.len() as u64, "pulled");
+            blobs.insert(blob.digest.clone(), data);
+        }
+        Ok(())
+    }
+
+    /// The `Authorization` header for requests to `target`'s registry: the Bearer token the
+    /// token service issued, else Basic credentials, else none. A token or credential that
+    /// cannot be a header value (a `\n` in it) is refused here, before any request carries it.
+    pub(super) fn authorization(
+        &self,
+        target: &Reference,
+        cred: &super::credentials::Credential,
+        token: Option<&str>,
+    ) -> Result<Option<HeaderValue>, RegistryError> {
+        use super::credentials::Credential;
+        use base64::Engine as _;
+        let value = match (token, cred) {
+            (Some(t), _) => format!("Bearer {t}"),
+            (None, Credential::Token(t)) => format!("Bearer {t}"),
+            (None, Credential::Basic { username, password }) => format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
+            ),
+            (None, Credential::Anonymous) => return Ok(None),
+        };
+        let mut value = HeaderValue::from_str(&value).map_err(|_| {
+            super::auth::unusable_token(target.registry(), "the credentials for it")
+        })?;
+        value.set_sensitive(true);
+        Ok(Some(value))
+    }
+}
+
+/// GETs `get.url` into a sink made by `sink` (given the declared length), refusing a body
+/// longer than `get.limit` (by its `Content-Length` before reading, or by counting while
+/// reading), and a body whose length differs from `get.declared`.
+async fn download(
+    http: &reqwest::Client,
+    get: &Get<'_>,
+    authorization: Option<&HeaderValue>,
+    transfer: Option<&Transfer>,
+    sink: impl FnOnce(Vec<u8>) -> Sink,
+) -> Result<Sink, Failure> {
+    let mut request = http.get(&get.url);
+    if !get.accept.is_empty() {
+        request = request.header(http::header::ACCEPT, get.accept.join(", "));
+    }
+    if let Some(a) = authorization {
+        request = request.header(http::header::AUTHORIZATION, a.clone());
+    }
+    let mut response = request.send().await?;
+    let status = response.status();
+    if !status.is_success() {
+        let mut body = Vec::new();
+        // An error body is for the message only: read at most 4 KiB of it.
+        while let Some(chunk) = response.chunk().await.ok().flatten() {
+            body.extend_from_slice(&chunk);
+            if body.len() > 4096 {
+                break;
+            }
+        }
+        body.truncate(4096);
+        return Err(Failure::Client(OciDistributionError::ServerError {
+            code: status.as_u16(),
+            url: get.url.clone(),
+            message: String::from_utf8_lossy(&body).into_owned(),
+        }));
+    }
+    let too_large = |n: u64| {
+        Failure::Refused(match get.declared {
+            Some(d) => format!(
+                "the registry sent {} more bytes than the {d} the manifest declares for {}; \
+                 nothing was stored",
+                if n == u64::MAX {
+                    "(by its Content-Length)".to_string()
+                } else {
+                    format!("at least {n}")
+                },
+                get.what
+            ),
+            None => format!(
+                "{} is larger than the {}-byte limit; the registry is misbehaving or this is \
+                 not an image; nothing was stored",
+                get.what, get.limit
+            ),
+        })
+    };
+    if let Some(length) = response.content_length()
+        && length > get.limit
+    {
+        return Err(match get.declared {
+            Some(d) if length > d => too_large(length - d),
+            _ => too_large(u64::MAX),
+        });
+    }
+    let initial = if get.declared.is_none() {
+        Vec::with_capacity(response.content_length().unwrap_or(0).min(get.limit) as usize)
+    } else {
+        Vec::new()
+    };
+    let mut sink = sink(initial);
+    let mut received: u64 = 0;
+    while let Some(chunk) = response.chunk().await? {
+        received = received.saturating_add(chunk.len() as u64);
+        if received > get.limit {
+            return Err(match get.declared {
+                Some(d) if received > d => too_large(received - d),
+                _ => too_large(received),
+            });
+        }
+        sink.append(&chunk)?;
+        if let Some(t) = transfer {
+            t.advance(received);
+        }
+    }
+    if let Some(d) = get.declared
+        && received != d
+    {
+        return Err(Failure::Refused(format!(
+            "the registry sent {received} bytes for {} where the manifest declares {d}; nothing \
+             was stored",
+            get.what
+        )));
+    }
+    Ok(sink)
+}
