@@ -48,6 +48,20 @@ impl Metrics {
         id
     }
 
+    /// How many metrics this VM defined, and the bytes of their names.
+    pub(crate) fn footprint(&self) -> (usize, usize) {
+        (self.names.len(), self.names.values().map(String::len).sum())
+    }
+
+    /// The samples histogram `id` holds (None: not a histogram).
+    pub(crate) fn samples(&self, shared: &SharedState, id: u32) -> Option<usize> {
+        self.with_value(shared, id, |_, v| match v {
+            MetricValue::Histogram(h) => Ok(h.len()),
+            _ => Err(Status::BadArgument),
+        })
+        .ok()
+    }
+
     fn with_value<R>(
         &self,
         shared: &SharedState,
