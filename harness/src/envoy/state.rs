@@ -459,6 +459,12 @@ impl VmData for VmState {
     }
 
     fn log_failure(&mut self, message: String) {
-        self.log(LogLevel::Critical, message);
+        // Never dropped by the log cap: the host's own account of a failure always shows.
+        if LogLevel::Critical >= self.settings.log_level {
+            self.log.entries.push(LogEntry {
+                level: LogLevel::Critical,
+                message,
+            });
+        }
     }
 }

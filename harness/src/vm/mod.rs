@@ -1,7 +1,8 @@
 //! The VM layer: wasmtime, independent of Envoy. The process-wide [`engine`], compiling and
-//! ABI-detecting modules ([`module`]), bounds-checked guest [`memory`], the guest's exports, the
-//! [`HostError`] every hostcall returns, and [`Vm`]: one store with its call wrapper (deadline,
-//! trap → permanent [`VmFailure`]).
+//! ABI-detecting modules ([`module`]), Envoy's load-time checks ([`imports`]), the bounds on
+//! what a guest can make the host hold ([`limits`]), bounds-checked guest [`memory`], the
+//! guest's exports, the [`HostError`] every hostcall returns, and [`Vm`]: one store with its
+//! call wrapper (deadline, trap → permanent [`VmFailure`]).
 //!
 //! The store data is generic ([`VmData`]): the Envoy layer above supplies it and decides what a
 //! call makes visible to hostcalls; this layer only needs the [`VmCore`] slice.

@@ -14,6 +14,8 @@ const TYPE_MASK: u32 = 3;
 pub(crate) struct Metrics {
     names: HashMap<u32, String>,
     next: [u32; 3],
+    /// Bytes of all names in `names` (for the host limits).
+    name_bytes: usize,
 }
 
 impl Default for Metrics {
@@ -21,6 +23,7 @@ impl Default for Metrics {
         Metrics {
             names: HashMap::new(),
             next: [0, 1, 2],
+            name_bytes: 0,
         }
     }
 }
@@ -36,6 +39,7 @@ impl Metrics {
         self.next[slot] += ID_INCREMENT;
         let id = self.next[slot];
         self.names.insert(id, name.to_string());
+        self.name_bytes += name.len();
         shared
             .lock()
             .metric_values
@@ -50,7 +54,7 @@ impl Metrics {
 
     /// How many metrics this VM defined, and the bytes of their names.
     pub(crate) fn footprint(&self) -> (usize, usize) {
-        (self.names.len(), self.names.values().map(String::len).sum())
+        (self.names.len(), self.name_bytes)
     }
 
     /// The samples histogram `id` holds (None: not a histogram).
