@@ -73,3 +73,5 @@ pub use values::{
     HttpCallRequest, HttpCallResponse, HttpRequest, HttpResponse, LocalReply, LogEntry, Message,
     VmFailure, find_header,
 };
+pub use vm::HostLimits;
+pub use vm::limits::MAX_MODULE_BYTES;

@@ -49,6 +49,7 @@ pub(crate) fn check_allowed(
     name: &'static str,
 ) -> wasmtime::Result<()> {
     let state = &mut caller.data_mut().vm;
+    state.check_deadline()?;
     if (state.starting || state.in_allocator) && !ALWAYS_ALLOWED.contains(&name) {
         let phase = if state.in_allocator {
             "inside the memory allocator"

@@ -53,6 +53,7 @@ pub(crate) struct Settings {
     pub foreign: HashMap<String, ForeignFunction>,
     pub failure_policy: FailurePolicy,
     pub memory_limit: usize,
+    pub limits: crate::vm::HostLimits,
     pub deadline: Duration,
     pub random_seed: u64,
     pub trace: bool,
@@ -351,7 +352,7 @@ impl VmState {
             host_id,
             abi,
             shared,
-            vm: VmCore::new(settings.memory_limit),
+            vm: VmCore::new(settings.memory_limit, settings.limits),
             call: CallFrame::default(),
             deferred: Vec::new(),
             events: VecDeque::new(),
@@ -406,7 +407,7 @@ impl VmState {
     /// those (the guest's `proxy_log` still answers OK), and so does the harness.
     pub(crate) fn log(&mut self, level: LogLevel, message: String) {
         if level >= self.settings.log_level {
-            self.log.entries.push(LogEntry { level, message });
+            super::services::log::record(self, level, message);
         }
     }
 }
@@ -458,6 +459,12 @@ impl VmData for VmState {
     }
 
     fn log_failure(&mut self, message: String) {
-        self.log(LogLevel::Critical, message);
+        // Never dropped by the log cap: the host's own account of a failure always shows.
+        if LogLevel::Critical >= self.settings.log_level {
+            self.log.entries.push(LogEntry {
+                level: LogLevel::Critical,
+                message,
+            });
+        }
     }
 }

@@ -7,6 +7,7 @@ use crate::envoy::services::properties::PropertyTree;
 use crate::envoy::state::{ForeignFunction, PluginSettings, Settings};
 use crate::envoy::{FailurePolicy, PropertyValue, Proxy, SharedState};
 use crate::values::{GrpcResponse, HarnessError, HttpCallResponse};
+use crate::vm::HostLimits;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -23,6 +24,7 @@ pub struct HostBuilder {
     foreign: HashMap<String, ForeignFunction>,
     failure_policy: FailurePolicy,
     memory_limit: usize,
+    limits: HostLimits,
     deadline: Duration,
     random_seed: u64,
     trace: bool,
@@ -124,7 +126,27 @@ impl HostBuilder {
         self
     }
 
+    /// Bounds what the guest can make the host hold: tables, header maps, buffers, shared
+    /// data, queues, metrics, filter state and logs (defaults: [`HostLimits::default`]).
+    /// Crossing one fails the VM with [`FailureKind::HostLimit`](crate::FailureKind) and a
+    /// message naming the limit; logs are truncated and capped instead.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wasme_harness::HarnessError> {
+    /// use wasme_harness::{Host, HostLimits, Module};
+    /// let module = Module::from_file("filter.wasm")?;
+    /// let host = Host::builder(&module)
+    ///     .limits(HostLimits { header_map_count: 200, ..HostLimits::default() })
+    ///     .build()?;
+    /// # drop(host); Ok(()) }
+    /// ```
+    pub fn limits(mut self, limits: HostLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// The most one VM call may take before it is interrupted and the VM fails (default 1 s).
+    /// It covers the host's work for the call too: every hostcall checks it.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self
@@ -192,6 +214,7 @@ impl HostBuilder {
             foreign: self.foreign,
             failure_policy: self.failure_policy,
             memory_limit: self.memory_limit,
+            limits: self.limits,
             deadline: self.deadline,
             random_seed: self.random_seed,
             trace: self.trace,
@@ -230,6 +253,7 @@ impl HostBuilder {
             foreign: HashMap::new(),
             failure_policy: FailurePolicy::FailClosed,
             memory_limit: 1 << 30,
+            limits: HostLimits::default(),
             deadline: Duration::from_secs(1),
             random_seed: 0,
             trace: false,

@@ -4,6 +4,7 @@ use crate::abi::AbiVersion;
 use crate::envoy::{self, VmState};
 use crate::values::HarnessError;
 use crate::vm;
+use crate::vm::limits::MAX_MODULE_BYTES;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::Path;
@@ -53,10 +54,26 @@ fn memo() -> &'static Memo {
 }
 
 impl Module {
-    /// Compiles a module from its bytes (binary wasm; parse WAT text with the `wat` crate first). Identical
-    /// bytes compiled before in this process are reused.
+    /// Compiles a module from its bytes: binary wasm, or WAT text (bytes that look like a
+    /// module in the text format: `(module`, after blanks and comments). Anything else is
+    /// refused as "not a WebAssembly module". Identical bytes compiled before in this process
+    /// are reused.
+    ///
+    /// The module is checked at load as Envoy checks it: a known ABI version, every import one
+    /// Envoy provides, and at most [`MAX_MODULE_BYTES`](crate::MAX_MODULE_BYTES); building a
+    /// [`Host`](crate::Host) from it then requires an allocator export (`malloc` or
+    /// `proxy_on_memory_allocate`), as creating a VM does in Envoy.
     pub fn from_bytes(bytes: impl AsRef<[u8]>) -> Result<Module, HarnessError> {
         let bytes = bytes.as_ref();
+        if !bytes.starts_with(WASM_MAGIC) && looks_like_wat(bytes) {
+            let binary = wat::parse_bytes(bytes)
+                .map_err(|e| HarnessError::Compile(format!("invalid WAT text: {e}")))?;
+            return Module::from_binary(&binary);
+        }
+        Module::from_binary(bytes)
+    }
+
+    fn from_binary(bytes: &[u8]) -> Result<Module, HarnessError> {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         bytes.hash(&mut hasher);
         let key = hasher.finish();
@@ -78,7 +95,8 @@ impl Module {
         Ok(module)
     }
 
-    /// Reads and compiles a `.wasm` file.
+    /// Reads and compiles a module file: a `.wat` file is WAT text; any other file (`.wasm`)
+    /// must be binary wasm and is never parsed as text.
     ///
     /// ```no_run
     /// use wasme_harness::Module;
@@ -89,11 +107,28 @@ impl Module {
     /// ```
     pub fn from_file(path: impl AsRef<Path>) -> Result<Module, HarnessError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| HarnessError::Io {
+        let io = |message: String| HarnessError::Io {
             path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        Module::from_bytes(bytes)
+            message,
+        };
+        let size = std::fs::metadata(path)
+            .map_err(|e| io(e.to_string()))?
+            .len();
+        if size > MAX_MODULE_BYTES as u64 {
+            return Err(too_big(size));
+        }
+        let bytes = std::fs::read(path).map_err(|e| io(e.to_string()))?;
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("wat"))
+        {
+            let binary = wat::parse_bytes(&bytes).map_err(|e| {
+                HarnessError::Compile(format!("invalid WAT text in {}: {e}", path.display()))
+            })?;
+            return Module::from_binary(&binary);
+        }
+        check_binary(&bytes, &path.display().to_string())?;
+        Module::from_binary(&bytes)
     }
 
     /// Compiles without any cache (neither this process's nor wasmtime's on-disk cache): what a
@@ -103,7 +138,9 @@ impl Module {
     }
 
     fn compile(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<Module, HarnessError> {
+        check_binary(bytes, "the module")?;
         let (module, abi) = vm::module::compile(engine, bytes)?;
+        vm::imports::check(&module, abi)?;
         let pre = envoy::link(engine, &module, abi)?;
         Ok(Module {
             inner: Arc::new(ModuleInner { pre, abi }),
@@ -126,4 +163,58 @@ impl Module {
     pub(crate) fn instance_pre(&self) -> &InstancePre<VmState> {
         &self.inner.pre
     }
+}
+
+/// The first four bytes of every binary wasm module.
+const WASM_MAGIC: &[u8] = b"\0asm";
+
+/// Whether text looks like a WAT module: UTF-8 whose first token, after blanks and `;;` line
+/// or `(; ;)` block comments, is `(module` (or a bare `(`, which the text format allows for an
+/// inline module's fields).
+fn looks_like_wat(bytes: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return false;
+    };
+    let mut rest = text.trim_start();
+    loop {
+        if let Some(after) = rest.strip_prefix(";;") {
+            rest = after.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        } else if let Some(after) = rest.strip_prefix("(;") {
+            rest = after.split_once(";)").map_or("", |(_, r)| r).trim_start();
+        } else {
+            return rest.starts_with('(');
+        }
+    }
+}
+
+fn too_big(size: u64) -> HarnessError {
+    HarnessError::Load(format!(
+        "the module is {size} bytes, over the limit of {MAX_MODULE_BYTES} bytes"
+    ))
+}
+
+/// Refuses what is not binary wasm (or is too big) before wasmtime sees it, with a message
+/// that says so rather than a parser error.
+fn check_binary(bytes: &[u8], what: &str) -> Result<(), HarnessError> {
+    if bytes.len() > MAX_MODULE_BYTES {
+        return Err(too_big(bytes.len() as u64));
+    }
+    if !bytes.starts_with(WASM_MAGIC) {
+        let head: String = bytes
+            .iter()
+            .take(4)
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        return Err(HarnessError::Compile(format!(
+            "not a WebAssembly module: {what} does not start with the wasm magic bytes \
+             00 61 73 6d (found {}); a WAT text file must end in .wat",
+            if head.is_empty() {
+                "nothing".to_string()
+            } else {
+                head
+            }
+        )));
+    }
+    Ok(())
 }

@@ -16,6 +16,11 @@ pub enum HarnessError {
         /// The OS error.
         message: String,
     },
+    /// The module fails Envoy's load-time checks: an import Envoy does not provide, no
+    /// allocator export (found when a VM is created from it), or a module over [`MAX_MODULE_BYTES`](crate::MAX_MODULE_BYTES). The
+    /// text is Envoy's where Envoy has one.
+    #[error("the module cannot be loaded: {0}")]
+    Load(String),
     /// The module exports no known ABI marker.
     #[error(
         "missing or unknown Proxy-Wasm ABI version: the module exports none of \

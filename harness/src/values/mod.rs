@@ -34,6 +34,9 @@ pub enum FailureKind {
     Deadline,
     /// The guest needed more linear memory than the cap allows.
     MemoryLimit,
+    /// The guest made the host hold more than a [`HostLimits`](crate::HostLimits) bound
+    /// (a table, a header map, a buffer, shared data, a queue, metrics, filter state).
+    HostLimit,
     /// on_vm_start returned false.
     StartFailed,
     /// on_configure returned false.

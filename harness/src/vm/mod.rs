@@ -1,60 +1,47 @@
 //! The VM layer: wasmtime, independent of Envoy. The process-wide [`engine`], compiling and
-//! ABI-detecting modules ([`module`]), bounds-checked guest [`memory`], the guest's exports, the
-//! [`HostError`] every hostcall returns, and [`Vm`]: one store with its call wrapper (deadline,
-//! trap → permanent [`VmFailure`]).
+//! ABI-detecting modules ([`module`]), Envoy's load-time checks ([`imports`]), the bounds on
+//! what a guest can make the host hold ([`limits`]), bounds-checked guest [`memory`], the
+//! guest's exports, the [`HostError`] every hostcall returns, and [`Vm`]: one store with its
+//! call wrapper (deadline, trap → permanent [`VmFailure`]).
 //!
 //! The store data is generic ([`VmData`]): the Envoy layer above supplies it and decides what a
 //! call makes visible to hostcalls; this layer only needs the [`VmCore`] slice.
 
 pub(crate) mod engine;
 mod error;
+pub(crate) mod imports;
+pub(crate) mod limits;
 pub(crate) mod memory;
 pub(crate) mod module;
 
-pub(crate) use error::{HostResult, check, into_code};
+pub(crate) use error::{HostError, HostResult, check, into_code};
+pub use limits::HostLimits;
 
 use crate::abi::AbiVersion;
 use crate::values::{FailureKind, HarnessError, VmFailure};
-use std::time::Duration;
+use limits::{Limiter, Stop};
+use std::time::{Duration, Instant};
 use wasmtime::{Instance, InstancePre, Memory, Store, TypedFunc, WasmParams, WasmResults};
-
-/// The memory cap, enforced by wasmtime through [`wasmtime::ResourceLimiter`].
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct MemoryCap {
-    pub max_bytes: usize,
-    pub denied: bool,
-}
-
-impl wasmtime::ResourceLimiter for MemoryCap {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        let ok = desired <= self.max_bytes;
-        if !ok {
-            self.denied = true;
-        }
-        Ok(ok)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        _desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(true)
-    }
-}
 
 /// The VM's own slice of the store data: the guest's memory and allocator, the memory cap, and
 /// why a call trapped when the host caused it.
 pub(crate) struct VmCore {
     pub memory: Option<Memory>,
     pub malloc: Option<TypedFunc<u32, u32>>,
-    pub cap: MemoryCap,
+    pub cap: Limiter,
+    /// The host-side limits.
+    pub limits: HostLimits,
+    /// Why the host stopped the current call (a limit, the deadline), if it did.
+    pub stop: Option<Stop>,
+    /// When the current call must end (set by [`Vm::call`]).
+    pub call_deadline: Option<Instant>,
+    /// Bytes of log lines recorded since the log was last found cleared.
+    pub log_bytes: usize,
+    /// How many log entries there were after the last line was recorded (another number now:
+    /// the log changed elsewhere, and the bytes are recounted).
+    pub log_entries: usize,
+    /// The per-VM log cap was reached and the marker line written.
+    pub log_capped: bool,
     /// True during `_initialize`/`main`/`_start`: only logging and WASI basics are allowed.
     pub starting: bool,
     pub in_allocator: bool,
@@ -65,14 +52,22 @@ pub(crate) struct VmCore {
 }
 
 impl VmCore {
-    pub(crate) fn new(memory_limit: usize) -> VmCore {
+    pub(crate) fn new(memory_limit: usize, limits: HostLimits) -> VmCore {
         VmCore {
             memory: None,
             malloc: None,
-            cap: MemoryCap {
-                max_bytes: memory_limit,
-                denied: false,
+            cap: Limiter {
+                max_memory_bytes: memory_limit,
+                max_table_elements: limits.table_elements,
+                memory_denied: false,
+                table_denied: false,
             },
+            limits,
+            stop: None,
+            call_deadline: None,
+            log_bytes: 0,
+            log_entries: 0,
+            log_capped: false,
             starting: true,
             in_allocator: false,
             forbidden: None,
@@ -228,6 +223,7 @@ impl<T: VmData> Vm<T> {
         data: T,
         deadline: Duration,
     ) -> Result<(Vm<T>, Exports), HarnessError> {
+        imports::check_allocator(pre.module())?;
         let engine = pre.module().engine().clone();
         let ticks = engine::ticks_for(deadline);
         let mut store = Store::new(&engine, data);
@@ -311,7 +307,11 @@ impl<T: VmData> Vm<T> {
         }
         let mark = self.store.data_mut().enter(name, ctx, frame);
         self.store.set_epoch_deadline(self.ticks);
+        let core = self.store.data_mut().core_mut();
+        core.call_deadline = Some(Instant::now() + self.deadline);
+        core.stop = None;
         let result = f.call(&mut self.store, params);
+        self.store.data_mut().core_mut().call_deadline = None;
         self.store.data_mut().leave();
         match result {
             Ok(r) => Ok(r),
@@ -342,22 +342,28 @@ fn describe_trap<T: VmData>(
         .downcast_ref::<wasmtime::WasmBacktrace>()
         .map(|b| b.to_string());
     let core = state.core_mut();
-    let (kind, reason) = if trap == Some(wasmtime::Trap::Interrupt) {
+    let stop = core.stop.take();
+    let (kind, reason) = if trap == Some(wasmtime::Trap::Interrupt) || stop == Some(Stop::Deadline)
+    {
         (
             FailureKind::Deadline,
             format!(
                 "the call exceeded its deadline of {deadline:?} (an infinite loop?) and was interrupted"
             ),
         )
+    } else if let Some(Stop::Limit(msg)) = stop {
+        (FailureKind::HostLimit, msg)
+    } else if core.cap.table_denied {
+        (FailureKind::HostLimit, root_cause(e))
     } else if let Some(msg) = core.forbidden.take() {
         (FailureKind::Trap, msg)
-    } else if core.cap.denied {
+    } else if core.cap.memory_denied {
         (
             FailureKind::MemoryLimit,
             format!(
                 "{} (linear memory is capped at {} bytes and the module asked for more)",
                 root_cause(e),
-                core.cap.max_bytes
+                core.cap.max_memory_bytes
             ),
         )
     } else if let Some(code) = core.exit_code {

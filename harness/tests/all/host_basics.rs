@@ -2,8 +2,8 @@
 //! imports, deadlines, the memory cap, bad guest pointers, fail-closed.
 
 use wasme_harness::{
-    AbiVersion, FailureKind, FailurePolicy, FilterStatus, HarnessError, Host, HttpRequest,
-    HttpResponse, LogLevel, Module,
+    AbiVersion, FailureKind, FailurePolicy, HarnessError, Host, HttpRequest, HttpResponse,
+    LogLevel, Module,
 };
 
 fn module(wat: &str) -> Module {
@@ -56,48 +56,20 @@ fn detects_abi_0_1_0() {
 }
 
 #[test]
-fn an_unknown_import_links_and_traps_naming_itself() {
-    let m = module(&filter(
+fn an_unknown_import_is_refused_at_load_as_envoy_does() {
+    let bytes = wat::parse_str(filter(
         r#"(import "env" "proxy_does_not_exist" (func $x (result i32)))"#,
         "call $x",
-    ));
-    let mut host = Host::builder(&m)
-        .build()
-        .expect("instantiates despite the unknown import");
-    let mut s = host.http_stream().unwrap();
-    let status = s
-        .request_headers(
-            &[(":method", "GET"), (":path", "/"), (":authority", "h")],
-            true,
-        )
-        .unwrap();
-    assert_eq!(status, FilterStatus::LocalReply);
-    let reply = s.local_reply().unwrap();
-    assert_eq!(
-        (reply.status, reply.details.as_str()),
-        (503, "wasm_fail_stream")
-    );
-    assert!(reply.body.is_empty());
-    drop(s);
-    let failure = host.failure().expect("VM failed");
+    ))
+    .unwrap();
+    let err = Module::from_bytes(bytes).expect_err("Envoy refuses the module");
+    assert!(matches!(err, HarnessError::Load(_)), "{err}");
     assert!(
-        failure
-            .message
-            .starts_with("Function: proxy_on_request_headers failed:"),
-        "{}",
-        failure.message
+        err.to_string().contains(
+            "Failed to load Wasm module due to a missing import: env.proxy_does_not_exist"
+        ),
+        "{err}"
     );
-    assert!(
-        failure.message.contains("env.proxy_does_not_exist"),
-        "{}",
-        failure.message
-    );
-    // Failed for good: the next stream fails closed without calling the filter.
-    let ex = host
-        .http_exchange(&HttpRequest::get("/"), &HttpResponse::ok())
-        .unwrap();
-    assert_eq!(ex.client_response.status(), Some(503));
-    assert!(ex.upstream_request.is_none());
 }
 
 #[test]
@@ -213,6 +185,7 @@ fn wasi_stdout_goes_to_the_log() {
         (data (i32.const 100) "hello\n")
         (data (i32.const 0) "\64\00\00\00\06\00\00\00")
         (func (export "proxy_abi_version_0_2_1"))
+        (func (export "malloc") (param i32) (result i32) (i32.const 1024))
         (func (export "_initialize")
             i32.const 1 i32.const 0 i32.const 1 i32.const 16 call $w drop
             i32.const 2 i32.const 0 i32.const 1 i32.const 16 call $w2 drop

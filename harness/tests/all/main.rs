@@ -27,3 +27,4 @@ mod conformance_topology;
 mod conformance_trace;
 mod conformance_wasi;
 mod host_basics;
+mod reliability_guest;

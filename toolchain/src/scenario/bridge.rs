@@ -276,7 +276,7 @@ pub fn exchange(
         upstream: ex.upstream_request.as_ref().map(message),
         client: message(&ex.client_response),
         local_reply: ex.local_reply.as_ref().map(|l| ObservedLocalReply {
-            status: u16::try_from(l.status).unwrap_or(u16::MAX),
+            status: l.status,
             details: l.details.clone(),
             body: l.body.clone(),
             headers: l.headers.clone(),

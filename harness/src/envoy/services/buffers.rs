@@ -5,6 +5,7 @@
 use crate::abi::{AbiVersion, BufferType, Status};
 use crate::envoy::hostcalls::{hostcall, note};
 use crate::envoy::state::{Avail, CallData, Context, VmState};
+use crate::vm::limits::Limit;
 use crate::vm::{check, memory};
 use wasmtime::Linker;
 
@@ -138,6 +139,20 @@ pub(crate) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
                         String::from_utf8_lossy(data)
                     )
                 });
+                if is_mutable(buffer_type)
+                    && let Ok(buf) = buffer(state, buffer_type)
+                {
+                    // Checked before the copy, so a flood never reaches host memory.
+                    let len = buf.len() as u64;
+                    let replaces_all = start == 0 && u64::from(size) >= len;
+                    let after = if replaces_all { 0 } else { len } + data.len() as u64;
+                    if after > len {
+                        state.vm.enforce(
+                            Limit::BufferBytes,
+                            usize::try_from(after).unwrap_or(usize::MAX),
+                        )?;
+                    }
+                }
                 check(match buffer(state, buffer_type) {
                     Ok(buf) if is_mutable(buffer_type) => splice(buf, start, size, data),
                     Ok(_) => Status::BadArgument,

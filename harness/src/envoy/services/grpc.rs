@@ -2,11 +2,13 @@
 //! (streams only), `proxy_grpc_cancel`, `proxy_grpc_close` (unknown tokens → NOT_FOUND).
 
 use super::callouts::{PendingGrpc, TokenKind};
+use super::shared::ENTRY_OVERHEAD;
 use crate::abi::Status;
 use crate::abi::wire::decode_pairs;
 use crate::envoy::hostcalls::{hostcall, note};
 use crate::envoy::state::{Event, VmState};
 use crate::values::GrpcCallRequest;
+use crate::vm::limits::{Limit, map_bytes};
 use crate::vm::{HostResult, memory};
 use std::time::Duration;
 use wasmtime::{Caller, Linker};
@@ -48,6 +50,14 @@ fn open(
     }
     memory::write_u32(caller, ret_token_ptr, 0)?;
     let state = caller.data_mut();
+    let pending = state.callouts.http.len() + state.callouts.grpc.len();
+    state.vm.enforce(Limit::PendingCallouts, pending + 1)?;
+    state
+        .vm
+        .enforce(Limit::HeaderMapBytes, map_bytes(&target.metadata))?;
+    state
+        .vm
+        .enforce(Limit::BufferBytes, message.as_ref().map_or(0, Vec::len))?;
     let is_stream = message.is_none();
     let token = state.callouts.next_token(if is_stream {
         TokenKind::GrpcStream
@@ -148,6 +158,15 @@ pub(crate) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
         |caller, token: u32, msg_ptr: u32, msg_size: u32, end_stream: u32| {
             let message = memory::read(&mut caller, msg_ptr, msg_size)?;
             let state = caller.data_mut();
+            if let Some(p) = state.callouts.grpc.get(&token) {
+                let sent: usize = p
+                    .request
+                    .messages
+                    .iter()
+                    .map(|m| m.len() + ENTRY_OVERHEAD)
+                    .sum();
+                state.vm.enforce(Limit::BufferBytes, sent + message.len())?;
+            }
             let p = state
                 .callouts
                 .grpc

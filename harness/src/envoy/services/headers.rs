@@ -7,6 +7,7 @@ use crate::abi::wire::{Pair, decode_pairs, encode_pairs};
 use crate::abi::{AbiVersion, MapType, Status};
 use crate::envoy::hostcalls::{hostcall, note};
 use crate::envoy::state::{Avail, CallData, Context, VmState};
+use crate::vm::limits::{Limit, map_bytes};
 use crate::vm::{HostResult, memory};
 use wasmtime::Linker;
 
@@ -109,16 +110,25 @@ fn set_value(
     mutate(state, mt, |map| op(map, key, value))
 }
 
-/// A mutation: `f` runs on the map when it is mutable.
+/// A mutation: `f` runs on the map when it is mutable. A map the guest grows past the
+/// header-map limits fails the VM ([`crate::HostLimits`]).
 fn mutate(state: &mut VmState, mt: u32, f: impl FnOnce(&mut Vec<Pair>)) -> HostResult {
     let mt = MapType::from_u32(mt).ok_or(Status::BadArgument)?;
-    match map_ref(state, mt) {
+    let (before, after) = match map_ref(state, mt) {
         MapRef::Present { map, mutable: true } => {
+            let before = (map_bytes(map), map.len());
             f(map);
-            Ok(())
+            (before, (map_bytes(map), map.len()))
         }
-        _ => Err(Status::BadArgument.into()),
+        _ => return Err(Status::BadArgument.into()),
+    };
+    if after.0 > before.0 {
+        state.vm.enforce(Limit::HeaderMapBytes, after.0)?;
     }
+    if after.1 > before.1 {
+        state.vm.enforce(Limit::HeaderMapCount, after.1)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {

@@ -9,6 +9,7 @@ use crate::envoy::hostcalls::{hostcall, note};
 use crate::envoy::state::{Event, VmState};
 use crate::values::HttpCallRequest;
 use crate::values::lowered;
+use crate::vm::limits::{Limit, map_bytes};
 use crate::vm::memory;
 use std::time::Duration;
 use wasmtime::Linker;
@@ -61,6 +62,13 @@ pub(crate) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
             // Check the return slot before handing out a token.
             memory::write_u32(&mut caller, ret_token_ptr, 0)?;
             let state = caller.data_mut();
+            let pending = state.callouts.http.len() + state.callouts.grpc.len();
+            state.vm.enforce(Limit::PendingCallouts, pending + 1)?;
+            state.vm.enforce(
+                Limit::HeaderMapBytes,
+                map_bytes(&headers).max(map_bytes(&trailers)),
+            )?;
+            state.vm.enforce(Limit::BufferBytes, body.len())?;
             let token = state.callouts.next_token(TokenKind::Http);
             let root = state.effective_root();
             let deadline_ns = if timeout_ms == 0 {

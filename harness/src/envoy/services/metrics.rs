@@ -14,6 +14,8 @@ const TYPE_MASK: u32 = 3;
 pub(crate) struct Metrics {
     names: HashMap<u32, String>,
     next: [u32; 3],
+    /// Bytes of all names in `names` (for the host limits).
+    name_bytes: usize,
 }
 
 impl Default for Metrics {
@@ -21,6 +23,7 @@ impl Default for Metrics {
         Metrics {
             names: HashMap::new(),
             next: [0, 1, 2],
+            name_bytes: 0,
         }
     }
 }
@@ -36,6 +39,7 @@ impl Metrics {
         self.next[slot] += ID_INCREMENT;
         let id = self.next[slot];
         self.names.insert(id, name.to_string());
+        self.name_bytes += name.len();
         shared
             .lock()
             .metric_values
@@ -46,6 +50,20 @@ impl Metrics {
                 MetricType::Histogram => MetricValue::Histogram(Vec::new()),
             });
         id
+    }
+
+    /// How many metrics this VM defined, and the bytes of their names.
+    pub(crate) fn footprint(&self) -> (usize, usize) {
+        (self.names.len(), self.name_bytes)
+    }
+
+    /// The samples histogram `id` holds (None: not a histogram).
+    pub(crate) fn samples(&self, shared: &SharedState, id: u32) -> Option<usize> {
+        self.with_value(shared, id, |_, v| match v {
+            MetricValue::Histogram(h) => Ok(h.len()),
+            _ => Err(Status::BadArgument),
+        })
+        .ok()
     }
 
     fn with_value<R>(

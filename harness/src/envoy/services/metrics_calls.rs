@@ -4,6 +4,7 @@
 use crate::abi::{MetricType, Status};
 use crate::envoy::hostcalls::{hostcall, note};
 use crate::envoy::state::VmState;
+use crate::vm::limits::Limit;
 use crate::vm::memory;
 use wasmtime::Linker;
 
@@ -17,6 +18,11 @@ pub(crate) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
             memory::write_u32(&mut caller, ret_id_ptr, 0)?;
             let state = caller.data_mut();
             note(state, || format!("{ty:?}, {name:?}"));
+            let (count, name_bytes) = state.metrics.footprint();
+            state.vm.enforce(Limit::MetricCount, count + 1)?;
+            state
+                .vm
+                .enforce(Limit::MetricNameBytes, name_bytes + name.len())?;
             let shared = state.shared.clone();
             let id = state.metrics.define(&shared, ty, &name);
             Ok(memory::write_u32(&mut caller, ret_id_ptr, id)?)
@@ -34,7 +40,10 @@ pub(crate) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
         linker,
         "proxy_record_metric",
         |caller, id: u32, value: u64| {
-            let state = caller.data();
+            let state = caller.data_mut();
+            if let Some(samples) = state.metrics.samples(&state.shared, id) {
+                state.vm.enforce(Limit::HistogramSamples, samples + 1)?;
+            }
             Ok(state.metrics.record(&state.shared, id, value)?)
         }
     );

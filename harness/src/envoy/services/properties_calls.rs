@@ -7,6 +7,7 @@ use crate::abi::wire::{encode_pairs, split_path};
 use crate::envoy::hostcalls::{hostcall, note};
 use crate::envoy::state::{Context, HttpCtx, VmState};
 use crate::values::find_header;
+use crate::vm::limits::Limit;
 use crate::vm::memory;
 use wasmtime::Linker;
 
@@ -202,8 +203,18 @@ pub(crate) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                             String::from_utf8_lossy(value)
                         )
                     });
+                    let key = [b"wasm.".as_slice(), path].concat();
                     let fs = filter_state(state).ok_or(Status::NotFound)?;
-                    fs.insert([b"wasm.".as_slice(), path].concat(), value.to_vec());
+                    let held: usize = fs
+                        .iter()
+                        .filter(|(k, _)| **k != key)
+                        .map(|(k, v)| k.len() + v.len())
+                        .sum();
+                    let after = held + key.len() + value.len();
+                    state.vm.enforce(Limit::PropertyBytes, after)?;
+                    if let Some(fs) = filter_state(state) {
+                        fs.insert(key, value.to_vec());
+                    }
                     Ok(())
                 },
             )

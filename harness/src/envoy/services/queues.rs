@@ -5,6 +5,7 @@
 use crate::abi::Status;
 use crate::envoy::hostcalls::{hostcall, note};
 use crate::envoy::state::VmState;
+use crate::vm::limits::Limit;
 use crate::vm::memory;
 use wasmtime::Linker;
 
@@ -18,6 +19,15 @@ pub(crate) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
             let state = caller.data_mut();
             note(state, || format!("{name:?}"));
             let root = state.effective_root();
+            let (known, count) = {
+                let shared = state.shared.lock();
+                let known = shared.resolve_queue(&state.settings.vm_id, &name).is_some();
+                (known, shared.queue_count())
+            };
+            if !known {
+                state.vm.enforce(Limit::QueueCount, count + 1)?;
+                state.vm.enforce(Limit::QueueBytes, name.len())?;
+            }
             let id = state.shared.lock().register_queue(
                 &state.settings.vm_id,
                 &name,
@@ -53,6 +63,10 @@ pub(crate) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                 note(state, || {
                     format!("{queue_id}, {:?}", String::from_utf8_lossy(data))
                 });
+                let after = state.shared.lock().queue_bytes_after(queue_id, data.len());
+                if let Some(after) = after {
+                    state.vm.enforce(Limit::QueueBytes, after)?;
+                }
                 Ok(state.shared.lock().enqueue(queue_id, data)?)
             })
         }

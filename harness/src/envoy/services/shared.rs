@@ -64,13 +64,21 @@ pub(crate) struct SharedInner {
     /// [`SharedState::may_have_notifications`]).
     pending: Arc<AtomicUsize>,
     pub(crate) metric_values: HashMap<String, MetricValue>,
+    /// Bytes the shared data holds, as [`HostLimits`](crate::HostLimits) counts them.
+    data_bytes: usize,
 }
 
 struct Queue {
     owner_host: u64,
     owner_root: u32,
     items: VecDeque<Vec<u8>>,
+    /// Bytes waiting, as [`HostLimits`](crate::HostLimits) counts them.
+    bytes: usize,
 }
+
+/// What an entry costs against the limits: its bytes plus a fixed overhead, so empty entries
+/// are not free.
+pub(crate) const ENTRY_OVERHEAD: usize = 64;
 
 /// The value of a metric, by type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,8 +160,33 @@ impl SharedInner {
         if self.last_cas == 0 {
             self.last_cas = 1;
         }
-        self.data.insert(k, (value.to_vec(), self.last_cas));
+        let added = k.0.len() + k.1.len() + value.len() + ENTRY_OVERHEAD;
+        if let Some((old, _)) = self.data.insert(k, (value.to_vec(), self.last_cas)) {
+            self.data_bytes -= vm_id.len() + key.len() + old.len() + ENTRY_OVERHEAD;
+        }
+        self.data_bytes += added;
         Ok(())
+    }
+
+    /// The shared-data bytes after storing `value_len` bytes under `key` of `vm_id`.
+    pub(crate) fn data_bytes_after(&self, vm_id: &str, key: &str, value_len: usize) -> usize {
+        let old = self
+            .data
+            .get(&(vm_id.to_string(), key.to_string()))
+            .map_or(0, |(v, _)| {
+                vm_id.len() + key.len() + v.len() + ENTRY_OVERHEAD
+            });
+        self.data_bytes - old + vm_id.len() + key.len() + value_len + ENTRY_OVERHEAD
+    }
+
+    /// How many queues exist.
+    pub(crate) fn queue_count(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// The bytes waiting in queue `id` after enqueuing `len` more (None: no such queue).
+    pub(crate) fn queue_bytes_after(&self, id: u32, len: usize) -> Option<usize> {
+        self.queues.get(&id).map(|q| q.bytes + len + ENTRY_OVERHEAD)
     }
 
     /// Registers (or re-binds) queue `name` of `vm_id` to the caller's root; returns its id.
@@ -175,6 +208,7 @@ impl SharedInner {
                 owner_host: host,
                 owner_root: root,
                 items: VecDeque::new(),
+                bytes: 0,
             },
         );
         id
@@ -190,6 +224,7 @@ impl SharedInner {
     pub(crate) fn enqueue(&mut self, id: u32, data: &[u8]) -> Result<(), Status> {
         let q = self.queues.get_mut(&id).ok_or(Status::NotFound)?;
         q.items.push_back(data.to_vec());
+        q.bytes += data.len() + ENTRY_OVERHEAD;
         let (host, root) = (q.owner_host, q.owner_root);
         self.notifications.entry(host).or_default().push((root, id));
         self.pending.fetch_add(1, Ordering::Release);
@@ -198,7 +233,9 @@ impl SharedInner {
 
     pub(crate) fn dequeue(&mut self, id: u32) -> Result<Vec<u8>, Status> {
         let q = self.queues.get_mut(&id).ok_or(Status::NotFound)?;
-        q.items.pop_front().ok_or(Status::Empty)
+        let item = q.items.pop_front().ok_or(Status::Empty)?;
+        q.bytes -= item.len() + ENTRY_OVERHEAD;
+        Ok(item)
     }
 
     /// Takes the queue-ready notifications waiting for `host`.

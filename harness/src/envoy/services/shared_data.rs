@@ -4,6 +4,7 @@
 use crate::abi::Status;
 use crate::envoy::hostcalls::{hostcall, note};
 use crate::envoy::state::VmState;
+use crate::vm::limits::Limit;
 use crate::vm::memory;
 use wasmtime::Linker;
 
@@ -40,6 +41,11 @@ pub(crate) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                         format!("{key:?}, {:?}, cas {cas}", String::from_utf8_lossy(value))
                     });
                     let vm_id = state.settings.vm_id.clone();
+                    let after = state
+                        .shared
+                        .lock()
+                        .data_bytes_after(&vm_id, &key, value.len());
+                    state.vm.enforce(Limit::SharedDataBytes, after)?;
                     Ok(state.shared.lock().set_data(&vm_id, &key, value, cas)?)
                 },
             )

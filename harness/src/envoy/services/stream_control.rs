@@ -8,8 +8,18 @@ use crate::abi::{AbiVersion, Status, StreamType};
 use crate::envoy::hostcalls::{hostcall, note};
 use crate::envoy::state::{Context, Deferred, VmState};
 use crate::values::LocalReply;
+use crate::vm::limits::{Limit, map_bytes};
 use crate::vm::{HostResult, memory};
 use wasmtime::Linker;
+
+/// Queues an action for after the VM call, within the limit on pending actions.
+fn defer(state: &mut VmState, action: Deferred) -> HostResult {
+    state
+        .vm
+        .enforce(Limit::PendingActions, state.deferred.len() + 1)?;
+    state.deferred.push(action);
+    Ok(())
+}
 
 fn continue_stream(state: &mut VmState, stream: StreamType) -> HostResult {
     let ctx = state.call.effective_id;
@@ -17,7 +27,7 @@ fn continue_stream(state: &mut VmState, stream: StreamType) -> HostResult {
         (_, StreamType::Upstream) => return Err(Status::Unimplemented.into()),
         (Some(Context::Http(_)), StreamType::HttpRequest | StreamType::HttpResponse)
         | (Some(Context::Tcp(_)), StreamType::Downstream) => {
-            state.deferred.push(Deferred::Continue { ctx, stream });
+            defer(state, Deferred::Continue { ctx, stream })?;
         }
         _ => {}
     }
@@ -45,7 +55,7 @@ pub(crate) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
                 state.contexts.get(&ctx),
                 Some(Context::Http(_) | Context::Tcp(_))
             ) {
-                state.deferred.push(Deferred::Close { ctx });
+                defer(state, Deferred::Close { ctx })?;
             }
             Ok(())
         });
@@ -99,7 +109,11 @@ pub(crate) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
             });
             let ctx = state.call.effective_id;
             if matches!(state.contexts.get(&ctx), Some(Context::Http(_))) {
-                state.deferred.push(Deferred::LocalReply { ctx, reply });
+                state.vm.enforce(Limit::BufferBytes, reply.body.len())?;
+                state
+                    .vm
+                    .enforce(Limit::HeaderMapBytes, map_bytes(&reply.headers))?;
+                defer(state, Deferred::LocalReply { ctx, reply })?;
             }
             Ok(())
         }
@@ -130,10 +144,7 @@ pub(crate) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
         let state = caller.data_mut();
         let ctx = state.call.effective_id;
         match state.contexts.get(&ctx) {
-            Some(Context::Root(r)) if r.done_called => {
-                state.deferred.push(Deferred::Done { ctx });
-                Ok(())
-            }
+            Some(Context::Root(r)) if r.done_called => defer(state, Deferred::Done { ctx }),
             _ => Err(Status::NotFound.into()),
         }
     });

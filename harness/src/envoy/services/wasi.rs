@@ -226,7 +226,9 @@ pub(crate) fn add_to_linker(linker: &mut Linker<VmState>) -> wasmtime::Result<()
 
 /// Defines every other WASI import `module` has as an errno stub (`fd_*`/`path_*` → BADF, the
 /// rest → NOSYS) when it returns one i32; anything else it imports and the linker lacks traps
-/// when called, with a message naming the import — unknown imports never stop instantiation.
+/// when called, with a message naming the import. Imports Envoy does not provide at all were
+/// refused at load already ([`crate::vm::imports`]); these are the ones Envoy registers and
+/// the harness does not emulate.
 pub(crate) fn define_remaining(linker: &mut Linker<VmState>, module: &Module) {
     linker.allow_shadowing(false);
     for import in module.imports() {

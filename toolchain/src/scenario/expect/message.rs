@@ -169,7 +169,7 @@ pub(super) fn check_local_reply(
         )),
         (false, Some(r)) => {
             if let Some(s) = want.status
-                && s != r.status
+                && u32::from(s) != r.status
             {
                 out.push(Mismatch::new(
                     "local_reply.status",

@@ -29,8 +29,9 @@ impl ObservedMessage {
 /// A local reply sent by the filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObservedLocalReply {
-    /// Status code.
-    pub status: u16,
+    /// Status code, exactly as the filter passed it (Envoy forwards the u32 unchanged, so the
+    /// client's `:status` shows the same number).
+    pub status: u32,
     /// Response-code details.
     pub details: String,
     /// Body.
