@@ -310,17 +310,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         clusters.push(cargo_wasme::run::parse_cluster_flag(c)?);
     }
     let module_path = Path::new(&args.module);
-    let module = if module_path.is_dir() || module_path.ends_with("Cargo.toml") {
-        build_crate(&args.cargo, module_path, None)?
-            .module
-            .path
-            .display()
-            .to_string()
+    let (module, built_image) = if module_path.is_dir() || module_path.ends_with("Cargo.toml") {
+        let built = build_crate(&args.cargo, module_path, None)?;
+        let image = (built.tag.clone(), built.root_ids.clone());
+        (built.module.path.display().to_string(), Some(image))
     } else {
-        say_which_module(&args.module, args.root_id.as_deref());
-        args.module.clone()
+        (args.module.clone(), None)
     };
-    let opts = RunOptions {
+    let mut opts = RunOptions {
         module,
         request,
         body,
@@ -330,12 +327,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         config,
         vm_config: args.vm_config.clone().map(String::into_bytes),
         root_id: args.root_id.clone(),
+        built_image,
         env,
         properties,
         clusters,
         tcp: args.tcp.then_some(TcpOptions {}),
         trace: args.trace,
     };
+    // The root id deploy would give this image, said before the plugin starts (a wrong one is
+    // the usual reason it refuses to).
+    let root_id = cargo_wasme::run::root_id_for(&opts);
+    if opts.built_image.is_none() {
+        say_which_module(&opts.module, Some(root_id.as_str()));
+    }
+    cargo_wasme::shell::status("Root id", &root_id);
+    opts.root_id = root_id.root_id;
     let outcome = cargo_wasme::run::run(&opts)?;
     print!("{}", outcome.render(args.trace));
     Ok(if outcome.vm_failed() {
@@ -401,17 +407,20 @@ pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     let opts = exec::Options {
         module_override: args.module.clone(),
         trace_on_failure: args.trace,
+        ..Default::default()
     };
     let mut reports = Vec::new();
     let mut bad_files = 0;
     // Each filter crate is built once, through the pipeline `cargo wasme build` uses, and every
     // scenario naming it runs those exact bytes.
-    let mut builds: HashMap<(PathBuf, Option<String>), Result<PathBuf, String>> = HashMap::new();
+    type Built = (PathBuf, (String, Vec<String>));
+    let mut builds: HashMap<(PathBuf, Option<String>), Result<Built, String>> = HashMap::new();
     let mut build_time = Duration::ZERO;
     let started = Instant::now();
     for file in &files {
         match parse::load(file) {
             Ok(mut loaded) => {
+                let mut opts = opts.clone();
                 if let (None, ModuleSource::Crate { dir, package }) =
                     (&args.module, &loaded.scenario.module)
                 {
@@ -421,7 +430,7 @@ pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
                     let built = builds.entry(key.clone()).or_insert_with(|| {
                         let t = Instant::now();
                         let r = build_crate(&args.cargo, &key.0, key.1.clone())
-                            .map(|b| b.module.path)
+                            .map(|b| (b.module.path, (b.tag, b.root_ids)))
                             .map_err(|e| {
                                 format!("building the filter crate {}: {e:#}", key.0.display())
                             });
@@ -429,7 +438,10 @@ pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
                         r
                     });
                     match built {
-                        Ok(path) => loaded.scenario.module = ModuleSource::Path(path.clone()),
+                        Ok((path, image)) => {
+                            loaded.scenario.module = ModuleSource::Path(path.clone());
+                            opts.built_image = Some(image.clone());
+                        }
                         Err(e) => {
                             let report = exec::ScenarioReport::invalid(file, e);
                             print!("{}", report.render());
@@ -439,6 +451,9 @@ pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
                     }
                 }
                 let report = exec::run(&loaded, &opts);
+                if let Some(root_id) = &report.root_id {
+                    cargo_wasme::shell::status("Root id", format!("{root_id} for {}", report.name));
+                }
                 print!("{}", report.render());
                 reports.push(report);
             }
