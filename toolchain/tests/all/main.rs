@@ -16,6 +16,7 @@ mod deploy_render;
 mod deploy_seed;
 mod deploy_support;
 mod deploy_verify;
+mod other_sdks;
 mod registry_cli;
 mod scenario_vacuous;
 mod store_cli;
