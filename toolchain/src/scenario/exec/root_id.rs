@@ -77,3 +77,20 @@ pub fn choose_root_id(given: Option<(&str, &str)>, module_arg: &str) -> RootIdCh
         None => RootIdChoice::unset(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_given_root_id_wins_then_the_image_first_one_then_none() {
+        let given = choose_root_id(Some(("mine", "--root-id")), "no/such/image:1");
+        assert_eq!(given.to_string(), "\"mine\" (--root-id)");
+        let image = RootIdChoice::from_image("x:1", &["first".into(), "second".into()]);
+        assert_eq!(image.root_id.as_deref(), Some("first"));
+        assert!(image.to_string().contains("image x:1"), "{image}");
+        let none = RootIdChoice::from_image("x:1", &[]);
+        assert_eq!((none.root_id.as_deref(), none.as_str()), (None, ""));
+        assert_eq!(RootIdChoice::unset().as_str(), "");
+    }
+}
