@@ -3,6 +3,7 @@
 //! hostcall trace. Works on any proxy-wasm module, whatever language built it.
 
 use crate::scenario::bridge::{self as host, PluginSetup, ScriptedAnswer, TcpChunk, UpstreamParts};
+use crate::scenario::exec::{RootIdChoice, choose_root_id};
 use crate::scenario::expect::{ObservedConnection, ObservedMessage};
 use crate::scenario::format::{Headers, LevelName, Request};
 use std::fmt::Write as _;
@@ -49,8 +50,12 @@ pub struct RunOptions {
     pub config: Option<Vec<u8>>,
     /// VM configuration.
     pub vm_config: Option<Vec<u8>>,
-    /// Root id.
+    /// Root id (`--root-id`); when `None`, the first root id of the module's image (see
+    /// [`root_id_for`]).
     pub root_id: Option<String>,
+    /// The image a crate given as the module was built as, and its root ids (the module is
+    /// then the built file, which has no image of its own in the store).
+    pub built_image: Option<(String, Vec<String>)>,
     /// Environment variables.
     pub env: Vec<(String, String)>,
     /// Properties.
@@ -228,11 +233,22 @@ fn render_message(out: &mut String, m: &ObservedMessage) {
     }
 }
 
-/// Runs one request or connection.
+/// The root id `run` starts the plugin with: `--root-id`, else the first root id of the
+/// image's runtime config (the stored image named as the module, or the image a crate was
+/// built as), exactly as `cargo wasme deploy` chooses it; else unset (`""`).
+pub fn root_id_for(opts: &RunOptions) -> RootIdChoice {
+    match (&opts.root_id, &opts.built_image) {
+        (Some(r), _) => RootIdChoice::given(r, "--root-id"),
+        (None, Some((image, ids))) => RootIdChoice::from_image(image, ids),
+        (None, None) => choose_root_id(None, &opts.module),
+    }
+}
+
+/// Runs one request or connection, with the root id [`root_id_for`] chooses.
 pub fn run(opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let module = host::load_module_arg(&opts.module)?;
     let setup = PluginSetup {
-        root_id: opts.root_id.clone(),
+        root_id: root_id_for(opts).root_id,
         config: opts.config.clone(),
         vm_config: opts.vm_config.clone(),
         env: opts.env.clone(),

@@ -2,7 +2,7 @@
 
 use crate::conformance_support;
 
-use conformance_support::{assert_logged, probe_host};
+use conformance_support::{assert_logged, assert_not_logged, probe_host};
 use wasme_harness::{HttpRequest, HttpResponse};
 
 fn body_after(script: &str, body: &str) -> (wasme_harness::Host, Vec<u8>) {
@@ -78,4 +78,43 @@ fn response_body_rules_are_the_same() {
     assert_logged(&host, "response_body.set_buffer resp_body 0 0 pre- = 0");
     assert_logged(&host, "response_body.set_buffer resp_body 1 1 X = 2");
     assert_eq!(ex.client_response.body.to_vec(), b"pre-body");
+}
+
+/// proxy-wasm-cpp-host's `get_buffer_bytes` (`src/exports.cc`) clamps the length to the buffer
+/// and copies only `if (length > 0)`: a zero-length read returns OK **without writing** the
+/// return slots (unlike properties and header values, which write `(0, 0)`). solo.io's
+/// AssemblyScript SDK 0.1.8 depends on it: its `onConfigure` with an empty configuration reads
+/// 0 bytes into a reference whose size slot is stale, and traps if the pointer slot is zeroed.
+#[test]
+fn a_zero_length_get_buffer_leaves_the_return_slots_untouched() {
+    use conformance_support::wat::{self, Wat};
+    let module = wasme_harness::Module::from_bytes(wat::bytes(&Wat {
+        imports: r#"(import "env" "proxy_get_buffer_bytes" (func $get (param i32 i32 i32 i32 i32) (result i32)))"#,
+        body: r#"
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_configure") (param $root i32) (param $size i32) (result i32)
+    (i32.store (i32.const 8000) (i32.const 777))
+    (i32.store (i32.const 8004) (i32.const 888))
+    (call $log_num STR("status=") (call $get (i32.const 7) (i32.const 0) (local.get $size) (i32.const 8000) (i32.const 8004)))
+    (call $log_num STR("ptr=") (i32.load (i32.const 8000)))
+    (call $log_num STR("size=") (i32.load (i32.const 8004)))
+    (i32.const 1))
+"#,
+        ..Wat::default()
+    }))
+    .unwrap();
+    // Empty configuration: nothing to copy, so the slots keep what the module put there.
+    let host = wasme_harness::Host::builder(&module).build().unwrap();
+    assert_logged(&host, "status=0");
+    assert_logged(&host, "ptr=777");
+    assert_logged(&host, "size=888");
+    // A non-empty one is copied into a fresh allocation, as before.
+    let host = wasme_harness::Host::builder(&module)
+        .plugin_config("abc")
+        .build()
+        .unwrap();
+    assert_logged(&host, "status=0");
+    assert_logged(&host, "size=3");
+    assert_not_logged(&host, "ptr=777");
 }

@@ -267,13 +267,12 @@ fn build_crate(
 /// returns what to load: the file, or the image's full digest when `arg` is a unique digest
 /// prefix. When the argument resolves to neither, `run` itself reports why. The store is only
 /// read, never created.
-fn which_module(arg: &str, root_id: Option<&str>) -> anyhow::Result<String> {
-    let root = root_id.unwrap_or("(default)");
+fn which_module(arg: &str) -> anyhow::Result<String> {
     if let Ok(bytes) = std::fs::read(arg) {
         shell::status(
             "Using",
             format_args!(
-                "module sha256:{} from {arg}, root id {root}",
+                "module sha256:{} from {arg}",
                 cargo_wasme::reference::Digest::of(&bytes).hex()
             ),
         );
@@ -287,7 +286,7 @@ fn which_module(arg: &str, root_id: Option<&str>) -> anyhow::Result<String> {
         shell::status(
             "Using",
             format_args!(
-                "module sha256:{} of image {} ({}), root id {root} (image root ids {})",
+                "module sha256:{} of image {} ({}), image root ids {}",
                 image.wasm_sha256,
                 image.manifest_digest,
                 image.short_reference(),
@@ -365,16 +364,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         clusters.push(cargo_wasme::run::parse_cluster_flag(c)?);
     }
     let module_path = Path::new(&args.module);
-    let module = if module_path.is_dir() || module_path.ends_with("Cargo.toml") {
-        build_crate(&args.cargo, module_path, args.package.clone())?
-            .module
-            .path
-            .display()
-            .to_string()
+    let (module, built_image) = if module_path.is_dir() || module_path.ends_with("Cargo.toml") {
+        let built = build_crate(&args.cargo, module_path, args.package.clone())?;
+        let image = (built.tag.clone(), built.root_ids.clone());
+        (built.module.path.display().to_string(), Some(image))
     } else {
-        which_module(&args.module, args.root_id.as_deref())?
+        (which_module(&args.module)?, None)
     };
-    let opts = RunOptions {
+    let mut opts = RunOptions {
         module,
         request,
         body,
@@ -384,12 +381,18 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         config,
         vm_config: args.vm_config.clone().map(String::into_bytes),
         root_id: args.root_id.clone(),
+        built_image,
         env,
         properties,
         clusters,
         tcp: args.tcp.then_some(TcpOptions {}),
         trace: args.trace,
     };
+    // The root id deploy would give this image, said before the plugin starts (a wrong one is
+    // the usual reason it refuses to).
+    let root_id = cargo_wasme::run::root_id_for(&opts);
+    shell::status("Root id", &root_id);
+    opts.root_id = root_id.root_id;
     let outcome = cargo_wasme::run::run(&opts)?;
     print!("{}", outcome.render(args.trace));
     Ok(if outcome.vm_failed() {
@@ -497,17 +500,20 @@ pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     let opts = exec::Options {
         module_override: args.module.clone(),
         trace_on_failure: args.trace,
+        ..Default::default()
     };
     let mut reports = Vec::new();
     let mut bad_files = 0;
     // Each filter crate is built once, through the pipeline `cargo wasme build` uses, and every
     // scenario naming it runs those exact bytes.
-    let mut builds: HashMap<(PathBuf, Option<String>), Result<PathBuf, String>> = HashMap::new();
+    type Built = (PathBuf, (String, Vec<String>));
+    let mut builds: HashMap<(PathBuf, Option<String>), Result<Built, String>> = HashMap::new();
     let mut build_time = Duration::ZERO;
     let started = Instant::now();
     for file in &files {
         match parse::load(file) {
             Ok(mut loaded) => {
+                let mut opts = opts.clone();
                 if let (None, ModuleSource::Crate { dir, package }) =
                     (&args.module, &loaded.scenario.module)
                 {
@@ -517,7 +523,7 @@ pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
                     let built = builds.entry(key.clone()).or_insert_with(|| {
                         let t = Instant::now();
                         let r = build_crate(&args.cargo, &key.0, key.1.clone())
-                            .map(|b| b.module.path)
+                            .map(|b| (b.module.path, (b.tag, b.root_ids)))
                             .map_err(|e| {
                                 format!("building the filter crate {}: {e:#}", key.0.display())
                             });
@@ -525,7 +531,10 @@ pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
                         r
                     });
                     match built {
-                        Ok(path) => loaded.scenario.module = ModuleSource::Path(path.clone()),
+                        Ok((path, image)) => {
+                            loaded.scenario.module = ModuleSource::Path(path.clone());
+                            opts.built_image = Some(image.clone());
+                        }
                         Err(e) => {
                             let report = exec::ScenarioReport::invalid(file, e);
                             emit_report(&report);
@@ -535,6 +544,9 @@ pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
                     }
                 }
                 let report = exec::run(&loaded, &opts);
+                if let Some(root_id) = &report.root_id {
+                    shell::status("Root id", format!("{root_id} for {}", report.name));
+                }
                 emit_report(&report);
                 reports.push(report);
             }

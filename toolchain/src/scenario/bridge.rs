@@ -370,3 +370,16 @@ pub fn log_lines(logs: &[LogEntry]) -> Vec<(LevelName, String)> {
         })
         .collect()
 }
+
+/// The root ids an image in the local store declares in its runtime config, with the image's
+/// short name; `None` when `reference` is an existing file or names no stored image. `run`
+/// and `test` take the first one when no root id is given, as `deploy` does.
+pub fn image_root_ids(reference: &str) -> Option<(String, Vec<String>)> {
+    if Path::new(reference).is_file() {
+        return None;
+    }
+    let image = crate::store::Store::open_default()
+        .and_then(|s| s.resolve(reference))
+        .ok()?;
+    Some((image.short_reference(), image.root_ids))
+}

@@ -68,7 +68,15 @@ pub fn render(reports: &[ScenarioReport]) -> String {
             );
             match &s.outcome {
                 StepOutcome::Passed => out.push_str("/>\n"),
-                StepOutcome::Skipped => out.push_str(">\n      <skipped/>\n    </testcase>\n"),
+                // Not `<skipped/>`: CI treats skipped as harmless, and an unchecked step is not.
+                StepOutcome::NotRun(why) => {
+                    let _ = writeln!(
+                        out,
+                        ">\n      <error message=\"not run: {}\">{}</error>\n    </testcase>",
+                        escape(first_line(why)),
+                        escape(why)
+                    );
+                }
                 StepOutcome::Failed(mismatches) => {
                     let text: String = mismatches.iter().map(|m| m.render()).collect();
                     let _ = writeln!(

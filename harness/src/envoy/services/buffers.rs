@@ -122,6 +122,12 @@ pub(crate) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
             let len = data.len() as u64;
             let from = u64::from(start).min(len) as usize;
             let to = (u64::from(start) + u64::from(max_size)).min(len) as usize;
+            // Envoy (proxy-wasm-cpp-host `get_buffer_bytes`) copies only `if (length > 0)`:
+            // nothing to read is OK and leaves the return slots untouched. AssemblyScript's
+            // SDK traps on an empty configuration when they are zeroed instead.
+            if from == to {
+                return Ok(());
+            }
             memory::return_bytes(&mut caller, &data[from..to], ret_ptr, ret_size)
         }
     );

@@ -4,7 +4,8 @@
 //!
 //! * `report.rs` — [`ScenarioReport`], [`StepReport`] and their terminal rendering;
 //! * `setup.rs` — the plugin settings and the `startup` expectation;
-//! * `action.rs` — one step's action and its observation.
+//! * `action.rs` — one step's action and its observation;
+//! * `root_id.rs` — the root id when none is given (the image's, as `deploy` chooses it).
 //!
 //! ```no_run
 //! use cargo_wasme::scenario::{exec, parse};
@@ -17,13 +18,15 @@
 
 mod action;
 mod report;
+mod root_id;
 mod setup;
 
 pub use report::{ScenarioReport, StepOutcome, StepReport};
+pub use root_id::{RootIdChoice, choose_root_id};
 pub use setup::plugin_setup;
 
 use super::expect;
-use super::format::Action;
+use super::format::{Action, ModuleSource, Scenario};
 use super::parse::LoadedScenario;
 use crate::scenario::bridge as host;
 use std::fmt::Write as _;
@@ -37,9 +40,18 @@ pub struct Options {
     pub module_override: Option<String>,
     /// Print the hostcall trace of failing steps.
     pub trace_on_failure: bool,
+    /// The image the module was built as, and its root ids, when the module is a file built
+    /// from a crate through the image pipeline (`cargo wasme test` sets it): a scenario without
+    /// `root_id` then gets the image's first root id, as `deploy` would give it.
+    pub built_image: Option<(String, Vec<String>)>,
 }
 
 /// Runs one scenario. Never panics on bad input: every problem ends up in the report.
+///
+/// A step that does not run is never passed: when the module cannot be loaded, the plugin does
+/// not start (expectedly or not) or an earlier step could not run, each remaining step is
+/// reported as [`StepOutcome::NotRun`] with the reason; a scenario with neither steps nor a
+/// `startup` expectation checks nothing and fails.
 pub fn run(loaded: &LoadedScenario, opts: &Options) -> ScenarioReport {
     let started = Instant::now();
     let mut report = ScenarioReport {
@@ -48,6 +60,7 @@ pub fn run(loaded: &LoadedScenario, opts: &Options) -> ScenarioReport {
         setup_error: None,
         steps: Vec::new(),
         duration: Duration::ZERO,
+        root_id: None,
         trace_on_failure: opts.trace_on_failure,
     };
     run_into(loaded, opts, &mut report);
@@ -55,8 +68,32 @@ pub fn run(loaded: &LoadedScenario, opts: &Options) -> ScenarioReport {
     report
 }
 
+/// The root id of the scenario's plugin: its `root_id`, else the first root id of the image
+/// the module comes from (as `deploy` chooses it), else unset.
+fn scenario_root_id(s: &Scenario, opts: &Options) -> RootIdChoice {
+    if let Some(r) = &s.root_id {
+        return RootIdChoice::given(r, "the scenario's `root_id`");
+    }
+    if let Some(arg) = &opts.module_override {
+        return choose_root_id(None, arg);
+    }
+    match (&s.module, &opts.built_image) {
+        (ModuleSource::Image(reference), _) => choose_root_id(None, reference),
+        (_, Some((image, ids))) => RootIdChoice::from_image(image, ids),
+        _ => RootIdChoice::unset(),
+    }
+}
+
 fn run_into(loaded: &LoadedScenario, opts: &Options, report: &mut ScenarioReport) {
     let s = &loaded.scenario;
+    if s.steps.is_empty() && s.startup.is_none() {
+        report.setup_error = Some(
+            "the scenario checks nothing: it has no steps and no `startup` expectation \
+             (add steps, or `startup: {fails: true}` for a configuration the plugin must refuse)"
+                .to_string(),
+        );
+        return;
+    }
     let module = match &opts.module_override {
         Some(arg) => host::load_module_arg(arg),
         None => host::load_module(&s.module, loaded.base_dir()),
@@ -65,10 +102,18 @@ fn run_into(loaded: &LoadedScenario, opts: &Options, report: &mut ScenarioReport
         Ok(m) => m,
         Err(e) => {
             report.setup_error = Some(format!("{}: module: {e}", loaded.locate_key("module")));
+            not_run_all(
+                s,
+                report,
+                "the module could not be loaded (see the error above)",
+            );
             return;
         }
     };
-    let settings = setup::plugin_setup(s);
+    let root_id = scenario_root_id(s, opts);
+    let mut settings = setup::plugin_setup(s);
+    settings.root_id = root_id.root_id.clone();
+    report.root_id = Some(root_id);
     let built = host::build_host(&module, &settings);
     let mut host = match (built, &s.startup) {
         (Ok(host), None) => host,
@@ -77,6 +122,13 @@ fn run_into(loaded: &LoadedScenario, opts: &Options, report: &mut ScenarioReport
             let step = setup::startup_step(startup.fails, &startup.logs, None, &logs);
             report.steps.push(step);
             if startup.fails {
+                not_run_all(
+                    s,
+                    report,
+                    "start-up was expected to fail (`startup: {fails: true}`) but the plugin \
+                     started, so the steps' expectations would not test what this scenario is \
+                     about; fix the configuration or the `startup` expectation",
+                );
                 return;
             }
             host
@@ -89,6 +141,15 @@ fn run_into(loaded: &LoadedScenario, opts: &Options, report: &mut ScenarioReport
                 Some(&err),
                 &logs,
             ));
+            let why = if startup.fails {
+                "the plugin was not installed because start-up failed as expected (Envoy \
+                 rejects such a plugin and serves no traffic through it), so this step can \
+                 never be checked; move it to a scenario whose plugin starts"
+                    .to_string()
+            } else {
+                format!("the plugin failed to start: {err}")
+            };
+            not_run_all(s, report, &why);
             return;
         }
         (Err(err), None) => {
@@ -109,19 +170,24 @@ fn run_into(loaded: &LoadedScenario, opts: &Options, report: &mut ScenarioReport
                 }
             }
             report.setup_error = Some(text);
+            not_run_all(
+                s,
+                report,
+                &format!(
+                    "the plugin failed to start: {err} — add `startup: {{fails: true}}` if that \
+                     is expected"
+                ),
+            );
             return;
         }
     };
-    let mut failed_hard = false;
-    for step in &s.steps {
-        let name = step
-            .name
-            .clone()
-            .unwrap_or_else(|| default_step_name(&step.action));
-        if failed_hard {
+    let mut not_run: Option<String> = None;
+    for (index, step) in s.steps.iter().enumerate() {
+        let name = step_name(step);
+        if let Some(why) = &not_run {
             report.steps.push(StepReport {
                 name,
-                outcome: StepOutcome::Skipped,
+                outcome: StepOutcome::NotRun(why.clone()),
                 duration: Duration::ZERO,
                 trace: Vec::new(),
             });
@@ -150,7 +216,11 @@ fn run_into(loaded: &LoadedScenario, opts: &Options, report: &mut ScenarioReport
                 }
             }
             Err(e) => {
-                failed_hard = true;
+                not_run = Some(format!(
+                    "step {} could not run ({e}), and the steps after it depend on the state it \
+                     would have left",
+                    index + 1
+                ));
                 StepOutcome::Error(format!("the step could not run: {e}"))
             }
         };
@@ -162,6 +232,24 @@ fn run_into(loaded: &LoadedScenario, opts: &Options, report: &mut ScenarioReport
             trace: if keep_trace { trace } else { Vec::new() },
         });
     }
+}
+
+/// Reports every step of the scenario as not run, for `why`.
+fn not_run_all(s: &Scenario, report: &mut ScenarioReport, why: &str) {
+    for step in &s.steps {
+        report.steps.push(StepReport {
+            name: step_name(step),
+            outcome: StepOutcome::NotRun(why.to_string()),
+            duration: Duration::ZERO,
+            trace: Vec::new(),
+        });
+    }
+}
+
+fn step_name(step: &super::format::Step) -> String {
+    step.name
+        .clone()
+        .unwrap_or_else(|| default_step_name(&step.action))
 }
 
 fn default_step_name(action: &Action) -> String {

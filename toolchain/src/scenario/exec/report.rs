@@ -14,8 +14,9 @@ pub enum StepOutcome {
     Failed(Vec<Mismatch>),
     /// The step could not run (e.g. the harness refused the request).
     Error(String),
-    /// Not run because an earlier problem made it meaningless.
-    Skipped,
+    /// Not run, and why (start-up failed, an earlier step could not run, …). A step that did
+    /// not run was not checked, so it never counts as passed: it is reported as an error.
+    NotRun(String),
 }
 
 /// The result of one step.
@@ -44,6 +45,9 @@ pub struct ScenarioReport {
     pub steps: Vec<StepReport>,
     /// How long the scenario took, module build and compilation included.
     pub duration: Duration,
+    /// The root id the plugin was started with and where it came from (`None`: the scenario
+    /// stopped before the plugin was configured).
+    pub root_id: Option<super::RootIdChoice>,
     pub(super) trace_on_failure: bool,
 }
 
@@ -56,6 +60,7 @@ impl ScenarioReport {
             setup_error: Some(error.to_string()),
             steps: Vec::new(),
             duration: Duration::ZERO,
+            root_id: None,
             trace_on_failure: false,
         }
     }
@@ -82,11 +87,11 @@ impl ScenarioReport {
             .count()
     }
 
-    /// Steps that could not run, plus a setup error.
+    /// Steps that could not run or were not run, plus a setup error.
     pub fn error_count(&self) -> usize {
         self.steps
             .iter()
-            .filter(|s| matches!(s.outcome, StepOutcome::Error(_)))
+            .filter(|s| matches!(s.outcome, StepOutcome::Error(_) | StepOutcome::NotRun(_)))
             .count()
             + usize::from(self.setup_error.is_some())
     }
@@ -113,7 +118,7 @@ impl ScenarioReport {
                 StepOutcome::Passed => "ok",
                 StepOutcome::Failed(_) => "FAILED",
                 StepOutcome::Error(_) => "ERROR",
-                StepOutcome::Skipped => "skipped",
+                StepOutcome::NotRun(_) => "NOT RUN",
             };
             let _ = writeln!(out, "  step {}: {} ... {mark}", i + 1, s.name);
             match &s.outcome {
@@ -129,7 +134,13 @@ impl ScenarioReport {
                         let _ = writeln!(out, "    {line}");
                     }
                 }
-                _ => {}
+                StepOutcome::NotRun(why) => {
+                    for (i, line) in why.lines().enumerate() {
+                        let prefix = if i == 0 { "not checked: " } else { "" };
+                        let _ = writeln!(out, "    {prefix}{line}");
+                    }
+                }
+                StepOutcome::Passed => {}
             }
             if self.trace_on_failure
                 && !matches!(s.outcome, StepOutcome::Passed)

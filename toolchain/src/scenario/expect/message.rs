@@ -4,20 +4,24 @@ use super::mismatch::{Mismatch, list_headers, quote};
 use super::observation::{ObservedLocalReply, ObservedMessage};
 use crate::scenario::format::{LocalReplyExpect, MessageExpect};
 
-/// Checks the upstream request or the client response (`side`).
+/// Checks the upstream request or the client response (`side`); `why_none` says why the
+/// message is missing, when the caller knows.
 pub(super) fn check_message(
     side: &str,
     want: &MessageExpect,
     got: Option<&ObservedMessage>,
+    why_none: Option<String>,
     out: &mut Vec<Mismatch>,
 ) {
     let Some(got) = got else {
         if !want.absent {
-            let why = if side == "upstream" {
-                "the request never reached the upstream"
-            } else {
-                "the client received no response"
-            };
+            let why = why_none.unwrap_or_else(|| {
+                if side == "upstream" {
+                    "the request never reached the upstream".to_string()
+                } else {
+                    "the client received no response".to_string()
+                }
+            });
             out.push(Mismatch::new(side, "a message", why));
         }
         return;

@@ -85,6 +85,10 @@ pub struct Observation {
     pub reset: Option<String>,
     /// The filter still held the request or response at the end.
     pub stalled: bool,
+    /// The step sent an HTTP request. Without one, expectations about a request's fate
+    /// (`upstream`, `client`, `local_reply`, `stream_reset`, `stalled`) have nothing to check
+    /// and fail, even in their negative forms (`upstream: false`, `stalled: false`).
+    pub http_exchange: bool,
     /// The VM failure message, if the VM has failed.
     pub vm_failure: Option<String>,
     /// For connection steps.
