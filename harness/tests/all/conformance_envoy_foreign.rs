@@ -132,17 +132,19 @@ fn set_envoy_filter_state_refuses_unknown_keys_and_bad_arguments_like_envoy() {
          request_headers foreign set_envoy_filter_state %FF%FF"
     ));
     // No object factory for the key: NOT_FOUND (1); unparsable protobuf: BAD_ARGUMENT (2).
-    assert!(
+    assert_eq!(
         result(
             &host,
             &format!("request_headers.foreign set_envoy_filter_state {unknown}")
-        ) == "1"
+        ),
+        "1"
     );
-    assert!(
+    assert_eq!(
         result(
             &host,
             "request_headers.foreign set_envoy_filter_state %FF%FF"
-        ) == "2"
+        ),
+        "2"
     );
 }
 
@@ -219,5 +221,8 @@ fn a_test_registered_function_takes_precedence_and_unknown_names_are_not_found()
         result(&host, "request_headers.foreign compress hello"),
         "0 \"mine:hello\""
     );
-    assert!(result(&host, "request_headers.foreign no_such_function x") == "1");
+    assert_eq!(
+        result(&host, "request_headers.foreign no_such_function x"),
+        "1"
+    );
 }

@@ -188,7 +188,7 @@ fn repeated_request_headers_are_joined_with_commas() {
         .unwrap();
         host
     };
-    let r = |s: &str| result(&host, &format!("{s}"));
+    let r = |s: &str| result(&host, s);
     assert_eq!(
         r("request_headers.get_property request.headers.x-a"),
         "0 \"1,2\""
