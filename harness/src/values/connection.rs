@@ -89,11 +89,6 @@ impl ConnectionInfo {
         let [first, second] = path else {
             return Ok(false);
         };
-        let text = || match value {
-            PropertyValue::String(s) => Some(s.clone()),
-            PropertyValue::Bytes(b) => String::from_utf8(b.clone()).ok(),
-            _ => None,
-        };
         let number = || match value {
             PropertyValue::Int(i) => u16::try_from(*i).ok(),
             PropertyValue::Uint(u) => u16::try_from(*u).ok(),
@@ -108,7 +103,7 @@ impl ConnectionInfo {
                     &mut self.destination_address
                 };
                 match field {
-                    "address" => match text() {
+                    "address" => match text_of(value) {
                         Some(a) if port_of(&a).is_some() => *addr = a,
                         _ => return bad("expected `ip:port`, e.g. 10.0.0.1:8080"),
                     },
@@ -138,11 +133,11 @@ impl ConnectionInfo {
                     _ => return bad("expected true or false"),
                 },
             },
-            ("connection", "requested_server_name") => match text() {
+            ("connection", "requested_server_name") => match text_of(value) {
                 Some(s) => self.requested_server_name = Some(s),
                 None => return bad("expected a string"),
             },
-            ("connection", "tls_version") => match text() {
+            ("connection", "tls_version") => match text_of(value) {
                 Some(s) => self.tls_version = Some(s),
                 None => return bad("expected a string"),
             },
