@@ -66,12 +66,12 @@ mod values;
 mod vm;
 
 pub use abi::{AbiVersion, LogLevel, Status};
-pub use envoy::{FailurePolicy, MetricValue, PropertyValue, SharedState};
+pub use envoy::{FailurePolicy, MetricValue, PropertyValue, SharedState, parse_property_path};
 pub use host::{Host, HostBuilder, HttpStream, Module, TcpConnection};
 pub use values::{
-    Exchange, FailureKind, FilterStatus, GrpcCallRequest, GrpcResponse, HarnessError,
-    HttpCallRequest, HttpCallResponse, HttpRequest, HttpResponse, LocalReply, LogEntry, Message,
-    VmFailure, find_header,
+    ConnectionInfo, Exchange, FailureKind, FilterStatus, GrpcCallRequest, GrpcResponse,
+    HarnessError, HttpCallRequest, HttpCallResponse, HttpRequest, HttpResponse, LocalReply,
+    LogEntry, Message, VmFailure, find_header,
 };
 pub use vm::HostLimits;
 pub use vm::limits::MAX_MODULE_BYTES;

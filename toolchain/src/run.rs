@@ -22,7 +22,9 @@ pub enum RunError {
     #[error("{0}")]
     RequestFile(String),
     /// A `--cluster` value is malformed.
-    #[error("--cluster {0:?}: expected NAME, NAME=STATUS, NAME=STATUS:BODY or NAME=fail")]
+    #[error(
+        "--cluster {0:?}: expected NAME, NAME=STATUS, NAME=STATUS:BODY, NAME=fail or NAME=reset"
+    )]
     ClusterFlag(String),
 }
 
@@ -62,6 +64,8 @@ pub struct RunOptions {
     pub properties: Vec<(String, String)>,
     /// Clusters with their scripted answers.
     pub clusters: Vec<(String, ScriptedAnswer)>,
+    /// The configuration a worker configures the plugin with after start-up.
+    pub worker_config: Option<Vec<u8>>,
     /// Run a TCP connection instead of an HTTP request.
     pub tcp: Option<TcpOptions>,
     /// Record the hostcall trace.
@@ -78,6 +82,7 @@ pub fn default_request() -> Request {
         headers: Headers::default(),
         body: None,
         trailers: Headers::default(),
+        properties: Default::default(),
     }
 }
 
@@ -101,7 +106,8 @@ pub fn load_request_file(path: &Path) -> Result<Request, RunError> {
     })
 }
 
-/// Parses `--cluster NAME[=STATUS[:BODY]]` or `NAME=fail`.
+/// Parses `--cluster NAME[=STATUS[:BODY]]`, `NAME=fail` (the upstream cannot be connected
+/// to: Envoy's 503) or `NAME=reset` (the callout's stream is reset: `(token, 0, 0, 0)`).
 pub fn parse_cluster_flag(flag: &str) -> Result<(String, ScriptedAnswer), RunError> {
     let bad = || RunError::ClusterFlag(flag.to_string());
     let (name, answer) = match flag.split_once('=') {
@@ -114,6 +120,7 @@ pub fn parse_cluster_flag(flag: &str) -> Result<(String, ScriptedAnswer), RunErr
     let answers = match answer {
         None => ScriptedAnswer::Pending,
         Some("fail") => ScriptedAnswer::Fail,
+        Some("reset") => ScriptedAnswer::Reset,
         Some(a) => {
             let (status, body) = a.split_once(':').unwrap_or((a, ""));
             let status: u16 = status.parse().map_err(|_| bad())?;
@@ -254,6 +261,7 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, RunError> {
         env: opts.env.clone(),
         properties: opts.properties.clone(),
         clusters: opts.clusters.clone(),
+        worker_config: opts.worker_config.clone(),
         trace: opts.trace,
         ..Default::default()
     };
@@ -272,7 +280,8 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, RunError> {
         }
         (None, Some(host::tcp(&mut h, &chunks, true)?))
     } else {
-        let ex = host::exchange(
+        // A callout nobody answers (`--cluster NAME`) times out as in Envoy: a 504 answer.
+        let ex = host::exchange_waiting_for_timeouts(
             &mut h,
             &opts.request,
             body.as_deref(),
@@ -308,6 +317,10 @@ mod tests {
         assert_eq!(
             parse_cluster_flag("auth=fail").unwrap().1,
             ScriptedAnswer::Fail
+        );
+        assert_eq!(
+            parse_cluster_flag("auth=reset").unwrap().1,
+            ScriptedAnswer::Reset
         );
         let (_, a) = parse_cluster_flag("auth=403:no: way").unwrap();
         assert_eq!(

@@ -8,9 +8,12 @@
 //!
 //! * **200** — allowed: headers listed in `allowed_upstream_headers` are copied from the answer
 //!   onto the request the upstream receives;
+//! * **5xx** — an error, as in Envoy's own `ext_authz` (`RawHttpClientImpl::toResponse`). This
+//!   includes Envoy's answers for an unreachable service (503 `upstream connect error …`) and a
+//!   timeout (504 `upstream request timeout`): Envoy hands a callout those as responses;
 //! * **anything else** — denied: the client gets that status, the answer's body and the headers
 //!   listed in `allowed_client_headers`;
-//! * **no answer** (unknown cluster, reset, timeout) — the client gets `status_on_error` (403),
+//! * **no answer** (unknown cluster, reset) or an error — the client gets `status_on_error` (403),
 //!   unless `failure_mode_allow` is set, in which case the request continues with
 //!   `x-envoy-auth-failure-mode-allowed: true`.
 //!
@@ -122,6 +125,8 @@ pub fn decide(config: &AuthzConfig, result: &HttpCallResult) -> (Decision, Outco
         Err(_) => return unreachable_service(config),
     };
     match response.status() {
+        // Envoy's ext_authz treats any 5xx of the service as an error, not a denial.
+        Some(status) if (500..600).contains(&status) => unreachable_service(config),
         Some(200) => (
             Decision::Allow {
                 upstream_headers: pick(&response.headers, &config.allowed_upstream_headers),
@@ -325,5 +330,21 @@ mod tests {
         // An answer without a status is no answer.
         let (_, o) = decide(&config(""), &Ok(HttpCallResponse::default()));
         assert_eq!(o, Outcome::Error);
+    }
+
+    #[test]
+    fn a_5xx_answer_is_an_error_like_envoys_timeout_and_connect_failure() {
+        for (status, body) in [
+            ("504", "upstream request timeout"),
+            (
+                "503",
+                "upstream connect error or disconnect/reset before headers.",
+            ),
+            ("500", "oops"),
+        ] {
+            let (d, o) = decide(&config(""), &answer(status, &[], body));
+            assert_eq!(o, Outcome::Error, "{status}");
+            assert!(matches!(d, Decision::Deny { status: 403, .. }), "{status}");
+        }
     }
 }

@@ -201,7 +201,8 @@ impl Proxy {
         }
     }
 
-    /// Moves the fake clock forward, firing ticks and callout timeouts in time order.
+    /// Moves the fake clock forward, firing ticks and callout timeouts (a 504 answer for HTTP,
+    /// DEADLINE_EXCEEDED for gRPC) in time order.
     pub(crate) fn advance(&mut self, by: Duration) -> Result<(), HarnessError> {
         let target = self
             .vm
@@ -248,8 +249,9 @@ impl Proxy {
                 .filter(|(_, p)| p.deadline_ns.is_some_and(|d| d <= now))
                 .map(|(t, _)| *t)
                 .collect();
+            // Envoy's async client answers a timeout with the router's 504 local reply.
             for token in expired_http {
-                self.deliver_http_answer(token, None);
+                self.deliver_http_answer(token, Some(HttpCallResponse::upstream_timeout()));
             }
             for token in expired_grpc {
                 self.deliver_grpc_answer(

@@ -23,7 +23,7 @@ pub(crate) mod tcp;
 pub(crate) mod trace;
 
 pub(crate) use http::Dir;
-pub use services::properties::PropertyValue;
+pub use services::properties::{PropertyValue, parse_property_path};
 pub use services::shared::MetricValue;
 pub use services::shared::SharedState;
 pub use state::FailurePolicy;
@@ -33,6 +33,49 @@ use crate::abi::AbiVersion;
 use crate::values::{FailureKind, HarnessError, LogEntry, VmFailure};
 use crate::vm::{Exports, Vm};
 use state::{CallData, Context, RootCtx, Settings};
+
+impl Proxy {
+    /// Sets a property of stream or connection `id` only (read before the host's); the
+    /// connection properties go to its own [`ConnectionInfo`](crate::ConnectionInfo).
+    pub(crate) fn set_context_property(
+        &mut self,
+        id: u32,
+        path: Vec<String>,
+        value: PropertyValue,
+    ) -> Result<(), HarnessError> {
+        let default = &self.settings.connection;
+        let (properties, connection) = match self.vm.state().contexts.get_mut(&id) {
+            Some(Context::Http(h)) => (&mut h.properties, &mut h.connection),
+            Some(Context::Tcp(t)) => (&mut t.properties, &mut t.connection),
+            _ => return Err(HarnessError::Usage("the stream is gone".into())),
+        };
+        let mut own = connection
+            .take()
+            .unwrap_or_else(|| Box::new(default.clone()));
+        let applied = own.apply(&path, &value).map_err(HarnessError::Usage);
+        if applied.as_ref().is_ok_and(|a| *a) || *own != *default {
+            *connection = Some(own);
+        }
+        if !applied? {
+            properties.set_segments(path, value);
+        }
+        Ok(())
+    }
+
+    /// Gives stream or connection `id` its own downstream connection.
+    pub(crate) fn set_context_connection(
+        &mut self,
+        id: u32,
+        info: crate::ConnectionInfo,
+    ) -> Result<(), HarnessError> {
+        match self.vm.state().contexts.get_mut(&id) {
+            Some(Context::Http(h)) => h.connection = Some(Box::new(info)),
+            Some(Context::Tcp(t)) => t.connection = Some(Box::new(info)),
+            _ => return Err(HarnessError::Usage("the stream is gone".into())),
+        }
+        Ok(())
+    }
+}
 use std::sync::Arc;
 use wasmtime::{Engine, InstancePre, Linker};
 
@@ -186,7 +229,7 @@ fn start_plugin(
     );
     let root_id = state.settings.plugins[plugin].root_id.clone();
     let vm_config_size = state.settings.vm_config.len() as u32;
-    let config_size = state.settings.plugins[plugin].config.len() as u32;
+    let config = state.settings.plugins[plugin].config.clone();
     if let Some(f) = &exports.on_context_create {
         vm.call(
             "proxy_on_context_create",
@@ -219,27 +262,76 @@ fn start_plugin(
             });
         }
     }
-    if let Some(f) = &exports.on_configure {
-        let ok = vm
-            .call(
-                "proxy_on_configure",
-                root,
-                f,
-                (root, config_size),
-                CallData::Configure(plugin),
-            )
-            .map_err(HarnessError::Trap)?;
-        if ok == 0 {
-            vm.fail(
-                FailureKind::ConfigureFailed,
-                "proxy_on_configure",
-                format!("plugin {root_id:?}: proxy_on_configure returned false"),
-            );
-            return Err(HarnessError::ConfigureFailed {
-                root_id,
-                logs: vm.store.data().log.entries.clone(),
-            });
-        }
+    if !configure(vm, exports, root, &root_id, config)? {
+        return Err(HarnessError::ConfigureFailed {
+            root_id,
+            logs: vm.store.data().log.entries.clone(),
+        });
     }
     Ok(())
+}
+
+/// Runs `proxy_on_configure(root, size)` with `config` readable as buffer 7. `Ok(false)`: it
+/// returned false, and the VM is now failed (Envoy fails the plugin on that VM).
+fn configure(
+    vm: &mut Vm<VmState>,
+    exports: &Exports,
+    root: u32,
+    root_id: &str,
+    config: Vec<u8>,
+) -> Result<bool, HarnessError> {
+    let Some(f) = &exports.on_configure else {
+        return Ok(true);
+    };
+    let size = config.len() as u32;
+    let ok = vm
+        .call(
+            "proxy_on_configure",
+            root,
+            f,
+            (root, size),
+            CallData::Configure(config),
+        )
+        .map_err(HarnessError::Trap)?;
+    if ok == 0 {
+        vm.fail(
+            FailureKind::ConfigureFailed,
+            "proxy_on_configure",
+            format!("plugin {root_id:?}: proxy_on_configure returned false"),
+        );
+    }
+    Ok(ok != 0)
+}
+
+impl Proxy {
+    /// Configures plugin `plugin` again, as Envoy does on each worker after the main thread's
+    /// VM started (and on a configuration update), with `config` or the plugin's own. A
+    /// failure here does not stop the host: the VM is failed (see [`Proxy::failure`]) and its
+    /// streams get the failure policy, as on an Envoy worker.
+    pub(crate) fn reconfigure(
+        &mut self,
+        plugin: usize,
+        config: Option<Vec<u8>>,
+    ) -> Result<bool, HarnessError> {
+        let root = self.roots.get(plugin).copied().ok_or_else(|| {
+            HarnessError::Usage(format!("no plugin number {plugin} on this host"))
+        })?;
+        if self.vm.failure.is_some() {
+            return Ok(false);
+        }
+        let p = &self.settings.plugins[plugin];
+        let root_id = p.root_id.clone();
+        let config = config.unwrap_or_else(|| p.config.clone());
+        match configure(&mut self.vm, &self.exports, root, &root_id, config) {
+            Ok(ok) => Ok(ok),
+            // A trap is a failed VM too; the caller reads it from `failure()`.
+            Err(HarnessError::Trap(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// How often the filter cleared the route cache.
+    pub(crate) fn route_cache_clears(&self) -> u32 {
+        self.vm.store.data().route_cache_clears
+    }
 }

@@ -10,7 +10,9 @@ use super::services::properties::PropertyTree;
 use super::services::shared::SharedState;
 use crate::abi::wire::Pair;
 use crate::abi::{AbiVersion, LogLevel, StreamType};
-use crate::values::{GrpcResponse, HttpCallResponse, LocalReply, LogEntry, Message};
+use crate::values::{
+    ConnectionInfo, GrpcResponse, HttpCallResponse, LocalReply, LogEntry, Message,
+};
 use crate::vm::{VmCore, VmData};
 use rustc_hash::FxHashMap;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -50,6 +52,7 @@ pub(crate) struct Settings {
     pub env: Vec<(String, String)>,
     pub clusters: HashSet<String>,
     pub properties: PropertyTree,
+    pub connection: ConnectionInfo,
     pub foreign: HashMap<String, ForeignFunction>,
     pub failure_policy: FailurePolicy,
     pub memory_limit: usize,
@@ -180,6 +183,10 @@ pub(crate) struct HttpCtx {
     pub local_reply: Option<LocalReply>,
     pub reset: Option<String>,
     pub filter_state: HashMap<Vec<u8>, Vec<u8>>,
+    /// Properties set for this stream only (dynamic metadata, …), read before the host's.
+    pub properties: PropertyTree,
+    /// This stream's downstream connection, when it differs from the host's.
+    pub connection: Option<Box<ConnectionInfo>>,
     pub start_ns: u64,
     /// The plugin is bypassed (fail-open) or the stream already failed closed.
     pub bypass: bool,
@@ -197,6 +204,10 @@ impl HttpCtx {
         self.local_reply = None;
         self.reset = None;
         self.filter_state.clear();
+        if !self.properties.is_empty() {
+            self.properties.clear();
+        }
+        self.connection = None;
         self.bypass = false;
         self.finished = false;
     }
@@ -214,6 +225,10 @@ pub(crate) struct TcpCtx {
     pub to_downstream: Vec<u8>,
     pub closed: Option<String>,
     pub filter_state: HashMap<Vec<u8>, Vec<u8>>,
+    /// Properties set for this connection only.
+    pub properties: PropertyTree,
+    /// This connection's addresses, when they differ from the host's.
+    pub connection: Option<Box<ConnectionInfo>>,
     pub bypass: bool,
     pub finished: bool,
 }
@@ -250,8 +265,8 @@ impl Context {
 pub(crate) enum CallData {
     #[default]
     None,
-    /// on_configure of plugin `n`: the plugin configuration is readable.
-    Configure(usize),
+    /// on_configure: the plugin configuration (buffer 7) is readable.
+    Configure(Vec<u8>),
     /// on_http_call_response: the response (maps 6, 7; buffer 4).
     HttpCallResponse(HttpCallResponse),
     /// gRPC initial or trailing metadata (map 4 or 5).
@@ -339,6 +354,10 @@ pub(crate) struct VmState {
     pub rng: SeededRng,
     /// What `proxy_get_status` answers: (code, message).
     pub status: (u32, Vec<u8>),
+    /// Properties declared with the `declare_property` foreign function: name → read-only.
+    pub declared: HashMap<Vec<u8>, bool>,
+    /// How often `clear_route_cache` was called (the foreign function or the 0.1.0 hostcall).
+    pub route_cache_clears: u32,
 }
 
 impl VmState {
@@ -369,6 +388,8 @@ impl VmState {
             clock: Clock::new(settings.start_time),
             rng: SeededRng::new(settings.random_seed),
             status: (0, Vec::new()),
+            declared: HashMap::new(),
+            route_cache_clears: 0,
             settings,
         }
     }

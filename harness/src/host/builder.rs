@@ -3,10 +3,10 @@
 use super::{Host, Module};
 use crate::abi::{LogLevel, Status};
 use crate::envoy::services::callouts::{ScriptedHttp, Scripts};
-use crate::envoy::services::properties::PropertyTree;
+use crate::envoy::services::properties::{PropertyTree, parse_property_path};
 use crate::envoy::state::{ForeignFunction, PluginSettings, Settings};
 use crate::envoy::{FailurePolicy, PropertyValue, Proxy, SharedState};
-use crate::values::{GrpcResponse, HarnessError, HttpCallResponse};
+use crate::values::{ConnectionInfo, GrpcResponse, HarnessError, HttpCallResponse};
 use crate::vm::HostLimits;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -21,6 +21,9 @@ pub struct HostBuilder {
     env: Vec<(String, String)>,
     clusters: HashSet<String>,
     properties: PropertyTree,
+    connection: ConnectionInfo,
+    /// Property paths that did not parse, reported by `build`.
+    property_errors: Vec<String>,
     foreign: HashMap<String, ForeignFunction>,
     failure_policy: FailurePolicy,
     memory_limit: usize,
@@ -98,13 +101,52 @@ impl HostBuilder {
         self
     }
 
-    /// Sets a property by dotted path (`node.metadata.FOO`), overriding defaults.
+    /// Sets a property by dotted path (`node.metadata.FOO`), overriding defaults. A segment
+    /// that contains dots goes in square brackets:
+    /// `metadata.filter_metadata[envoy.filters.http.lua].key` (see [`parse_property_path`];
+    /// a path that does not parse makes [`build`](HostBuilder::build) fail). The connection
+    /// properties (`source.address`, `source.port`, `destination.*`, `connection.id`,
+    /// `connection.mtls`, `connection.requested_server_name`, `connection.tls_version`) set
+    /// the host's [`ConnectionInfo`], so the related ones stay consistent.
+    ///
+    /// [`parse_property_path`]: crate::parse_property_path
     pub fn property(mut self, path: &str, value: impl Into<PropertyValue>) -> Self {
-        self.properties.set(path, value.into());
+        match parse_property_path(path) {
+            Ok(segments) => self = self.property_segments(&segments, value),
+            Err(e) => self.property_errors.push(e),
+        }
         self
     }
 
-    /// Registers a foreign function for `proxy_call_foreign_function`.
+    /// Sets a property by its path segments, each taken as is (dots included):
+    /// `&["metadata", "filter_metadata", "envoy.filters.http.lua", "key"]`.
+    pub fn property_segments<S: AsRef<str>>(
+        mut self,
+        segments: &[S],
+        value: impl Into<PropertyValue>,
+    ) -> Self {
+        let path: Vec<String> = segments.iter().map(|s| s.as_ref().to_string()).collect();
+        let value = value.into();
+        match self.connection.apply(&path, &value) {
+            Ok(true) => {}
+            Ok(false) => self.properties.set_segments(path, value),
+            Err(e) => self.property_errors.push(e),
+        }
+        self
+    }
+
+    /// The downstream connection of every stream and network connection (the `source.*`,
+    /// `destination.*` and `connection.*` properties; default client `127.0.0.1:54321`,
+    /// listener `127.0.0.1:8080`, plain text). Override it per stream with
+    /// [`HttpStream::set_connection`](crate::HttpStream::set_connection).
+    pub fn connection(mut self, connection: ConnectionInfo) -> Self {
+        self.connection = connection;
+        self
+    }
+
+    /// Registers a foreign function for `proxy_call_foreign_function`. It takes precedence over
+    /// Envoy's built-in function of the same name (`compress`, `uncompress`,
+    /// `set_envoy_filter_state`, `declare_property`, `clear_route_cache`).
     pub fn foreign_function(
         mut self,
         name: &str,
@@ -204,6 +246,9 @@ impl HostBuilder {
     /// Errors: [`HarnessError::StartFailed`] / [`HarnessError::ConfigureFailed`] when a plugin
     /// returns false (with the logs), [`HarnessError::Trap`] when one traps.
     pub fn build(self) -> Result<Host, HarnessError> {
+        if !self.property_errors.is_empty() {
+            return Err(HarnessError::Usage(self.property_errors.join("; ")));
+        }
         let settings = Arc::new(Settings {
             plugins: self.plugins,
             vm_id: self.vm_id,
@@ -211,6 +256,7 @@ impl HostBuilder {
             env: self.env,
             clusters: self.clusters,
             properties: self.properties,
+            connection: self.connection,
             foreign: self.foreign,
             failure_policy: self.failure_policy,
             memory_limit: self.memory_limit,
@@ -250,6 +296,8 @@ impl HostBuilder {
             env: Vec::new(),
             clusters: HashSet::new(),
             properties: PropertyTree::default(),
+            connection: ConnectionInfo::default(),
+            property_errors: Vec::new(),
             foreign: HashMap::new(),
             failure_policy: FailurePolicy::FailClosed,
             memory_limit: 1 << 30,

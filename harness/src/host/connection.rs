@@ -38,6 +38,26 @@ impl<'h> TcpConnection<'h> {
         &mut *self.host
     }
 
+    /// Sets a property for this connection only (see [`HttpStream::set_property`](crate::HttpStream::set_property)).
+    pub fn set_property(
+        &mut self,
+        path: &str,
+        value: impl Into<crate::PropertyValue>,
+    ) -> Result<(), HarnessError> {
+        let segments = crate::parse_property_path(path).map_err(HarnessError::Usage)?;
+        self.host
+            .proxy
+            .set_context_property(self.id, segments, value.into())
+    }
+
+    /// This connection's addresses and TLS facts, instead of the host's.
+    pub fn set_connection(
+        &mut self,
+        connection: crate::ConnectionInfo,
+    ) -> Result<(), HarnessError> {
+        self.host.proxy.set_context_connection(self.id, connection)
+    }
+
     /// on_new_connection.
     pub fn new_connection(&mut self) -> Result<FilterStatus, HarnessError> {
         self.host.proxy.tcp_new_connection(self.id)

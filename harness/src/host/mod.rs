@@ -125,12 +125,7 @@ impl Host {
         request: &HttpRequest,
         response: &HttpResponse,
     ) -> Result<Exchange, HarnessError> {
-        let mut s = self.http_stream()?;
-        s.send_request(request)?;
-        if s.request_complete() {
-            s.send_response(response)?;
-        }
-        s.into_exchange()
+        self.http_stream()?.exchange(request, response)
     }
 
     /// A new TCP connection on the first plugin (on_context_create runs now; call
@@ -277,10 +272,61 @@ impl Host {
         self.proxy.answer_http(token, Some(response))
     }
 
-    /// Fails HTTP callout `token` (reset): the filter sees `(token, 0, 0, 0)` and
-    /// `proxy_get_status` = (11, "reset").
+    /// Fails HTTP callout `token` the way Envoy's wasm context reports a failure of the
+    /// callout's own stream (`Context::onHttpCallFailure`: a reset, a buffer overflow): the
+    /// filter sees `(token, 0, 0, 0)` and `proxy_get_status` = (11, "reset"). An upstream that
+    /// cannot be connected to is not this: it answers with a 503 (see
+    /// [`connect_failure_http_call`](Host::connect_failure_http_call)), and a timeout with a 504
+    /// (let [`advance_clock`](Host::advance_clock) pass the callout's timeout).
     pub fn fail_http_call(&mut self, token: u32) -> Result<(), HarnessError> {
         self.proxy.answer_http(token, None)
+    }
+
+    /// Answers HTTP callout `token` as Envoy does when the cluster's upstream cannot be
+    /// connected to: [`HttpCallResponse::connect_failure`] (503).
+    pub fn connect_failure_http_call(&mut self, token: u32) -> Result<(), HarnessError> {
+        self.proxy
+            .answer_http(token, Some(HttpCallResponse::connect_failure()))
+    }
+
+    /// Answers every later HTTP callout to `cluster` as an unreachable upstream does: 503
+    /// [`HttpCallResponse::connect_failure`] (registers the cluster).
+    pub fn script_http_connect_failure(&mut self, cluster: &str) {
+        self.proxy
+            .script_http(cluster, ScriptedHttp::ConnectFailure);
+    }
+
+    /// Configures plugin `plugin` again, as Envoy does on each worker thread after the main
+    /// thread's VM started (and on a configuration update): on_configure runs with `config`, or
+    /// with the plugin's own configuration when `None`. Returns whether it succeeded. Unlike a
+    /// failure while [`HostBuilder::build`] runs (Envoy rejects that configuration), a failure
+    /// here leaves a working host whose VM has failed: [`Host::failure`] says why and every
+    /// stream gets the failure policy (fail-closed: a 503 local reply, details
+    /// `wasm_fail_stream`), as on an Envoy worker.
+    ///
+    /// ```no_run
+    /// use wasme_harness::{FailureKind, Host, HttpRequest, HttpResponse, Module};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let module = Module::from_file("filter.wasm")?;
+    /// let mut host = Host::builder(&module).plugin_config("good").build()?;
+    /// assert!(!host.reconfigure(0, Some(b"bad"))?);
+    /// assert_eq!(host.failure().map(|f| f.kind), Some(FailureKind::ConfigureFailed));
+    /// let ex = host.http_exchange(&HttpRequest::get("/"), &HttpResponse::ok())?;
+    /// assert_eq!(ex.client_response.status(), Some(503));
+    /// # Ok(()) }
+    /// ```
+    pub fn reconfigure(
+        &mut self,
+        plugin: usize,
+        config: Option<&[u8]>,
+    ) -> Result<bool, HarnessError> {
+        self.proxy.reconfigure(plugin, config.map(<[u8]>::to_vec))
+    }
+
+    /// How often the filter cleared the route cache (the `clear_route_cache` foreign function,
+    /// or 0.1.0's `proxy_clear_route_cache`).
+    pub fn route_cache_clears(&self) -> u32 {
+        self.proxy.route_cache_clears()
     }
 
     /// Answers every later HTTP callout to `cluster` with `response` (registers the cluster).
@@ -315,8 +361,9 @@ impl Host {
         self.proxy.script_grpc(cluster, response);
     }
 
-    /// Advances the fake clock: fires on_tick for each elapsed period and fails callouts whose
-    /// timeout passed, in time order.
+    /// Advances the fake clock: fires on_tick for each elapsed period and answers callouts
+    /// whose timeout passed (HTTP: Envoy's 504 `upstream request timeout`; gRPC:
+    /// DEADLINE_EXCEEDED), in time order.
     pub fn advance_clock(&mut self, by: Duration) -> Result<(), HarnessError> {
         self.proxy.advance(by)
     }

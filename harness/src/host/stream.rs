@@ -43,6 +43,69 @@ impl<'h> HttpStream<'h> {
         &mut *self.host
     }
 
+    /// Sets a property for this stream only, read before the host's (see
+    /// [`HostBuilder::property`](crate::HostBuilder::property) for the path syntax): dynamic
+    /// metadata (`metadata.filter_metadata[envoy.filters.http.lua].key`), a connection
+    /// property (`source.address`), anything. The next stream starts without it.
+    ///
+    /// ```no_run
+    /// use wasme_harness::{Host, HttpRequest, HttpResponse, Module};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let module = Module::from_file("filter.wasm")?;
+    /// let mut host = Host::builder(&module).build()?;
+    /// let mut stream = host.http_stream()?;
+    /// stream.set_property("metadata.filter_metadata[envoy.filters.http.lua].uppercase", "yes")?;
+    /// let with = stream.exchange(&HttpRequest::get("/"), &HttpResponse::ok())?;
+    /// let without = host.http_exchange(&HttpRequest::get("/"), &HttpResponse::ok())?;
+    /// # Ok(()) }
+    /// ```
+    pub fn set_property(
+        &mut self,
+        path: &str,
+        value: impl Into<crate::PropertyValue>,
+    ) -> Result<(), HarnessError> {
+        let segments = crate::parse_property_path(path).map_err(HarnessError::Usage)?;
+        self.host
+            .proxy
+            .set_context_property(self.id, segments, value.into())
+    }
+
+    /// Sets a property for this stream only by its path segments, each taken as is.
+    pub fn set_property_segments<S: AsRef<str>>(
+        &mut self,
+        segments: &[S],
+        value: impl Into<crate::PropertyValue>,
+    ) -> Result<(), HarnessError> {
+        let segments = segments.iter().map(|s| s.as_ref().to_string()).collect();
+        self.host
+            .proxy
+            .set_context_property(self.id, segments, value.into())
+    }
+
+    /// The downstream connection this stream arrives on (`source.*`, `destination.*`,
+    /// `connection.*`), instead of the host's.
+    pub fn set_connection(
+        &mut self,
+        connection: crate::ConnectionInfo,
+    ) -> Result<(), HarnessError> {
+        self.host.proxy.set_context_connection(self.id, connection)
+    }
+
+    /// Runs the whole exchange on this stream, as [`Host::http_exchange`] does: the request,
+    /// then — unless it ended in a local reply or reset, or is still paused — the upstream
+    /// `response`, then on_log, on_done, on_delete.
+    pub fn exchange(
+        mut self,
+        request: &HttpRequest,
+        response: &HttpResponse,
+    ) -> Result<Exchange, HarnessError> {
+        self.send_request(request)?;
+        if self.request_complete() {
+            self.send_response(response)?;
+        }
+        self.into_exchange()
+    }
+
     /// Request headers from the client (on_request_headers).
     pub fn request_headers<K: AsRef<str>, V: AsRef<str>>(
         &mut self,

@@ -47,6 +47,41 @@ impl HttpCallResponse {
             ..Default::default()
         }
     }
+
+    /// What the filter gets when its callout is not answered within its timeout: Envoy's
+    /// async client turns the router's timeout into a local reply
+    /// (`source/common/http/async_client_impl.cc`, `AsyncStreamImpl::sendLocalReply`; its test
+    /// `AsyncClientImplTest.RequestTimeout` expects 504): `:status 504`, `content-length: 24`,
+    /// `content-type: text/plain`, body `upstream request timeout`.
+    pub fn upstream_timeout() -> HttpCallResponse {
+        local_reply(504, UPSTREAM_TIMEOUT_BODY)
+    }
+
+    /// What the filter gets when the cluster's upstream cannot be connected to (or resets
+    /// before its response headers): the router's 503 local reply, body `upstream connect
+    /// error or disconnect/reset before headers. reset reason: connection failure`
+    /// (`source/common/router/router.cc`, `Filter::onUpstreamReset`).
+    pub fn connect_failure() -> HttpCallResponse {
+        local_reply(503, CONNECT_FAILURE_BODY)
+    }
+}
+
+/// The router's body for a callout timeout.
+pub(crate) const UPSTREAM_TIMEOUT_BODY: &str = "upstream request timeout";
+/// The router's body for a connection failure.
+pub(crate) const CONNECT_FAILURE_BODY: &str =
+    "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
+
+fn local_reply(status: u16, body: &str) -> HttpCallResponse {
+    HttpCallResponse {
+        headers: vec![
+            (":status".into(), status.to_string()),
+            ("content-length".into(), body.len().to_string()),
+            ("content-type".into(), "text/plain".into()),
+        ],
+        body: body.as_bytes().to_vec(),
+        trailers: Vec::new(),
+    }
 }
 
 super::message_builder!(HttpCallResponse);

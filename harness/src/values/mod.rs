@@ -3,10 +3,13 @@
 //! builders and accessors; nothing here knows about wasmtime or Envoy's state.
 
 mod callout;
+mod connection;
 mod error;
 mod message;
 
 pub use callout::{GrpcCallRequest, GrpcResponse, HttpCallRequest, HttpCallResponse};
+pub use connection::ConnectionInfo;
+pub(crate) use connection::port_of;
 pub use error::HarnessError;
 pub use message::{
     Exchange, FilterStatus, HttpRequest, HttpResponse, LocalReply, Message, find_header,

@@ -221,12 +221,17 @@ fn a_failed_callout_answers_0_0_0_and_get_status_reset() {
     );
 }
 
+/// Envoy's async client turns a callout timeout into its router's 504 local reply
+/// (`source/common/http/async_client_impl.cc`, `AsyncStreamImpl::sendLocalReply`; Envoy's own
+/// `AsyncClientImplTest.RequestTimeout` expects success with 504): a response, not a failure.
 #[test]
-fn a_callout_without_an_answer_times_out_on_the_harness_clock() {
+fn a_callout_without_an_answer_times_out_on_the_harness_clock_with_a_504() {
     let mut h = host(&format!(
         "request_headers http_call auth 500 {GOOD}
          request_headers return 1
-         http_call_response get_status"
+         http_call_response get_status
+         http_call_response get_header call_headers :status
+         http_call_response get_buffer call_body 0 100"
     ));
     let mut s = h.http_stream().unwrap();
     s.request_headers(
@@ -241,12 +246,20 @@ fn a_callout_without_an_answer_times_out_on_the_harness_clock() {
     s.finish().unwrap();
     assert!(
         callbacks(&h).contains(
-            &"> http_call_response ctx=2 token=4 headers=0 body=0 trailers=0".to_string()
+            &"> http_call_response ctx=2 token=4 headers=3 body=24 trailers=0".to_string()
         ),
         "{:?}",
         callbacks(&h)
     );
     let status = conformance_support::result(&h, "http_call_response.get_status");
-    assert!(status.starts_with("0 code=11 "), "{status}");
+    assert!(status.starts_with("0 code=0 "), "{status}");
+    assert_logged(
+        &h,
+        "http_call_response.get_header call_headers :status = 0 \"504\"",
+    );
+    assert_logged(
+        &h,
+        "http_call_response.get_buffer call_body 0 100 = 0 \"upstream request timeout\"",
+    );
     assert!(h.pending_http_calls().is_empty());
 }

@@ -217,11 +217,19 @@ pub struct RunArgs {
     /// An environment variable `KEY=VALUE` for the module (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
-    /// A host property `dotted.path=value` (repeatable), e.g. `node.metadata.REGION=eu`.
+    /// A host property `dotted.path=value` (repeatable), e.g. `node.metadata.REGION=eu`; a
+    /// segment containing dots goes in brackets: `metadata.filter_metadata[envoy.lua].k=v`.
+    /// `source.address`, `source.port`, `destination.*` and `connection.*` set the connection.
     #[arg(long = "property", value_name = "PATH=VALUE")]
     pub properties: Vec<String>,
-    /// A cluster the filter may call: `NAME` (never answers), `NAME=STATUS[:BODY]` or
-    /// `NAME=fail` (repeatable).
+    /// The plugin configuration a worker configures the plugin with after start-up (Envoy
+    /// configures every worker again); if the filter refuses it, the request meets the failure
+    /// policy (fail-closed: 503).
+    #[arg(long, value_name = "CONFIG")]
+    pub worker_config: Option<String>,
+    /// A cluster the filter may call: `NAME` (never answers: the callout times out with
+    /// Envoy's 504), `NAME=STATUS[:BODY]`, `NAME=fail` (unreachable: Envoy's 503) or
+    /// `NAME=reset` (the callout's stream is reset) (repeatable).
     #[arg(long = "cluster", value_name = "NAME[=STATUS[:BODY]]")]
     pub clusters: Vec<String>,
     /// Run a TCP connection through a network filter instead of an HTTP request.
@@ -385,6 +393,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         env,
         properties,
         clusters,
+        worker_config: args.worker_config.as_ref().map(|c| c.clone().into_bytes()),
         tcp: args.tcp.then_some(TcpOptions {}),
         trace: args.trace,
     };

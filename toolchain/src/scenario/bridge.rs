@@ -109,7 +109,8 @@ fn load_image(reference: &str) -> Result<Module, ModuleError> {
 /// How a cluster answers HTTP callouts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScriptedAnswer {
-    /// Never: callouts stay pending until answered by hand or timed out.
+    /// Never: callouts stay pending until their timeout passes, when the filter gets Envoy's
+    /// 504 `upstream request timeout` (or until answered by hand).
     Pending,
     /// Answer with this response.
     Respond {
@@ -122,8 +123,12 @@ pub enum ScriptedAnswer {
         /// Trailers.
         trailers: Vec<(String, String)>,
     },
-    /// Fail the callout (reset).
+    /// The upstream cannot be connected to: Envoy's 503 `upstream connect error or
+    /// disconnect/reset before headers. reset reason: connection failure`.
     Fail,
+    /// The callout's own stream is reset (Envoy's `onHttpCallFailure`): the filter sees
+    /// `(token, 0, 0, 0)` and `proxy_get_status` = (11, "reset").
+    Reset,
 }
 
 /// How a plugin is configured; unset fields take the harness's defaults.
@@ -141,8 +146,11 @@ pub struct PluginSetup {
     pub vm_config: Option<Vec<u8>>,
     /// Environment variables.
     pub env: Vec<(String, String)>,
-    /// Properties by dotted path.
+    /// Properties by dotted path (a segment containing dots in square brackets).
     pub properties: Vec<(String, String)>,
+    /// The configuration a worker configures the plugin with after start-up (Envoy
+    /// configures each worker again); when it is refused the host runs with a failed VM.
+    pub worker_config: Option<Vec<u8>>,
     /// Clusters and how they answer.
     pub clusters: Vec<(String, ScriptedAnswer)>,
     /// Record the hostcall trace.
@@ -185,6 +193,10 @@ pub fn build_host(module: &Module, setup: &PluginSetup) -> Result<Host, HarnessE
     for (name, answer) in &setup.clusters {
         script_cluster(&mut host, name, answer);
     }
+    if let Some(config) = &setup.worker_config {
+        // Refused: the VM is failed and `host.failure()` says why; requests meet the policy.
+        host.reconfigure(0, Some(config))?;
+    }
     Ok(host)
 }
 
@@ -193,7 +205,8 @@ pub fn build_host(module: &Module, setup: &PluginSetup) -> Result<Host, HarnessE
 pub fn script_cluster(host: &mut Host, cluster: &str, answer: &ScriptedAnswer) {
     match answer {
         ScriptedAnswer::Pending => {}
-        ScriptedAnswer::Fail => host.script_http_failure(cluster),
+        ScriptedAnswer::Fail => host.script_http_connect_failure(cluster),
+        ScriptedAnswer::Reset => host.script_http_failure(cluster),
         ScriptedAnswer::Respond {
             status,
             headers,
@@ -240,12 +253,35 @@ pub struct ExchangeView {
     pub stalled: bool,
 }
 
-/// Sends one request through the plugin; the upstream answers with `response`.
+/// Sends one request through the plugin; the upstream answers with `response`. The request's
+/// own `properties` apply to this stream only.
 pub fn exchange(
     host: &mut Host,
     request: &Request,
     body: Option<&[u8]>,
     response: UpstreamParts<'_>,
+) -> Result<ExchangeView, HarnessError> {
+    exchange_with(host, request, body, response, false)
+}
+
+/// As [`exchange`], but while the request waits on HTTP callouts nobody will answer, the
+/// fake clock runs to their timeouts, so the filter gets Envoy's 504 answers and goes on (what
+/// `cargo wasme run` does for a `--cluster NAME` that never answers).
+pub fn exchange_waiting_for_timeouts(
+    host: &mut Host,
+    request: &Request,
+    body: Option<&[u8]>,
+    response: UpstreamParts<'_>,
+) -> Result<ExchangeView, HarnessError> {
+    exchange_with(host, request, body, response, true)
+}
+
+fn exchange_with(
+    host: &mut Host,
+    request: &Request,
+    body: Option<&[u8]>,
+    response: UpstreamParts<'_>,
+    wait_for_timeouts: bool,
 ) -> Result<ExchangeView, HarnessError> {
     let mut req = wasme_harness::HttpRequest::new(&request.method, &request.path)
         .header(":authority", &request.authority)
@@ -269,7 +305,36 @@ pub fn exchange(
     for (k, v) in response.trailers {
         resp = resp.trailer(k, v);
     }
-    let ex = host.http_exchange(&req, &resp)?;
+    let mut stream = host.http_stream()?;
+    for (path, value) in &request.properties {
+        stream.set_property(path, value.0.as_str())?;
+    }
+    let ex = if wait_for_timeouts {
+        stream.send_request(&req)?;
+        // Each pass answers at least the earliest pending callout (its timeout passes); a
+        // filter that keeps calling out is given up on after a while (it stays paused).
+        for _ in 0..64 {
+            if stream.request_complete() || stream.local_reply().is_some() {
+                break;
+            }
+            let pending = stream.host().pending_http_calls();
+            let Some(wait) = pending
+                .iter()
+                .map(|c| c.timeout)
+                .filter(|t| !t.is_zero())
+                .min()
+            else {
+                break;
+            };
+            stream.host().advance_clock(wait)?;
+        }
+        if stream.request_complete() {
+            stream.send_response(&resp)?;
+        }
+        stream.into_exchange()?
+    } else {
+        stream.exchange(&req, &resp)?
+    };
     Ok(ExchangeView {
         reset: ex.reset.clone(),
         stalled: ex.stalled,

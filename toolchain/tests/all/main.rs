@@ -1,6 +1,7 @@
 //! cargo-wasme's integration tests: one binary (as wasmtime's `tests/all`), so wasmtime and the
 //! registry client are linked once; fixtures are shared through the support modules.
 
+mod author_envoy;
 mod author_init;
 mod author_run;
 mod author_schema;

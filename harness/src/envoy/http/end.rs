@@ -2,32 +2,109 @@
 //! the response has not started), resets, and on_log → on_done → on_delete.
 
 use super::Dir;
+use crate::abi::wire::Pair;
 use crate::envoy::Proxy;
 use crate::envoy::state::{Avail, CallData, Context, Direction, Stage};
-use crate::values::{HarnessError, LocalReply};
+use crate::values::{HarnessError, LocalReply, find_header};
+
+/// The headers of a plain local reply: `:status`, the filter's headers (keys lower-cased),
+/// Envoy's `content-length`, and `content-type: text/plain` for a body without one.
+fn http_local_reply(reply: &LocalReply) -> Vec<Pair> {
+    let mut headers = vec![(":status".to_string(), reply.status.to_string())];
+    headers.extend(reply.headers.iter().cloned());
+    headers.retain(|(k, _)| k != "content-length");
+    headers.push(("content-length".into(), reply.body.len().to_string()));
+    if !reply.body.is_empty() && !headers.iter().any(|(k, _)| k == "content-type") {
+        headers.push(("content-type".into(), "text/plain".into()));
+    }
+    if let Some(g) = reply.grpc_status
+        && !headers.iter().any(|(k, _)| k == "grpc-status")
+    {
+        headers.push(("grpc-status".into(), g.to_string()));
+    }
+    headers
+}
+
+/// A local reply to a gRPC request, as `Http::Utility::sendLocalReply`
+/// (`source/common/http/utility.cc`) builds it: trailers-only, `:status 200`, `content-type:
+/// application/grpc`, `grpc-status` (the given code, else the HTTP status mapped by
+/// `Grpc::Utility::httpToGrpcStatus`), `grpc-message` (the body, percent-encoded) when there
+/// is a body; no body and no content-length. The filter's own headers are kept.
+fn grpc_local_reply(reply: &LocalReply) -> Vec<Pair> {
+    let code = reply
+        .grpc_status
+        .unwrap_or_else(|| http_to_grpc_status(reply.status));
+    let mut headers = vec![
+        (":status".to_string(), "200".to_string()),
+        ("content-type".to_string(), "application/grpc".to_string()),
+        ("grpc-status".to_string(), code.to_string()),
+    ];
+    if !reply.body.is_empty() {
+        headers.push(("grpc-message".into(), grpc_percent_encode(&reply.body)));
+    }
+    for (k, v) in &reply.headers {
+        if !matches!(
+            k.as_str(),
+            ":status" | "content-type" | "content-length" | "grpc-status" | "grpc-message"
+        ) {
+            headers.push((k.clone(), v.clone()));
+        }
+    }
+    headers
+}
+
+/// `Grpc::Utility::httpToGrpcStatus` (`source/common/grpc/status.cc`).
+pub(crate) fn http_to_grpc_status(http: u32) -> u32 {
+    match http {
+        400 => 13,                   // INTERNAL
+        401 => 16,                   // UNAUTHENTICATED
+        403 => 7,                    // PERMISSION_DENIED
+        404 => 12,                   // UNIMPLEMENTED
+        429 | 502 | 503 | 504 => 14, // UNAVAILABLE
+        _ => 2,                      // UNKNOWN
+    }
+}
+
+/// gRPC's percent-encoding of `grpc-message` (Envoy's `PercentEncoding::encode(text, "%")`):
+/// bytes outside printable ASCII, and `%` itself, become `%XX`.
+fn grpc_percent_encode(text: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for &b in text {
+        if (b' '..=b'~').contains(&b) && b != b'%' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
 
 impl Proxy {
-    /// Sends a local reply for stream `id` (first one wins). Before the response started it runs
-    /// through this filter's response callbacks; otherwise it goes straight to the client.
+    /// Sends a local reply for stream `id` (first one wins), as Envoy's
+    /// `FilterManager::sendLocalReply` (`source/common/http/filter_manager.cc`): before the
+    /// response started it runs through this filter's response callbacks; once the response
+    /// is being processed but its headers have not reached the client, it goes straight to
+    /// the client; after they did, all Envoy can do is reset the stream (the client keeps the
+    /// status it already got). A gRPC request gets a trailers-only gRPC response.
     pub(crate) fn send_local_reply(&mut self, id: u32, reply: LocalReply) {
         let vm_failed = self.vm.failure.is_some();
         let Some(h) = self.http_ctx(id) else { return };
         if h.local_reply.is_some() || h.reset.is_some() {
             return;
         }
-        let mut headers = vec![(":status".to_string(), reply.status.to_string())];
-        headers.extend(reply.headers.iter().cloned());
-        headers.retain(|(k, _)| k != "content-length");
-        headers.push(("content-length".into(), reply.body.len().to_string()));
-        if !reply.body.is_empty() && !headers.iter().any(|(k, _)| k == "content-type") {
-            headers.push(("content-type".into(), "text/plain".into()));
+        if h.response.headers_forwarded {
+            h.reset = Some(reply.details);
+            h.request.stage = Stage::Done;
+            h.response.stage = Stage::Done;
+            return;
         }
-        if let Some(g) = reply.grpc_status
-            && !headers.iter().any(|(k, _)| k == "grpc-status")
-        {
-            headers.push(("grpc-status".into(), g.to_string()));
-        }
-        let body = reply.body.clone();
+        let grpc = find_header(h.request.current_headers(), "content-type")
+            .is_some_and(|t| t.starts_with("application/grpc"));
+        let (headers, body) = if grpc {
+            (grpc_local_reply(&reply), Vec::new())
+        } else {
+            (http_local_reply(&reply), reply.body.clone())
+        };
         h.local_reply = Some(reply);
         if h.request.stage != Stage::Done {
             h.request.stage = Stage::Done;

@@ -63,13 +63,8 @@ fn buffer(state: &mut VmState, bt: BufferType) -> Result<&mut Vec<u8>, Status> {
 fn config_bytes(state: &VmState, bt: BufferType) -> Option<Result<Vec<u8>, Status>> {
     match bt {
         BufferType::VmConfiguration => Some(Ok(state.settings.vm_config.clone())),
-        BufferType::PluginConfiguration => Some(match state.call.data {
-            CallData::Configure(n) => Ok(state
-                .settings
-                .plugins
-                .get(n)
-                .map(|p| p.config.clone())
-                .unwrap_or_default()),
+        BufferType::PluginConfiguration => Some(match &state.call.data {
+            CallData::Configure(config) => Ok(config.clone()),
             _ => Err(Status::NotFound),
         }),
         _ => None,
@@ -190,13 +185,8 @@ pub(crate) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
             "proxy_get_configuration",
             |caller, ret_ptr: u32, ret_size: u32| {
                 let state = caller.data();
-                let data = match state.call.data {
-                    CallData::Configure(n) => state
-                        .settings
-                        .plugins
-                        .get(n)
-                        .map(|p| p.config.clone())
-                        .unwrap_or_default(),
+                let data = match &state.call.data {
+                    CallData::Configure(config) => config.clone(),
                     _ => state.settings.vm_config.clone(),
                 };
                 memory::return_bytes(&mut caller, &data, ret_ptr, ret_size)

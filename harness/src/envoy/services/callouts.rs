@@ -9,8 +9,11 @@ use std::collections::{BTreeMap, HashMap};
 pub(crate) enum ScriptedHttp {
     /// Answer with this response.
     Respond(HttpCallResponse),
-    /// Fail the callout (the filter sees `(token, 0, 0, 0)` and `get_status` = 11 "reset").
+    /// Reset the callout's stream (Envoy's `onHttpCallFailure`: the filter sees
+    /// `(token, 0, 0, 0)` and `get_status` = 11 "reset").
     Fail,
+    /// The upstream cannot be connected to: the router's 503 answer.
+    ConnectFailure,
 }
 
 /// Answers a builder scripted before the VM existed.

@@ -7,8 +7,8 @@ use crate::abi::Status;
 use crate::abi::wire::decode_pairs;
 use crate::envoy::hostcalls::{hostcall, note};
 use crate::envoy::state::{Event, VmState};
-use crate::values::HttpCallRequest;
 use crate::values::lowered;
+use crate::values::{HttpCallRequest, HttpCallResponse};
 use crate::vm::limits::{Limit, map_bytes};
 use crate::vm::memory;
 use std::time::Duration;
@@ -81,6 +81,7 @@ pub(crate) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                 let answer = match script {
                     ScriptedHttp::Respond(r) => Some(r.clone()),
                     ScriptedHttp::Fail => None,
+                    ScriptedHttp::ConnectFailure => Some(HttpCallResponse::connect_failure()),
                 };
                 state
                     .events

@@ -80,16 +80,85 @@ impl From<bool> for PropertyValue {
     }
 }
 
-/// Properties set by the test, keyed by dotted path (`node.metadata.FOO`).
+/// Splits a property path written as text into its segments.
+///
+/// Segments are separated by `.`; a segment that itself contains dots (Envoy's filter names in
+/// `metadata.filter_metadata`) is written in square brackets:
+/// `metadata.filter_metadata[envoy.filters.http.lua].key` is the four segments `metadata`,
+/// `filter_metadata`, `envoy.filters.http.lua`, `key` (the dot before `[` is optional). A
+/// bracket that is not closed, an empty segment, or text right after `]` is an error.
+///
+/// ```
+/// let p = wasme_harness::parse_property_path("metadata.filter_metadata[envoy.lua].k").unwrap();
+/// assert_eq!(p, ["metadata", "filter_metadata", "envoy.lua", "k"]);
+/// assert!(wasme_harness::parse_property_path("a.[b").is_err());
+/// ```
+pub fn parse_property_path(text: &str) -> Result<Vec<String>, String> {
+    let mut segments = Vec::new();
+    let mut rest = text;
+    loop {
+        if let Some(inner) = rest.strip_prefix('[') {
+            let Some(end) = inner.find(']') else {
+                return Err(format!("property path {text:?}: `[` without a closing `]`"));
+            };
+            segments.push(inner[..end].to_string());
+            rest = &inner[end + 1..];
+            if rest.is_empty() {
+                break;
+            }
+            rest = match rest.strip_prefix('.') {
+                Some(r) => r,
+                None if rest.starts_with('[') => rest,
+                None => {
+                    return Err(format!(
+                        "property path {text:?}: expected `.` or `[` after `]`, found {rest:?}"
+                    ));
+                }
+            };
+            continue;
+        }
+        let end = rest.find(['.', '[']).unwrap_or(rest.len());
+        let segment = &rest[..end];
+        if segment.is_empty() {
+            return Err(format!(
+                "property path {text:?}: empty segment (write a segment containing dots as [a.b])"
+            ));
+        }
+        segments.push(segment.to_string());
+        rest = &rest[end..];
+        if rest.is_empty() {
+            break;
+        }
+        if let Some(r) = rest.strip_prefix('.') {
+            rest = r;
+        }
+    }
+    if segments.iter().any(String::is_empty) {
+        return Err(format!("property path {text:?}: empty segment"));
+    }
+    Ok(segments)
+}
+
+/// Properties set by the test, keyed by their path segments (`node.metadata.FOO`).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PropertyTree {
     values: BTreeMap<Vec<String>, PropertyValue>,
 }
 
 impl PropertyTree {
-    pub(crate) fn set(&mut self, dotted: &str, value: PropertyValue) {
-        let path = dotted.split('.').map(str::to_string).collect();
+    /// Sets the property at `path` (its segments, see [`parse_property_path`]).
+    pub(crate) fn set_segments(&mut self, path: Vec<String>, value: PropertyValue) {
         self.values.insert(path, value);
+    }
+
+    /// True when nothing is set.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Forgets every value (keeping nothing for the next stream).
+    pub(crate) fn clear(&mut self) {
+        self.values.clear();
     }
 
     /// The value at `path`; for an inner node, a map of its direct string-valued children
@@ -130,11 +199,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bracketed_segments_keep_their_dots() {
+        let p = |s: &str| parse_property_path(s);
+        assert_eq!(p("a.b").unwrap(), ["a", "b"]);
+        assert_eq!(p("a[b.c].d").unwrap(), ["a", "b.c", "d"]);
+        assert_eq!(p("a.[b.c][d]").unwrap(), ["a", "b.c", "d"]);
+        assert!(p("a..b").is_err());
+        assert!(p("a.[b").is_err());
+        assert!(p("a.[b]c").is_err());
+        assert!(p("").is_err());
+        assert!(p("a.[]").is_err());
+    }
+
+    #[test]
     fn leaves_and_inner_maps() {
         let mut t = PropertyTree::default();
-        t.set("node.metadata.FOO", "bar".into());
-        t.set("node.metadata.N", PropertyValue::Int(3));
-        t.set("node.id", "sidecar~1".into());
+        let mut set =
+            |k: &str, v: PropertyValue| t.set_segments(parse_property_path(k).unwrap(), v);
+        set("node.metadata.FOO", "bar".into());
+        set("node.metadata.N", PropertyValue::Int(3));
+        set("node.id", "sidecar~1".into());
         let p = |s: &str| s.split('.').map(str::to_string).collect::<Vec<_>>();
         assert_eq!(t.get(&p("node.metadata.FOO")), Some(b"bar".to_vec()));
         assert_eq!(

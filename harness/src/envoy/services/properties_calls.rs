@@ -1,20 +1,18 @@
-//! `proxy_get_property` / `proxy_set_property`: the test's properties, Envoy-like defaults
-//! derived from the stream, and filter state (`wasm.<path>`) with Envoy's read-back rule.
+//! `proxy_get_property` / `proxy_set_property`: the test's properties (per stream, then per
+//! host), Envoy-like defaults derived from the stream and its connection, filter state
+//! (`wasm.<path>`) with Envoy's read-back rule, and `filter_state.<key>` for the state the
+//! `set_envoy_filter_state` foreign function stores.
 
 use super::properties::PropertyValue;
 use crate::abi::Status;
+use crate::abi::wire::Pair;
 use crate::abi::wire::{encode_pairs, split_path};
 use crate::envoy::hostcalls::{hostcall, note};
 use crate::envoy::state::{Context, HttpCtx, VmState};
-use crate::values::find_header;
+use crate::values::{ConnectionInfo, find_header, port_of};
 use crate::vm::limits::Limit;
 use crate::vm::memory;
 use wasmtime::Linker;
-
-/// The default downstream peer and local address of every stream.
-pub(crate) const SOURCE_ADDRESS: &str = "127.0.0.1:54321";
-/// The default listener address.
-pub(crate) const DESTINATION_ADDRESS: &str = "127.0.0.1:8080";
 
 fn text(s: impl Into<String>) -> Option<Vec<u8>> {
     Some(PropertyValue::String(s.into()).encode())
@@ -24,8 +22,52 @@ fn int(i: i64) -> Option<Vec<u8>> {
     Some(PropertyValue::Int(i).encode())
 }
 
-fn request_property(h: &HttpCtx, field: &str, now_ns: u64, start_real_ns: u64) -> Option<Vec<u8>> {
+/// A header map as Envoy's `HeadersWrapper` shows it (`filters/common/expr/context.cc`): one
+/// entry per name, in first-seen order, repeated values joined with `,`.
+fn joined(headers: &[Pair]) -> Vec<Pair> {
+    let mut out: Vec<Pair> = Vec::with_capacity(headers.len());
+    for (k, v) in headers {
+        match out
+            .iter_mut()
+            .find(|(seen, _)| seen.eq_ignore_ascii_case(k))
+        {
+            Some((_, joined)) => {
+                joined.push(',');
+                joined.push_str(v);
+            }
+            None => out.push((k.to_ascii_lowercase(), v.clone())),
+        }
+    }
+    out
+}
+
+/// `request.headers` / `response.headers` (and trailers), or with a third segment one header
+/// of it, joined the same way (`request.headers.x-a` → `1,2`).
+fn header_map(headers: &[Pair], name: Option<&str>) -> Option<Vec<u8>> {
+    let map = joined(headers);
+    match name {
+        None => Some(encode_pairs(&map)),
+        Some(n) => map
+            .into_iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v.into_bytes()),
+    }
+}
+
+fn request_property(
+    h: &HttpCtx,
+    field: &str,
+    name: Option<&str>,
+    now_ns: u64,
+    start_real_ns: u64,
+) -> Option<Vec<u8>> {
     let headers = h.request.current_headers();
+    if field == "headers" {
+        return header_map(headers, name);
+    }
+    if name.is_some() {
+        return None;
+    }
     let get = |k: &str| find_header(headers, k).map(str::to_string);
     let path = get(":path");
     match field {
@@ -40,7 +82,6 @@ fn request_property(h: &HttpCtx, field: &str, now_ns: u64, start_real_ns: u64) -
         "host" => text(get(":authority")?),
         "scheme" => text(get(":scheme").unwrap_or_else(|| "http".into())),
         "method" => text(get(":method")?),
-        "headers" => Some(encode_pairs(headers)),
         "referer" => text(get("referer")?),
         "useragent" => text(get("user-agent")?),
         "id" => text(get("x-request-id")?),
@@ -57,8 +98,14 @@ fn request_property(h: &HttpCtx, field: &str, now_ns: u64, start_real_ns: u64) -
     }
 }
 
-fn response_property(h: &HttpCtx, field: &str) -> Option<Vec<u8>> {
+fn response_property(h: &HttpCtx, field: &str, name: Option<&str>) -> Option<Vec<u8>> {
     let headers = h.response.current_headers();
+    match field {
+        "headers" => return header_map(headers, name),
+        "trailers" => return header_map(&h.response.trailers, name),
+        _ if name.is_some() => return None,
+        _ => {}
+    }
     match field {
         "code" => int(find_header(headers, ":status")?.parse().ok()?),
         "code_details" => text(match (&h.local_reply, &h.reset) {
@@ -74,8 +121,6 @@ fn response_property(h: &HttpCtx, field: &str) -> Option<Vec<u8>> {
             .or_else(|| find_header(&h.response.trailers, "grpc-status"))?
             .parse()
             .ok()?),
-        "headers" => Some(encode_pairs(headers)),
-        "trailers" => Some(encode_pairs(&h.response.trailers)),
         "size" => int(h.response.body_size as i64),
         "total_size" => int((h.response.body_size
             + headers
@@ -89,7 +134,30 @@ fn response_property(h: &HttpCtx, field: &str) -> Option<Vec<u8>> {
 fn address(addr: &str, field: &str) -> Option<Vec<u8>> {
     match field {
         "address" => text(addr),
-        "port" => int(addr.rsplit_once(':')?.1.parse().ok()?),
+        "port" => int(i64::from(port_of(addr)?)),
+        _ => None,
+    }
+}
+
+/// The connection of the effective context: its own, else the host's (`None` on a root).
+fn connection_of(state: &VmState) -> Option<&ConnectionInfo> {
+    let own = match state.effective()? {
+        Context::Root(_) => return None,
+        Context::Http(h) => h.connection.as_deref(),
+        Context::Tcp(t) => t.connection.as_deref(),
+    };
+    Some(own.unwrap_or(&state.settings.connection))
+}
+
+fn connection_property(state: &VmState, field: &str) -> Option<Vec<u8>> {
+    let c = connection_of(state)?;
+    match field {
+        "id" => {
+            Some(PropertyValue::Uint(c.id.unwrap_or(u64::from(state.call.effective_id))).encode())
+        }
+        "mtls" => Some(PropertyValue::Bool(c.mtls).encode()),
+        "requested_server_name" => text(c.requested_server_name.clone()?),
+        "tls_version" => text(c.tls_version.clone()?),
         _ => None,
     }
 }
@@ -101,37 +169,36 @@ fn derived(state: &VmState, path: &[String]) -> Option<Vec<u8>> {
     let root = state.effective_root();
     let plugin = state.plugin_of_root(root);
     let ctx = state.effective();
+    let third = path.get(2).map(String::as_str);
     match (first, second, path.len()) {
         ("plugin_name", None, 1) => text(plugin?.name.clone()),
         ("plugin_root_id", None, 1) => text(plugin?.root_id.clone()),
         ("plugin_vm_id", None, 1) => text(state.settings.vm_id.clone()),
-        ("request", Some(f), 2) => match ctx? {
+        ("request", Some(f), 2 | 3) => match ctx? {
             Context::Http(h) => request_property(
                 h,
                 f,
+                third,
                 state.clock.elapsed_ns(),
                 state.clock.realtime_ns() - (state.clock.elapsed_ns() - h.start_ns),
             ),
             _ => None,
         },
-        ("response", Some(f), 2) => match ctx? {
-            Context::Http(h) => response_property(h, f),
+        ("response", Some(f), 2 | 3) => match ctx? {
+            Context::Http(h) => response_property(h, f, third),
             _ => None,
         },
-        ("source", Some(f), 2) => match ctx? {
-            Context::Root(_) => None,
-            _ => address(SOURCE_ADDRESS, f),
-        },
-        ("destination", Some(f), 2) => match ctx? {
-            Context::Root(_) => None,
-            _ => address(DESTINATION_ADDRESS, f),
-        },
-        ("connection", Some(f), 2) => match (ctx?, f) {
-            (Context::Root(_), _) => None,
-            (_, "id") => Some(PropertyValue::Uint(u64::from(state.call.effective_id)).encode()),
-            (_, "mtls") => Some(PropertyValue::Bool(false).encode()),
-            _ => None,
-        },
+        ("source", Some(f), 2) => address(&connection_of(state)?.source_address, f),
+        ("destination", Some(f), 2) => address(&connection_of(state)?.destination_address, f),
+        ("connection", Some(f), 2) => connection_property(state, f),
+        ("filter_state", Some(key), 2) => {
+            let fs = match ctx? {
+                Context::Http(h) => &h.filter_state,
+                Context::Tcp(t) => &t.filter_state,
+                Context::Root(_) => return None,
+            };
+            fs.get(key.as_bytes()).cloned()
+        }
         ("xds", Some("cluster_name"), 2) | ("cluster_name", None, 1) => match ctx? {
             Context::Root(_) => None,
             _ => text("outbound|8080||upstream"),
@@ -151,6 +218,14 @@ fn filter_state(state: &mut VmState) -> Option<&mut std::collections::HashMap<Ve
 
 fn get(state: &mut VmState, raw: &[u8]) -> Result<Vec<u8>, Status> {
     let path = split_path(raw);
+    let own = match state.effective() {
+        Some(Context::Http(h)) => h.properties.get(&path),
+        Some(Context::Tcp(t)) => t.properties.get(&path),
+        _ => None,
+    };
+    if let Some(v) = own {
+        return Ok(v);
+    }
     if let Some(v) = state.settings.properties.get(&path) {
         return Ok(v);
     }
@@ -203,8 +278,13 @@ pub(crate) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                             String::from_utf8_lossy(value)
                         )
                     });
+                    let readonly = state.declared.get(path).copied().unwrap_or(false);
                     let key = [b"wasm.".as_slice(), path].concat();
                     let fs = filter_state(state).ok_or(Status::NotFound)?;
+                    // Envoy's CelState refuses a second write to a read-only declared property.
+                    if readonly && fs.contains_key(&key) {
+                        return Err(Status::BadArgument.into());
+                    }
                     let held: usize = fs
                         .iter()
                         .filter(|(k, _)| **k != key)

@@ -67,7 +67,7 @@ pub(crate) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
             continue_stream(caller.data_mut(), StreamType::HttpResponse)
         });
         hostcall!(linker, "proxy_clear_route_cache", |caller| {
-            let _ = &caller;
+            caller.data_mut().route_cache_clears += 1;
             Ok(())
         });
     }

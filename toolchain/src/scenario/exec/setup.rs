@@ -99,6 +99,7 @@ pub fn plugin_setup(s: &Scenario) -> PluginSetup {
             .iter()
             .map(|(name, c)| (name.clone(), scripted(c)))
             .collect(),
+        worker_config: s.worker_config.as_ref().map(|c| c.0.clone().into_bytes()),
         trace: true,
         failure_policy: s.failure_policy.map(|p| match p {
             FailurePolicyName::FailClosed => wasme_harness::FailurePolicy::FailClosed,

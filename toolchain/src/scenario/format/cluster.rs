@@ -7,14 +7,17 @@ use serde::de::{self, Deserializer};
 use std::collections::BTreeMap;
 
 /// A cluster the filter may call with `http_call`, and how it answers. Neither `respond` nor
-/// `fail`: callouts stay pending until their timeout (see `advance_clock`).
+/// `fail`: callouts stay pending until their timeout (see `advance_clock`), when the filter
+/// gets Envoy's answer to a timeout: `:status 504`, body `upstream request timeout`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cluster {
     /// Answer every callout with this response.
     #[serde(default)]
     pub respond: Option<CalloutResponse>,
-    /// `true`: every callout fails (connection reset).
+    /// `true`: the cluster's upstream cannot be connected to; as in Envoy, every callout gets
+    /// the router's answer `:status 503`, body `upstream connect error or disconnect/reset
+    /// before headers. reset reason: connection failure`.
     #[serde(default)]
     pub fail: bool,
 }

@@ -80,7 +80,12 @@ pub struct Scenario {
     /// Environment variables visible to the module through WASI.
     #[serde(default)]
     pub env: BTreeMap<String, Scalar>,
-    /// Host properties by dotted path, e.g. `node.metadata.REGION: eu`.
+    /// Host properties by dotted path, e.g. `node.metadata.REGION: eu`; a segment containing
+    /// dots goes in square brackets (`metadata.filter_metadata[envoy.filters.http.lua].k`).
+    /// The connection properties (`source.address`, `source.port`, `destination.address`,
+    /// `destination.port`, `connection.id`, `connection.mtls`,
+    /// `connection.requested_server_name`, `connection.tls_version`) set every stream's
+    /// connection, keeping the related ones consistent.
     #[serde(default)]
     pub properties: BTreeMap<String, Scalar>,
     /// Upstream clusters the filter may call, with scripted answers.
@@ -90,6 +95,12 @@ pub struct Scenario {
     /// or `fail_reload`.
     #[serde(default)]
     pub failure_policy: Option<FailurePolicyName>,
+    /// The plugin configuration a worker thread configures the plugin with after start-up
+    /// succeeded (Envoy configures the plugin again on every worker): when on_configure refuses
+    /// it, the plugin has failed on that worker and every request meets `failure_policy`
+    /// (fail-closed: a 503 local reply, details `wasm_fail_stream`). Like `config`.
+    #[serde(default)]
+    pub worker_config: Option<Config>,
     /// Expect start-up (on_vm_start / on_configure) to fail, e.g. for a bad configuration.
     #[serde(default)]
     pub startup: Option<StartupExpectation>,

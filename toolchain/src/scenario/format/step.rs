@@ -127,6 +127,15 @@ pub struct Request {
     /// Request trailers.
     #[serde(default)]
     pub trailers: Headers,
+    /// Properties of this request only, read before the scenario's `properties` (the next
+    /// request starts without them): dynamic metadata such as
+    /// `metadata.filter_metadata[envoy.filters.http.lua].key: v` (a path segment containing
+    /// dots goes in square brackets), or this request's connection (`source.address:
+    /// 10.0.0.7:40000`, `source.port`, `destination.address`, `destination.port`,
+    /// `connection.mtls`, `connection.requested_server_name`, `connection.id`), whose related
+    /// properties stay consistent.
+    #[serde(default)]
+    pub properties: BTreeMap<String, Scalar>,
 }
 
 fn default_method() -> String {

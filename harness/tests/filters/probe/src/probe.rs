@@ -122,12 +122,14 @@ fn quoted(bytes: &[u8]) -> String {
     format!("{:?}", String::from_utf8_lossy(bytes))
 }
 
-/// A property path: dots separate segments.
+/// `a.b.c` → `a\0b\0c`; a path already holding NULs (`%00`) is taken as is, so a segment
+/// may contain dots (`metadata%00filter_metadata%00envoy.lua%00k`).
 fn property_path(path: &str) -> Vec<u8> {
-    decode(path)
-        .split(|b| *b == b'.')
-        .collect::<Vec<_>>()
-        .join(&0u8)
+    let raw = decode(path);
+    if raw.contains(&0) {
+        return raw;
+    }
+    raw.split(|b| *b == b'.').collect::<Vec<_>>().join(&0u8)
 }
 
 /// Executes one step and logs `<callback>.<op> <args> = <status>[ <result>]`.
@@ -258,6 +260,22 @@ unsafe fn exec_raw(step: &Step, ctx: u32, ret: &mut Option<i64>) -> (i64, String
                     headers.as_ptr(),
                     headers.len(),
                     -1,
+                );
+                (s as i64, String::new())
+            }
+            // `local_reply_grpc STATUS GRPC_STATUS DETAILS BODY [K=V…]`
+            "local_reply_grpc" => {
+                let (details, body) = (b(2), b(3));
+                let headers = encode_pairs(&kv_args(&step.args[4.min(step.args.len())..]));
+                let s = raw::proxy_send_local_response(
+                    n(0) as u32,
+                    details.as_ptr(),
+                    details.len(),
+                    body.as_ptr(),
+                    body.len(),
+                    headers.as_ptr(),
+                    headers.len(),
+                    n(1) as i32,
                 );
                 (s as i64, String::new())
             }
