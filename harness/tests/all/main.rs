@@ -26,4 +26,5 @@ mod conformance_ticks;
 mod conformance_topology;
 mod conformance_trace;
 mod conformance_wasi;
+mod fuzz;
 mod host_basics;
