@@ -71,6 +71,10 @@ pub enum Command {
     Run(commands::author::RunArgs),
     /// Run declarative scenario files against filters in the harness.
     Test(commands::author::TestArgs),
+    /// Fuzz a filter with generated traffic; a failure is shrunk into a scenario file.
+    Fuzz(commands::fuzz::FuzzArgs),
+    /// Measure what a filter adds per request against a do-nothing filter.
+    Bench(commands::bench::BenchArgs),
 }
 
 impl Cli {
@@ -133,5 +137,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Init(a) => commands::author::init(a),
         Command::Run(a) => commands::author::run(a),
         Command::Test(a) => commands::author::test(a),
+        Command::Fuzz(a) => commands::fuzz::fuzz(a),
+        Command::Bench(a) => commands::bench::bench(a),
     }
 }

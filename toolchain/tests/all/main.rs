@@ -16,6 +16,7 @@ mod deploy_render;
 mod deploy_seed;
 mod deploy_support;
 mod deploy_verify;
+mod fuzz_bench;
 mod registry_cli;
 mod store_cli;
 mod support;
