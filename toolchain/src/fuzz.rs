@@ -332,8 +332,7 @@ pub fn scenario_text(
     doc.push(("steps", Value::Sequence(steps)));
     let yaml = serde_norway::to_string(&map(doc))
         .map_err(|e| ScenarioWriteError::Serialize(e.to_string()))?;
-    crate::scenario::parse::parse_str(Path::new("fuzz-finding.yaml"), &yaml)
-        .map_err(|e| ScenarioWriteError::Invalid(e.to_string()))?;
+
     let mut head = vec![
         format!(
             "Found by `cargo wasme fuzz --seed {seed}` at exchange {}:",
@@ -360,12 +359,20 @@ pub fn scenario_text(
     for g in &gaps {
         head.push(format!("Not expressible here: {g}"));
     }
-    let mut text: String = head.iter().map(|l| format!("# {l}\n")).collect();
+    // Messages (a panic, a backtrace) span lines: every one of them is a comment.
+    let mut text: String = head
+        .iter()
+        .flat_map(|l| l.lines())
+        .map(|l| format!("# {l}\n"))
+        .collect();
     text.push_str(&yaml);
     text.push_str("#\n# Hostcall trace of the reproduction:\n");
-    for line in &finding.trace {
+    for line in finding.trace.iter().flat_map(|l| l.lines()) {
         text.push_str(&format!("#   {line}\n"));
     }
+    // The scenario types judge the whole file, comments included.
+    crate::scenario::parse::parse_str(Path::new("fuzz-finding.yaml"), &text)
+        .map_err(|e| ScenarioWriteError::Invalid(e.to_string()))?;
     Ok(text)
 }
 

@@ -3,7 +3,7 @@
 
 use super::input::{CalloutAnswer, ClientEnd, Exchange, HttpExchange, TcpExchange, Traffic};
 use crate::host::Host;
-use crate::values::{Exchange as Outcome, HarnessError, HttpCallResponse};
+use crate::values::{Exchange as Outcome, GrpcResponse, HarnessError, HttpCallResponse};
 use std::time::Duration;
 
 /// Past every callout timeout a filter sets in practice: Envoy's own limit on route
@@ -61,14 +61,26 @@ fn pairs(ex: &HttpExchange) -> Vec<(&str, &str)> {
     out
 }
 
-/// Answers every pending HTTP callout as `answer` says (a `Late` answer is given by the caller
+/// Answers every pending HTTP callout and gRPC call as `answer` says (gRPC failures and
+/// timeouts as status 14, UNAVAILABLE) (a `Late` answer is given by the caller
 /// after the stream ended).
 fn answer_pending(host: &mut Host, answer: CalloutAnswer) -> Result<(), HarnessError> {
     // A callback answering one call may make another: a few rounds, then stop.
     for _ in 0..4 {
         let pending = host.pending_http_calls();
-        if pending.is_empty() {
+        let grpc = host.pending_grpc_calls();
+        if pending.is_empty() && grpc.is_empty() {
             return Ok(());
+        }
+        for call in grpc {
+            let response = match answer {
+                CalloutAnswer::Success { body_len, .. } => GrpcResponse::ok(vec![b'g'; body_len]),
+                CalloutAnswer::Failure | CalloutAnswer::Timeout => {
+                    GrpcResponse::error(14, "upstream connect error")
+                }
+                CalloutAnswer::Late => continue,
+            };
+            host.respond_grpc_call(call.token, response)?;
         }
         match answer {
             CalloutAnswer::Success { status, body_len } => {
