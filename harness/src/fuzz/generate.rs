@@ -318,8 +318,8 @@ fn tcp() -> BoxedStrategy<TcpExchange> {
 /// The strategy for one [`Exchange`] of `kind` on one of `config_variants` configurations.
 pub fn exchange(kind: TrafficKind, config_variants: usize) -> BoxedStrategy<Exchange> {
     let traffic = match kind {
-        TrafficKind::Http => http(false).prop_map(Traffic::Http).boxed(),
-        TrafficKind::Grpc => http(true).prop_map(Traffic::Http).boxed(),
+        TrafficKind::Http => http(false).prop_map(|h| Traffic::Http(Box::new(h))).boxed(),
+        TrafficKind::Grpc => http(true).prop_map(|h| Traffic::Http(Box::new(h))).boxed(),
         TrafficKind::Tcp => tcp().prop_map(Traffic::Tcp).boxed(),
     };
     (0..config_variants.max(1), traffic, advance())

@@ -20,7 +20,7 @@ pub struct Exchange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Traffic {
     /// One HTTP stream.
-    Http(HttpExchange),
+    Http(Box<HttpExchange>),
     /// One TCP connection through a network filter.
     Tcp(TcpExchange),
 }
@@ -107,7 +107,7 @@ impl Exchange {
     pub fn get() -> Exchange {
         Exchange {
             config: 0,
-            traffic: Traffic::Http(HttpExchange {
+            traffic: Traffic::Http(Box::new(HttpExchange {
                 method: "GET".into(),
                 path: "/".into(),
                 authority: "example.com".into(),
@@ -126,7 +126,7 @@ impl Exchange {
                     body: Vec::new(),
                     trailers: Vec::new(),
                 },
-            }),
+            })),
             then_advance: Duration::ZERO,
         }
     }

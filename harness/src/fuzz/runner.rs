@@ -242,7 +242,7 @@ pub(super) fn run(
     loop {
         match options.limit {
             Limit::Runs(max) if n >= max => break,
-            Limit::Time(t) if n % 256 == 0 && started.elapsed() >= t => break,
+            Limit::Time(t) if n.is_multiple_of(256) && started.elapsed() >= t => break,
             _ => {}
         }
         let tree: Tree = strategy
@@ -265,7 +265,7 @@ pub(super) fn run(
                 finding: Some(f),
             });
         }
-        if n % 64 == 0 {
+        if n.is_multiple_of(64) {
             samples.push(n, memory(&hosts));
         }
         if history.len() == HISTORY {
@@ -276,7 +276,7 @@ pub(super) fn run(
             recent_trees.pop_front();
         }
         recent_trees.push_back(tree);
-        if n % leak_every == 0 {
+        if n.is_multiple_of(leak_every) {
             let now = memory(&hosts);
             if now > checkpoint && n > leak_every {
                 // Memory grew this window: does repeating one of the last exchanges leak?
