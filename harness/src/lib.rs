@@ -38,6 +38,8 @@
 //! | building a filter for a test | [`build`] |
 //! | failure (trap, deadline, memory cap, start/configure false) | [`Host::failure`] → [`VmFailure`], [`HarnessError`] |
 //! | root shutdown | [`Host::shutdown`] |
+//! | fuzzing: generated traffic, invariants, shrinking | [`fuzz::run`] |
+//! | instructions executed, guest memory, live streams | [`Module::from_bytes_metered`] + [`Host::fuel_consumed`], [`Host::guest_memory_bytes`], [`Host::live_stream_contexts`] |
 //!
 //! # Layers
 //! Imports point one way, down: a module never names one above it.
@@ -61,6 +63,7 @@
 mod abi;
 pub mod build;
 mod envoy;
+pub mod fuzz;
 mod host;
 mod values;
 mod vm;

@@ -71,6 +71,10 @@ pub enum Command {
     Run(commands::author::RunArgs),
     /// Run declarative scenario files against filters in the harness.
     Test(commands::author::TestArgs),
+    /// Fuzz a filter with generated traffic; a failure is shrunk into a scenario file.
+    Fuzz(commands::fuzz::FuzzArgs),
+    /// Measure what a filter adds per request against a do-nothing filter.
+    Bench(commands::bench::BenchArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     #[command(after_help = "Examples:\n  \
 cargo wasme completions bash > ~/.local/share/bash-completion/completions/cargo-wasme\n  \
@@ -173,6 +177,8 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Init(a) => commands::author::init(a),
         Command::Run(a) => commands::author::run(a),
         Command::Test(a) => commands::author::test(a),
+        Command::Fuzz(a) => commands::fuzz::fuzz(a),
+        Command::Bench(a) => commands::bench::bench(a),
         Command::Completions(a) => completions(a),
         Command::Man => man(),
     }

@@ -14,14 +14,17 @@
 //!   [`deploy::resolve::ImageResolver`].
 //! * [`build`] — the build pipeline's packaging stage ([`build::build_image`]: the harness's
 //!   module stage → image → store); [`module_info`], [`init`], [`run`], [`scenario`] (with its harness [`scenario::bridge`]) —
-//!   checking, scaffolding and testing filters.
+//!   checking, scaffolding and testing filters; [`fuzz`] and [`bench`] — finding a filter's
+//!   bugs (with [`wasme_harness::fuzz`]) and its costs.
 //!
 //! Imports between these modules go one way: `reference` ← `image` ← `store` ← `registry`, and
 //! `deploy` uses only `reference`.
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod build;
 pub mod deploy;
+pub mod fuzz;
 pub mod image;
 pub mod init;
 pub mod module_info;

@@ -4,6 +4,7 @@
 
 mod builder;
 mod connection;
+mod introspect;
 mod module;
 mod stream;
 

@@ -137,6 +137,13 @@ impl Module {
         Module::compile(vm::engine::uncached(), bytes.as_ref())
     }
 
+    /// Compiles a module on the instruction-counting engine (wasmtime fuel, not cached in this
+    /// process): hosts built from it report [`Host::fuel_consumed`](crate::Host::fuel_consumed).
+    /// Metered code runs a little slower; meant for benchmarks and instruction budgets.
+    pub fn from_bytes_metered(bytes: impl AsRef<[u8]>) -> Result<Module, HarnessError> {
+        Module::compile(vm::engine::metered(), bytes.as_ref())
+    }
+
     fn compile(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<Module, HarnessError> {
         check_binary(bytes, "the module")?;
         let (module, abi) = vm::module::compile(engine, bytes)?;

@@ -59,6 +59,27 @@ pub(crate) fn uncached() -> &'static Engine {
     ENGINE.get_or_init(|| make(false))
 }
 
+/// An engine that also counts executed wasm instructions (wasmtime fuel), for the benchmark's
+/// instructions-per-request figure and fuzzing's instruction budgets: deterministic where time
+/// is not. Separate from [`shared`] because metering slows every call a little.
+pub(crate) fn metered() -> &'static Engine {
+    METERED.get_or_init(|| {
+        let mut config = config(false);
+        config.consume_fuel(true);
+        let engine =
+            Engine::new(&config).expect("the harness's fixed wasmtime configuration is valid");
+        start_ticker(&engine);
+        engine
+    })
+}
+
+static METERED: OnceLock<Engine> = OnceLock::new();
+
+/// Whether `engine` is the [`metered`] one (its stores need fuel to run).
+pub(crate) fn is_metered(engine: &Engine) -> bool {
+    METERED.get().is_some_and(|m| Engine::same(m, engine))
+}
+
 /// Epoch ticks covering `deadline` (at least 1, plus one for the partial tick in progress).
 pub(crate) fn ticks_for(deadline: Duration) -> u64 {
     (deadline.as_nanos() / EPOCH_TICK.as_nanos()) as u64 + 2

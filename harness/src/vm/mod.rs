@@ -230,6 +230,12 @@ impl<T: VmData> Vm<T> {
         store.limiter(|s| &mut s.core_mut().cap);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(ticks);
+        if engine::is_metered(&engine) {
+            // Metering counts down from here; `fuel_consumed` reads the difference.
+            store
+                .set_fuel(u64::MAX)
+                .map_err(|e| HarnessError::Instantiate(format!("{e:#}")))?;
+        }
         let instance = pre
             .instantiate(&mut store)
             .map_err(|e| HarnessError::Instantiate(format!("{e:#}")))?;
@@ -321,6 +327,20 @@ impl<T: VmData> Vm<T> {
                 Err(failure)
             }
         }
+    }
+
+    /// Wasm instructions executed so far (fuel spent), on a metered engine; `None` otherwise.
+    pub(crate) fn fuel_consumed(&self) -> Option<u64> {
+        self.store.get_fuel().ok().map(|left| u64::MAX - left)
+    }
+
+    /// The guest's linear memory size in bytes (0 when it exports none).
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.store
+            .data()
+            .core()
+            .memory
+            .map_or(0, |m| m.data_size(&self.store))
     }
 
     /// The store data.

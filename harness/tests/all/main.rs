@@ -32,5 +32,6 @@ mod conformance_ticks;
 mod conformance_topology;
 mod conformance_trace;
 mod conformance_wasi;
+mod fuzz;
 mod host_basics;
 mod reliability_guest;

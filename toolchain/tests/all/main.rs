@@ -18,6 +18,7 @@ mod deploy_render;
 mod deploy_seed;
 mod deploy_support;
 mod deploy_verify;
+mod fuzz_bench;
 mod other_sdks;
 mod registry_cli;
 mod reliability_registry;

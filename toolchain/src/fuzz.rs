@@ -1,0 +1,391 @@
+//! `cargo wasme fuzz`'s toolchain side: starting the plugin the way `cargo wasme test` does
+//! (the same [`PluginSetup`] a scenario gives), and writing a [`Finding`] as a scenario file
+//! that `cargo wasme test` replays. Generation, invariants and shrinking live in
+//! [`wasme_harness::fuzz`].
+//!
+//! The scenario is assembled as a YAML mapping in the format's own field names and then parsed
+//! back with [`crate::scenario::parse::parse_str`] — the scenario types are the judge of what
+//! was written, so a format change cannot silently produce a file `cargo wasme test` rejects.
+//!
+//! What scenarios cannot express is said in a comment at the top of the file (body chunking,
+//! client resets, callout timeouts during a stream, late answers, guest memory): the fuzzer
+//! shrinks those away when they do not matter, so the comment is rare.
+
+use crate::scenario::bridge::{self, PluginSetup, ScriptedAnswer};
+use crate::scenario::format::ModuleSource;
+use serde_norway::{Mapping, Value};
+use std::path::Path;
+use wasme_harness::fuzz::{
+    CalloutAnswer, ClientEnd, Exchange, Finding, HostSpec, HttpExchange, TcpExchange, Traffic,
+    UserInvariant, Violation,
+};
+use wasme_harness::{HarnessError, Host, Module};
+
+/// Why a finding could not be written as a scenario.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioWriteError {
+    /// The document did not serialize.
+    #[error("cannot serialize the scenario: {0}")]
+    Serialize(String),
+    /// The written document is not a valid scenario (a bug: please report it).
+    #[error("the written scenario does not parse back: {0}")]
+    Invalid(String),
+    /// The file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// The plugin under fuzz: its module, the settings every VM starts with, and the
+/// configuration variants exchanges choose from.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The compiled module.
+    pub module: Module,
+    /// Where the module came from, as the written scenario names it.
+    pub source: ModuleSource,
+    /// Root id, clusters, properties, … (callout clusters are registered without scripted
+    /// answers: the fuzzer answers each callout itself).
+    pub setup: PluginSetup,
+    /// The plugin configurations to try (at least one; `None` = no configuration).
+    pub configs: Vec<Option<Vec<u8>>>,
+}
+
+impl Target {
+    /// Starts one VM for `spec`, configured as a scenario with these settings would be.
+    pub fn host(&self, spec: &HostSpec) -> Result<Host, HarnessError> {
+        let mut setup = self.setup.clone();
+        setup.config = self.configs.get(spec.config).cloned().flatten();
+        setup.trace = spec.trace;
+        for (_, answer) in &mut setup.clusters {
+            *answer = ScriptedAnswer::Pending;
+        }
+        bridge::build_host(&self.module, &setup)
+    }
+
+    /// The cluster names the filter may call.
+    fn clusters(&self) -> Vec<String> {
+        self.setup.clusters.iter().map(|(n, _)| n.clone()).collect()
+    }
+}
+
+fn s(text: &str) -> Value {
+    Value::String(text.to_string())
+}
+
+fn map(pairs: Vec<(&str, Value)>) -> Value {
+    let mut m = Mapping::new();
+    for (k, v) in pairs {
+        m.insert(s(k), v);
+    }
+    Value::Mapping(m)
+}
+
+/// A header list as the format's mapping: repeats become a list under the first occurrence.
+fn headers(list: &[(String, String)]) -> Value {
+    let mut m = Mapping::new();
+    for (k, v) in list {
+        let key = s(k);
+        match m.get_mut(&key) {
+            Some(Value::Sequence(seq)) => seq.push(s(v)),
+            Some(one) => {
+                let first = one.clone();
+                *one = Value::Sequence(vec![first, s(v)]);
+            }
+            None => {
+                m.insert(key, s(v));
+            }
+        }
+    }
+    Value::Mapping(m)
+}
+
+fn module_value(source: &ModuleSource) -> Value {
+    match source {
+        ModuleSource::Path(p) => s(&p.display().to_string()),
+        ModuleSource::Crate { dir, package } => {
+            let mut pairs = vec![("crate", s(&dir.display().to_string()))];
+            if let Some(p) = package {
+                pairs.push(("package", s(p)));
+            }
+            map(pairs)
+        }
+        ModuleSource::Image(r) => map(vec![("image", s(r))]),
+    }
+}
+
+/// What each step must show for the violation not to happen.
+fn expectations(v: &Violation) -> Value {
+    let mut e = vec![("vm_failed", Value::Bool(false))];
+    match v {
+        Violation::StreamStalled => e.push(("stalled", Value::Bool(false))),
+        Violation::User { invariant, .. } => match invariant {
+            UserInvariant::UpstreamHasHeader(h) => e.push((
+                "upstream",
+                map(vec![("headers_present", Value::Sequence(vec![s(h)]))]),
+            )),
+            UserInvariant::UpstreamLacksHeader(h) => e.push((
+                "upstream",
+                map(vec![("headers_absent", Value::Sequence(vec![s(h)]))]),
+            )),
+            UserInvariant::ClientHasHeader(h) => e.push((
+                "client",
+                map(vec![("headers_present", Value::Sequence(vec![s(h)]))]),
+            )),
+            UserInvariant::NoFilter5xx | UserInvariant::NoLocalReply => {
+                e.push(("local_reply", Value::Bool(false)))
+            }
+        },
+        _ => {}
+    }
+    map(e)
+}
+
+/// The clusters' answers for a step, from the exchange's callout answer.
+fn clusters(names: &[String], answer: CalloutAnswer, gaps: &mut Vec<String>) -> Value {
+    let cluster = match answer {
+        CalloutAnswer::Success { status, body_len } => map(vec![(
+            "respond",
+            map(vec![
+                ("status", Value::Number(status.into())),
+                ("body", s(&"r".repeat(body_len))),
+            ]),
+        )]),
+        CalloutAnswer::Failure => map(vec![("fail", Value::Bool(true))]),
+        CalloutAnswer::Timeout | CalloutAnswer::Late => {
+            gaps.push(format!(
+                "callouts {answer:?}: scenarios cannot answer a callout during a stream after \
+                 a timeout or after the stream ended; here they stay unanswered"
+            ));
+            Value::Mapping(Mapping::new())
+        }
+    };
+    let mut m = Mapping::new();
+    for n in names {
+        m.insert(s(n), cluster.clone());
+    }
+    Value::Mapping(m)
+}
+
+fn joined(chunks: &[String], what: &str, gaps: &mut Vec<String>) -> Option<Value> {
+    if chunks.len() > 1 {
+        gaps.push(format!(
+            "the {what} came in {} chunks; a scenario sends it as one",
+            chunks.len()
+        ));
+    }
+    (!chunks.is_empty()).then(|| s(&chunks.concat()))
+}
+
+fn http_step(
+    n: usize,
+    h: &HttpExchange,
+    names: &[String],
+    expect: &Value,
+    gaps: &mut Vec<String>,
+) -> Value {
+    let mut request = vec![
+        ("method", s(&h.method)),
+        ("path", s(&h.path)),
+        ("authority", s(&h.authority)),
+        ("scheme", s(&h.scheme)),
+    ];
+    if !h.headers.is_empty() {
+        request.push(("headers", headers(&h.headers)));
+    }
+    if let Some(b) = joined(&h.body, "request body", gaps) {
+        request.push(("body", b));
+    }
+    if !h.trailers.is_empty() {
+        request.push(("trailers", headers(&h.trailers)));
+    }
+    let r = &h.response;
+    let mut response = vec![("status", Value::Number(r.status.into()))];
+    if !r.headers.is_empty() {
+        response.push(("headers", headers(&r.headers)));
+    }
+    if let Some(b) = joined(&r.body, "response body", gaps) {
+        response.push(("body", b));
+    }
+    if !r.trailers.is_empty() {
+        response.push(("trailers", headers(&r.trailers)));
+    }
+    if h.client != ClientEnd::Completes {
+        gaps.push(format!(
+            "the client {:?}; a scenario's client always waits for the response",
+            h.client
+        ));
+    }
+    let mut step = vec![("name", s(&format!("exchange {n}")))];
+    if !names.is_empty() {
+        step.push(("clusters", clusters(names, h.callouts, gaps)));
+    }
+    step.push(("request", map(request)));
+    step.push(("response", map(response)));
+    step.push(("expect", expect.clone()));
+    map(step)
+}
+
+fn tcp_step(n: usize, t: &TcpExchange, expect: &Value) -> Value {
+    let last = |up: bool| t.chunks.iter().rposition(|(u, _)| *u == up);
+    let (last_down, last_up) = (last(false), last(true));
+    let data: Vec<Value> = t
+        .chunks
+        .iter()
+        .enumerate()
+        .map(|(i, (up, bytes))| {
+            let side = if *up { "upstream" } else { "downstream" };
+            let end = t.close && Some(i) == if *up { last_up } else { last_down };
+            map(vec![(side, s(bytes)), ("end", Value::Bool(end))])
+        })
+        .collect();
+    map(vec![
+        ("name", s(&format!("connection {n}"))),
+        (
+            "connection",
+            map(vec![
+                ("data", Value::Sequence(data)),
+                ("close", Value::Bool(true)),
+            ]),
+        ),
+        ("expect", expect.clone()),
+    ])
+}
+
+fn steps(target: &Target, f: &Finding, gaps: &mut Vec<String>) -> Vec<Value> {
+    let expect = expectations(&f.violation);
+    let names = target.clusters();
+    let config = f.steps.last().map_or(0, |e| e.config);
+    let mine: Vec<&Exchange> = f.steps.iter().filter(|e| e.config == config).collect();
+    // A leak shows over many repeats; a few make the file a readable reproduction.
+    let repeat = if f.repeat > 1 { 3 } else { 1 };
+    let mut out = Vec::new();
+    for _ in 0..repeat {
+        for ex in &mine {
+            let n = out.len() + 1;
+            out.push(match &ex.traffic {
+                Traffic::Http(h) => http_step(n, h, &names, &expect, gaps),
+                Traffic::Tcp(t) => tcp_step(n, t, &expect),
+            });
+            if !ex.then_advance.is_zero() {
+                out.push(map(vec![
+                    ("name", s(&format!("clock {}", out.len() + 1))),
+                    (
+                        "advance_clock",
+                        s(&format!("{}ms", ex.then_advance.as_millis())),
+                    ),
+                    ("expect", map(vec![("vm_failed", Value::Bool(false))])),
+                ]));
+            }
+        }
+    }
+    out
+}
+
+/// The finding as a scenario file: a header comment (what broke, how it was found, what the
+/// scenario could not express, the trace), then the document.
+pub fn scenario_text(
+    target: &Target,
+    finding: &Finding,
+    seed: u64,
+) -> Result<String, ScenarioWriteError> {
+    let mut gaps = Vec::new();
+    let steps = steps(target, finding, &mut gaps);
+    let config = finding.steps.last().map_or(0, |e| e.config);
+    let mut doc = vec![
+        (
+            "name",
+            s(&format!("fuzz finding: {}", finding.violation.kind())),
+        ),
+        ("module", module_value(&target.source)),
+    ];
+    if let Some(r) = &target.setup.root_id {
+        doc.push(("root_id", s(r)));
+    }
+    if let Some(Some(c)) = target.configs.get(config) {
+        doc.push(("config", s(&String::from_utf8_lossy(c))));
+    }
+    if let Some(c) = &target.setup.vm_config {
+        doc.push(("vm_config", s(&String::from_utf8_lossy(c))));
+    }
+    if !target.setup.env.is_empty() {
+        doc.push(("env", headers(&target.setup.env)));
+    }
+    if !target.setup.properties.is_empty() {
+        let mut m = Mapping::new();
+        for (k, v) in &target.setup.properties {
+            m.insert(s(k), s(v));
+        }
+        doc.push(("properties", Value::Mapping(m)));
+    }
+    if !target.setup.clusters.is_empty() {
+        let mut m = Mapping::new();
+        for n in target.clusters() {
+            m.insert(s(&n), Value::Mapping(Mapping::new()));
+        }
+        doc.push(("clusters", Value::Mapping(m)));
+    }
+    doc.push(("steps", Value::Sequence(steps)));
+    let yaml = serde_norway::to_string(&map(doc))
+        .map_err(|e| ScenarioWriteError::Serialize(e.to_string()))?;
+
+    let mut head = vec![
+        format!(
+            "Found by `cargo wasme fuzz --seed {seed}` at exchange {}:",
+            finding.case
+        ),
+        format!("  {}", finding.violation),
+        format!(
+            "Shrunk in {} step(s). Reproduce: cargo wasme test <this file> (it fails until the \
+             filter is fixed).",
+            finding.shrink_steps
+        ),
+    ];
+    if finding.repeat > 1 {
+        head.push(format!(
+            "The fuzzer repeated the exchange {} times on one VM; a scenario cannot check guest \
+             memory, so this file replays it only a few times.",
+            finding.repeat
+        ));
+    }
+    if matches!(finding.violation, Violation::OverBudget { .. }) {
+        head.push("A scenario cannot check instruction counts; see `cargo wasme bench`.".into());
+    }
+    gaps.dedup();
+    for g in &gaps {
+        head.push(format!("Not expressible here: {g}"));
+    }
+    // Messages (a panic, a backtrace) span lines: every one of them is a comment.
+    let mut text: String = head
+        .iter()
+        .flat_map(|l| l.lines())
+        .map(|l| format!("# {l}\n"))
+        .collect();
+    text.push_str(&yaml);
+    text.push_str("#\n# Hostcall trace of the reproduction:\n");
+    for line in finding.trace.iter().flat_map(|l| l.lines()) {
+        text.push_str(&format!("#   {line}\n"));
+    }
+    // The scenario types judge the whole file, comments included.
+    crate::scenario::parse::parse_str(Path::new("fuzz-finding.yaml"), &text)
+        .map_err(|e| ScenarioWriteError::Invalid(e.to_string()))?;
+    Ok(text)
+}
+
+/// Writes [`scenario_text`] to `path`.
+pub fn write_scenario(
+    path: &Path,
+    target: &Target,
+    finding: &Finding,
+    seed: u64,
+) -> Result<(), ScenarioWriteError> {
+    let text = scenario_text(target, finding, seed)?;
+    std::fs::write(path, text).map_err(|source| ScenarioWriteError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
