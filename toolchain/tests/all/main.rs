@@ -17,5 +17,6 @@ mod deploy_seed;
 mod deploy_support;
 mod deploy_verify;
 mod registry_cli;
+mod registry_transfer;
 mod store_cli;
 mod support;
