@@ -168,8 +168,8 @@ pub fn package_module(
 /// A spinner while a module is compressed, hashed and stored (a minute for 40 MiB at gzip's
 /// level 9), on a terminal only.
 fn packaging(tag: &str, bytes: usize) -> crate::registry::progress::Activity {
-    crate::registry::progress::Activity::start(
-        "Packaging",
-        format!("{tag} ({})", indicatif::HumanBytes(bytes as u64)),
-    )
+    crate::registry::progress::Activity::packaging(format!(
+        "{tag} ({})",
+        indicatif::HumanBytes(bytes as u64)
+    ))
 }

@@ -21,8 +21,8 @@ pub mod progress;
 mod push;
 pub mod retry;
 
-pub use error::{CredentialSource, RegistryError};
 use error::Ctx;
+pub use error::{CredentialSource, RegistryError};
 
 use crate::image::{self, Manifest};
 use crate::reference::Digest;
@@ -162,7 +162,7 @@ impl Registry {
                 ctx.registry,
                 &ctx.what,
                 retry::classify_oci,
-                |e| error::describe_oci(e),
+                error::describe_oci,
                 f,
             )
             .await

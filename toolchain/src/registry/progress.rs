@@ -103,11 +103,35 @@ impl Transfer {
     }
 }
 
-/// A long step with no byte count to show (wasm-opt, compressing a large layer): a spinner
-/// with the elapsed time on a terminal, nothing otherwise (the step's status line says what
-/// happened when it is done).
+/// A long step: a spinner with the elapsed time on a terminal (wasm-opt, which reports no
+/// progress), turned into a byte bar when the step reports bytes (layer compression, through
+/// [`crate::image::layer::observe_compression`]); nothing without a terminal (the step's
+/// status line says what happened when it is done).
 pub struct Activity {
     bar: Option<ProgressBar>,
+    /// Whether compression reports to this one.
+    compressing: bool,
+}
+
+/// The activity layer compression reports to.
+static COMPRESSING: std::sync::Mutex<Option<ProgressBar>> = std::sync::Mutex::new(None);
+
+fn on_compression(done: u64, total: u64) {
+    if let Ok(current) = COMPRESSING.lock()
+        && let Some(bar) = current.as_ref()
+    {
+        if bar.length() != Some(total) {
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix:>12.cyan.bold} {msg} [{bar:30}] {bytes}/{total_bytes} [{elapsed}]",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.set_length(total);
+        }
+        bar.set_position(done);
+    }
 }
 
 impl Activity {
@@ -125,7 +149,24 @@ impl Activity {
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
             bar
         });
-        Activity { bar }
+        Activity {
+            bar,
+            compressing: false,
+        }
+    }
+
+    /// [`Activity::start`] for packaging: the spinner becomes a byte bar as the layer is
+    /// compressed.
+    pub fn packaging(message: impl std::fmt::Display) -> Self {
+        let mut activity = Activity::start("Packaging", message);
+        if activity.bar.is_some() {
+            crate::image::layer::observe_compression(on_compression);
+            if let Ok(mut current) = COMPRESSING.lock() {
+                *current = activity.bar.clone();
+                activity.compressing = true;
+            }
+        }
+        activity
     }
 
     /// Removes the spinner (dropping the activity does the same, so an early `?` leaves no
@@ -135,6 +176,11 @@ impl Activity {
 
 impl Drop for Activity {
     fn drop(&mut self) {
+        if self.compressing
+            && let Ok(mut current) = COMPRESSING.lock()
+        {
+            *current = None;
+        }
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
