@@ -360,3 +360,72 @@ fn push_output_is_fit_for_pipes_and_logs() {
     assert_eq!(line["digest"], digest.as_str());
     assert_plain(&stderr(&out));
 }
+
+#[test]
+fn login_asks_on_a_terminal() {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    // `script` (util-linux, essential on Debian) gives the command a pseudo-terminal.
+    let script = ["/usr/bin/script", "/bin/script"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).is_file())
+        .expect("`script` (util-linux) is needed to give login a terminal");
+    let registry = DockerRegistry::start_with_auth("carol", "tty-pw");
+    let env = TestEnv::new();
+    let command = format!(
+        "{} login {}",
+        env!("CARGO_BIN_EXE_cargo-wasme"),
+        registry.addr
+    );
+    let mut child = std::process::Command::new(script)
+        .args(["-qec", &command, "/dev/null"])
+        .env("WASME_HOME", env.home())
+        .env("DOCKER_CONFIG", env.docker_config())
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let screen = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let screen = screen.clone();
+        let mut out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                screen
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    // The user answers each prompt once it is shown.
+    let shown = |text: String| {
+        let screen = screen.clone();
+        crate::support::wait_until(120, move || screen.lock().unwrap().contains(&text));
+    };
+    shown(format!("Username for {}", registry.addr));
+    stdin.write_all(b"carol\r").unwrap();
+    shown(format!("Password for carol@{}", registry.addr));
+    stdin.write_all(b"tty-pw\r").unwrap();
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    drop(stdin);
+    let screen = screen.lock().unwrap().clone();
+    assert!(status.success(), "{screen}");
+    assert!(screen.contains("Login Succeeded"), "{screen}");
+    let config = std::fs::read_to_string(env.docker_config().join("config.json")).unwrap();
+    assert!(config.contains(&registry.addr), "{config}");
+    // The stored credentials work.
+    let reference = format!("{}/f:1", registry.addr);
+    package(&env, 94, &reference, "compat");
+    env.ok(&["push", &reference]);
+}
