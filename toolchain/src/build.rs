@@ -99,6 +99,7 @@ pub fn build_image(
     options: &BuildOptions,
     request: &ImageRequest,
 ) -> Result<BuiltImage, BuildImageError> {
+    crate::registry::progress::show_wasm_opt();
     let module = wasme_harness::build::build_module(options)?;
     let started = Instant::now();
     let root_ids = if request.root_ids.is_empty() {
@@ -120,12 +121,14 @@ pub fn build_image(
     )
     .with_source_date_epoch();
     spec.build = Some(BuildInfo::from(&module.record));
+    let packaging = packaging(&tag, module.bytes.len());
     let image = image::build(&module.bytes, &spec)?;
     let stored = if request.store {
         Some(store(&tag, &image)?)
     } else {
         None
     };
+    drop(packaging);
     Ok(BuiltImage {
         module,
         tag,
@@ -157,6 +160,16 @@ pub fn package_module(
     info.check_filter()?;
     crate::reference::parse(tag)?;
     let spec = ImageSpec::new(format, info.abi_versions, root_ids).with_source_date_epoch();
+    let _packaging = packaging(tag, module.len());
     let image = image::build(module, &spec)?;
     store(tag, &image)
+}
+
+/// A spinner while a module is compressed, hashed and stored (a minute for 40 MiB at gzip's
+/// level 9), on a terminal only.
+fn packaging(tag: &str, bytes: usize) -> crate::registry::progress::Activity {
+    crate::registry::progress::Activity::packaging(format!(
+        "{tag} ({})",
+        indicatif::HumanBytes(bytes as u64)
+    ))
 }

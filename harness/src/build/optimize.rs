@@ -6,6 +6,7 @@ use super::module_info::ModuleInfo;
 use super::sha256_hex;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 /// The optimisation level passed to wasm-opt (`-Oz` measured smaller than `-Os` on add-header;
 /// see the README's performance section).
@@ -25,6 +26,32 @@ pub enum OptOutcome {
     Skipped(String),
     /// The caller switched optimisation off.
     Disabled,
+}
+
+/// What [`run_wasm_opt`] tells an observer (a front end drawing a spinner: wasm-opt can run
+/// for a minute on a large module and reports no progress of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WasmOptEvent {
+    /// wasm-opt started on a module of `bytes` (not sent on a cache hit).
+    Started {
+        /// The input module's size.
+        bytes: u64,
+    },
+    /// wasm-opt exited (successfully or not).
+    Finished,
+}
+
+static OBSERVER: OnceLock<fn(WasmOptEvent)> = OnceLock::new();
+
+/// Sets the process-wide wasm-opt observer; the first call wins (later ones return `false`).
+pub fn observe_wasm_opt(observer: fn(WasmOptEvent)) -> bool {
+    OBSERVER.set(observer).is_ok()
+}
+
+fn notify(event: WasmOptEvent) {
+    if let Some(observer) = OBSERVER.get() {
+        observer(event);
+    }
 }
 
 /// The `wasm-opt` binary: `$WASM_OPT`, else `wasm-opt` on PATH.
@@ -77,12 +104,16 @@ pub fn run_wasm_opt(
     let input = cache_dir.join(format!("{key}.{pid}.in.wasm"));
     let output = cache_dir.join(format!("{key}.{pid}.out.wasm"));
     std::fs::write(&input, module).map_err(|e| format!("{}: {e}", input.display()))?;
+    notify(WasmOptEvent::Started {
+        bytes: module.len() as u64,
+    });
     let out = Command::new(wasm_opt)
         .args(&args)
         .arg(&input)
         .arg("-o")
         .arg(&output)
         .output();
+    notify(WasmOptEvent::Finished);
     let _ = std::fs::remove_file(&input);
     let out = out.map_err(|e| format!("cannot run {}: {e}", wasm_opt.display()))?;
     if !out.status.success() {

@@ -1,9 +1,14 @@
 //! CLI glue: registry commands (`push`, `pull`, `login`, `logout`).
+//!
+//! Results go to stdout (the digest, `Login Succeeded`; JSON lines with
+//! `--message-format json`), status lines and progress to stderr. A registry failure is
+//! printed as `error: …` with the `help: …` line [`RegistryError::help`] gives.
 use anyhow::Context as _;
 use cargo_wasme::registry::credentials::{self, Credential};
-use cargo_wasme::registry::{Registry, RegistryOptions};
+use cargo_wasme::registry::{Registry, RegistryError, RegistryOptions};
+use cargo_wasme::shell;
 use cargo_wasme::store::Store;
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 
 /// How to reach the registry.
@@ -40,6 +45,25 @@ fn open() -> anyhow::Result<Store> {
     Store::open_default().context("cannot open the local store")
 }
 
+/// Prints a registry failure with its `help:` line and returns the failure exit code.
+fn failed(error: &RegistryError, context: Option<&str>) -> ExitCode {
+    let message = match context {
+        Some(context) => format!("{context}: {error}"),
+        None => error.to_string(),
+    };
+    shell::error(message, error.help().as_deref());
+    ExitCode::FAILURE
+}
+
+/// A registry host as typed (`https://ghcr.io/`) reduced to `ghcr.io`.
+fn host(server: &str) -> String {
+    server
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string()
+}
+
 /// Arguments of `cargo wasme push`.
 #[derive(Debug, clap::Args)]
 pub struct PushArgs {
@@ -51,17 +75,38 @@ pub struct PushArgs {
     pub connection: ConnectionArgs,
 }
 
-/// Runs `cargo wasme push`.
+/// Runs `cargo wasme push`: blobs in chunks with progress, then the manifest; prints the
+/// manifest digest on stdout.
 pub fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
     let store = open()?;
     let registry = Registry::new(args.connection.options());
     let report =
-        runtime()?.block_on(registry.push(&store, &args.reference, args.remote.as_deref()))?;
-    eprintln!(
-        "pushed {} ({} blobs uploaded, {} already there, {} bytes)",
-        report.reference, report.uploaded, report.skipped, report.bytes
+        match runtime()?.block_on(registry.push(&store, &args.reference, args.remote.as_deref())) {
+            Ok(report) => report,
+            Err(e) => return Ok(failed(&e, None)),
+        };
+    shell::status(
+        "Pushed",
+        format!(
+            "{} ({} blob{} uploaded, {} already there, {})",
+            report.reference,
+            report.uploaded,
+            if report.uploaded == 1 { "" } else { "s" },
+            report.skipped,
+            indicatif::HumanBytes(report.bytes)
+        ),
     );
-    println!("{}", report.digest);
+    shell::result(&report.digest);
+    shell::json(
+        "image-pushed",
+        &serde_json::json!({
+            "reference": report.reference,
+            "digest": report.digest.to_string(),
+            "blobs-uploaded": report.uploaded,
+            "blobs-skipped": report.skipped,
+            "bytes-uploaded": report.bytes,
+        }),
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -74,20 +119,35 @@ pub struct PullArgs {
     pub connection: ConnectionArgs,
 }
 
-/// Runs `cargo wasme pull`.
+/// Runs `cargo wasme pull`: stores the image and prints its manifest digest on stdout.
 pub fn pull(args: PullArgs) -> anyhow::Result<ExitCode> {
     let store = open()?;
     let registry = Registry::new(args.connection.options());
-    let image = runtime()?.block_on(registry.pull(&store, &args.reference))?;
-    eprintln!(
-        "pulled {} ({} format, module {} bytes, ABI {}, root ids {})",
-        image.reference,
-        image.format,
-        image.wasm().len(),
-        image.abi_versions.join(","),
-        image.root_ids.join(",")
+    let image = match runtime()?.block_on(registry.pull(&store, &args.reference)) {
+        Ok(image) => image,
+        Err(e) => return Ok(failed(&e, None)),
+    };
+    shell::status(
+        "Pulled",
+        format!(
+            "{} ({} format, module {}, ABI {}, root ids {})",
+            image.reference,
+            image.format,
+            indicatif::HumanBytes(image.wasm().len() as u64),
+            image.abi_versions.join(","),
+            image.root_ids.join(",")
+        ),
     );
-    println!("{}", image.manifest_digest);
+    shell::result(&image.manifest_digest);
+    shell::json(
+        "image-pulled",
+        &serde_json::json!({
+            "reference": image.reference,
+            "digest": image.manifest_digest.to_string(),
+            "format": image.format.to_string(),
+            "module-bytes": image.wasm().len(),
+        }),
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -96,10 +156,11 @@ pub fn pull(args: PullArgs) -> anyhow::Result<ExitCode> {
 pub struct LoginArgs {
     /// The registry host (e.g. ghcr.io, 127.0.0.1:5000).
     pub server: String,
-    /// User name.
+    /// User name [default: asked for on a terminal].
     #[arg(short, long)]
-    pub username: String,
-    /// Password or token (prefer --password-stdin: arguments are visible to other users).
+    pub username: Option<String>,
+    /// Password or token (prefer --password-stdin: arguments are visible to other users)
+    /// [default: asked for, hidden, on a terminal].
     #[arg(long, conflicts_with = "password_stdin")]
     pub password: Option<String>,
     /// Read the password or token from standard input.
@@ -109,8 +170,40 @@ pub struct LoginArgs {
     pub connection: ConnectionArgs,
 }
 
-/// Runs `cargo wasme login`.
+/// True when the user can be asked: both stdin and stderr (where prompts go) are terminals.
+fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// The `echo … | cargo wasme login …` command that works without a terminal.
+fn stdin_example(server: &str, username: Option<&str>) -> String {
+    format!(
+        "echo \"$TOKEN\" | cargo wasme login {server} -u {} --password-stdin",
+        username.unwrap_or("<user>")
+    )
+}
+
+/// Runs `cargo wasme login`: asks for what is missing (on a terminal), checks the credentials
+/// against the registry, and only then stores them.
 pub fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
+    let server = host(&args.server);
+    let username = match &args.username {
+        Some(u) => u.clone(),
+        None if interactive() && !args.password_stdin => dialoguer::Input::<String>::new()
+            .with_prompt(format!("Username for {server}"))
+            .interact_text()
+            .context("cannot read the user name")?,
+        None => {
+            shell::error(
+                "no user name given",
+                Some(&format!(
+                    "pass it with -u: `{}`",
+                    stdin_example(&server, None)
+                )),
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    };
     let password = match (&args.password, args.password_stdin) {
         (Some(p), _) => p.clone(),
         (None, true) => {
@@ -120,33 +213,58 @@ pub fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
                 .context("cannot read the password from stdin")?;
             s.trim_end_matches(['\r', '\n']).to_string()
         }
+        (None, false) if interactive() => dialoguer::Password::new()
+            .with_prompt(format!("Password for {username}@{server}"))
+            .allow_empty_password(true)
+            .interact()
+            .context("cannot read the password")?,
         (None, false) => {
-            anyhow::bail!(
-                "no password given: pipe it in with --password-stdin (e.g. `echo $TOKEN | cargo wasme login {} -u {} --password-stdin`)",
-                args.server,
-                args.username,
-            )
+            shell::error(
+                "no password given and standard input is not a terminal to ask for one",
+                Some(&format!(
+                    "pipe it in: `{}`",
+                    stdin_example(&server, Some(&username))
+                )),
+            );
+            return Ok(ExitCode::FAILURE);
         }
     };
     if password.is_empty() {
-        anyhow::bail!("the password is empty: nothing was changed");
+        shell::error(
+            "the password is empty; nothing was stored",
+            Some("give the password or access token the registry issued for this account"),
+        );
+        return Ok(ExitCode::FAILURE);
     }
-    let server = args
-        .server
-        .trim_start_matches("https://")
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
     let credential = Credential::Basic {
-        username: args.username.clone(),
+        username: username.clone(),
         password: password.clone(),
     };
-    let registry = Registry::new(args.connection.options());
-    runtime()?
-        .block_on(registry.verify_login(&server, &credential))
-        .with_context(|| format!("login to {server} failed; nothing was stored"))?;
-    let stored_in = credentials::store(&server, &args.username, &password)?;
-    println!("Login succeeded: credentials for {server} stored in {stored_in}");
+    let registry = Registry::new(RegistryOptions {
+        credential: Some(credential.clone()),
+        progress: false,
+        ..args.connection.options()
+    });
+    if let Err(e) = runtime()?.block_on(registry.verify_login(&server, &credential)) {
+        return Ok(failed(
+            &e,
+            Some(&format!("cannot log in to {server}; nothing was stored")),
+        ));
+    }
+    let stored_in = credentials::store(&server, &username, &password)?;
+    shell::status(
+        "Stored",
+        format!("credentials for {username}@{server} in {stored_in}"),
+    );
+    shell::result("Login Succeeded");
+    shell::json(
+        "login",
+        &serde_json::json!({
+            "registry": server,
+            "username": username,
+            "stored-in": stored_in.to_string(),
+        }),
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -157,18 +275,18 @@ pub struct LogoutArgs {
     pub server: String,
 }
 
-/// Runs `cargo wasme logout`.
+/// Runs `cargo wasme logout`: forgets the credentials stored for the registry.
 pub fn logout(args: LogoutArgs) -> anyhow::Result<ExitCode> {
-    let server = args
-        .server
-        .trim_start_matches("https://")
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
-    if credentials::erase(&server)? {
-        println!("Removed the credentials for {server}");
+    let server = host(&args.server);
+    let removed = credentials::erase(&server)?;
+    if removed {
+        shell::result(format!("Removed login credentials for {server}"));
     } else {
-        println!("No credentials were stored for {server}");
+        shell::result(format!("No credentials were stored for {server}"));
     }
+    shell::json(
+        "logout",
+        &serde_json::json!({ "registry": server, "removed": removed }),
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -25,6 +25,14 @@ pub struct Layer {
     pub gzip: Vec<u8>,
 }
 
+static COMPRESSION_OBSERVER: std::sync::OnceLock<fn(u64, u64)> = std::sync::OnceLock::new();
+
+/// Sets the process-wide observer of layer compression, called with (bytes compressed, total)
+/// after each MiB; the first call wins (later ones return `false`). For progress bars.
+pub fn observe_compression(observer: fn(u64, u64)) -> bool {
+    COMPRESSION_OBSERVER.set(observer).is_ok()
+}
+
 /// Builds the layer with `plugin.wasm` and `runtime-config.json`, every entry stamped `mtime`.
 pub fn build(module: &[u8], runtime_config: &[u8], mtime: u64) -> Result<Layer, ImageError> {
     let mut builder = tar::Builder::new(Vec::new());
@@ -59,9 +67,18 @@ pub fn build(module: &[u8], runtime_config: &[u8], mtime: u64) -> Result<Layer, 
     let mut encoder = flate2::GzBuilder::new()
         .mtime(0)
         .write(Vec::new(), Compression::new(9));
-    encoder
-        .write_all(&tar)
-        .map_err(|e| ImageError::Layer(e.to_string()))?;
+    // In 1 MiB steps so a front end can show how far compression is (a minute for 40 MiB).
+    let total = tar.len() as u64;
+    let mut done = 0;
+    for piece in tar.chunks(1024 * 1024) {
+        encoder
+            .write_all(piece)
+            .map_err(|e| ImageError::Layer(e.to_string()))?;
+        done += piece.len() as u64;
+        if let Some(observer) = COMPRESSION_OBSERVER.get() {
+            observer(done, total);
+        }
+    }
     let gzip = encoder
         .finish()
         .map_err(|e| ImageError::Layer(e.to_string()))?;

@@ -6,30 +6,48 @@ use crate::reference::{Digest, ReferenceError};
 use crate::store::StoreError;
 use oci_client::errors::OciDistributionError;
 
+/// Which credentials a refused request carried (it decides what the user should do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// None: nothing is stored for the registry.
+    Anonymous,
+    /// The ones stored by `login` (or `docker login`, a credential helper, podman).
+    Stored,
+    /// The ones given on this command line (`login`).
+    Given,
+}
+
+impl std::fmt::Display for CredentialSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CredentialSource::Anonymous => "without credentials (none are stored for it)",
+            CredentialSource::Stored => "with the stored credentials",
+            CredentialSource::Given => "with the user name and password given",
+        })
+    }
+}
+
 /// Why a registry operation failed. The local store and credentials are unchanged.
+///
+/// The message names the registry, the operation and the cause; [`RegistryError::help`]
+/// says what to do about it (the CLI prints it as a `help:` line).
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     /// The reference does not parse.
     #[error(transparent)]
     Reference(#[from] ReferenceError),
     /// 401: no or wrong credentials.
-    #[error(
-        "{registry} refused {what} (401 Unauthorized) {how}: run `cargo wasme login {registry}` \
-         (or `docker login`) with an account that may access it"
-    )]
+    #[error("{registry} refused {what} (401 Unauthorized) {how}")]
     Unauthorized {
         /// The registry host.
         registry: String,
         /// What was attempted.
         what: String,
         /// Which credentials were used.
-        how: String,
+        how: CredentialSource,
     },
     /// 403: authenticated but not allowed.
-    #[error(
-        "{registry} denied {what} (403 Forbidden): the account has no {op} permission on that \
-         repository; ask its owner for access or use another repository"
-    )]
+    #[error("{registry} denied {what} (403 Forbidden): the account has no {op} permission there")]
     Forbidden {
         /// The registry host.
         registry: String,
@@ -39,17 +57,13 @@ pub enum RegistryError {
         op: &'static str,
     },
     /// 404: no such repository, tag or digest.
-    #[error(
-        "{reference} was not found on the registry (404): check the repository name and the tag or digest"
-    )]
+    #[error("{reference} was not found on the registry (404)")]
     NotFound {
         /// The reference.
         reference: String,
     },
-    /// A 5xx (after retries) or other unexpected status.
-    #[error(
-        "{registry} failed {what}: HTTP {code} {message}{retried}; try again later or check the registry's health"
-    )]
+    /// A 429 or 5xx (after retries) or another unexpected status.
+    #[error("{registry} failed {what}: HTTP {code} {message}{retried}")]
     Server {
         /// The registry host.
         registry: String,
@@ -72,11 +86,9 @@ pub enum RegistryError {
         /// The registry's error.
         message: String,
     },
-    /// The network failed (after retries).
-    #[error(
-        "cannot reach {registry} while {what}: {message}{retried}; check the address and that the \
-         registry is running{tls_hint}"
-    )]
+    /// The network failed: at once when the registry cannot be reached at all (refused, DNS,
+    /// TLS), after retries when a connection broke.
+    #[error("cannot reach {registry} while {what}: {message}{retried}")]
     Network {
         /// The registry host.
         registry: String,
@@ -103,10 +115,7 @@ pub enum RegistryError {
         actual: String,
     },
     /// A digest reference on push that names another manifest.
-    #[error(
-        "cannot push {reference}: the local image's manifest digest is {actual}; push by tag, or \
-         use the matching digest"
-    )]
+    #[error("cannot push {reference}: the local image's manifest digest is {actual}")]
     DigestRefMismatch {
         /// The reference.
         reference: String,
@@ -139,31 +148,60 @@ pub enum RegistryError {
     },
 }
 
+impl RegistryError {
+    /// What to do about the error, when there is something to say beyond its message.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            RegistryError::Unauthorized { registry, how, .. } => Some(match how {
+                CredentialSource::Anonymous => format!(
+                    "log in first: `cargo wasme login {registry} -u <user>` (or `docker login {registry}`)"
+                ),
+                CredentialSource::Stored => format!(
+                    "the stored credentials may be wrong or expired: log in again with \
+                     `cargo wasme login {registry} -u <user>`"
+                ),
+                CredentialSource::Given => {
+                    "check the user name and the password or access token; nothing was stored"
+                        .to_string()
+                }
+            }),
+            RegistryError::Forbidden { op, .. } => Some(format!(
+                "ask the repository's owner for {op} access, or use a repository your account owns"
+            )),
+            RegistryError::NotFound { .. } => {
+                Some("check the repository name and the tag or digest".into())
+            }
+            RegistryError::Server { code: 429, .. } => Some(
+                "the registry is rate-limiting this client: wait and try again (logged-in \
+                 clients usually get higher limits)"
+                    .into(),
+            ),
+            RegistryError::Server { code, .. } if *code >= 500 => {
+                Some("the registry is failing: try again later or check its health".into())
+            }
+            RegistryError::Network {
+                retried, tls_hint, ..
+            } => Some(if retried.is_empty() {
+                format!("check the address and that the registry is running{tls_hint}")
+            } else {
+                "the connection kept breaking: check the network and try again".to_string()
+            }),
+            RegistryError::DigestRefMismatch { .. } => {
+                Some("push by tag, or use the image's own manifest digest".into())
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Context for mapping a client error.
 pub(crate) struct Ctx<'a> {
     pub registry: &'a str,
     pub reference: &'a str,
     pub what: String,
     pub op: &'static str,
-    pub anonymous: bool,
+    pub how: CredentialSource,
     pub plain_http: bool,
-}
-
-/// Whether an error is worth retrying (5xx, 429, dropped or refused connections, timeouts).
-pub(crate) fn is_transient(e: &OciDistributionError) -> bool {
-    match e {
-        OciDistributionError::ServerError { code, .. } => *code >= 500 || *code == 429,
-        OciDistributionError::RequestError(r) => {
-            r.is_connect()
-                || r.is_timeout()
-                || r.is_request()
-                || r.is_body()
-                || r.is_decode()
-                || r.status().is_some_and(|s| s.is_server_error())
-        }
-        OciDistributionError::IoError(_) => true,
-        _ => false,
-    }
 }
 
 fn short(s: &str) -> String {
@@ -181,28 +219,9 @@ fn short(s: &str) -> String {
 
 impl Ctx<'_> {
     pub(crate) fn map(&self, e: OciDistributionError, attempts: u32) -> RegistryError {
-        let retried = if attempts > 1 && is_transient(&e) {
-            format!(" (after {attempts} attempts)")
-        } else {
-            String::new()
-        };
-        let unauthorized = || RegistryError::Unauthorized {
-            registry: self.registry.to_string(),
-            what: self.what.clone(),
-            how: if self.anonymous {
-                "without credentials".to_string()
-            } else {
-                "with the stored credentials".to_string()
-            },
-        };
-        let forbidden = || RegistryError::Forbidden {
-            registry: self.registry.to_string(),
-            what: self.what.clone(),
-            op: self.op,
-        };
-        let not_found = || RegistryError::NotFound {
-            reference: self.reference.to_string(),
-        };
+        let unauthorized = || self.unauthorized();
+        let forbidden = || self.forbidden();
+        let not_found = || self.not_found();
         match e {
             OciDistributionError::UnauthorizedError { .. }
             | OciDistributionError::AuthenticationFailure(_) => unauthorized(),
@@ -243,50 +262,122 @@ impl Ctx<'_> {
                     }
                 }
             }
-            OciDistributionError::ServerError { code, message, .. } => match code {
-                401 => unauthorized(),
-                403 => forbidden(),
-                404 => not_found(),
-                _ => RegistryError::Server {
-                    registry: self.registry.to_string(),
-                    what: self.what.clone(),
-                    code,
-                    message: short(&message),
-                    retried,
-                },
-            },
-            OciDistributionError::RequestError(r) => {
-                if let Some(status) = r.status() {
-                    match status.as_u16() {
-                        401 => return unauthorized(),
-                        403 => return forbidden(),
-                        404 => return not_found(),
-                        _ => {}
-                    }
-                }
-                let mut message = r.to_string();
-                let mut source = std::error::Error::source(&r);
-                while let Some(s) = source {
-                    message = format!("{message}: {s}");
-                    source = s.source();
-                }
-                RegistryError::Network {
-                    registry: self.registry.to_string(),
-                    what: self.what.clone(),
-                    message: short(&message),
-                    retried,
-                    tls_hint: if self.plain_http {
-                        ""
-                    } else {
-                        " (for a registry without TLS pass --plain-http)"
-                    },
-                }
+            OciDistributionError::ServerError { code, message, .. } => {
+                self.status(code, &message, attempts)
             }
-            other => RegistryError::Other {
+            OciDistributionError::RequestError(r) => self.request(&r, attempts),
+            other => self.other(other.to_string()),
+        }
+    }
+
+    fn unauthorized(&self) -> RegistryError {
+        RegistryError::Unauthorized {
+            registry: self.registry.to_string(),
+            what: self.what.clone(),
+            how: self.how,
+        }
+    }
+
+    fn forbidden(&self) -> RegistryError {
+        RegistryError::Forbidden {
+            registry: self.registry.to_string(),
+            what: self.what.clone(),
+            op: self.op,
+        }
+    }
+
+    fn not_found(&self) -> RegistryError {
+        RegistryError::NotFound {
+            reference: self.reference.to_string(),
+        }
+    }
+
+    /// Any other failure, with `message` shortened.
+    pub(crate) fn other(&self, message: String) -> RegistryError {
+        RegistryError::Other {
+            registry: self.registry.to_string(),
+            what: self.what.clone(),
+            message: short(&message),
+        }
+    }
+
+    /// An HTTP status the request did not expect, with the response body.
+    pub(crate) fn status(&self, code: u16, body: &str, attempts: u32) -> RegistryError {
+        match code {
+            401 => self.unauthorized(),
+            403 => self.forbidden(),
+            404 => self.not_found(),
+            _ => RegistryError::Server {
                 registry: self.registry.to_string(),
                 what: self.what.clone(),
-                message: short(&other.to_string()),
+                code,
+                message: short(body),
+                retried: retried(code >= 500 || code == 429, attempts),
             },
         }
+    }
+
+    /// A failed HTTP exchange (refused, reset, timed out, TLS, or an error status).
+    pub(crate) fn request(&self, r: &reqwest::Error, attempts: u32) -> RegistryError {
+        if let Some(status) = r.status() {
+            return self.status(status.as_u16(), "", attempts);
+        }
+        let mut message = r.to_string();
+        let mut source = std::error::Error::source(r);
+        while let Some(s) = source {
+            message = format!("{message}: {s}");
+            source = s.source();
+        }
+        RegistryError::Network {
+            registry: self.registry.to_string(),
+            what: self.what.clone(),
+            message: short(&message),
+            retried: retried(
+                super::retry::classify_reqwest(r) != super::retry::Decision::GiveUp,
+                attempts,
+            ),
+            tls_hint: if self.plain_http {
+                ""
+            } else {
+                " (for a registry without TLS pass --plain-http)"
+            },
+        }
+    }
+}
+
+/// The " (after N attempts)" note, for a retryable failure that was retried.
+fn retried(retryable: bool, attempts: u32) -> String {
+    if retryable && attempts > 1 {
+        format!(" (after {attempts} attempts)")
+    } else {
+        String::new()
+    }
+}
+
+/// The innermost cause of a `reqwest` failure (`connection reset by peer`, `Connection
+/// refused`): what a retry warning shows.
+pub(crate) fn describe_reqwest(r: &reqwest::Error) -> String {
+    if let Some(status) = r.status() {
+        return format!("HTTP {status}");
+    }
+    let mut last: &dyn std::error::Error = r;
+    while let Some(s) = last.source() {
+        last = s;
+    }
+    short(&last.to_string())
+}
+
+/// A one-line description of an `oci-client` failure for a retry warning.
+pub(crate) fn describe_oci(e: &OciDistributionError) -> String {
+    match e {
+        OciDistributionError::ServerError { code, .. } => {
+            let reason = http::StatusCode::from_u16(*code)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("");
+            format!("HTTP {code} {reason}").trim_end().to_string()
+        }
+        OciDistributionError::RequestError(r) => describe_reqwest(r),
+        other => short(&other.to_string()),
     }
 }

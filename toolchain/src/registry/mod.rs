@@ -19,9 +19,11 @@ pub mod credentials;
 mod error;
 pub mod progress;
 pub mod pull;
+mod push;
+pub mod retry;
 
-pub use error::RegistryError;
-use error::{Ctx, is_transient};
+use error::Ctx;
+pub use error::{CredentialSource, RegistryError};
 
 use crate::image;
 use crate::reference::Digest;
@@ -44,9 +46,9 @@ pub struct RegistryOptions {
     pub insecure: bool,
     /// Report blob transfers on stderr.
     pub progress: bool,
-    /// Attempts per request on 5xx, 429 and network failures (at least 1).
+    /// Attempts per request on 5xx, 429 and broken connections (at least 1); see [`retry`].
     pub attempts: u32,
-    /// First backoff delay; doubles per retry.
+    /// First backoff delay; doubles per retry (a `Retry-After` replaces it).
     pub backoff: Duration,
     /// Use these credentials instead of looking them up.
     pub credential: Option<Credential>,
@@ -56,6 +58,9 @@ pub struct RegistryOptions {
     /// The largest layer `pull` accepts, whatever its manifest declares (default
     /// [`pull::DEFAULT_MAX_LAYER_SIZE`], or `WASME_MAX_LAYER_BYTES`).
     pub max_layer_size: u64,
+    /// Bytes per `PATCH` of a chunked blob upload (raised to the registry's
+    /// `OCI-Chunk-Min-Length` when it asks for more).
+    pub chunk_size: usize,
 }
 
 /// A positive number from the environment variable `name`, if set.
@@ -79,6 +84,7 @@ impl Default for RegistryOptions {
                 .map_or(pull::DEFAULT_READ_TIMEOUT, Duration::from_secs),
             max_layer_size: env_number("WASME_MAX_LAYER_BYTES")
                 .unwrap_or(pull::DEFAULT_MAX_LAYER_SIZE),
+            chunk_size: push::DEFAULT_CHUNK_SIZE,
         }
     }
 }
@@ -129,6 +135,8 @@ impl Registry {
         })
     }
 
+    /// The context errors are reported in: `what` is the step (`uploading blob …`), to which
+    /// the operation and the reference are added.
     fn ctx<'a>(
         &self,
         r: &'a Reference,
@@ -137,37 +145,46 @@ impl Registry {
         op: &'static str,
         cred: &Credential,
     ) -> Ctx<'a> {
+        let how = if *cred == Credential::Anonymous {
+            CredentialSource::Anonymous
+        } else if self.options.credential.is_some() {
+            CredentialSource::Given
+        } else {
+            CredentialSource::Stored
+        };
         Ctx {
             registry: r.registry(),
             reference: whole,
-            what,
+            what: format!("{what} ({op} {whole})"),
             op,
-            anonymous: *cred == Credential::Anonymous,
+            how,
             plain_http: self.plain_http(r.registry()),
         }
     }
 
-    /// Runs `f` until it succeeds, fails permanently, or attempts run out (backoff doubles).
-    async fn retry<T, F, Fut>(&self, ctx: &Ctx<'_>, mut f: F) -> Result<T, RegistryError>
+    fn policy(&self) -> retry::RetryPolicy {
+        retry::RetryPolicy {
+            attempts: self.options.attempts,
+            backoff: self.options.backoff,
+        }
+    }
+
+    /// Runs the `oci-client` request `f` under the [`retry`] policy.
+    async fn retry<T, F, Fut>(&self, ctx: &Ctx<'_>, f: F) -> Result<T, RegistryError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, oci_client::errors::OciDistributionError>>,
     {
-        let attempts = self.options.attempts.max(1);
-        let mut delay = self.options.backoff;
-        let mut attempt = 1;
-        loop {
-            match f().await {
-                Ok(v) => return Ok(v),
-                Err(e) if attempt < attempts && is_transient(&e) => {
-                    tracing::warn!("{} {}: {e}; retrying in {delay:?}", ctx.registry, ctx.what);
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                    attempt += 1;
-                }
-                Err(e) => return Err(ctx.map(e, attempt)),
-            }
-        }
+        self.policy()
+            .run(
+                ctx.registry,
+                &ctx.what,
+                retry::classify_oci,
+                error::describe_oci,
+                f,
+            )
+            .await
+            .map_err(|(e, attempts)| ctx.map(e, attempts))
     }
 
     /// Pushes the local image `local` to `remote` (default: `local` itself) and returns the
@@ -193,8 +210,10 @@ impl Registry {
         let whole = target.whole();
         let cred = self.credential(target.resolve_registry())?;
         let client = self.client(target.registry());
-        self.authenticate(&client, &target, &whole, &cred, RegistryOperation::Push)
+        let token = self
+            .authenticate(&client, &target, &whole, &cred, RegistryOperation::Push)
             .await?;
+        let uploader = self.push_uploader(&target, token.as_deref(), &cred)?;
         let progress = Progress::new(self.options.progress);
         let mut report = PushReport {
             reference: whole.clone(),
@@ -212,12 +231,9 @@ impl Registry {
                 "push",
                 &cred,
             );
-            if self
-                .retry(&ctx, || client.blob_exists(&target, blob.digest.as_str()))
-                .await?
-            {
+            if uploader.has_blob(&ctx, &blob.digest).await? {
                 report.skipped += 1;
-                transfer.finish(blob.size, "already there");
+                transfer.finish(blob.size, "Exists");
                 continue;
             }
             let data = bytes::Bytes::from(store.read_blob(&blob.digest)?);
@@ -228,22 +244,13 @@ impl Registry {
                 "push",
                 &cred,
             );
-            self.retry(&ctx, || {
-                client.push_blob(&target, data.clone(), blob.digest.as_str())
-            })
-            .await?;
+            uploader
+                .upload(&ctx, &progress, &transfer, &blob.digest, data)
+                .await?;
             report.uploaded += 1;
             report.bytes += blob.size;
-            transfer.finish(blob.size, "pushed");
+            transfer.finish(blob.size, "Uploaded");
         }
-        let content_type =
-            http::HeaderValue::from_str(&image.manifest_media_type).map_err(|e| {
-                RegistryError::Other {
-                    registry: target.registry().to_string(),
-                    what: "pushing the manifest".into(),
-                    message: e.to_string(),
-                }
-            })?;
         let manifest = bytes::Bytes::from(image.manifest_bytes.clone());
         let ctx = self.ctx(
             &target,
@@ -252,10 +259,14 @@ impl Registry {
             "push",
             &cred,
         );
-        self.retry(&ctx, || {
-            client.push_manifest_raw(&target, manifest.clone(), content_type.clone())
-        })
-        .await?;
+        let name = match (target.digest(), target.tag()) {
+            (Some(digest), _) => digest,
+            (None, Some(tag)) => tag,
+            (None, None) => "latest",
+        };
+        uploader
+            .put_manifest(&ctx, name, &image.manifest_media_type, manifest)
+            .await?;
         Ok(report)
     }
 

@@ -356,7 +356,7 @@ impl Registry {
                 && s.blob_is_intact(&blob.digest)
                 && let Ok(data) = s.read_blob(&blob.digest)
             {
-                transfer.finish(blob.size, "already local");
+                transfer.finish(blob.size, "Cached");
                 blobs.insert(blob.digest.clone(), data);
                 continue;
             }
@@ -412,7 +412,7 @@ impl Registry {
                     actual: actual.to_string(),
                 });
             }
-            transfer.finish(data.len() as u64, "pulled");
+            transfer.finish(data.len() as u64, "Downloaded");
             blobs.insert(blob.digest.clone(), data);
         }
         Ok(())
@@ -525,7 +525,7 @@ async fn download(
         }
         sink.append(&chunk)?;
         if let Some(t) = transfer {
-            t.advance(received);
+            t.set_position(received);
         }
     }
     if let Some(d) = get.declared

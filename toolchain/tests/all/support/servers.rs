@@ -14,6 +14,13 @@ pub enum Fault {
     Status(u16),
     /// Close the connection without answering.
     Drop,
+    /// Forward the request untouched (to let the first matches of a later rule through).
+    Pass,
+    /// Read half the request body, then close the connection (a reset mid-upload); nothing
+    /// reaches the registry.
+    Cut,
+    /// Answer with this status and `Retry-After: <seconds>`.
+    RetryAfter(u16, u64),
 }
 
 /// A rule: requests whose method and path contain `pattern` get `fault`, `times` times
@@ -262,8 +269,6 @@ fn serve(
                 .then(|| v.trim().parse().ok())?
         })
         .unwrap_or(0);
-    let mut body = vec![0u8; length];
-    client.read_exact(&mut body)?;
     let fault = {
         let mut rules = rules.lock().unwrap();
         rules
@@ -276,22 +281,31 @@ fn serve(
                 r.fault.clone()
             })
     };
-    if let Some(fault) = fault {
+    if let Some(Fault::Cut) = fault {
         hits.fetch_add(1, Ordering::SeqCst);
-        match fault {
+        let mut half = vec![0u8; length / 2];
+        client.read_exact(&mut half)?;
+        // Unread bytes in the socket make the close a reset (RST), as a dropped link looks.
+        return Ok(());
+    }
+    let mut body = vec![0u8; length];
+    client.read_exact(&mut body)?;
+    if let Some(fault) = fault.filter(|f| !matches!(f, Fault::Pass)) {
+        hits.fetch_add(1, Ordering::SeqCst);
+        let (code, extra) = match fault {
             Fault::Drop => return Ok(()),
-            Fault::Status(code) => {
-                let body = format!(
-                    "{{\"errors\":[{{\"code\":\"INJECTED\",\"message\":\"injected {code}\"}}]}}"
-                );
-                let resp = format!(
-                    "HTTP/1.1 {code} Injected\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                client.write_all(resp.as_bytes())?;
-                return Ok(());
-            }
-        }
+            Fault::Status(code) => (code, String::new()),
+            Fault::RetryAfter(code, secs) => (code, format!("Retry-After: {secs}\r\n")),
+            Fault::Pass | Fault::Cut => unreachable!("handled above"),
+        };
+        let body =
+            format!("{{\"errors\":[{{\"code\":\"INJECTED\",\"message\":\"injected {code}\"}}]}}");
+        let resp = format!(
+            "HTTP/1.1 {code} Injected\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        client.write_all(resp.as_bytes())?;
+        return Ok(());
     }
     let mut new_head = String::new();
     for line in text.split("\r\n").filter(|l| !l.is_empty()) {
