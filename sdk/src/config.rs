@@ -130,31 +130,7 @@ impl<T: JsonConfig> PluginConfig for T {
     }
 }
 
-/// `text` in double quotes, with `"`, `\\` and control characters escaped — for error messages.
-///
-/// Use it instead of `{:?}`: Rust's `Debug` formatting of strings links Unicode tables (several
-/// KB) into every module that uses it, and a filter's module is loaded into every Envoy worker.
-///
-/// ```
-/// assert_eq!(wasme_sdk::config::quoted("a\"b\n"), r#""a\"b\n""#);
-/// ```
-pub fn quoted(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.extend(c.escape_unicode()),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+pub use crate::json::quoted;
 
 fn abbreviate(text: &str) -> String {
     const MAX: usize = 60;

@@ -80,7 +80,7 @@ fn describe(unexpected: Unexpected<'_>) -> String {
         Unexpected::Signed(n) => format!("integer `{n}`"),
         Unexpected::Float(_) => "floating point number".into(),
         Unexpected::Char(c) => format!("character `{}`", c.escape_default()),
-        Unexpected::Str(s) => format!("string {}", crate::config::quoted(s)),
+        Unexpected::Str(s) => format!("string {}", quoted(s)),
         Unexpected::Bytes(_) => "byte array".into(),
         Unexpected::Unit => "null".into(),
         Unexpected::Option => "optional value".into(),
@@ -827,6 +827,32 @@ impl<'de> de::VariantAccess<'de> for Variant<'_, 'de> {
     ) -> Result<V::Value, JsonError> {
         self.reader.deserialize_map(visitor)
     }
+}
+
+/// `text` in double quotes, with `"`, `\\` and control characters escaped — for error messages.
+///
+/// Use it instead of `{:?}`: Rust's `Debug` formatting of strings links Unicode tables (several
+/// KB) into every module that uses it, and a filter's module is loaded into every Envoy worker.
+///
+/// ```
+/// assert_eq!(wasme_sdk::json::quoted("a\"b\n"), r#""a\"b\n""#);
+/// ```
+pub fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]

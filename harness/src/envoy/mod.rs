@@ -52,7 +52,8 @@ impl Proxy {
         let mut own = connection
             .take()
             .unwrap_or_else(|| Box::new(default.clone()));
-        let applied = own.apply(&path, &value).map_err(HarnessError::Usage);
+        let applied = services::properties::apply_connection_property(&mut own, &path, &value)
+            .map_err(HarnessError::Usage);
         if applied.as_ref().is_ok_and(|a| *a) || *own != *default {
             *connection = Some(own);
         }

@@ -127,7 +127,11 @@ impl HostBuilder {
     ) -> Self {
         let path: Vec<String> = segments.iter().map(|s| s.as_ref().to_string()).collect();
         let value = value.into();
-        match self.connection.apply(&path, &value) {
+        match crate::envoy::services::properties::apply_connection_property(
+            &mut self.connection,
+            &path,
+            &value,
+        ) {
             Ok(true) => {}
             Ok(false) => self.properties.set_segments(path, value),
             Err(e) => self.property_errors.push(e),

@@ -451,7 +451,7 @@ fn emit_report(report: &exec::ScenarioReport) {
             exec::StepOutcome::Passed => ("passed", Vec::new()),
             exec::StepOutcome::Failed(ms) => ("failed", ms.iter().map(|m| m.render()).collect()),
             exec::StepOutcome::Error(e) => ("error", vec![e.clone()]),
-            exec::StepOutcome::Skipped => ("skipped", Vec::new()),
+            exec::StepOutcome::NotRun(why) => ("not-run", vec![why.clone()]),
         };
         shell::json(
             "test-step",
