@@ -16,6 +16,9 @@ _cargo__wasme() {
             ",$1")
                 cmd="cargo__wasme"
                 ;;
+            cargo__wasme,bench)
+                cmd="cargo__wasme__subcmd__bench"
+                ;;
             cargo__wasme,build)
                 cmd="cargo__wasme__subcmd__build"
                 ;;
@@ -33,6 +36,9 @@ _cargo__wasme() {
                 ;;
             cargo__wasme,export)
                 cmd="cargo__wasme__subcmd__export"
+                ;;
+            cargo__wasme,fuzz)
+                cmd="cargo__wasme__subcmd__fuzz"
                 ;;
             cargo__wasme,help)
                 cmd="cargo__wasme__subcmd__help"
@@ -100,6 +106,9 @@ _cargo__wasme() {
             cargo__wasme__subcmd__deploy__subcmd__help,istio)
                 cmd="cargo__wasme__subcmd__deploy__subcmd__help__subcmd__istio"
                 ;;
+            cargo__wasme__subcmd__help,bench)
+                cmd="cargo__wasme__subcmd__help__subcmd__bench"
+                ;;
             cargo__wasme__subcmd__help,build)
                 cmd="cargo__wasme__subcmd__help__subcmd__build"
                 ;;
@@ -117,6 +126,9 @@ _cargo__wasme() {
                 ;;
             cargo__wasme__subcmd__help,export)
                 cmd="cargo__wasme__subcmd__help__subcmd__export"
+                ;;
+            cargo__wasme__subcmd__help,fuzz)
+                cmd="cargo__wasme__subcmd__help__subcmd__fuzz"
                 ;;
             cargo__wasme__subcmd__help,help)
                 cmd="cargo__wasme__subcmd__help__subcmd__help"
@@ -194,12 +206,86 @@ _cargo__wasme() {
 
     case "${cmd}" in
         cargo__wasme)
-            opts="-v -q -h -V --verbose --quiet --color --message-format --help --version build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test completions man help"
+            opts="-v -q -h -V --verbose --quiet --color --message-format --help --version build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --message-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__bench)
+            opts="-p -F -v -q -h --package --scenario --root-id --config --cluster --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --baseline --threshold --samples --verbose --quiet --color --message-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --package)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scenario)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --features)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -F)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --baseline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --samples)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -627,9 +713,109 @@ _cargo__wasme() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        cargo__subcmd__wasme__subcmd__help)
-            opts="build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test completions man help"
+        cargo__subcmd__wasme__subcmd__fuzz)
+            opts="-p -F -v -q -h --package --scenario --root-id --config --cluster --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --time --runs --seed --grpc --tcp --invariant --fuel-budget --output --verbose --quiet --color --message-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --package)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scenario)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --features)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -F)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --runs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --invariant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fuel-budget)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --message-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__help)
+            opts="build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__help__subcmd__bench)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -740,6 +926,20 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__help__subcmd__fuzz)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1234,7 +1434,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__render)
-            opts="-f -v -q -h --filename --krm --offline --kustomize --verbose --quiet --color --message-format --help"
+            opts="-f -v -q -h --filename --krm --offline --insecure-registry --kustomize --verbose --quiet --color --message-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1245,6 +1445,10 @@ _cargo__wasme() {
                     return 0
                     ;;
                 -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --insecure-registry)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1290,7 +1494,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__run)
-            opts="-X -H -d -p -F -v -q -h --method --path --authority --header --body --body-file --trailer --request-file --response-status --response-header --response-body --config --config-file --vm-config --root-id --env --property --cluster --tcp --trace --package --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --verbose --quiet --color --message-format --help"
+            opts="-X -H -d -p -F -v -q -h --method --path --authority --header --body --body-file --trailer --request-file --response-status --response-header --response-body --config --config-file --vm-config --root-id --env --property --worker-config --cluster --tcp --trace --package --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --verbose --quiet --color --message-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1373,6 +1577,10 @@ _cargo__wasme() {
                     return 0
                     ;;
                 --property)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --worker-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
