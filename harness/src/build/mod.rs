@@ -278,7 +278,7 @@ fn check(bytes: &[u8], path: &Path) -> Result<ModuleInfo, BuildError> {
 
 /// The warning printed when wasm-opt is missing: what it changes.
 pub const NO_WASM_OPT_WARNING: &str = "warning: wasm-opt (binaryen) is not installed, so the \
-module is not optimised: it is larger (add-header: 136 KB instead of 113 KB) and its digest differs from a \
+module is not optimised: it is larger (add-header: 120 KB instead of 99 KB) and its digest differs from a \
 build where wasm-opt ran (the image records `wasmOpt: none`). Install it: apt-get install \
 binaryen, or set WASM_OPT=/path/to/wasm-opt";
 

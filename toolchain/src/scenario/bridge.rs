@@ -443,8 +443,8 @@ pub fn image_root_ids(reference: &str) -> Option<(String, Vec<String>)> {
     if Path::new(reference).is_file() {
         return None;
     }
-    let image = crate::store::Store::open_default()
-        .and_then(|s| s.resolve(reference))
-        .ok()?;
+    // Read-only: a missing store is not created; a digest prefix names an image too.
+    let store = crate::store::Store::open_default_existing().ok()??;
+    let image = store.resolve_local(reference).ok()?;
     Some((image.short_reference(), image.root_ids))
 }

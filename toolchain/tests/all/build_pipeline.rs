@@ -105,7 +105,7 @@ fn test_runs_the_stored_module_and_builds_it_once() {
         "{}",
         std::fs::read_to_string(&log).unwrap()
     );
-    let module_digest = word_after(&stderr, "using module ").to_string();
+    let module_digest = word_after(&stderr, "Using module ").to_string();
     let image_digest = word_after(&stderr, "= image ").to_string();
     assert!(stderr.contains("root ids add_header"), "{stderr}");
     assert!(module_digest.starts_with("sha256:"), "{stderr}");
@@ -131,7 +131,7 @@ fn cargo_target_dir_is_honoured_and_the_image_records_what_ran() {
         cmd(&env),
         &["build", "filters/add-header", "--format", "solo"],
     );
-    let module = PathBuf::from(word_after(&stderr, "module: "));
+    let module = PathBuf::from(word_after(&stderr, "Checked "));
     assert!(
         module.starts_with(wasm_target_dir().join("wasm32-wasip1/release")),
         "the module is built under CARGO_TARGET_DIR: {stderr}"
@@ -192,7 +192,7 @@ fn without_wasm_opt_the_digest_differs_and_the_build_says_why() {
             "solo",
         ],
     );
-    if !stderr.contains("wasm-opt: ") || stderr.contains("wasm-opt: skipped") {
+    if !stderr.contains("Optimizing ") || stderr.contains("wasm-opt skipped") {
         panic!("wasm-opt must be installed for this test (apt-get install binaryen): {stderr}");
     }
     let bin = path_without_wasm_opt(env.dir.path());

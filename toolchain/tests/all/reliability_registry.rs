@@ -76,7 +76,8 @@ fn assert_clean_failure(out: &Output, needles: &[&str]) -> String {
 /// mentions `needles`; the store and docker config must be unchanged.
 fn pull_fails(server: &Hostile, needles: &[&str]) -> String {
     let env = TestEnv::new();
-    env.ok(&["images"]);
+    // An existing, empty store (`images` no longer creates one).
+    cargo_wasme::store::Store::open(env.store()).unwrap();
     let before = state(&env);
     let reference = format!("{}/hostile/x:1", server.addr);
     let out = run_capped(&env, "", &["pull", &reference], &[]);
@@ -392,7 +393,8 @@ fn credentials_are_not_sent_to_a_cleartext_realm_on_another_host() {
         serde_json::json!({"auths": {&server.addr: {"auth": "dXNlcjpzZWNyZXQ="}}}).to_string(),
     )
     .unwrap();
-    env.ok(&["images"]);
+    // An existing, empty store (`images` no longer creates one).
+    cargo_wasme::store::Store::open(env.store()).unwrap();
     let before = state(&env);
     let reference = format!("{}/hostile/x:1", server.addr);
     let out = run_capped(&env, "", &["pull", &reference], &[]);
@@ -452,7 +454,8 @@ fn a_damaged_blob_of_the_right_length_is_replaced_by_package() {
             path.display()
         );
     }
-    env.ok(&["images"]);
+    // An existing, empty store (`images` no longer creates one).
+    cargo_wasme::store::Store::open(env.store()).unwrap();
 }
 
 #[test]
