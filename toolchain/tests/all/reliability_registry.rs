@@ -454,14 +454,14 @@ fn a_damaged_blob_of_the_right_length_is_replaced_by_package() {
             path.display()
         );
     }
-    // An existing, empty store (`images` no longer creates one).
-    cargo_wasme::store::Store::open(env.store()).unwrap();
+    env.ok(&["images"]);
 }
 
 #[test]
 fn a_file_size_limit_is_a_clear_error_not_a_silent_kill() {
     let env = TestEnv::new();
-    env.ok(&["images"]);
+    // An existing, empty store (`images` no longer creates one).
+    cargo_wasme::store::Store::open(env.store()).unwrap();
     let before = state(&env);
     let wasm = env.write_module("big.wasm", &big_module(400_000));
     // 64 KiB file-size limit: the layer cannot be written.
