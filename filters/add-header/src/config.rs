@@ -71,9 +71,9 @@ fn validate_name(name: &str) -> Result<String, ConfigError> {
     let is_tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
     if let Some(bad) = name.chars().find(|c| !is_tchar(*c)) {
         return Err(ConfigError::new(format!(
-            "\"name\" {} is not a valid header name (character {} is not allowed)",
+            "\"name\" {} is not a valid header name (character '{}' is not allowed)",
             quoted(name),
-            format!("'{}'", bad.escape_default())
+            bad.escape_default()
         )));
     }
     Ok(name.to_ascii_lowercase())
@@ -82,9 +82,9 @@ fn validate_name(name: &str) -> Result<String, ConfigError> {
 fn validate_value(value: &str) -> Result<(), ConfigError> {
     if let Some(bad) = value.chars().find(|c| c.is_control() && *c != '\t') {
         return Err(ConfigError::new(format!(
-            "header value {} contains the control character {}",
+            "header value {} contains the control character '{}'",
             quoted(value),
-            format!("'{}'", bad.escape_default())
+            bad.escape_default()
         )));
     }
     Ok(())

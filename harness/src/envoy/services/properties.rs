@@ -195,44 +195,6 @@ impl PropertyTree {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bracketed_segments_keep_their_dots() {
-        let p = |s: &str| parse_property_path(s);
-        assert_eq!(p("a.b").unwrap(), ["a", "b"]);
-        assert_eq!(p("a[b.c].d").unwrap(), ["a", "b.c", "d"]);
-        assert_eq!(p("a.[b.c][d]").unwrap(), ["a", "b.c", "d"]);
-        assert!(p("a..b").is_err());
-        assert!(p("a.[b").is_err());
-        assert!(p("a.[b]c").is_err());
-        assert!(p("").is_err());
-        assert!(p("a.[]").is_err());
-    }
-
-    #[test]
-    fn leaves_and_inner_maps() {
-        let mut t = PropertyTree::default();
-        let mut set =
-            |k: &str, v: PropertyValue| t.set_segments(parse_property_path(k).unwrap(), v);
-        set("node.metadata.FOO", "bar".into());
-        set("node.metadata.N", PropertyValue::Int(3));
-        set("node.id", "sidecar~1".into());
-        let p = |s: &str| s.split('.').map(str::to_string).collect::<Vec<_>>();
-        assert_eq!(t.get(&p("node.metadata.FOO")), Some(b"bar".to_vec()));
-        assert_eq!(
-            t.get(&p("node.metadata.N")),
-            Some(3i64.to_le_bytes().to_vec())
-        );
-        let map = crate::abi::wire::decode_pairs(&t.get(&p("node.metadata")).unwrap()).unwrap();
-        assert_eq!(map[0], ("FOO".to_string(), "bar".to_string()));
-        assert_eq!(t.get(&p("node.nope")), None);
-        assert!(t.has_root("node"));
-    }
-}
-
 /// Applies a property set by path (`source.port: 4000`, `connection.mtls: true`) to the
 /// field behind it, so the related properties stay consistent. `Ok(false)`: the path is
 /// not a connection property; `Err`: it is, but the value does not fit.
@@ -306,5 +268,43 @@ fn text_of(value: &PropertyValue) -> Option<String> {
         PropertyValue::String(s) => Some(s.clone()),
         PropertyValue::Bytes(b) => String::from_utf8(b.clone()).ok(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bracketed_segments_keep_their_dots() {
+        let p = |s: &str| parse_property_path(s);
+        assert_eq!(p("a.b").unwrap(), ["a", "b"]);
+        assert_eq!(p("a[b.c].d").unwrap(), ["a", "b.c", "d"]);
+        assert_eq!(p("a.[b.c][d]").unwrap(), ["a", "b.c", "d"]);
+        assert!(p("a..b").is_err());
+        assert!(p("a.[b").is_err());
+        assert!(p("a.[b]c").is_err());
+        assert!(p("").is_err());
+        assert!(p("a.[]").is_err());
+    }
+
+    #[test]
+    fn leaves_and_inner_maps() {
+        let mut t = PropertyTree::default();
+        let mut set =
+            |k: &str, v: PropertyValue| t.set_segments(parse_property_path(k).unwrap(), v);
+        set("node.metadata.FOO", "bar".into());
+        set("node.metadata.N", PropertyValue::Int(3));
+        set("node.id", "sidecar~1".into());
+        let p = |s: &str| s.split('.').map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(t.get(&p("node.metadata.FOO")), Some(b"bar".to_vec()));
+        assert_eq!(
+            t.get(&p("node.metadata.N")),
+            Some(3i64.to_le_bytes().to_vec())
+        );
+        let map = crate::abi::wire::decode_pairs(&t.get(&p("node.metadata")).unwrap()).unwrap();
+        assert_eq!(map[0], ("FOO".to_string(), "bar".to_string()));
+        assert_eq!(t.get(&p("node.nope")), None);
+        assert!(t.has_root("node"));
     }
 }
