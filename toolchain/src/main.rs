@@ -21,7 +21,16 @@ fn main() -> ExitCode {
     match cli::dispatch(cli.command) {
         Ok(code) => code,
         Err(err) => {
-            cargo_wasme::shell::error(format!("{err:#}"), cargo_wasme::shell::Help::find(&err));
+            // A registry error carries its own advice (log in, check the address); commands that
+            // wrap one (deploy's resolver, cache) get its `help:` line too.
+            let registry_help = err
+                .chain()
+                .find_map(|e| e.downcast_ref::<cargo_wasme::registry::RegistryError>())
+                .and_then(|e| e.help());
+            let help = cargo_wasme::shell::Help::find(&err)
+                .map(str::to_string)
+                .or(registry_help);
+            cargo_wasme::shell::error(format!("{err:#}"), help.as_deref());
             ExitCode::FAILURE
         }
     }

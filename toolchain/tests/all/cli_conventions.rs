@@ -335,9 +335,10 @@ fn read_only_commands_never_create_a_store() {
     let scenario = env.dir.path().join("s.yaml");
     std::fs::write(&scenario, "module: {image: f:1}\nsteps: [{request: {}}]\n").unwrap();
     let out = env.dir.path().join("out.wasm");
-    let cases: [&[&str]; 7] = [
+    let cases: [&[&str]; 8] = [
         &["inspect", "f:1"],
         &["deploy", "envoy", "f:1"],
+        &["deploy", "istio", "f:1", "--offline"],
         &["export", "f:1", "-o", out.to_str().unwrap()],
         &["run", "f:1"],
         &["tag", "f:1", "g:1"],

@@ -27,7 +27,8 @@ use std::path::{Path, PathBuf};
 /// Resolves references from the local store and the registry they name (see the module docs).
 #[derive(Debug)]
 pub struct StoreResolver {
-    store: Store,
+    /// `None`: there is no local store (deploying never creates one).
+    store: Option<Store>,
     offline: bool,
     krm: bool,
     insecure_registries: Vec<String>,
@@ -37,7 +38,7 @@ impl StoreResolver {
     /// A resolver over `store` that verifies against the registry.
     pub fn new(store: Store) -> Self {
         Self {
-            store,
+            store: Some(store),
             offline: false,
             krm: false,
             insecure_registries: Vec::new(),
@@ -96,14 +97,23 @@ impl StoreResolver {
         })
     }
 
-    /// A resolver over the default store (`$WASME_HOME/store`).
+    /// A resolver over the default store (`$WASME_HOME/store`), which it never creates: with
+    /// no store, every image is read from its registry.
     pub fn open_default() -> Result<Self, StoreError> {
-        Ok(Self::new(Store::open_default()?))
+        Ok(Self {
+            store: Store::open_default_existing()?,
+            offline: false,
+            krm: false,
+            insecure_registries: Vec::new(),
+        })
     }
 
     /// Loads an image (module included) from the store.
     pub fn load(&self, reference: &str) -> Result<StoredImage, StoreError> {
-        self.store.resolve(reference)
+        match &self.store {
+            Some(store) => store.resolve(reference),
+            None => Err(Store::absent(reference)?),
+        }
     }
 }
 
@@ -145,7 +155,7 @@ impl ImageResolver for StoreResolver {
         options: &PullOptions,
     ) -> Result<ResolvedImage, ResolveError> {
         let whole = reference.whole();
-        let stored = match self.store.resolve(&whole) {
+        let stored = match self.load(&whole) {
             Ok(image) => Some(image),
             Err(StoreError::NotFound { .. }) => None,
             Err(e) => return Err(ResolveError::Failed(e.to_string())),
@@ -249,12 +259,11 @@ pub fn export_module(
     let path = match path {
         Some(p) => p.to_path_buf(),
         None => {
-            let home = resolver
-                .store
-                .root()
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| resolver.store.root().to_path_buf());
+            let root = match &resolver.store {
+                Some(store) => store.root().to_path_buf(),
+                None => Store::default_path().map_err(|e| std::io::Error::other(e.to_string()))?,
+            };
+            let home = root.parent().map(Path::to_path_buf).unwrap_or(root);
             home.join("modules")
                 .join(format!("{}.wasm", image.wasm_sha256))
         }
