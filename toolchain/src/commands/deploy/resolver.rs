@@ -35,16 +35,6 @@ pub struct StoreResolver {
 }
 
 impl StoreResolver {
-    /// A resolver over `store` that verifies against the registry.
-    pub fn new(store: Store) -> Self {
-        Self {
-            store: Some(store),
-            offline: false,
-            krm: false,
-            insecure_registries: Vec::new(),
-        }
-    }
-
     /// Trust the local store without asking any registry (`--offline`).
     pub fn offline(mut self, offline: bool) -> Self {
         self.offline = offline;
