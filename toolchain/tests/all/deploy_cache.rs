@@ -3,7 +3,9 @@
 //! all of them, every visible file of the cache directory is a complete module named by its
 //! own sha256 — nothing half-written is ever visible under the cache path.
 
-use crate::support::{DockerRegistry, Fault, FaultProxy, Rule, TestEnv, filter_module, wait_until};
+use crate::support::{
+    DockerRegistry, Fault, FaultProxy, Rule, TestEnv, filter_module, says_status, wait_until,
+};
 use sha2::Digest as _;
 use std::path::Path;
 
@@ -233,7 +235,7 @@ fn private_images_are_pulled_with_the_mounted_pull_secret() {
     std::fs::write(&list, format!("{private}\n")).unwrap();
     let out = cache_once(&node, &list, &dir);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
+    assert!(says_status(&String::from_utf8_lossy(&out.stderr), 401));
     // The DaemonSet's Secret, mounted as `$DOCKER_CONFIG/config.json` (the `.dockerconfigjson`
     // of a `kubernetes.io/dockerconfigjson` Secret).
     let auth = work.path().join("auth");

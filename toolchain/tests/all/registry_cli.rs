@@ -6,7 +6,7 @@ use crate::support;
 use std::ffi::OsStr;
 use support::{
     DockerRegistry, Fault, FaultProxy, Rule, TOKEN_SERVICE, TestEnv, TokenServer, digest_in,
-    filter_module, package, percent_decode,
+    filter_module, package, percent_decode, says_status,
 };
 
 #[test]
@@ -148,11 +148,11 @@ fn basic_auth_login_push_pull_logout() {
     let before = env.store_snapshot();
     let err = env.fails(&["push", &reference]);
     assert!(
-        err.contains("401") && err.contains("cargo wasme login"),
+        says_status(&err, 401) && err.contains("cargo wasme login"),
         "{err}"
     );
     let err = TestEnv::new().fails(&["pull", &reference]);
-    assert!(err.contains("401"), "{err}");
+    assert!(says_status(&err, 401), "{err}");
     assert_eq!(env.store_snapshot(), before);
 
     // Existing docker config entries must survive login and logout.
@@ -173,7 +173,7 @@ fn basic_auth_login_push_pull_logout() {
     let out = env.run_with_stdin(&login, "wrong\n");
     assert!(!out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("401"),
+        says_status(&String::from_utf8_lossy(&out.stderr), 401),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -224,7 +224,7 @@ fn basic_auth_login_push_pull_logout() {
         serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
     assert!(config["auths"].get(&registry.addr).is_none());
     assert_eq!(config["auths"]["other.example:5000"]["auth"], "eDp5");
-    assert!(env.fails(&["push", &reference]).contains("401"));
+    assert!(says_status(&env.fails(&["push", &reference]), 401));
     assert!(
         env.ok(&["logout", &registry.addr])
             .contains("No credentials")
@@ -246,7 +246,7 @@ fn bearer_token_auth_login_push_pull() {
     // Anonymous: the token grants nothing, so the registry refuses; the store is unchanged.
     let err = env.fails(&["push", &reference]);
     assert!(
-        err.contains("401") && err.contains("cargo wasme login"),
+        says_status(&err, 401) && err.contains("cargo wasme login"),
         "{err}"
     );
     assert_eq!(env.store_snapshot(), before);
@@ -325,7 +325,7 @@ fn login_stores_through_a_credential_helper() {
     // No credentials in the helper yet: anonymous, refused.
     let path = [("PATH", OsStr::new(&path))];
     let err = env.fails_with(&["push", &reference], &path);
-    assert!(err.contains("401"), "{err}");
+    assert!(says_status(&err, 401), "{err}");
     let out = env.run_with(
         &["login", &registry.addr, "-u", "bob", "--password", "pw"],
         &path,
@@ -359,7 +359,7 @@ fn registry_errors_name_the_cause_and_change_nothing() {
 
     // 404: unknown tag and repository.
     let err = env.fails(&["pull", &format!("{}/f:nope", registry.addr)]);
-    assert!(err.contains("not found") && err.contains("404"), "{err}");
+    assert!(err.contains("not found") && says_status(&err, 404), "{err}");
     let err = env.fails(&["pull", &format!("{}/nothing/here:1", registry.addr)]);
     assert!(err.contains("not found"), "{err}");
     // Invalid reference.
@@ -389,7 +389,7 @@ fn registry_errors_name_the_cause_and_change_nothing() {
         }],
     );
     let err = env.fails(&["pull", &format!("{}/f:1", forbidden.addr)]);
-    assert!(err.contains("403"), "{err}");
+    assert!(says_status(&err, 403), "{err}");
     let broken = FaultProxy::start(
         &registry.addr,
         vec![Rule {
@@ -400,7 +400,7 @@ fn registry_errors_name_the_cause_and_change_nothing() {
     );
     let err = env.fails(&["pull", &format!("{}/f:1", broken.addr)]);
     assert!(
-        err.contains("500") && err.contains("after 4 attempts"),
+        says_status(&err, 500) && err.contains("after 4 attempts"),
         "{err}"
     );
     assert_eq!(

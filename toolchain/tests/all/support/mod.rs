@@ -139,6 +139,12 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
+/// Whether `text` reports HTTP status `code` the way registry errors print one, `(401 …)` or
+/// `HTTP 500`; a bare `contains("404")` also matches loopback ports such as `:40461`.
+pub fn says_status(text: &str, code: u16) -> bool {
+    text.contains(&format!("({code}")) || text.contains(&format!("HTTP {code}"))
+}
+
 /// The first `sha256:<64 hex>` in `text`.
 pub fn digest_in(text: &str) -> String {
     let i = text
