@@ -30,8 +30,14 @@ impl RootContext for Root {
 struct Filter;
 
 impl Context for Filter {
-    fn on_http_call_response(&mut self, _token: u32, _headers: usize, _body: usize, _: usize) {
-        let status = self.get_http_call_response_header(":status");
+    fn on_http_call_response(&mut self, _token: u32, headers: usize, _body: usize, _: usize) {
+        // A failed callout has no response headers to read (Envoy answers BadArgument, which
+        // proxy-wasm turns into a panic): that trap is not the defect planted here.
+        let status = if headers > 0 {
+            self.get_http_call_response_header(":status")
+        } else {
+            None
+        };
         if status.as_deref().is_some_and(|s| s.starts_with('2')) {
             self.resume_http_request();
         } else {
