@@ -74,7 +74,21 @@ fn steps_of(s: &Scenario) -> Vec<RequestStep> {
                     response_body: response.body.clone().unwrap_or_default().into_bytes(),
                 })
             }
-            _ => None,
+            Action::Check => None,
+            other => {
+                // Never a silent gap in the table: say which steps it leaves out.
+                let what = match other {
+                    Action::Connection(_) => "a TCP connection",
+                    _ => "a clock advance (its on_tick cost)",
+                };
+                shell::warn(format!(
+                    "{} is not measured: `bench` measures HTTP request steps, not {what}",
+                    step.name
+                        .clone()
+                        .unwrap_or_else(|| format!("step {}", i + 1)),
+                ));
+                None
+            }
         })
         .collect()
 }
