@@ -7,6 +7,21 @@
 use super::state::VmState;
 use std::fmt::Write;
 
+/// The most lines a trace keeps: a guest looping over hostcalls inside one callback must not
+/// grow the host's memory until the callback deadline (about 200 bytes a line, so ~40 MB).
+pub(crate) const MAX_TRACE_LINES: usize = 200_000;
+
+/// Appends `line`, or once at the cap a line saying the rest was dropped.
+fn push(trace: &mut Vec<String>, line: impl FnOnce() -> String) {
+    match trace.len() {
+        n if n < MAX_TRACE_LINES => trace.push(line()),
+        MAX_TRACE_LINES => trace.push(format!(
+            "… trace truncated at {MAX_TRACE_LINES} lines: later calls are not recorded"
+        )),
+        _ => {}
+    }
+}
+
 /// The name of a status code.
 pub(crate) fn status_name(code: u32) -> &'static str {
     match code {
@@ -32,6 +47,9 @@ pub(crate) fn record_hostcall(state: &mut VmState, name: &str, args: &[i64], sta
     let Some(trace) = state.log.trace.as_mut() else {
         return;
     };
+    if trace.len() >= MAX_TRACE_LINES {
+        return push(trace, String::new);
+    }
     let mut call = format!("[vm->host] env.{name}(");
     for (i, a) in args.iter().enumerate() {
         if i > 0 {
@@ -43,18 +61,22 @@ pub(crate) fn record_hostcall(state: &mut VmState, name: &str, args: &[i64], sta
     if let Some(note) = note {
         let _ = write!(call, " # {note}");
     }
-    trace.push(call);
-    trace.push(format!(
-        "[vm<-host] env.{name} return: {status} # {}",
-        status_name(status)
-    ));
+    push(trace, || call);
+    push(trace, || {
+        format!(
+            "[vm<-host] env.{name} return: {status} # {}",
+            status_name(status)
+        )
+    });
 }
 
 /// Records a callback the host makes into the VM.
 pub(crate) fn record_callback(state: &mut VmState, name: &str, args: &[u32]) {
     if let Some(trace) = state.log.trace.as_mut() {
-        let args: Vec<String> = args.iter().map(u32::to_string).collect();
-        trace.push(format!("[host->vm] {name}({})", args.join(", ")));
+        push(trace, || {
+            let args: Vec<String> = args.iter().map(u32::to_string).collect();
+            format!("[host->vm] {name}({})", args.join(", "))
+        });
     }
 }
 

@@ -942,3 +942,35 @@ fn an_out_of_range_local_reply_status_is_the_same_in_the_reply_and_at_the_client
     assert_eq!(reply.status, u32::MAX);
     assert_eq!(ex.client_response.header(":status"), Some("4294967295"));
 }
+
+#[test]
+fn a_hostcall_flood_with_tracing_on_is_capped_with_a_marker() {
+    // 150,000 calls are 300,000 trace lines, over the 200,000-line cap.
+    let m = load(&module(
+        "proxy_on_request_headers",
+        &repeat(
+            150_000,
+            &format!(
+                "(drop (call $get_header (i32.const 0) (i32.const {p}) (i32.const 5) (i32.const {SLOT}) (i32.const {r})))",
+                p = STATIC + 20,
+                r = SLOT + 4
+            ),
+        ),
+        false,
+    ));
+    let mut host = Host::builder(&m)
+        .deadline(Duration::from_secs(60))
+        .trace(true)
+        .build()
+        .unwrap();
+    host.http_exchange(&request(), &response()).unwrap();
+    assert!(host.failure().is_none());
+    let trace = host.trace();
+    assert_eq!(trace.len(), 200_001);
+    let markers: Vec<&String> = trace
+        .iter()
+        .filter(|l| l.contains("trace truncated"))
+        .collect();
+    assert_eq!(markers.len(), 1, "{markers:?}");
+    assert_eq!(trace.last(), Some(markers[0]));
+}
