@@ -272,7 +272,11 @@ fn run_step(
         && (step.repeat == 1
             || !step.expect.trace.is_empty()
             || !step.expect.trace_absent.is_empty());
-    let step_trace_start = if trace_on { host.trace().len() } else { 0 };
+    let step_trace_start = if trace_on && !per_repeat_trace {
+        host.trace().len()
+    } else {
+        0
+    };
     let mut last_trace = Vec::new();
     let mut play = |i: u32| -> Result<usize, Stop> {
         let logs_before = host.logs().len();
@@ -281,7 +285,7 @@ fn run_step(
         } else {
             0
         };
-        let fuel_before = host.fuel_consumed();
+        let fuel_before = (host.fuel_consumed(), host.reloads());
         let result = action::run_action(host, &step.action);
         let trace: Vec<String> = if per_repeat_trace {
             host.trace()
@@ -297,7 +301,7 @@ fn run_step(
         obs.instructions = Some(instructions(
             &step.action,
             fuel_before,
-            host.fuel_consumed(),
+            (host.fuel_consumed(), host.reloads()),
         ));
         last_trace = trace;
         let mut mismatches = expect::check(&step.expect, &obs);
@@ -355,8 +359,13 @@ fn run_step(
     }
 }
 
-/// The instructions an action executed, or why they could not be counted.
-fn instructions(action: &Action, before: Option<u64>, after: Option<u64>) -> Result<u64, String> {
+/// The instructions an action executed, from the VM's (instruction count, reloads) before and
+/// after it, or why they could not be counted.
+fn instructions(
+    action: &Action,
+    before: (Option<u64>, u32),
+    after: (Option<u64>, u32),
+) -> Result<u64, String> {
     if matches!(action, Action::Check) {
         return Err(
             "this step runs no filter code (it has no `request`, `connection` or \
@@ -364,7 +373,11 @@ fn instructions(action: &Action, before: Option<u64>, after: Option<u64>) -> Res
                 .into(),
         );
     }
-    match (before, after) {
+    if before.1 != after.1 {
+        // A new VM counts from zero: the old one's instructions are lost.
+        return Err("the VM failed and was reloaded (`fail_reload`) during the step".into());
+    }
+    match (before.0, after.0) {
         (Some(a), Some(b)) => Ok(b.saturating_sub(a)),
         _ => Err("the module was not compiled on the instruction-counting engine".into()),
     }
@@ -396,5 +409,23 @@ fn default_step_name(action: &Action) -> String {
         Action::Connection(c) => format!("connection ({} chunks)", c.data.len()),
         Action::AdvanceClock(d) => format!("advance clock {d:?}"),
         Action::Check => "check".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn instructions_are_counted_only_when_they_can_be() {
+        let tick = Action::AdvanceClock(Duration::from_secs(1));
+        assert_eq!(instructions(&tick, (Some(10), 0), (Some(250), 0)), Ok(240));
+        let e = instructions(&Action::Check, (Some(10), 0), (Some(10), 0)).unwrap_err();
+        assert!(e.contains("runs no filter code"), "{e}");
+        let e = instructions(&tick, (Some(10), 0), (Some(3), 1)).unwrap_err();
+        assert!(e.contains("reloaded"), "{e}");
+        let e = instructions(&tick, (None, 0), (None, 0)).unwrap_err();
+        assert!(e.contains("instruction-counting engine"), "{e}");
     }
 }
