@@ -17,7 +17,7 @@
 //! away when they do not matter, so the comment is rare.
 
 use crate::scenario::bridge::{self, PluginSetup, ScriptedAnswer};
-use crate::scenario::format::ModuleSource;
+use crate::scenario::format::{MAX_REPEAT, MIN_MEMORY_REPEAT, ModuleSource};
 use serde_norway::{Mapping, Value};
 use std::path::Path;
 use wasme_harness::fuzz::{
@@ -123,9 +123,10 @@ fn module_value(source: &ModuleSource) -> Value {
     }
 }
 
-/// What each step must show for the violation not to happen. (A broken user invariant is
-/// written as the scenario's `invariants:`, checked on every HTTP step.)
-fn expectations(v: &Violation) -> Value {
+/// What each step must show for the violation not to happen (`repeated`: the step repeats
+/// enough for `guest_memory`). A broken user invariant is written as the scenario's
+/// `invariants:`, checked on every HTTP step.
+fn expectations(v: &Violation, repeated: bool) -> Value {
     let mut e = vec![("vm_failed", Value::Bool(false))];
     match v {
         Violation::StreamStalled => e.push(("stalled", Value::Bool(false))),
@@ -133,7 +134,7 @@ fn expectations(v: &Violation) -> Value {
             e.push(("instructions_at_most", Value::Number((*budget).into())))
         }
         // Any steady growth is a leak to the fuzzer, so none is allowed here.
-        Violation::Leak { .. } => e.push((
+        Violation::Leak { .. } if repeated => e.push((
             "guest_memory",
             map(vec![("growth_per_repeat_at_most", Value::Number(0.into()))]),
         )),
@@ -253,21 +254,24 @@ fn tcp_step(n: usize, t: &TcpExchange, expect: &Value) -> Value {
     ])
 }
 
-fn steps(target: &Target, f: &Finding, gaps: &mut Vec<String>) -> Vec<Value> {
-    let expect = expectations(&f.violation);
+/// The scenario's steps, and whether the exchange repeats (a leak).
+fn steps(target: &Target, f: &Finding, gaps: &mut Vec<String>) -> (Vec<Value>, bool) {
     let names = target.clusters();
     let config = f.steps.last().map_or(0, |e| e.config);
     let mine: Vec<&Exchange> = f.steps.iter().filter(|e| e.config == config).collect();
     // A leak shows over many repeats of one exchange: the step repeats as often as the
     // fuzzer repeated it, and its `guest_memory` expectation judges the growth the same way.
-    let repeat = (f.repeat > 1 && mine.len() == 1).then_some(f.repeat);
+    let repeat =
+        (f.repeat > 1 && mine.len() == 1).then_some(f.repeat.clamp(MIN_MEMORY_REPEAT, MAX_REPEAT));
     if f.repeat > 1 && mine.len() != 1 {
         gaps.push(format!(
-            "the fuzzer repeated {} exchanges {} times; here they play once",
+            "the fuzzer repeated {} exchanges {} times; here they play once, so guest memory \
+             is not judged",
             mine.len(),
             f.repeat
         ));
     }
+    let expect = expectations(&f.violation, repeat.is_some());
     let mut out = Vec::new();
     for ex in &mine {
         let n = out.len() + 1;
@@ -296,7 +300,7 @@ fn steps(target: &Target, f: &Finding, gaps: &mut Vec<String>) -> Vec<Value> {
             ]));
         }
     }
-    out
+    (out, repeat.is_some())
 }
 
 /// The finding as a scenario file: a header comment (what broke, how it was found, what the
@@ -307,7 +311,7 @@ pub fn scenario_text(
     seed: u64,
 ) -> Result<String, ScenarioWriteError> {
     let mut gaps = Vec::new();
-    let steps = steps(target, finding, &mut gaps);
+    let (steps, repeated) = steps(target, finding, &mut gaps);
     let config = finding.steps.last().map_or(0, |e| e.config);
     let mut doc = vec![
         (
@@ -365,9 +369,9 @@ pub fn scenario_text(
         ),
     ];
     match &finding.violation {
-        Violation::Leak { .. } => head.push(format!(
-            "The exchange repeats {} times on one VM (`repeat`); `guest_memory` fails on steady \
-             growth, judged as the fuzzer judged it.",
+        Violation::Leak { .. } if repeated => head.push(format!(
+            "The fuzzer repeated the exchange {} times on one VM; so does `repeat`, and \
+             `guest_memory` fails on steady growth, judged as the fuzzer judged it.",
             finding.repeat
         )),
         Violation::OverBudget { .. } => head.push(
