@@ -7,17 +7,22 @@
 //! back with [`crate::scenario::parse::parse_str`] — the scenario types are the judge of what
 //! was written, so a format change cannot silently produce a file `cargo wasme test` rejects.
 //!
+//! Each kind of finding becomes what makes `cargo wasme test` fail the same way: a trap
+//! `vm_failed: false`, a stall `stalled: false`, a leak one step with `repeat:` and
+//! `guest_memory:`, an over-budget exchange `instructions_at_most:`, a broken user invariant
+//! the scenario's `invariants:`.
+//!
 //! What scenarios cannot express is said in a comment at the top of the file (body chunking,
-//! client resets, callout timeouts during a stream, late answers, guest memory): the fuzzer
-//! shrinks those away when they do not matter, so the comment is rare.
+//! client resets, callout timeouts during a stream, late answers): the fuzzer shrinks those
+//! away when they do not matter, so the comment is rare.
 
 use crate::scenario::bridge::{self, PluginSetup, ScriptedAnswer};
-use crate::scenario::format::ModuleSource;
+use crate::scenario::format::{MAX_REPEAT, MIN_MEMORY_REPEAT, ModuleSource};
 use serde_norway::{Mapping, Value};
 use std::path::Path;
 use wasme_harness::fuzz::{
     CalloutAnswer, ClientEnd, Exchange, Finding, HostSpec, HttpExchange, TcpExchange, Traffic,
-    UserInvariant, Violation,
+    Violation,
 };
 use wasme_harness::{HarnessError, Host, Module};
 
@@ -118,28 +123,21 @@ fn module_value(source: &ModuleSource) -> Value {
     }
 }
 
-/// What each step must show for the violation not to happen.
-fn expectations(v: &Violation) -> Value {
+/// What each step must show for the violation not to happen (`repeated`: the step repeats
+/// enough for `guest_memory`). A broken user invariant is written as the scenario's
+/// `invariants:`, checked on every HTTP step.
+fn expectations(v: &Violation, repeated: bool) -> Value {
     let mut e = vec![("vm_failed", Value::Bool(false))];
     match v {
         Violation::StreamStalled => e.push(("stalled", Value::Bool(false))),
-        Violation::User { invariant, .. } => match invariant {
-            UserInvariant::UpstreamHasHeader(h) => e.push((
-                "upstream",
-                map(vec![("headers_present", Value::Sequence(vec![s(h)]))]),
-            )),
-            UserInvariant::UpstreamLacksHeader(h) => e.push((
-                "upstream",
-                map(vec![("headers_absent", Value::Sequence(vec![s(h)]))]),
-            )),
-            UserInvariant::ClientHasHeader(h) => e.push((
-                "client",
-                map(vec![("headers_present", Value::Sequence(vec![s(h)]))]),
-            )),
-            UserInvariant::NoFilter5xx | UserInvariant::NoLocalReply => {
-                e.push(("local_reply", Value::Bool(false)))
-            }
-        },
+        Violation::OverBudget { budget, .. } => {
+            e.push(("instructions_at_most", Value::Number((*budget).into())))
+        }
+        // Any steady growth is a leak to the fuzzer, so none is allowed here.
+        Violation::Leak { .. } if repeated => e.push((
+            "guest_memory",
+            map(vec![("growth_per_repeat_at_most", Value::Number(0.into()))]),
+        )),
         _ => {}
     }
     map(e)
@@ -256,34 +254,53 @@ fn tcp_step(n: usize, t: &TcpExchange, expect: &Value) -> Value {
     ])
 }
 
-fn steps(target: &Target, f: &Finding, gaps: &mut Vec<String>) -> Vec<Value> {
-    let expect = expectations(&f.violation);
+/// The scenario's steps, and whether the exchange repeats (a leak).
+fn steps(target: &Target, f: &Finding, gaps: &mut Vec<String>) -> (Vec<Value>, bool) {
     let names = target.clusters();
     let config = f.steps.last().map_or(0, |e| e.config);
     let mine: Vec<&Exchange> = f.steps.iter().filter(|e| e.config == config).collect();
-    // A leak shows over many repeats; a few make the file a readable reproduction.
-    let repeat = if f.repeat > 1 { 3 } else { 1 };
+    // A leak shows over many repeats of one exchange: the step repeats as often as the
+    // fuzzer repeated it, and its `guest_memory` expectation judges the growth the same way.
+    let repeat =
+        (f.repeat > 1 && mine.len() == 1).then_some(f.repeat.clamp(MIN_MEMORY_REPEAT, MAX_REPEAT));
+    if f.repeat > 1 && mine.len() != 1 {
+        gaps.push(format!(
+            "the fuzzer repeated {} exchanges {} times; here they play once, so guest memory \
+             is not judged",
+            mine.len(),
+            f.repeat
+        ));
+    }
+    let expect = expectations(&f.violation, repeat.is_some());
     let mut out = Vec::new();
-    for _ in 0..repeat {
-        for ex in &mine {
-            let n = out.len() + 1;
-            out.push(match &ex.traffic {
-                Traffic::Http(h) => http_step(n, h, &names, &expect, gaps),
-                Traffic::Tcp(t) => tcp_step(n, t, &expect),
-            });
-            if !ex.then_advance.is_zero() {
-                out.push(map(vec![
-                    ("name", s(&format!("clock {}", out.len() + 1))),
-                    (
-                        "advance_clock",
-                        s(&format!("{}ms", ex.then_advance.as_millis())),
-                    ),
-                    ("expect", map(vec![("vm_failed", Value::Bool(false))])),
-                ]));
+    for ex in &mine {
+        let n = out.len() + 1;
+        let mut step = match &ex.traffic {
+            Traffic::Http(h) => http_step(n, h, &names, &expect, gaps),
+            Traffic::Tcp(t) => tcp_step(n, t, &expect),
+        };
+        if let (Some(r), Value::Mapping(m)) = (repeat, &mut step) {
+            m.insert(s("repeat"), Value::Number(r.into()));
+        }
+        out.push(step);
+        if !ex.then_advance.is_zero() {
+            if repeat.is_some() {
+                gaps.push(
+                    "the clock advanced after each repeat; here it advances once, after them"
+                        .into(),
+                );
             }
+            out.push(map(vec![
+                ("name", s(&format!("clock {}", out.len() + 1))),
+                (
+                    "advance_clock",
+                    s(&format!("{}ms", ex.then_advance.as_millis())),
+                ),
+                ("expect", map(vec![("vm_failed", Value::Bool(false))])),
+            ]));
         }
     }
-    out
+    (out, repeat.is_some())
 }
 
 /// The finding as a scenario file: a header comment (what broke, how it was found, what the
@@ -294,7 +311,7 @@ pub fn scenario_text(
     seed: u64,
 ) -> Result<String, ScenarioWriteError> {
     let mut gaps = Vec::new();
-    let steps = steps(target, finding, &mut gaps);
+    let (steps, repeated) = steps(target, finding, &mut gaps);
     let config = finding.steps.last().map_or(0, |e| e.config);
     let mut doc = vec![
         (
@@ -329,6 +346,12 @@ pub fn scenario_text(
         }
         doc.push(("clusters", Value::Mapping(m)));
     }
+    if let Violation::User { invariant, .. } = &finding.violation {
+        doc.push((
+            "invariants",
+            Value::Sequence(vec![s(&invariant.to_string())]),
+        ));
+    }
     doc.push(("steps", Value::Sequence(steps)));
     let yaml = serde_norway::to_string(&map(doc))
         .map_err(|e| ScenarioWriteError::Serialize(e.to_string()))?;
@@ -345,15 +368,21 @@ pub fn scenario_text(
             finding.shrink_steps
         ),
     ];
-    if finding.repeat > 1 {
-        head.push(format!(
-            "The fuzzer repeated the exchange {} times on one VM; a scenario cannot check guest \
-             memory, so this file replays it only a few times.",
+    match &finding.violation {
+        Violation::Leak { .. } if repeated => head.push(format!(
+            "The fuzzer repeated the exchange {} times on one VM; so does `repeat`, and \
+             `guest_memory` fails on steady growth, judged as the fuzzer judged it.",
             finding.repeat
-        ));
-    }
-    if matches!(finding.violation, Violation::OverBudget { .. }) {
-        head.push("A scenario cannot check instruction counts; see `cargo wasme bench`.".into());
+        )),
+        Violation::OverBudget { .. } => head.push(
+            "`instructions_at_most` runs the module on the instruction-counting engine; \
+             `cargo wasme bench` shows where the instructions go."
+                .into(),
+        ),
+        Violation::User { invariant, .. } => head.push(format!(
+            "`invariants: [{invariant}]` is checked on every request of this file."
+        )),
+        _ => {}
     }
     gaps.dedup();
     for g in &gaps {

@@ -5,7 +5,7 @@
 
 use super::drive::Observed;
 use crate::host::Host;
-use crate::values::{FailureKind, HarnessError, VmFailure, find_header};
+use crate::values::{Exchange as Outcome, FailureKind, HarnessError, VmFailure, find_header};
 use std::fmt;
 
 /// An invariant a user declares about every exchange.
@@ -58,6 +58,68 @@ impl UserInvariant {
                 ));
             }
         })
+    }
+}
+
+impl UserInvariant {
+    /// Judges one finished HTTP exchange: `Err` says what broke the invariant. The fuzzer
+    /// calls it after every exchange, and `cargo wasme test` after every HTTP step of a
+    /// scenario that declares `invariants:`, so both apply the same rule.
+    ///
+    /// ```
+    /// use wasme_harness::fuzz::UserInvariant;
+    /// use wasme_harness::{Exchange, Message};
+    /// let ex = Exchange {
+    ///     upstream_request: Some(Message {
+    ///         headers: vec![(":path".into(), "/".into())],
+    ///         ..Message::default()
+    ///     }),
+    ///     client_response: Message::default(),
+    ///     local_reply: None,
+    ///     reset: None,
+    ///     stalled: false,
+    /// };
+    /// assert!(UserInvariant::parse("upstream-lacks-header=x-id").unwrap().check(&ex).is_ok());
+    /// let broken = UserInvariant::parse("upstream-has-header=x-id").unwrap().check(&ex);
+    /// assert_eq!(broken, Err("the upstream request has no \"x-id\" header".to_string()));
+    /// ```
+    pub fn check(&self, out: &Outcome) -> Result<(), String> {
+        match self {
+            UserInvariant::UpstreamHasHeader(h) => {
+                if let Some(up) = &out.upstream_request
+                    && find_header(&up.headers, h).is_none()
+                {
+                    return Err(format!("the upstream request has no {h:?} header"));
+                }
+            }
+            UserInvariant::UpstreamLacksHeader(h) => {
+                if let Some(up) = &out.upstream_request
+                    && let Some(v) = find_header(&up.headers, h)
+                {
+                    return Err(format!("the upstream request has {h}: {v:?}"));
+                }
+            }
+            UserInvariant::ClientHasHeader(h) => {
+                if out.client_response.status().is_some()
+                    && find_header(&out.client_response.headers, h).is_none()
+                {
+                    return Err(format!("the client response has no {h:?} header"));
+                }
+            }
+            UserInvariant::NoFilter5xx => {
+                if let Some(l) = &out.local_reply
+                    && l.status >= 500
+                {
+                    return Err(format!("the filter replied {} ({})", l.status, l.details));
+                }
+            }
+            UserInvariant::NoLocalReply => {
+                if let Some(l) = &out.local_reply {
+                    return Err(format!("the filter replied {} ({})", l.status, l.details));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -185,47 +247,10 @@ pub(crate) fn check(
         return Err(Violation::StreamStalled);
     }
     for inv in user {
-        let broken = |detail: String| {
-            Err(Violation::User {
-                invariant: inv.clone(),
-                detail,
-            })
-        };
-        match inv {
-            UserInvariant::UpstreamHasHeader(h) => {
-                if let Some(up) = &out.upstream_request
-                    && find_header(&up.headers, h).is_none()
-                {
-                    return broken(format!("the upstream request has no {h:?} header"));
-                }
-            }
-            UserInvariant::UpstreamLacksHeader(h) => {
-                if let Some(up) = &out.upstream_request
-                    && let Some(v) = find_header(&up.headers, h)
-                {
-                    return broken(format!("the upstream request has {h}: {v:?}"));
-                }
-            }
-            UserInvariant::ClientHasHeader(h) => {
-                if out.client_response.status().is_some()
-                    && find_header(&out.client_response.headers, h).is_none()
-                {
-                    return broken(format!("the client response has no {h:?} header"));
-                }
-            }
-            UserInvariant::NoFilter5xx => {
-                if let Some(l) = &out.local_reply
-                    && l.status >= 500
-                {
-                    return broken(format!("the filter replied {} ({})", l.status, l.details));
-                }
-            }
-            UserInvariant::NoLocalReply => {
-                if let Some(l) = &out.local_reply {
-                    return broken(format!("the filter replied {} ({})", l.status, l.details));
-                }
-            }
-        }
+        inv.check(out).map_err(|detail| Violation::User {
+            invariant: inv.clone(),
+            detail,
+        })?;
     }
     Ok(())
 }

@@ -6,7 +6,9 @@
 //! * `generate` — proptest strategies for it ([`TrafficKind`]: HTTP, gRPC, TCP);
 //! * `drive` — playing an exchange on a [`Host`];
 //! * `invariants` — what must hold after each ([`Violation`], [`UserInvariant`]);
-//! * `leak` — guest memory across exchanges (a bytes-per-exchange slope);
+//! * `leak` — guest memory across exchanges (a bytes-per-exchange slope), and the one
+//!   judgement of a leak over repeats of the same input ([`measure_growth`]), which the
+//!   scenario expectation `guest_memory` of `cargo wasme test` shares;
 //! * `runner` — the loop and the shrinking.
 //!
 //! Generation and shrinking are proptest's (strategies, `TestRunner`'s seeded ChaCha RNG,
@@ -45,6 +47,7 @@ pub use input::{
     CalloutAnswer, ClientEnd, Exchange, HttpExchange, TcpExchange, Traffic, UpstreamReply,
 };
 pub use invariants::{UserInvariant, Violation};
+pub use leak::{MIN_REPEATS, MemoryGrowth, WARMUP_REPEATS, measure_growth};
 
 use crate::host::Host;
 use crate::values::{HarnessError, LogEntry};

@@ -63,30 +63,18 @@ impl Run<'_> {
         Ok(None)
     }
 
-    /// Whether repeating `ex` on a fresh VM makes guest memory climb steadily: it must grow in
-    /// at least three of four quarters of the repeats (a one-off allocator high-water step
-    /// grows one), and the slope is returned.
+    /// Whether repeating `ex` on a fresh VM makes guest memory climb steadily (judged by
+    /// [`leak::measure_growth`], as the scenario expectation `guest_memory` is); the rate.
     fn leaks(&self, ex: &Exchange) -> Result<Option<f64>, FuzzError> {
         let mut host = self.host(ex.config, false)?;
-        let repeats = self.options.leak_repeats.max(16);
-        let quarter = repeats / 4;
-        let mut marks = vec![];
-        let mut total_slope = 0.0;
-        // Warm up, then four quarters.
-        if leak::repeat_slope(&mut host, ex, 32, 1).is_none() {
-            return Ok(None);
-        }
-        marks.push(host.guest_memory_bytes());
-        for _ in 0..4 {
-            match leak::repeat_slope(&mut host, ex, 0, quarter) {
-                Some(s) => total_slope += s / 4.0,
-                None => return Ok(None),
+        let growth = leak::measure_growth(leak_repeats(self.options), |_| {
+            let seen = drive::play(&mut host, ex);
+            if seen.error.is_some() || host.failure().is_some() {
+                return Err(());
             }
-            marks.push(host.guest_memory_bytes());
-        }
-        let growing = marks.windows(2).filter(|w| w[1] > w[0]).count();
-        let per_exchange = (marks[4] - marks[0]) as f64 / f64::from(quarter * 4);
-        Ok((growing >= 3).then_some(per_exchange.max(total_slope)))
+            Ok(host.guest_memory_bytes())
+        });
+        Ok(growth.ok().and_then(|g| g.leak()))
     }
 
     /// proptest's shrinking search: simplify while the input still fails the same way,
@@ -156,7 +144,7 @@ impl Run<'_> {
         let iters = self.options.max_shrink_iters.min(LEAK_SHRINK_ITERS);
         let (minimal, n) = self.shrink(&mut tree, iters, |c| Ok(self.leaks(c)?.is_some()))?;
         let slope = self.leaks(&minimal)?.unwrap_or(slope);
-        let repeat = self.options.leak_repeats.max(16) + 32;
+        let repeat = leak_repeats(self.options);
         self.report(
             case,
             Violation::Leak {
@@ -198,6 +186,11 @@ impl Run<'_> {
             logs: host.logs().to_vec(),
         })
     }
+}
+
+/// How often a leak candidate repeats: the warm-up, then `leak_repeats` measured.
+fn leak_repeats(options: &FuzzOptions) -> u32 {
+    leak::WARMUP_REPEATS + options.leak_repeats.max(16)
 }
 
 fn rng(seed: u64) -> TestRng {

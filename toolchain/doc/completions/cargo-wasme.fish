@@ -402,7 +402,7 @@ complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand test" -s v -l ve
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand test" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand test" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -s p -l package -d 'The workspace package to build' -r
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -l scenario -d 'A scenario file: its module (when none is given), root id, configuration, clusters, properties and environment (and, for `bench`, its requests)' -r -F
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -l scenario -d 'A scenario file: its module (when none is given), root id, configuration, clusters, properties and environment (and, for `fuzz`, its invariants; for `bench`, its requests)' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -l root-id -d 'The root id [default: the scenario\'s, else the image\'s first]' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -l config -d 'A plugin configuration; repeat it to fuzz several variants [default: the scenario\'s]' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -l cluster -d 'A cluster the filter may call (the fuzzer answers its callouts); repeatable' -r
@@ -412,7 +412,7 @@ complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -s F -l fe
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -l time -d 'Fuzz for this long (e.g. 30s, 2m)' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -l runs -d 'Fuzz this many exchanges [default: 100000]' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -l seed -d 'The seed: the same seed gives the same exchanges' -r
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -l invariant -d 'An invariant every exchange must keep; repeatable (see below)' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -l invariant -d 'An invariant every exchange must keep; repeatable, added to the --scenario file\'s `invariants:` (see below)' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -l fuel-budget -d 'Most wasm instructions one exchange may execute (runs the module metered, a little slower)' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -l output -d 'Where to write the shrunk scenario of a failure' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
@@ -434,7 +434,7 @@ complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -s v -l ve
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand bench" -s p -l package -d 'The workspace package to build' -r
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand bench" -l scenario -d 'A scenario file: its module (when none is given), root id, configuration, clusters, properties and environment (and, for `bench`, its requests)' -r -F
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand bench" -l scenario -d 'A scenario file: its module (when none is given), root id, configuration, clusters, properties and environment (and, for `fuzz`, its invariants; for `bench`, its requests)' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand bench" -l root-id -d 'The root id [default: the scenario\'s, else the image\'s first]' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand bench" -l config -d 'A plugin configuration; repeat it to fuzz several variants [default: the scenario\'s]' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand bench" -l cluster -d 'A cluster the filter may call (the fuzzer answers its callouts); repeatable' -r

@@ -9,7 +9,7 @@ use cargo_wasme::build::{ImageRequest, build_image};
 use cargo_wasme::fuzz::Target;
 use cargo_wasme::scenario::bridge::{PluginSetup, ScriptedAnswer};
 use cargo_wasme::scenario::exec::plugin_setup;
-use cargo_wasme::scenario::format::{ModuleSource, Scenario, parse_duration};
+use cargo_wasme::scenario::format::{Invariant, ModuleSource, Scenario, parse_duration};
 use cargo_wasme::{scenario, shell};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,7 +28,8 @@ pub struct TargetArgs {
     #[arg(short = 'p', long, value_name = "PKG", conflicts_with = "module")]
     pub package: Option<String>,
     /// A scenario file: its module (when none is given), root id, configuration, clusters,
-    /// properties and environment (and, for `bench`, its requests).
+    /// properties and environment (and, for `fuzz`, its invariants; for `bench`, its
+    /// requests).
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
     /// The root id [default: the scenario's, else the image's first].
@@ -195,10 +196,13 @@ pub fn resolve(args: &TargetArgs) -> anyhow::Result<Resolved> {
 /// Arguments of `cargo wasme fuzz`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Invariants (--invariant, repeatable): upstream-has-header=NAME, \
-upstream-lacks-header=NAME, client-has-header=NAME, no-5xx, no-local-reply. Always checked: no trap \
-or VM failure, every stream deleted, no stream left paused, guest memory not growing, each callback \
-within the harness's 1 s deadline (and each exchange within --fuel-budget)."
+    after_help = "Invariants (--invariant, repeatable, and the --scenario file's `invariants:`): \
+upstream-has-header=NAME, upstream-lacks-header=NAME, client-has-header=NAME, no-5xx, \
+no-local-reply. Always checked: no trap or VM failure, every stream deleted, no stream left \
+paused, guest memory not growing, each callback within the harness's 1 s deadline (and each \
+exchange within --fuel-budget).\n\nA failure is written as a scenario that `cargo wasme test` \
+fails the same way: a leak as a step with `repeat:` and `guest_memory:`, an over-budget \
+exchange with `instructions_at_most:`, a broken invariant with `invariants:`."
 )]
 pub struct FuzzArgs {
     /// The module and its plugin settings.
@@ -219,7 +223,8 @@ pub struct FuzzArgs {
     /// Generate TCP byte streams (for network filters).
     #[arg(long)]
     pub tcp: bool,
-    /// An invariant every exchange must keep; repeatable (see below).
+    /// An invariant every exchange must keep; repeatable, added to the --scenario file's
+    /// `invariants:` (see below).
     #[arg(long = "invariant", value_name = "RULE")]
     pub invariants: Vec<String>,
     /// Most wasm instructions one exchange may execute (runs the module metered, a little
@@ -233,12 +238,22 @@ pub struct FuzzArgs {
 
 /// Runs `cargo wasme fuzz`.
 pub fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
-    let invariants = args
+    let mut invariants = args
         .invariants
         .iter()
         .map(|i| UserInvariant::parse(i).map_err(anyhow::Error::msg))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let resolved = resolve(&args.target)?;
+    // The scenario's `invariants:` join the flags' (a rule given both ways counts once).
+    for Invariant(rule) in resolved.scenario.iter().flat_map(|s| &s.invariants) {
+        if !invariants.contains(rule) {
+            invariants.push(rule.clone());
+        }
+    }
+    if !invariants.is_empty() {
+        let rules: Vec<String> = invariants.iter().map(ToString::to_string).collect();
+        shell::note(format!("checking invariants: {}", rules.join(", ")));
+    }
     let module = if args.fuel_budget.is_some() {
         Module::from_bytes_metered(&resolved.wasm)
     } else {

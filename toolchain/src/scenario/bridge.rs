@@ -48,25 +48,50 @@ pub enum ModuleError {
     },
 }
 
+/// How a module is compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// The ordinary engine (cached compilation).
+    #[default]
+    Plain,
+    /// The instruction-counting engine ([`Module::from_bytes_metered`]): hosts report
+    /// [`Host::fuel_consumed`]; a little slower.
+    Metered,
+}
+
 /// Loads a scenario's module; relative paths are resolved against `base`.
 pub fn load_module(source: &ModuleSource, base: &Path) -> Result<Module, ModuleError> {
+    load_module_on(source, base, Engine::Plain)
+}
+
+/// As [`load_module`], compiled on `engine`.
+pub fn load_module_on(
+    source: &ModuleSource,
+    base: &Path,
+    engine: Engine,
+) -> Result<Module, ModuleError> {
     match source {
-        ModuleSource::Path(p) => load_file(&base.join(p)),
+        ModuleSource::Path(p) => load_file(&base.join(p), engine),
         ModuleSource::Crate { dir, package } => {
             let dir = base.join(dir);
             let wasm = wasme_harness::build::build_filter(&dir, package.as_deref())
                 .map_err(|source| ModuleError::Build { dir, source })?;
-            load_file(&wasm)
+            load_file(&wasm, engine)
         }
-        ModuleSource::Image(reference) => load_image(reference),
+        ModuleSource::Image(reference) => load_image(reference, engine),
     }
 }
 
 /// Loads a module named on the command line: an existing file, else an image reference.
 pub fn load_module_arg(arg: &str) -> Result<Module, ModuleError> {
+    load_module_arg_on(arg, Engine::Plain)
+}
+
+/// As [`load_module_arg`], compiled on `engine`.
+pub fn load_module_arg_on(arg: &str, engine: Engine) -> Result<Module, ModuleError> {
     let path = Path::new(arg);
     if path.is_file() {
-        return load_file(path);
+        return load_file(path, engine);
     }
     if path.extension().is_some_and(|e| e == "wasm") {
         return Err(ModuleError::Load {
@@ -77,18 +102,44 @@ pub fn load_module_arg(arg: &str) -> Result<Module, ModuleError> {
             }),
         });
     }
-    load_image(arg)
+    load_image(arg, engine)
 }
 
-fn load_file(path: &Path) -> Result<Module, ModuleError> {
-    Module::from_file(path).map_err(|source| ModuleError::Load {
+fn load_file(path: &Path, engine: Engine) -> Result<Module, ModuleError> {
+    let loaded = match engine {
+        Engine::Plain => Module::from_file(path),
+        // The size limit first, as `from_file` does: never read a huge file whole.
+        Engine::Metered => match std::fs::metadata(path) {
+            Ok(m) if m.len() > wasme_harness::MAX_MODULE_BYTES as u64 => Module::from_file(path),
+            _ => read_metered(path),
+        },
+    };
+    loaded.map_err(|source| ModuleError::Load {
         path: path.to_path_buf(),
         source: Box::new(source),
     })
 }
 
+/// Reads a `.wasm` (or `.wat`) file and compiles it on the instruction-counting engine.
+fn read_metered(path: &Path) -> Result<Module, HarnessError> {
+    let bytes = std::fs::read(path).map_err(|e| HarnessError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("wat"))
+    {
+        let binary = wat::parse_bytes(&bytes).map_err(|e| {
+            HarnessError::Compile(format!("invalid WAT text in {}: {e}", path.display()))
+        })?;
+        return Module::from_bytes_metered(binary);
+    }
+    Module::from_bytes_metered(bytes)
+}
+
 /// Loads the module of an image in the local store (`$WASME_HOME`).
-fn load_image(reference: &str) -> Result<Module, ModuleError> {
+fn load_image(reference: &str, engine: Engine) -> Result<Module, ModuleError> {
     let not_found = |reason: String| ModuleError::NotFound {
         arg: reference.to_string(),
         reason,
@@ -100,7 +151,11 @@ fn load_image(reference: &str) -> Result<Module, ModuleError> {
         Err(e) => Err(e),
     }
     .map_err(|e| not_found(e.to_string()))?;
-    Module::from_bytes(image.wasm()).map_err(|source| ModuleError::Image {
+    match engine {
+        Engine::Plain => Module::from_bytes(image.wasm()),
+        Engine::Metered => Module::from_bytes_metered(image.wasm()),
+    }
+    .map_err(|source| ModuleError::Image {
         reference: image.reference.clone(),
         source: Box::new(source),
     })
@@ -251,6 +306,9 @@ pub struct ExchangeView {
     pub reset: Option<String>,
     /// The filter still held the request or response at the end.
     pub stalled: bool,
+    /// The harness's own record of the exchange, for the rules the harness judges (the
+    /// scenario's `invariants`, through [`wasme_harness::fuzz::UserInvariant::check`]).
+    pub harness: wasme_harness::Exchange,
 }
 
 /// Sends one request through the plugin; the upstream answers with `response`. The request's
@@ -346,6 +404,7 @@ fn exchange_with(
             body: l.body.clone(),
             headers: l.headers.clone(),
         }),
+        harness: ex,
     })
 }
 

@@ -17,6 +17,8 @@ pub(super) struct Partial {
     reset: Option<String>,
     stalled: bool,
     http_exchange: bool,
+    /// The harness's record of an HTTP exchange, for the scenario's `invariants`.
+    pub(super) harness: Option<wasme_harness::Exchange>,
 }
 
 /// Runs the action of a step.
@@ -41,6 +43,7 @@ pub(super) fn run_action(host: &mut Host, action: &Action) -> Result<Partial, Ha
                 reset: ex.reset,
                 stalled: ex.stalled,
                 http_exchange: true,
+                harness: Some(ex.harness),
             })
         }
         Action::Connection(c) => Ok(Partial {
@@ -122,5 +125,6 @@ pub(super) fn observe(
         http_exchange: partial.http_exchange,
         vm_failure: host.failure().map(|f| f.to_string()),
         connection: partial.connection,
+        instructions: None,
     }
 }

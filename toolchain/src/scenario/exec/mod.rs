@@ -26,7 +26,7 @@ pub use root_id::{RootIdChoice, choose_root_id};
 pub use setup::plugin_setup;
 
 use super::expect;
-use super::format::{Action, ModuleSource, Scenario};
+use super::format::{Action, Invariant, ModuleSource, Scenario, Step};
 use super::parse::LoadedScenario;
 use crate::scenario::bridge as host;
 use std::fmt::Write as _;
@@ -94,9 +94,32 @@ fn run_into(loaded: &LoadedScenario, opts: &Options, report: &mut ScenarioReport
         );
         return;
     }
+    if !s.invariants.is_empty()
+        && !s
+            .steps
+            .iter()
+            .any(|st| matches!(st.action, Action::Http { .. }))
+    {
+        report.setup_error = Some(
+            "the scenario declares `invariants` but no step sends a request to check them on \
+             (add a step with `request:`)"
+                .to_string(),
+        );
+        return;
+    }
+    // Counting instructions needs the metering engine; the others run on the plain one.
+    let engine = if s
+        .steps
+        .iter()
+        .any(|st| st.expect.instructions_at_most.is_some())
+    {
+        host::Engine::Metered
+    } else {
+        host::Engine::Plain
+    };
     let module = match &opts.module_override {
-        Some(arg) => host::load_module_arg(arg),
-        None => host::load_module(&s.module, loaded.base_dir()),
+        Some(arg) => host::load_module_arg_on(arg, engine),
+        None => host::load_module_on(&s.module, loaded.base_dir(), engine),
     };
     let module = match module {
         Ok(m) => m,
@@ -113,6 +136,14 @@ fn run_into(loaded: &LoadedScenario, opts: &Options, report: &mut ScenarioReport
     let root_id = scenario_root_id(s, opts);
     let mut settings = setup::plugin_setup(s);
     settings.root_id = root_id.root_id.clone();
+    // A repeated step would record its hostcalls thousands of times: the trace is kept only
+    // when something reads it.
+    let repeats = s.steps.iter().any(|st| st.repeat > 1);
+    let trace_read = s
+        .steps
+        .iter()
+        .any(|st| !st.expect.trace.is_empty() || !st.expect.trace_absent.is_empty());
+    settings.trace = !repeats || trace_read || opts.trace_on_failure;
     report.root_id = Some(root_id);
     let built = host::build_host(&module, &settings);
     let mut host = match (built, &s.startup) {
@@ -194,36 +225,14 @@ fn run_into(loaded: &LoadedScenario, opts: &Options, report: &mut ScenarioReport
             continue;
         }
         let t0 = Instant::now();
-        let logs_before = host.logs().len();
-        let trace_before = host.trace().len();
-        for (cluster, c) in &step.clusters {
-            host::script_cluster(&mut host, cluster, &setup::scripted(c));
+        let (outcome, trace, error) = run_step(&mut host, step, &s.invariants, settings.trace);
+        if let Some(e) = error {
+            not_run = Some(format!(
+                "step {} could not run ({e}), and the steps after it depend on the state it \
+                 would have left",
+                index + 1
+            ));
         }
-        let result = action::run_action(&mut host, &step.action);
-        let trace: Vec<String> = host
-            .trace()
-            .get(trace_before..)
-            .unwrap_or_default()
-            .to_vec();
-        let outcome = match result {
-            Ok(partial) => {
-                let obs = action::observe(&host, partial, logs_before, &trace, &step.expect);
-                let mismatches = expect::check(&step.expect, &obs);
-                if mismatches.is_empty() {
-                    StepOutcome::Passed
-                } else {
-                    StepOutcome::Failed(mismatches)
-                }
-            }
-            Err(e) => {
-                not_run = Some(format!(
-                    "step {} could not run ({e}), and the steps after it depend on the state it \
-                     would have left",
-                    index + 1
-                ));
-                StepOutcome::Error(format!("the step could not run: {e}"))
-            }
-        };
         let keep_trace = !matches!(outcome, StepOutcome::Passed);
         report.steps.push(StepReport {
             name,
@@ -231,6 +240,146 @@ fn run_into(loaded: &LoadedScenario, opts: &Options, report: &mut ScenarioReport
             duration: t0.elapsed(),
             trace: if keep_trace { trace } else { Vec::new() },
         });
+    }
+}
+
+/// Why a repeat of a step stopped the step.
+enum Stop {
+    /// Expectations failed.
+    Failed(Vec<expect::Mismatch>),
+    /// The action could not run.
+    Error(HarnessError),
+}
+
+/// The most trace lines a failing repeated step keeps (its last ones).
+const REPEATED_TRACE_TAIL: usize = 400;
+
+/// Runs one step (every repeat of it) and checks its expectations and the scenario's
+/// invariants; the outcome, the step's hostcall trace, and the harness's error when the step
+/// could not run.
+fn run_step(
+    host: &mut wasme_harness::Host,
+    step: &Step,
+    invariants: &[Invariant],
+    trace_on: bool,
+) -> (StepOutcome, Vec<String>, Option<String>) {
+    for (cluster, c) in &step.clusters {
+        host::script_cluster(host, cluster, &setup::scripted(c));
+    }
+    // Each repeat's own trace lines, when something reads them (cloning the trace per repeat
+    // costs its whole length); else one look at the end.
+    let per_repeat_trace = trace_on
+        && (step.repeat == 1
+            || !step.expect.trace.is_empty()
+            || !step.expect.trace_absent.is_empty());
+    let step_trace_start = if trace_on && !per_repeat_trace {
+        host.trace().len()
+    } else {
+        0
+    };
+    let mut last_trace = Vec::new();
+    let mut play = |i: u32| -> Result<usize, Stop> {
+        let logs_before = host.logs().len();
+        let trace_before = if per_repeat_trace {
+            host.trace().len()
+        } else {
+            0
+        };
+        let fuel_before = (host.fuel_consumed(), host.reloads());
+        let result = action::run_action(host, &step.action);
+        let trace: Vec<String> = if per_repeat_trace {
+            host.trace()
+                .get(trace_before..)
+                .unwrap_or_default()
+                .to_vec()
+        } else {
+            Vec::new()
+        };
+        let mut partial = result.map_err(Stop::Error)?;
+        let exchange = partial.harness.take();
+        let mut obs = action::observe(host, partial, logs_before, &trace, &step.expect);
+        obs.instructions = Some(instructions(
+            &step.action,
+            fuel_before,
+            (host.fuel_consumed(), host.reloads()),
+        ));
+        last_trace = trace;
+        let mut mismatches = expect::check(&step.expect, &obs);
+        if let Some(ex) = &exchange {
+            for Invariant(rule) in invariants {
+                if let Err(detail) = rule.check(ex) {
+                    mismatches.push(expect::Mismatch {
+                        field: format!("invariants[{rule}]"),
+                        expected: format!("every request keeps `{rule}`"),
+                        actual: detail,
+                        context: None,
+                    });
+                }
+            }
+        }
+        if mismatches.is_empty() {
+            return Ok(host.guest_memory_bytes());
+        }
+        if step.repeat > 1 {
+            for m in &mut mismatches {
+                let note = format!(
+                    "    at repeat {} of {} (the earlier ones passed)\n",
+                    i + 1,
+                    step.repeat
+                );
+                m.context = Some(note + m.context.as_deref().unwrap_or(""));
+            }
+        }
+        Err(Stop::Failed(mismatches))
+    };
+    let result = match &step.expect.guest_memory {
+        Some(want) => wasme_harness::fuzz::measure_growth(step.repeat, &mut play)
+            .map(|growth| expect::check_guest_memory(want, &growth)),
+        None => (0..step.repeat)
+            .try_for_each(|i| play(i).map(drop))
+            .map(|()| Vec::new()),
+    };
+    let trace = if per_repeat_trace {
+        last_trace
+    } else if trace_on && !matches!(&result, Ok(m) if m.is_empty()) {
+        let all = host.trace();
+        let lines = all.get(step_trace_start..).unwrap_or_default();
+        lines[lines.len().saturating_sub(REPEATED_TRACE_TAIL)..].to_vec()
+    } else {
+        Vec::new()
+    };
+    match result {
+        Ok(m) if m.is_empty() => (StepOutcome::Passed, trace, None),
+        Ok(m) | Err(Stop::Failed(m)) => (StepOutcome::Failed(m), trace, None),
+        Err(Stop::Error(e)) => (
+            StepOutcome::Error(format!("the step could not run: {e}")),
+            trace,
+            Some(e.to_string()),
+        ),
+    }
+}
+
+/// The instructions an action executed, from the VM's (instruction count, reloads) before and
+/// after it, or why they could not be counted.
+fn instructions(
+    action: &Action,
+    before: (Option<u64>, u32),
+    after: (Option<u64>, u32),
+) -> Result<u64, String> {
+    if matches!(action, Action::Check) {
+        return Err(
+            "this step runs no filter code (it has no `request`, `connection` or \
+                    `advance_clock`)"
+                .into(),
+        );
+    }
+    if before.1 != after.1 {
+        // A new VM counts from zero: the old one's instructions are lost.
+        return Err("the VM failed and was reloaded (`fail_reload`) during the step".into());
+    }
+    match (before.0, after.0) {
+        (Some(a), Some(b)) => Ok(b.saturating_sub(a)),
+        _ => Err("the module was not compiled on the instruction-counting engine".into()),
     }
 }
 
@@ -260,5 +409,23 @@ fn default_step_name(action: &Action) -> String {
         Action::Connection(c) => format!("connection ({} chunks)", c.data.len()),
         Action::AdvanceClock(d) => format!("advance clock {d:?}"),
         Action::Check => "check".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn instructions_are_counted_only_when_they_can_be() {
+        let tick = Action::AdvanceClock(Duration::from_secs(1));
+        assert_eq!(instructions(&tick, (Some(10), 0), (Some(250), 0)), Ok(240));
+        let e = instructions(&Action::Check, (Some(10), 0), (Some(10), 0)).unwrap_err();
+        assert!(e.contains("runs no filter code"), "{e}");
+        let e = instructions(&tick, (Some(10), 0), (Some(3), 1)).unwrap_err();
+        assert!(e.contains("reloaded"), "{e}");
+        let e = instructions(&tick, (None, 0), (None, 0)).unwrap_err();
+        assert!(e.contains("instruction-counting engine"), "{e}");
     }
 }

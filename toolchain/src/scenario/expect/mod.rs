@@ -20,12 +20,14 @@
 //! ```
 
 mod calls;
+mod cost;
 mod logs;
 mod message;
 mod mismatch;
 mod observation;
 mod state;
 
+pub use cost::check_guest_memory;
 pub use mismatch::Mismatch;
 pub use observation::{
     Observation, ObservedCall, ObservedConnection, ObservedLocalReply, ObservedMessage,
@@ -33,7 +35,8 @@ pub use observation::{
 
 use super::format::Expect;
 
-/// Checks every expectation of a step; an empty result means the step passed.
+/// Checks every expectation of a step (of one repeat of it) but `guest_memory`, which judges
+/// all the repeats together ([`check_guest_memory`]); an empty result means the step passed.
 ///
 /// No expectation passes without having been checked: one about an HTTP request's fate on a
 /// step that sent none, about a connection on a step that opened none, or about a message
@@ -90,6 +93,7 @@ pub fn check(expect: &Expect, obs: &Observation) -> Vec<Mismatch> {
     if let Some(c) = &expect.connection {
         calls::check_connection(c, obs.connection.as_ref(), &mut out);
     }
+    cost::check_instructions(expect, obs, &mut out);
     out
 }
 

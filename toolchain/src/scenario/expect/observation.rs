@@ -93,4 +93,7 @@ pub struct Observation {
     pub vm_failure: Option<String>,
     /// For connection steps.
     pub connection: Option<ObservedConnection>,
+    /// Wasm instructions the step's action executed, or why they could not be counted
+    /// (`None`: not measured).
+    pub instructions: Option<Result<u64, String>>,
 }

@@ -59,6 +59,27 @@ pub struct Expect {
     /// For a `connection` step: what the network filter did.
     #[serde(default)]
     pub connection: Option<ConnectionExpect>,
+    /// The most wasm instructions the step's action may execute (each repeat's own count;
+    /// the filter's callbacks only, host work excluded). The scenario then runs the module
+    /// on the instruction-counting engine; a step whose count cannot be taken (one that runs
+    /// no action) fails and says why.
+    #[serde(default)]
+    pub instructions_at_most: Option<u64>,
+    /// Guest memory over the step's repeats (needs `repeat: 48` or more): after a warm-up of
+    /// 32 repeats, the rest are split in four quarters; the step fails when memory grew in at
+    /// least three of them (steady growth, not one allocator high-water step) at more than
+    /// the given bytes per repeat. The same judgement as `cargo wasme fuzz`'s leak finding.
+    #[serde(default)]
+    pub guest_memory: Option<GuestMemoryExpect>,
+}
+
+/// `guest_memory:` — how much steady growth per repeat a step tolerates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuestMemoryExpect {
+    /// Bytes of steady growth per repeat allowed (0: none). Wasm memory grows in 64 KiB
+    /// pages, so a leak of B bytes per repeat shows only over about 4 x 65536 / B repeats.
+    pub growth_per_repeat_at_most: u64,
 }
 
 /// Expectations on one HTTP message (the upstream request or the client response).

@@ -15,7 +15,9 @@
 //!   `advance_clock` (`step.rs`);
 //! * [`Cluster`] — scripted callout answers (`cluster.rs`);
 //! * [`Expect`] and its parts (`expect.rs`);
-//! * [`Headers`] (`headers.rs`).
+//! * [`Headers`] (`headers.rs`);
+//! * [`Invariant`] — rules every HTTP step keeps, shared with `cargo wasme fuzz`
+//!   (`invariant.rs`).
 //!
 //! ```
 //! use cargo_wasme::scenario::format::{Action, ModuleSource, Scenario};
@@ -31,20 +33,23 @@
 mod cluster;
 mod expect;
 mod headers;
+mod invariant;
 mod module;
 mod shape;
 mod step;
 
 pub use cluster::{CalloutResponse, Cluster};
 pub use expect::{
-    ConnectionExpect, Expect, FailedExpect, HttpCallExpect, LevelName, LocalReplyExpect, LogExpect,
-    MessageExpect,
+    ConnectionExpect, Expect, FailedExpect, GuestMemoryExpect, HttpCallExpect, LevelName,
+    LocalReplyExpect, LogExpect, MessageExpect,
 };
 pub use headers::{Headers, header_name};
+pub use invariant::Invariant;
 pub use module::{Config, FailurePolicyName, ModuleSource, StartupExpectation};
 pub use shape::Scalar;
 pub use step::{
-    Action, Chunk, Connection, DurationSpec, Request, Step, UpstreamResponse, parse_duration,
+    Action, Chunk, Connection, DurationSpec, MAX_REPEAT, MIN_MEMORY_REPEAT, Request, Step,
+    UpstreamResponse, parse_duration,
 };
 
 use schemars::JsonSchema;
@@ -104,6 +109,12 @@ pub struct Scenario {
     /// Expect start-up (on_vm_start / on_configure) to fail, e.g. for a bad configuration.
     #[serde(default)]
     pub startup: Option<StartupExpectation>,
+    /// Rules every HTTP step (every repeat) must keep, as `cargo wasme fuzz --invariant`
+    /// takes them: `upstream-has-header=NAME`, `upstream-lacks-header=NAME`,
+    /// `client-has-header=NAME`, `no-5xx`, `no-local-reply`. `cargo wasme fuzz --scenario`
+    /// checks them on every generated exchange too.
+    #[serde(default)]
+    pub invariants: Vec<Invariant>,
     /// The steps, run in order against one plugin instance.
     #[serde(default)]
     pub steps: Vec<Step>,

@@ -8,7 +8,9 @@ use super::module::yes;
 use super::shape::Scalar;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 /// One step: an HTTP request, a TCP connection, a clock advance, or only expectations.
@@ -22,9 +24,17 @@ pub struct Step {
     pub clusters: BTreeMap<String, Cluster>,
     /// What the step does.
     pub action: Action,
+    /// How many times the action plays, one after the other on the same VM (1 unless
+    /// `repeat:` says otherwise). Every expectation is checked after every repeat, except
+    /// `guest_memory`, which judges them all.
+    pub repeat: u32,
     /// What must hold after the step.
     pub expect: Expect,
 }
+
+/// The most a step may repeat: enough to see a leak of a few bytes per request in 64 KiB
+/// pages, few enough that a scenario stays a test (seconds, not minutes).
+pub const MAX_REPEAT: u32 = 100_000;
 
 /// What a step does.
 #[derive(Debug, Clone)]
@@ -67,10 +77,68 @@ struct StepForm {
     /// Change how clusters answer, from this step on (before its action).
     #[serde(default, deserialize_with = "checked_clusters")]
     clusters: BTreeMap<String, Cluster>,
+    /// Play the action this many times on the same VM (1 to 100000; default 1), checking the
+    /// expectations after each repeat; with `expect.guest_memory`, at least 48 (see there).
+    #[serde(default)]
+    repeat: Option<Repeat>,
     /// What must hold after the step.
     #[serde(default)]
     expect: Option<Expect>,
 }
+
+/// How many times a step's action plays on the same VM: 1 to 100000.
+// Deserialized by hand: through `#[serde(try_from)]` the range error would point at the
+// enclosing step, not at the value (see `shape.rs`).
+#[derive(Debug, Clone, Copy, JsonSchema)]
+#[schemars(rename = "Repeat", schema_with = "repeat_schema")]
+struct Repeat(u32);
+
+impl<'de> Deserialize<'de> for Repeat {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Repeat;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "a number of times from 1 to {MAX_REPEAT}")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Repeat, E> {
+                match u32::try_from(n) {
+                    Ok(n) if (1..=MAX_REPEAT).contains(&n) => Ok(Repeat(n)),
+                    _ => Err(E::custom(format!(
+                        "{n} is out of range: a step plays 1 to {MAX_REPEAT} times"
+                    ))),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Repeat, E> {
+                match u64::try_from(n) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::custom(format!(
+                        "{n} is out of range: a step plays 1 to {MAX_REPEAT} times"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_u64(V)
+    }
+}
+
+fn repeat_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_REPEAT
+    })
+}
+
+/// The fewest repeats `expect.guest_memory` judges (the harness's warm-up and four quarters).
+pub const MIN_MEMORY_REPEAT: u32 = wasme_harness::fuzz::MIN_REPEATS;
+
+// The error text below names these numbers.
+const _: () = assert!(MIN_MEMORY_REPEAT == 48 && wasme_harness::fuzz::WARMUP_REPEATS == 32);
+
+const GUEST_MEMORY_NEEDS_REPEATS: &str = "`expect.guest_memory` judges growth over repeats: \
+     give the step `repeat: 48` or more (the first 32 warm the allocator up; to see a leak of B \
+     bytes per request, repeat about 32 + 4 x 65536 / B times, e.g. 1056 for 1 KiB)";
 
 impl TryFrom<StepForm> for Step {
     type Error = &'static str;
@@ -93,11 +161,23 @@ impl TryFrom<StepForm> for Step {
                 );
             }
         };
+        let expect = f.expect.unwrap_or_default();
+        let repeat = f.repeat.map_or(1, |r| r.0);
+        if f.repeat.is_some() && matches!(action, Action::Check) {
+            return Err(
+                "`repeat` needs an action to repeat: a `request`, `connection` or `advance_clock` \
+                 in the same step",
+            );
+        }
+        if expect.guest_memory.is_some() && repeat < MIN_MEMORY_REPEAT {
+            return Err(GUEST_MEMORY_NEEDS_REPEATS);
+        }
         Ok(Step {
             name: f.name,
             clusters: f.clusters,
             action,
-            expect: f.expect.unwrap_or_default(),
+            repeat,
+            expect,
         })
     }
 }
@@ -263,4 +343,84 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         }
     };
     Duration::try_from_secs_f64(n * scale).map_err(|e| format!("duration {text:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::parse::parse_str;
+    use std::path::Path;
+
+    fn parse(steps: &str) -> Result<crate::scenario::format::Scenario, String> {
+        parse_str(
+            Path::new("s.yaml"),
+            &format!("module: f.wasm\nsteps:\n{steps}"),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn repeat_and_the_cost_expectations_parse() {
+        let s = parse(
+            "  - request: {path: /}\n    repeat: 1056\n    expect:\n      instructions_at_most: 5000\n      guest_memory: {growth_per_repeat_at_most: 64}\n",
+        )
+        .unwrap();
+        let step = &s.steps[0];
+        assert_eq!(step.repeat, 1056);
+        assert_eq!(step.expect.instructions_at_most, Some(5000));
+        assert_eq!(
+            step.expect
+                .guest_memory
+                .map(|g| g.growth_per_repeat_at_most),
+            Some(64)
+        );
+        assert_eq!(parse("  - request: {}\n").unwrap().steps[0].repeat, 1);
+    }
+
+    #[test]
+    fn bad_repeats_and_memory_expectations_are_rejected_where_they_are() {
+        for (steps, at, says) in [
+            (
+                "  - request: {}\n    repeat: 0\n",
+                "s.yaml:4:",
+                "out of range",
+            ),
+            (
+                "  - request: {}\n    repeat: 100001\n",
+                "s.yaml:4:",
+                "1 to 100000",
+            ),
+            ("  - request: {}\n    repeat: -3\n", "s.yaml:4:", "repeat"),
+            ("  - request: {}\n    repeat: lots\n", "s.yaml:4:", "repeat"),
+            (
+                "  - request: {}\n    repeat: 47\n    expect: {guest_memory: {growth_per_repeat_at_most: 0}}\n",
+                "s.yaml:3:",
+                "repeat: 48",
+            ),
+            (
+                "  - request: {}\n    expect: {guest_memory: {growth_per_repeat_at_most: 0}}\n",
+                "s.yaml:3:",
+                "repeat: 48",
+            ),
+            (
+                "  - request: {}\n    repeat: 64\n    expect: {guest_memory: {growth: 0}}\n",
+                "s.yaml:5:",
+                "unknown field `growth`",
+            ),
+            (
+                "  - request: {}\n    repeat: 64\n    expect: {guest_memory: {}}\n",
+                "s.yaml:5:",
+                "growth_per_repeat_at_most",
+            ),
+            (
+                "  - request: {}\n    expect: {instructions_at_most: many}\n",
+                "s.yaml:4:",
+                "instructions_at_most",
+            ),
+            ("  - repeat: 3\n", "s.yaml:3:", "`repeat` needs an action"),
+        ] {
+            let e = parse(steps).expect_err(steps);
+            assert!(e.starts_with(at), "{steps}: {e}");
+            assert!(e.contains(says), "{steps}: {e}");
+        }
+    }
 }
