@@ -135,7 +135,7 @@ pub use crate::json::quoted;
 fn abbreviate(text: &str) -> String {
     const MAX: usize = 60;
     match text.char_indices().nth(MAX) {
-        Some((i, _)) => format!("{}…", &text[..i]),
+        Some((i, _)) => format!("{}…", text.get(..i).unwrap_or_default()),
         None => text.to_string(),
     }
 }

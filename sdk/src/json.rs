@@ -79,7 +79,7 @@ fn describe(unexpected: Unexpected<'_>) -> String {
         Unexpected::Unsigned(n) => format!("integer `{n}`"),
         Unexpected::Signed(n) => format!("integer `{n}`"),
         Unexpected::Float(_) => "floating point number".into(),
-        Unexpected::Char(c) => format!("character `{}`", c.escape_default()),
+        Unexpected::Char(c) => format!("character {}", quoted(c.encode_utf8(&mut [0; 4]))),
         Unexpected::Str(s) => format!("string {}", quoted(s)),
         Unexpected::Bytes(_) => "byte array".into(),
         Unexpected::Unit => "null".into(),
@@ -158,17 +158,31 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// `text[a..b]` without the panic path of `str` indexing (its message formatting is
+    /// kilobytes of every module): the reader only cuts at ASCII bytes, so this never misses.
+    fn slice(&self, a: usize, b: usize) -> &'a str {
+        self.text.get(a..b).unwrap_or_default()
+    }
+
     /// Gives an error without a position (from serde's visitors) the current one.
     fn at(&self, mut e: JsonError) -> JsonError {
         if e.position.is_none() {
             // An error can be found inside a multi-byte character: count up to its start.
-            let mut end = self.pos.min(self.text.len());
-            while !self.text.is_char_boundary(end) {
-                end -= 1;
+            // Counted on bytes (a character starts at every non-continuation byte) rather than
+            // with `str` slicing and `chars()`, whose panic paths and iterators are ~4 KB of
+            // every filter module.
+            let done = self.bytes().get(..self.pos).unwrap_or(self.bytes());
+            let starts = |b: &&u8| (**b & 0xC0) != 0x80;
+            let line = done.iter().filter(|b| **b == b'\n').count() + 1;
+            let last_line = match done.iter().rposition(|b| *b == b'\n') {
+                Some(nl) => &done[nl + 1..],
+                None => done,
+            };
+            let mut column = last_line.iter().filter(starts).count();
+            if self.pos < self.bytes().len() && !starts(&&self.bytes()[self.pos]) {
+                // Inside a character: the column is that character's, not the next one's.
+                column = column.saturating_sub(1);
             }
-            let done = &self.text[..end];
-            let line = done.matches('\n').count() + 1;
-            let column = done.rsplit('\n').next().map_or(0, |l| l.chars().count());
             e.position = Some((line, column.max(1)));
         }
         e
@@ -251,7 +265,7 @@ impl<'a> Reader<'a> {
             }
         }
         self.pos = i;
-        Ok((&self.text[start..i], integer))
+        Ok((self.slice(start, i), integer))
     }
 
     /// Reads a string; borrowed when it has no escapes.
@@ -265,7 +279,7 @@ impl<'a> Reader<'a> {
             match b.get(self.pos) {
                 None => return Err(self.error("EOF while parsing a string")),
                 Some(b'"') => {
-                    let tail = &self.text[run..self.pos];
+                    let tail = self.slice(run, self.pos);
                     self.pos += 1;
                     return Ok(match owned {
                         Some(mut s) => {
@@ -277,7 +291,7 @@ impl<'a> Reader<'a> {
                 }
                 Some(b'\\') => {
                     let s = owned.get_or_insert_with(String::new);
-                    s.push_str(&self.text[run..self.pos]);
+                    s.push_str(self.slice(run, self.pos));
                     self.pos += 1;
                     let c = match b.get(self.pos) {
                         Some(b'"') => '"',
