@@ -43,10 +43,10 @@
 //! # Cost
 //!
 //! `benches/sdk_cost.rs` runs add-header written with this SDK (`filters/add-header`) and on
-//! raw `proxy-wasm` (`filters/add-header-raw`) through the harness. Measured 2026-11-25 on the
-//! shared 2-core dev box: modules 264,879 vs 257,700 bytes in release (+2.8 %), 190,177 vs
-//! 185,609 after `wasm-opt -O` (+2.5 %); request throughput equal within noise (≈ 4.5 k vs
-//! ≈ 4.2 k exchanges/s, overlapping confidence intervals, harness built without optimisation).
+//! raw `proxy-wasm` (`filters/add-header-raw`) through the harness. As `cargo wasme build`
+//! stores them (measured 2026-12-01): 90,364 bytes with the SDK vs 108,975 on raw proxy-wasm
+//! with serde_json; a trivial raw filter is 67,765. The SDK avoids `str` slicing and `char`
+//! escaping in its own code (their panic and `Debug` paths are kilobytes of every module).
 //!
 //! Host-side code: everything that talks to the host only runs inside a proxy-wasm VM; the
 //! export macros expand to nothing outside `wasm32`, so a filter crate's pure logic (and its
