@@ -55,6 +55,11 @@ pub struct RegistryOptions {
     /// How long a transfer may go without receiving a byte before it fails (default
     /// [`pull::DEFAULT_READ_TIMEOUT`], or `WASME_READ_TIMEOUT` seconds).
     pub read_timeout: Duration,
+    /// The slowest average a download may run at, in bytes per second, after the first read
+    /// timeout's grace (default [`pull::DEFAULT_MIN_TRANSFER_RATE`], or
+    /// `WASME_MIN_TRANSFER_RATE`): what stops a registry that trickles one byte before every
+    /// read timeout.
+    pub min_transfer_rate: u64,
     /// The largest layer `pull` accepts, whatever its manifest declares (default
     /// [`pull::DEFAULT_MAX_LAYER_SIZE`], or `WASME_MAX_LAYER_BYTES`).
     pub max_layer_size: u64,
@@ -82,6 +87,8 @@ impl Default for RegistryOptions {
             credential: None,
             read_timeout: env_number("WASME_READ_TIMEOUT")
                 .map_or(pull::DEFAULT_READ_TIMEOUT, Duration::from_secs),
+            min_transfer_rate: env_number("WASME_MIN_TRANSFER_RATE")
+                .unwrap_or(pull::DEFAULT_MIN_TRANSFER_RATE),
             max_layer_size: env_number("WASME_MAX_LAYER_BYTES")
                 .unwrap_or(pull::DEFAULT_MAX_LAYER_SIZE),
             chunk_size: push::DEFAULT_CHUNK_SIZE,

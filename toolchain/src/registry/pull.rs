@@ -37,6 +37,10 @@ pub const DEFAULT_MAX_LAYER_SIZE: u64 = 2 * image::layer::MAX_MODULE_SIZE;
 /// The default time a transfer may go without receiving a byte.
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The default floor on a download's average rate: 16 KiB/s, far below any registry in use
+/// (a 512 MiB layer may take 9 hours; a 100 KiB filter module 37 s).
+pub const DEFAULT_MIN_TRANSFER_RATE: u64 = 16 * 1024;
+
 /// What [`Registry::fetch`] read: the manifest and its verified blobs.
 pub(super) struct Fetched {
     pub(super) whole: String,
@@ -113,9 +117,19 @@ struct Get<'a> {
     limit: u64,
     /// What it is, for messages (`the manifest`, `blob sha256:…`).
     what: String,
+    /// The whole transfer's time limit: a registry that trickles a byte before every read
+    /// timeout must not hold a pull for ever ([`Registry::transfer_budget`]).
+    budget: Duration,
 }
 
 impl Registry {
+    /// How long a download of up to `bytes` may take in all: the read timeout plus the time
+    /// it takes at [`RegistryOptions::min_transfer_rate`](super::RegistryOptions).
+    fn transfer_budget(&self, bytes: u64) -> Duration {
+        let rate = self.options.min_transfer_rate.max(1);
+        self.options.read_timeout + Duration::from_secs(bytes / rate + 1)
+    }
+
     /// The HTTP client for downloads: the same TLS and plain-HTTP choices as the oci-client
     /// one, with the read timeout that turns a stall into an error.
     pub(super) fn http_client(&self, registry: &str) -> Result<reqwest::Client, RegistryError> {
@@ -234,6 +248,7 @@ impl Registry {
             declared: None,
             limit: MAX_MANIFEST_SIZE,
             what: "the manifest".into(),
+            budget: self.transfer_budget(MAX_MANIFEST_SIZE),
         };
         let ctx = self.ctx(
             &target,
@@ -366,6 +381,7 @@ impl Registry {
                 declared: Some(blob.size),
                 limit: blob.size.min(cap),
                 what: what.clone(),
+                budget: self.transfer_budget(blob.size.min(cap)),
             };
             let ctx = self.ctx(target, whole, what, "pull", cred);
             let data = match store {
@@ -515,7 +531,18 @@ async fn download(
     };
     let mut sink = sink(initial);
     let mut received: u64 = 0;
-    while let Some(chunk) = response.chunk().await? {
+    let started = tokio::time::Instant::now();
+    loop {
+        let Ok(next) = tokio::time::timeout_at(started + get.budget, response.chunk()).await else {
+            return Err(Failure::Refused(format!(
+                "the registry sent only {received} bytes of {} in {} s, the time limit for \
+                 its size (`WASME_MIN_TRANSFER_RATE` sets the slowest average rate accepted, in \
+                 bytes/s); nothing was stored",
+                get.what,
+                get.budget.as_secs(),
+            )));
+        };
+        let Some(chunk) = next? else { break };
         received = received.saturating_add(chunk.len() as u64);
         if received > get.limit {
             return Err(match get.declared {

@@ -281,6 +281,44 @@ fn a_stalled_layer_fails_after_the_read_timeout() {
 }
 
 #[test]
+fn a_layer_trickling_under_the_read_timeout_fails_at_the_transfer_limit() {
+    // One byte every 300 ms never trips the 1 s read timeout. At 20 bytes/s the layer (about
+    // a hundred bytes) gets 1 s + size/20 s in all; sent this slowly it would take over 30 s.
+    let server = Hostile::start(|req, served| {
+        is_layer(req, served).then(|| {
+            let digest = layer_digest(served);
+            let (_, body) = served
+                .image
+                .blobs
+                .iter()
+                .find(|(d, _)| d.as_str() == digest)
+                .expect("the image has its layer");
+            Reply::Trickle {
+                body: body.clone(),
+                every: Duration::from_millis(300),
+            }
+        })
+    });
+    let started = Instant::now();
+    let env = TestEnv::new();
+    let out = run_capped(
+        &env,
+        "",
+        &["pull", &format!("{}/hostile/x:1", server.addr)],
+        &[("WASME_MIN_TRANSFER_RATE", "20")],
+    );
+    let stderr = assert_clean_failure(&out, &["time limit", "WASME_MIN_TRANSFER_RATE"]);
+    let image = small_image();
+    let m: serde_json::Value = serde_json::from_slice(&image.manifest).unwrap();
+    let layer = m["layers"][0]["size"].as_u64().unwrap();
+    let whole_trickle = Duration::from_millis(300 * layer);
+    let limit = Duration::from_secs(1 + layer / 20 + 1);
+    assert!(whole_trickle > limit * 2, "the layer is too small to tell");
+    let took = started.elapsed();
+    assert!(took >= limit && took < whole_trickle, "{took:?}: {stderr}");
+}
+
+#[test]
 fn a_reset_connection_is_a_network_error() {
     let server = Hostile::start(|req, _| is_manifest(req).then_some(Reply::Reset));
     pull_fails(&server, &["cannot reach", &server.addr]);

@@ -45,6 +45,9 @@ pub enum Reply {
         content_length: u64,
         prefix: Vec<u8>,
     },
+    /// Headers, then one byte of `body` every `every` (under the client's read timeout, so only
+    /// a limit on the whole transfer stops it).
+    Trickle { body: Vec<u8>, every: Duration },
     /// Close the connection without answering.
     Reset,
 }
@@ -247,6 +250,19 @@ fn serve(mut conn: TcpStream, handler: &Handler, served: &Served, log: &Mutex<Ve
                 let mut sink = [0u8; 1];
                 let _ = conn.read(&mut sink);
                 Ok(false)
+            }
+            Reply::Trickle { body, every } => {
+                let h = head(200, &[], Some(body.len() as u64));
+                let _ = conn.write_all(h.as_bytes());
+                let mut sent_all = true;
+                for b in &body {
+                    std::thread::sleep(every);
+                    if conn.write_all(&[*b]).and_then(|()| conn.flush()).is_err() {
+                        sent_all = false;
+                        break;
+                    }
+                }
+                Ok(sent_all)
             }
             Reply::Reset => Ok(false),
         };
