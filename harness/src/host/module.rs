@@ -106,29 +106,13 @@ impl Module {
     /// # Ok(()) }
     /// ```
     pub fn from_file(path: impl AsRef<Path>) -> Result<Module, HarnessError> {
-        let path = path.as_ref();
-        let io = |message: String| HarnessError::Io {
-            path: path.display().to_string(),
-            message,
-        };
-        let size = std::fs::metadata(path)
-            .map_err(|e| io(e.to_string()))?
-            .len();
-        if size > MAX_MODULE_BYTES as u64 {
-            return Err(too_big(size));
-        }
-        let bytes = std::fs::read(path).map_err(|e| io(e.to_string()))?;
-        if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("wat"))
-        {
-            let binary = wat::parse_bytes(&bytes).map_err(|e| {
-                HarnessError::Compile(format!("invalid WAT text in {}: {e}", path.display()))
-            })?;
-            return Module::from_binary(&binary);
-        }
-        check_binary(&bytes, &path.display().to_string())?;
-        Module::from_binary(&bytes)
+        Module::from_binary(&read_module_file(path.as_ref())?)
+    }
+
+    /// [`Module::from_file`] on the instruction-counting engine
+    /// ([`Module::from_bytes_metered`]).
+    pub fn from_file_metered(path: impl AsRef<Path>) -> Result<Module, HarnessError> {
+        Module::from_bytes_metered(read_module_file(path.as_ref())?)
     }
 
     /// Compiles without any cache (neither this process's nor wasmtime's on-disk cache): what a
@@ -170,6 +154,34 @@ impl Module {
     pub(crate) fn instance_pre(&self) -> &InstancePre<VmState> {
         &self.inner.pre
     }
+}
+
+/// A module file's binary: size-checked before reading, a `.wat` file parsed as WAT text, any
+/// other file checked to be binary wasm (never parsed as text).
+fn read_module_file(path: &Path) -> Result<Vec<u8>, HarnessError> {
+    let io = |message: String| HarnessError::Io {
+        path: path.display().to_string(),
+        message,
+    };
+    let size = std::fs::metadata(path)
+        .map_err(|e| io(e.to_string()))?
+        .len();
+    if size > MAX_MODULE_BYTES as u64 {
+        return Err(too_big(size));
+    }
+    let bytes = std::fs::read(path).map_err(|e| io(e.to_string()))?;
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("wat"))
+    {
+        return wat::parse_bytes(&bytes)
+            .map(|b| b.into_owned())
+            .map_err(|e| {
+                HarnessError::Compile(format!("invalid WAT text in {}: {e}", path.display()))
+            });
+    }
+    check_binary(&bytes, &path.display().to_string())?;
+    Ok(bytes)
 }
 
 /// The first four bytes of every binary wasm module.

@@ -108,34 +108,12 @@ pub fn load_module_arg_on(arg: &str, engine: Engine) -> Result<Module, ModuleErr
 fn load_file(path: &Path, engine: Engine) -> Result<Module, ModuleError> {
     let loaded = match engine {
         Engine::Plain => Module::from_file(path),
-        // The size limit first, as `from_file` does: never read a huge file whole.
-        Engine::Metered => match std::fs::metadata(path) {
-            Ok(m) if m.len() > wasme_harness::MAX_MODULE_BYTES as u64 => Module::from_file(path),
-            _ => read_metered(path),
-        },
+        Engine::Metered => Module::from_file_metered(path),
     };
     loaded.map_err(|source| ModuleError::Load {
         path: path.to_path_buf(),
         source: Box::new(source),
     })
-}
-
-/// Reads a `.wasm` (or `.wat`) file and compiles it on the instruction-counting engine.
-fn read_metered(path: &Path) -> Result<Module, HarnessError> {
-    let bytes = std::fs::read(path).map_err(|e| HarnessError::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("wat"))
-    {
-        let binary = wat::parse_bytes(&bytes).map_err(|e| {
-            HarnessError::Compile(format!("invalid WAT text in {}: {e}", path.display()))
-        })?;
-        return Module::from_bytes_metered(binary);
-    }
-    Module::from_bytes_metered(bytes)
 }
 
 /// Loads the module of an image in the local store (`$WASME_HOME`).
