@@ -8,11 +8,16 @@
 //! and only with the plugin configuration at start-up, so the filter configures and the
 //! measured stream path runs the same guest code as under the real host. The bench prints our
 //! lifecycle cost as a ratio to it.
+//!
+//! The `fuzz` group runs `wasme_harness::fuzz` on add-header (generated exchanges, every
+//! invariant checked) and prints its rate in exchanges/s next to the fixed lifecycle's, as a
+//! ratio measured in the same run (the fuzzer's target: ≥ 50,000 exchanges/s on one core).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use wasme_harness::fuzz::{self, FuzzOptions, HostSpec, Limit};
 use wasme_harness::{Host, Module};
 use wasmtime::{Caller, Extern, Instance, Linker, Store, TypedFunc, Val, ValType};
 
@@ -220,6 +225,25 @@ fn lifecycle(host: &mut Host) {
     s.finish().expect("finish");
 }
 
+/// `n` generated exchanges through add-header with every fuzzing invariant checked; add-header
+/// must break none.
+fn fuzz_run(module: &Module, n: u64) -> u64 {
+    let factory = |_: &HostSpec| {
+        Host::builder(module)
+            .root_id("add_header")
+            .plugin_config(CONFIG)
+            .build()
+    };
+    let options = FuzzOptions {
+        seed: 1,
+        limit: Limit::Runs(n),
+        ..FuzzOptions::default()
+    };
+    let report = fuzz::run(&factory, &options).expect("fuzzing runs");
+    assert!(report.finding.is_none(), "add-header fuzzes clean");
+    report.exchanges
+}
+
 /// The best of `rounds` timings of `n` calls of `f`, per call.
 fn best_per_call(rounds: u32, n: u32, mut f: impl FnMut()) -> Duration {
     (0..rounds)
@@ -271,13 +295,33 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
-    // The same comparison in one place, interleaved so machine load hits both alike (skipped
+    const FUZZ_RUN: u64 = 2_000;
+    let mut g = c.benchmark_group("fuzz");
+    g.throughput(Throughput::Elements(FUZZ_RUN));
+    g.sample_size(10);
+    g.bench_function("add_header_2000_generated_exchanges", |b| {
+        b.iter(|| fuzz_run(&module, FUZZ_RUN))
+    });
+    g.finish();
+
+    // The same comparisons in one place, interleaved so machine load hits all alike (skipped
     // under `--profile-time`, e.g. when profiling with callgrind).
     let profiling = std::env::args().any(|a| a == "--profile-time");
-    let (mut ours, mut floor) = (Duration::MAX, Duration::MAX);
+    let (mut ours, mut floor, mut fuzzed) = (Duration::MAX, Duration::MAX, Duration::MAX);
     for _ in 0..if profiling { 0 } else { 5 } {
         ours = ours.min(best_per_call(3, 20_000, || lifecycle(&mut host)));
         floor = floor.min(best_per_call(3, 20_000, || baseline.lifecycle()));
+        let t = Instant::now();
+        let n = fuzz_run(&module, 20_000);
+        fuzzed = fuzzed.min(t.elapsed() / n as u32);
+    }
+    if !profiling {
+        println!(
+            "fuzz: {:.0} generated exchanges/s ({:.3} µs each), {:.2}× the fixed GET lifecycle",
+            1.0 / fuzzed.as_secs_f64(),
+            fuzzed.as_secs_f64() * 1e6,
+            fuzzed.as_secs_f64() / ours.as_secs_f64()
+        );
     }
     if !profiling {
         println!(
