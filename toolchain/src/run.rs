@@ -299,7 +299,11 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, RunError> {
         tcp,
         logs: host::log_lines(h.logs()),
         metrics: host::metrics(&h).into_iter().collect(),
-        trace: if opts.trace { h.trace() } else { Vec::new() },
+        trace: if opts.trace {
+            h.trace().to_vec()
+        } else {
+            Vec::new()
+        },
         failure: h.failure().map(|f| f.to_string()),
     })
 }

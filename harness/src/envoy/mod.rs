@@ -193,8 +193,14 @@ impl Proxy {
     }
 
     /// The hostcall trace (empty unless tracing is on).
-    pub(crate) fn trace(&self) -> Vec<String> {
-        self.vm.store.data().log.trace.clone().unwrap_or_default()
+    pub(crate) fn trace(&self) -> &[String] {
+        self.vm
+            .store
+            .data()
+            .log
+            .trace
+            .as_deref()
+            .unwrap_or_default()
     }
 
     /// Why the VM failed, if it did.

@@ -182,7 +182,7 @@ impl Run<'_> {
             steps,
             repeat,
             shrink_steps,
-            trace: host.trace(),
+            trace: host.trace().to_vec(),
             logs: host.logs().to_vec(),
         })
     }

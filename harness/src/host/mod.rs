@@ -176,7 +176,8 @@ impl Host {
 
     /// The hostcall trace (empty unless [`HostBuilder::trace`] is on): `[host->vm]` callbacks,
     /// `[vm->host] env.proxy_x(args) # decoded` and `[vm<-host] env.proxy_x return: N # NAME`.
-    pub fn trace(&self) -> Vec<String> {
+    /// Borrowed, not copied: reading its length or its last lines costs nothing.
+    pub fn trace(&self) -> &[String] {
         self.proxy.trace()
     }
 

@@ -266,8 +266,8 @@ fn run_step(
     for (cluster, c) in &step.clusters {
         host::script_cluster(host, cluster, &setup::scripted(c));
     }
-    // Each repeat's own trace lines, when something reads them (cloning the trace per repeat
-    // costs its whole length); else one look at the end.
+    // Each repeat's own trace lines, when something reads them (copying every repeat's lines
+    // for nothing adds up over thousands of repeats); else one look at the end.
     let per_repeat_trace = trace_on
         && (step.repeat == 1
             || !step.expect.trace.is_empty()
