@@ -50,7 +50,7 @@
 //!  host    Host, HostBuilder, Module, HttpStream,      the thin, documented test-facing API
 //!   |      TcpConnection
 //!  envoy   Proxy: lifecycle, HTTP and TCP streams,     what Envoy does; services/ has one file
-//!   |      events, failure policy, services/, state    per host service, state/ its slices
+//!   |      events, failure policy, services/, context  per host service (hostcalls + state slice)
 //!  vm      engine, compile + ABI detection, guest      wasmtime only, generic over the store
 //!   |      memory, exports, Vm<T>, HostError           data; knows nothing of Envoy
 //!  values  LogEntry, VmFailure, HarnessError,          plain data every layer shares
@@ -69,12 +69,12 @@ mod values;
 mod vm;
 
 pub use abi::{AbiVersion, LogLevel, Status};
-pub use envoy::{FailurePolicy, MetricValue, PropertyValue, SharedState, parse_property_path};
+pub use envoy::{FailurePolicy, MetricValue, SharedState};
 pub use host::{Host, HostBuilder, HttpStream, Module, TcpConnection};
 pub use values::{
     ConnectionInfo, Exchange, FailureKind, FilterStatus, GrpcCallRequest, GrpcResponse,
     HarnessError, HttpCallRequest, HttpCallResponse, HttpRequest, HttpResponse, LocalReply,
-    LogEntry, Message, VmFailure, find_header,
+    LogEntry, Message, PropertyValue, VmFailure, find_header, parse_property_path,
 };
 pub use vm::HostLimits;
 pub use vm::limits::MAX_MODULE_BYTES;

@@ -4,8 +4,8 @@
 use super::Proxy;
 use super::http::{CLOSE_STREAM_DETAILS, Dir};
 use super::services::callouts::ScriptedHttp;
-use super::state::{CallData, Context, Deferred, Event};
 use crate::abi::StreamType;
+use crate::envoy::context::{CallData, Context, Deferred, Event};
 use crate::values::HarnessError;
 use crate::values::{GrpcCallRequest, GrpcResponse, HttpCallRequest, HttpCallResponse};
 use crate::vm::Exports;

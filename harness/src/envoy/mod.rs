@@ -3,36 +3,43 @@
 //! every host service behind the hostcalls.
 //!
 //! * this file — [`Proxy`]: start, plugins, reload, and what the host layer reads back;
-//! * [`state`] — the store data, in per-service slices ([`pool`]: reused header memory);
 //! * [`http`] — HTTP streams: callback order, Action translation, pausing, local replies;
 //! * [`tcp`] — network filters;
 //! * [`events`] — deferred actions and asynchronous events (callout answers, queue
 //!   notifications, ticks, timeouts);
-//! * [`hostcalls`] — linking the `env.proxy_*` imports (and WASI) of an ABI version;
-//! * [`services`] — one file per host service: headers, buffers, properties, shared data,
-//!   queues, metrics, HTTP callouts, gRPC, timers and clock, foreign functions, log, WASI;
-//! * [`trace`] — Envoy's hostcall trace format.
+//! * [`services`] — one file per host service, each with its hostcalls and its state slice;
+//!   `services/mod.rs` holds [`VmState`] (the store data: every slice) and registers every
+//!   hostcall; `services/hostcall.rs` is the `hostcall!` machinery the services share;
+//! * [`context`] — root, HTTP and TCP contexts, the call frame, deferred actions;
+//! * [`settings`] — what the builder fixed ([`FailurePolicy`], plugins, limits);
+//! * [`shared`] — the process-wide store several VMs share (shared data, queues, metric
+//!   values), as Envoy keeps one per process;
+//! * [`trace`] — Envoy's hostcall trace format; [`pool`] — reused header memory.
+//!
+//! Imports inside this folder point one way (`python3 .ci/check-imports harness/src/envoy`):
+//! `pool`, `trace`, `settings`, `shared` ← `context` ← `services` ← `http`, `tcp`, `events` ←
+//! this file.
 
+pub(crate) mod context;
 pub(crate) mod events;
-pub(crate) mod hostcalls;
 pub(crate) mod http;
 pub(crate) mod pool;
 pub(crate) mod services;
-pub(crate) mod state;
+pub(crate) mod settings;
+pub(crate) mod shared;
 pub(crate) mod tcp;
 pub(crate) mod trace;
 
 pub(crate) use http::Dir;
-pub use services::properties::{PropertyValue, parse_property_path};
-pub use services::shared::MetricValue;
-pub use services::shared::SharedState;
-pub use state::FailurePolicy;
-pub(crate) use state::VmState;
+pub(crate) use services::VmState;
+pub use settings::FailurePolicy;
+pub use shared::{MetricValue, SharedState};
 
 use crate::abi::AbiVersion;
-use crate::values::{FailureKind, HarnessError, LogEntry, VmFailure};
+use crate::values::{FailureKind, HarnessError, LogEntry, PropertyValue, VmFailure};
 use crate::vm::{Exports, Vm};
-use state::{CallData, Context, RootCtx, Settings};
+use context::{CallData, Context, RootCtx};
+use settings::Settings;
 
 impl Proxy {
     /// Sets a property of stream or connection `id` only (read before the host's); the
@@ -88,7 +95,7 @@ pub(crate) fn link(
     abi: AbiVersion,
 ) -> Result<InstancePre<VmState>, HarnessError> {
     let mut linker: Linker<VmState> = Linker::new(engine);
-    hostcalls::add_to_linker(&mut linker, abi)
+    services::add_to_linker(&mut linker, abi)
         .and_then(|_| services::wasi::add_to_linker(&mut linker))
         .map_err(|e| HarnessError::Instantiate(format!("{e:#}")))?;
     services::wasi::define_remaining(&mut linker, module);
@@ -120,7 +127,7 @@ impl Proxy {
         shared: SharedState,
         callouts: services::callouts::Scripts,
     ) -> Result<Proxy, HarnessError> {
-        let host_id = services::shared::next_host_id();
+        let host_id = shared::next_host_id();
         let mut state = VmState::new(host_id, settings.clone(), abi, shared.clone());
         state.callouts.scripted_http.extend(callouts.http);
         state.callouts.scripted_grpc.extend(callouts.grpc);

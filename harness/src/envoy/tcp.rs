@@ -1,9 +1,9 @@
 //! Network (TCP) filters: on_new_connection → on_downstream_data / on_upstream_data* → close
 //! callbacks → on_done → on_log → on_delete. Pause keeps the data buffered until continued.
 
-use super::state::{CallData, Context, TcpCtx};
 use super::{FailurePolicy, Proxy};
 use crate::abi::{Action, PeerType};
+use crate::envoy::context::{CallData, Context, TcpCtx};
 use crate::values::FilterStatus;
 use crate::values::HarnessError;
 

@@ -4,7 +4,6 @@
 //! status. Formatting happens only when tracing is on
 //! ([`HostBuilder::trace`](crate::HostBuilder::trace)).
 
-use super::state::VmState;
 use std::fmt::Write;
 
 /// The most lines a trace keeps: a guest looping over hostcalls inside one callback must not
@@ -42,11 +41,14 @@ pub(crate) fn status_name(code: u32) -> &'static str {
     }
 }
 
-pub(crate) fn record_hostcall(state: &mut VmState, name: &str, args: &[i64], status: u32) {
-    let note = state.log.trace_note.take();
-    let Some(trace) = state.log.trace.as_mut() else {
-        return;
-    };
+/// Records a hostcall and its answer (two lines), with the decoded `note` of its arguments.
+pub(crate) fn record_hostcall(
+    trace: &mut Vec<String>,
+    note: Option<String>,
+    name: &str,
+    args: &[i64],
+    status: u32,
+) {
     if trace.len() >= MAX_TRACE_LINES {
         return push(trace, String::new);
     }
@@ -71,13 +73,11 @@ pub(crate) fn record_hostcall(state: &mut VmState, name: &str, args: &[i64], sta
 }
 
 /// Records a callback the host makes into the VM.
-pub(crate) fn record_callback(state: &mut VmState, name: &str, args: &[u32]) {
-    if let Some(trace) = state.log.trace.as_mut() {
-        push(trace, || {
-            let args: Vec<String> = args.iter().map(u32::to_string).collect();
-            format!("[host->vm] {name}({})", args.join(", "))
-        });
-    }
+pub(crate) fn record_callback(trace: &mut Vec<String>, name: &str, args: &[u32]) {
+    push(trace, || {
+        let args: Vec<String> = args.iter().map(u32::to_string).collect();
+        format!("[host->vm] {name}({})", args.join(", "))
+    });
 }
 
 /// Renders a decoded wire enum for a trace note: its name, or `invalid` for an out-of-range

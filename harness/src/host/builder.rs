@@ -3,10 +3,11 @@
 use super::{Host, Module};
 use crate::abi::{LogLevel, Status};
 use crate::envoy::services::callouts::{ScriptedHttp, Scripts};
-use crate::envoy::services::properties::{PropertyTree, parse_property_path};
-use crate::envoy::state::{ForeignFunction, PluginSettings, Settings};
-use crate::envoy::{FailurePolicy, PropertyValue, Proxy, SharedState};
+use crate::envoy::settings::{ForeignFunction, PluginSettings, Settings};
+use crate::envoy::{FailurePolicy, Proxy, SharedState};
+use crate::values::PropertyValue;
 use crate::values::{ConnectionInfo, GrpcResponse, HarnessError, HttpCallResponse};
+use crate::values::{PropertyTree, parse_property_path};
 use crate::vm::HostLimits;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! executed, guest memory, live stream contexts.
 
 use super::Host;
-use crate::envoy::state::Context;
+use crate::envoy::context::Context;
 
 impl Host {
     /// Wasm instructions the VM has executed so far (wasmtime fuel), when the module was compiled

@@ -3,7 +3,7 @@
 use super::Host;
 use crate::abi::wire::Pair;
 use crate::envoy::Dir;
-use crate::envoy::state::Stage;
+use crate::envoy::context::Stage;
 use crate::values::{
     Exchange, FilterStatus, HarnessError, HttpRequest, HttpResponse, LocalReply, Message, lowered,
 };

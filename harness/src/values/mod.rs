@@ -6,6 +6,7 @@ mod callout;
 mod connection;
 mod error;
 mod message;
+mod property;
 
 pub use callout::{GrpcCallRequest, GrpcResponse, HttpCallRequest, HttpCallResponse};
 pub use connection::ConnectionInfo;
@@ -15,6 +16,8 @@ pub use message::{
     Exchange, FilterStatus, HttpRequest, HttpResponse, LocalReply, Message, find_header,
 };
 pub(crate) use message::{lowered, message_builder};
+pub(crate) use property::PropertyTree;
+pub use property::{PropertyValue, parse_property_path};
 
 use crate::abi::LogLevel;
 

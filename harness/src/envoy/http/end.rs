@@ -4,7 +4,7 @@
 use super::Dir;
 use crate::abi::wire::Pair;
 use crate::envoy::Proxy;
-use crate::envoy::state::{Avail, CallData, Context, Direction, Stage};
+use crate::envoy::context::{Avail, CallData, Context, Direction, Stage};
 use crate::values::{HarnessError, LocalReply, find_header};
 
 /// The headers of a plain local reply: `:status`, the filter's headers (keys lower-cased),

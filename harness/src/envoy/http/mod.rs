@@ -10,10 +10,10 @@
 
 mod end;
 
-use super::state::{Avail, CallData, Context, Deferred, Direction, HttpCtx, Stage};
 use super::{FailurePolicy, Proxy};
 use crate::abi::Action;
 use crate::abi::wire::Pair;
+use crate::envoy::context::{Avail, CallData, Context, Deferred, Direction, HttpCtx, Stage};
 use crate::values::HarnessError;
 use crate::values::{FilterStatus, LocalReply};
 use crate::vm::HeadersFn;

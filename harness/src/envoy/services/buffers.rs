@@ -2,9 +2,10 @@
 //! `proxy_get_configuration`. Bodies exist only in their phase (NOT_FOUND outside); the plugin
 //! configuration only during on_configure; callout and configuration buffers are immutable.
 
+use super::VmState;
+use super::hostcall::{hostcall, note};
 use crate::abi::{AbiVersion, BufferType, Status};
-use crate::envoy::hostcalls::{hostcall, note};
-use crate::envoy::state::{Avail, CallData, Context, VmState};
+use crate::envoy::context::{Avail, CallData, Context};
 use crate::vm::limits::Limit;
 use crate::vm::{check, memory};
 use wasmtime::Linker;

@@ -1,8 +1,15 @@
-//! The fake clock tests advance, and the seeded random generator behind WASI `random_get`.
+//! Time: the fake clock tests advance (`proxy_get_current_time_nanoseconds`, WASI clocks) and
+//! each root context's tick period (`proxy_set_tick_period_milliseconds`).
 
+use super::VmState;
+use super::hostcall::{hostcall, note};
+use crate::abi::Status;
+use crate::envoy::context::Context;
+use crate::vm::memory;
 #[cfg(test)]
 use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
+use wasmtime::Linker;
 
 /// A test-controlled clock: wall time and monotonic time move only when the test advances it.
 #[derive(Debug, Clone)]
@@ -51,48 +58,37 @@ impl Clock {
     }
 }
 
-/// SplitMix64: a tiny, seedable, reproducible generator. Hand-written because a test harness
-/// needs only reproducibility, not a cryptographic or statistically tuned source, and this
-/// avoids a dependency for ten lines.
-#[derive(Debug, Clone)]
-pub(crate) struct SeededRng(u64);
-
-impl SeededRng {
-    pub(crate) fn new(seed: u64) -> SeededRng {
-        SeededRng(seed)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    pub(crate) fn fill(&mut self, out: &mut [u8]) {
-        for chunk in out.chunks_mut(8) {
-            let v = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
+pub(crate) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
+    hostcall!(
+        linker,
+        "proxy_get_current_time_nanoseconds",
+        |caller, ret_ptr: u32| {
+            let now = caller.data().clock.realtime_ns();
+            Ok(memory::write_u64(&mut caller, ret_ptr, now)?)
         }
-    }
+    );
+    hostcall!(
+        linker,
+        "proxy_set_tick_period_milliseconds",
+        |caller, period_ms: u32| {
+            let state = caller.data_mut();
+            let root = state.effective_root();
+            let now = state.clock.elapsed_ns();
+            note(state, || format!("{period_ms} ms for root context {root}"));
+            let Some(Context::Root(r)) = state.contexts.get_mut(&root) else {
+                return Err(Status::BadArgument.into());
+            };
+            r.tick_period_ns = u64::from(period_ms) * 1_000_000;
+            r.next_tick_ns = now + r.tick_period_ns;
+            Ok(())
+        }
+    );
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn same_seed_same_bytes() {
-        let (mut a, mut b) = (SeededRng::new(7), SeededRng::new(7));
-        let (mut x, mut y) = ([0u8; 13], [0u8; 13]);
-        a.fill(&mut x);
-        b.fill(&mut y);
-        assert_eq!(x, y);
-        let mut c = SeededRng::new(8);
-        c.fill(&mut y);
-        assert_ne!(x, y);
-    }
 
     #[test]
     fn clock_moves_only_when_advanced() {

@@ -6,9 +6,10 @@
 //! Not built in: `sign` / `verify_signature` (Envoy's crypto) and `expr_*` (CEL), see the
 //! README's list of what the harness does not reproduce.
 
+use super::VmState;
+use super::hostcall::{hostcall, note};
 use crate::abi::Status;
-use crate::envoy::hostcalls::{hostcall, note};
-use crate::envoy::state::{Context, VmState};
+use crate::envoy::context::Context;
 use crate::vm::memory;
 use std::io::{Read, Write};
 use wasmtime::Linker;

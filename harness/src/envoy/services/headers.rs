@@ -3,10 +3,11 @@
 //! outside its phase a map answers BAD_ARGUMENT for get-value (NOT_FOUND in on_log) and for
 //! mutations, and an empty map for get-pairs; keys are lower-cased.
 
+use super::VmState;
+use super::hostcall::{hostcall, note};
 use crate::abi::wire::{Pair, decode_pairs, encode_pairs};
 use crate::abi::{AbiVersion, MapType, Status};
-use crate::envoy::hostcalls::{hostcall, note};
-use crate::envoy::state::{Avail, CallData, Context, VmState};
+use crate::envoy::context::{Avail, CallData, Context};
 use crate::vm::limits::{Limit, map_bytes};
 use crate::vm::{HostResult, memory};
 use wasmtime::Linker;

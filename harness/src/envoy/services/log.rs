@@ -6,12 +6,21 @@
 //! was cut; once the lines a VM keeps reach `log_total_bytes`, later lines are dropped and one
 //! warning line says so. Envoy never fails a VM for logging, and neither does the harness.
 
+use super::VmState;
+use super::hostcall::{hostcall, note};
 use crate::abi::{AbiVersion, LogLevel, Status};
-use crate::envoy::hostcalls::{hostcall, note};
-use crate::envoy::state::VmState;
 use crate::values::LogEntry;
 use crate::vm::memory;
 use wasmtime::Linker;
+
+/// The log slice: captured lines and the optional hostcall trace.
+#[derive(Debug, Default)]
+pub(crate) struct LogSink {
+    pub entries: Vec<LogEntry>,
+    pub trace: Option<Vec<String>>,
+    /// A decoded description of the current hostcall's arguments, for the trace.
+    pub trace_note: Option<String>,
+}
 
 /// What a line costs against the total beyond its text, so empty lines are not free.
 const LINE_OVERHEAD: usize = 32;

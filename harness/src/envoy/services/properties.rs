@@ -1,198 +1,306 @@
-//! The attribute tree behind `proxy_get_property`: values tests set (e.g. `node.metadata.FOO`)
-//! and the encodings of Envoy's attribute types.
+//! `proxy_get_property` / `proxy_set_property`: the test's properties (per stream, then per
+//! host), Envoy-like defaults derived from the stream and its connection, filter state
+//! (`wasm.<path>`) with Envoy's read-back rule, and `filter_state.<key>` for the state the
+//! `set_envoy_filter_state` foreign function stores.
 
-use crate::abi::wire::{Pair, encode_pairs};
-use crate::values::{ConnectionInfo, port_of};
-use std::collections::BTreeMap;
+use super::VmState;
+use super::hostcall::{hostcall, note};
+use crate::abi::Status;
+use crate::abi::wire::Pair;
+use crate::abi::wire::{encode_pairs, split_path};
+use crate::envoy::context::{Context, HttpCtx};
+use crate::values::{ConnectionInfo, PropertyValue, find_header, port_of};
+use crate::vm::limits::Limit;
+use crate::vm::memory;
+use wasmtime::Linker;
 
-/// A property value, encoded the way Envoy returns attributes: strings and bytes raw, integers
-/// and doubles as 8 little-endian bytes, booleans as one byte, maps in the header-pairs format.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PropertyValue {
-    /// A string.
-    String(String),
-    /// Raw bytes (also serialized protobuf messages).
-    Bytes(Vec<u8>),
-    /// int64 (also durations and timestamps, in nanoseconds).
-    Int(i64),
-    /// uint64.
-    Uint(u64),
-    /// double.
-    Double(f64),
-    /// bool.
-    Bool(bool),
-    /// A string map.
-    Map(Vec<Pair>),
+fn text(s: impl Into<String>) -> Option<Vec<u8>> {
+    Some(PropertyValue::String(s.into()).encode())
 }
 
-impl PropertyValue {
-    /// The bytes `proxy_get_property` returns.
-    pub fn encode(&self) -> Vec<u8> {
-        match self {
-            PropertyValue::String(s) => s.as_bytes().to_vec(),
-            PropertyValue::Bytes(b) => b.clone(),
-            PropertyValue::Int(i) => i.to_le_bytes().to_vec(),
-            PropertyValue::Uint(u) => u.to_le_bytes().to_vec(),
-            PropertyValue::Double(d) => d.to_le_bytes().to_vec(),
-            PropertyValue::Bool(b) => vec![u8::from(*b)],
-            PropertyValue::Map(m) => encode_pairs(m),
+fn int(i: i64) -> Option<Vec<u8>> {
+    Some(PropertyValue::Int(i).encode())
+}
+
+/// A header map as Envoy's `HeadersWrapper` shows it (`filters/common/expr/context.cc`): one
+/// entry per name, in first-seen order, repeated values joined with `,`.
+fn joined(headers: &[Pair]) -> Vec<Pair> {
+    let mut out: Vec<Pair> = Vec::with_capacity(headers.len());
+    for (k, v) in headers {
+        match out
+            .iter_mut()
+            .find(|(seen, _)| seen.eq_ignore_ascii_case(k))
+        {
+            Some((_, joined)) => {
+                joined.push(',');
+                joined.push_str(v);
+            }
+            None => out.push((k.to_ascii_lowercase(), v.clone())),
         }
     }
+    out
 }
 
-impl From<&str> for PropertyValue {
-    fn from(s: &str) -> Self {
-        PropertyValue::String(s.to_string())
-    }
-}
-impl From<String> for PropertyValue {
-    fn from(s: String) -> Self {
-        PropertyValue::String(s)
-    }
-}
-impl From<Vec<u8>> for PropertyValue {
-    fn from(b: Vec<u8>) -> Self {
-        PropertyValue::Bytes(b)
-    }
-}
-impl From<&[u8]> for PropertyValue {
-    fn from(b: &[u8]) -> Self {
-        PropertyValue::Bytes(b.to_vec())
-    }
-}
-impl From<i64> for PropertyValue {
-    fn from(i: i64) -> Self {
-        PropertyValue::Int(i)
-    }
-}
-impl From<u64> for PropertyValue {
-    fn from(u: u64) -> Self {
-        PropertyValue::Uint(u)
-    }
-}
-impl From<f64> for PropertyValue {
-    fn from(d: f64) -> Self {
-        PropertyValue::Double(d)
-    }
-}
-impl From<bool> for PropertyValue {
-    fn from(b: bool) -> Self {
-        PropertyValue::Bool(b)
+/// `request.headers` / `response.headers` (and trailers), or with a third segment one header
+/// of it, joined the same way (`request.headers.x-a` → `1,2`).
+fn header_map(headers: &[Pair], name: Option<&str>) -> Option<Vec<u8>> {
+    let map = joined(headers);
+    match name {
+        None => Some(encode_pairs(&map)),
+        Some(n) => map
+            .into_iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v.into_bytes()),
     }
 }
 
-/// Splits a property path written as text into its segments.
-///
-/// Segments are separated by `.`; a segment that itself contains dots (Envoy's filter names in
-/// `metadata.filter_metadata`) is written in square brackets:
-/// `metadata.filter_metadata[envoy.filters.http.lua].key` is the four segments `metadata`,
-/// `filter_metadata`, `envoy.filters.http.lua`, `key` (the dot before `[` is optional). A
-/// bracket that is not closed, an empty segment, or text right after `]` is an error.
-///
-/// ```
-/// let p = wasme_harness::parse_property_path("metadata.filter_metadata[envoy.lua].k").unwrap();
-/// assert_eq!(p, ["metadata", "filter_metadata", "envoy.lua", "k"]);
-/// assert!(wasme_harness::parse_property_path("a.[b").is_err());
-/// ```
-pub fn parse_property_path(text: &str) -> Result<Vec<String>, String> {
-    let mut segments = Vec::new();
-    let mut rest = text;
-    loop {
-        if let Some(inner) = rest.strip_prefix('[') {
-            let Some(end) = inner.find(']') else {
-                return Err(format!("property path {text:?}: `[` without a closing `]`"));
+fn request_property(
+    h: &HttpCtx,
+    field: &str,
+    name: Option<&str>,
+    now_ns: u64,
+    start_real_ns: u64,
+) -> Option<Vec<u8>> {
+    let headers = h.request.current_headers();
+    if field == "headers" {
+        return header_map(headers, name);
+    }
+    if name.is_some() {
+        return None;
+    }
+    let get = |k: &str| find_header(headers, k).map(str::to_string);
+    let path = get(":path");
+    match field {
+        "path" => text(path?),
+        "url_path" => text(path?.split('?').next().unwrap_or_default()),
+        "query" => text(
+            path?
+                .split_once('?')
+                .map(|(_, q)| q.to_string())
+                .unwrap_or_default(),
+        ),
+        "host" => text(get(":authority")?),
+        "scheme" => text(get(":scheme").unwrap_or_else(|| "http".into())),
+        "method" => text(get(":method")?),
+        "referer" => text(get("referer")?),
+        "useragent" => text(get("user-agent")?),
+        "id" => text(get("x-request-id")?),
+        "protocol" => text("HTTP/1.1"),
+        "time" => int((start_real_ns) as i64),
+        "duration" => int(now_ns.saturating_sub(h.start_ns) as i64),
+        "size" => int(h.request.body_size as i64),
+        "total_size" => int((h.request.body_size
+            + headers
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 4)
+                .sum::<usize>() as u64) as i64),
+        _ => None,
+    }
+}
+
+fn response_property(h: &HttpCtx, field: &str, name: Option<&str>) -> Option<Vec<u8>> {
+    let headers = h.response.current_headers();
+    match field {
+        "headers" => return header_map(headers, name),
+        "trailers" => return header_map(&h.response.trailers, name),
+        _ if name.is_some() => return None,
+        _ => {}
+    }
+    match field {
+        "code" => int(find_header(headers, ":status")?.parse().ok()?),
+        "code_details" => text(match (&h.local_reply, &h.reset) {
+            (Some(r), _) => r.details.clone(),
+            (_, Some(d)) => d.clone(),
+            _ if h.response.headers_avail != crate::envoy::context::Avail::Absent => {
+                "via_upstream".into()
+            }
+            _ => return None,
+        }),
+        "flags" => int(0),
+        "grpc_status" => int(find_header(headers, "grpc-status")
+            .or_else(|| find_header(&h.response.trailers, "grpc-status"))?
+            .parse()
+            .ok()?),
+        "size" => int(h.response.body_size as i64),
+        "total_size" => int((h.response.body_size
+            + headers
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 4)
+                .sum::<usize>() as u64) as i64),
+        _ => None,
+    }
+}
+
+fn address(addr: &str, field: &str) -> Option<Vec<u8>> {
+    match field {
+        "address" => text(addr),
+        "port" => int(i64::from(port_of(addr)?)),
+        _ => None,
+    }
+}
+
+/// The connection of the effective context: its own, else the host's (`None` on a root).
+fn connection_of(state: &VmState) -> Option<&ConnectionInfo> {
+    let own = match state.effective()? {
+        Context::Root(_) => return None,
+        Context::Http(h) => h.connection.as_deref(),
+        Context::Tcp(t) => t.connection.as_deref(),
+    };
+    Some(own.unwrap_or(&state.settings.connection))
+}
+
+fn connection_property(state: &VmState, field: &str) -> Option<Vec<u8>> {
+    let c = connection_of(state)?;
+    match field {
+        "id" => {
+            Some(PropertyValue::Uint(c.id.unwrap_or(u64::from(state.call.effective_id))).encode())
+        }
+        "mtls" => Some(PropertyValue::Bool(c.mtls).encode()),
+        "requested_server_name" => text(c.requested_server_name.clone()?),
+        "tls_version" => text(c.tls_version.clone()?),
+        _ => None,
+    }
+}
+
+/// Envoy-like defaults derived from the effective context.
+fn derived(state: &VmState, path: &[String]) -> Option<Vec<u8>> {
+    let first = path.first()?.as_str();
+    let second = path.get(1).map(String::as_str);
+    let root = state.effective_root();
+    let plugin = state.plugin_of_root(root);
+    let ctx = state.effective();
+    let third = path.get(2).map(String::as_str);
+    match (first, second, path.len()) {
+        ("plugin_name", None, 1) => text(plugin?.name.clone()),
+        ("plugin_root_id", None, 1) => text(plugin?.root_id.clone()),
+        ("plugin_vm_id", None, 1) => text(state.settings.vm_id.clone()),
+        ("request", Some(f), 2 | 3) => match ctx? {
+            Context::Http(h) => request_property(
+                h,
+                f,
+                third,
+                state.clock.elapsed_ns(),
+                state.clock.realtime_ns() - (state.clock.elapsed_ns() - h.start_ns),
+            ),
+            _ => None,
+        },
+        ("response", Some(f), 2 | 3) => match ctx? {
+            Context::Http(h) => response_property(h, f, third),
+            _ => None,
+        },
+        ("source", Some(f), 2) => address(&connection_of(state)?.source_address, f),
+        ("destination", Some(f), 2) => address(&connection_of(state)?.destination_address, f),
+        ("connection", Some(f), 2) => connection_property(state, f),
+        ("filter_state", Some(key), 2) => {
+            let fs = match ctx? {
+                Context::Http(h) => &h.filter_state,
+                Context::Tcp(t) => &t.filter_state,
+                Context::Root(_) => return None,
             };
-            segments.push(inner[..end].to_string());
-            rest = &inner[end + 1..];
-            if rest.is_empty() {
-                break;
-            }
-            rest = match rest.strip_prefix('.') {
-                Some(r) => r,
-                None if rest.starts_with('[') => rest,
-                None => {
-                    return Err(format!(
-                        "property path {text:?}: expected `.` or `[` after `]`, found {rest:?}"
-                    ));
-                }
-            };
-            continue;
+            fs.get(key.as_bytes()).cloned()
         }
-        let end = rest.find(['.', '[']).unwrap_or(rest.len());
-        let segment = &rest[..end];
-        if segment.is_empty() {
-            return Err(format!(
-                "property path {text:?}: empty segment (write a segment containing dots as [a.b])"
-            ));
-        }
-        segments.push(segment.to_string());
-        rest = &rest[end..];
-        if rest.is_empty() {
-            break;
-        }
-        if let Some(r) = rest.strip_prefix('.') {
-            rest = r;
-        }
+        ("xds", Some("cluster_name"), 2) | ("cluster_name", None, 1) => match ctx? {
+            Context::Root(_) => None,
+            _ => text("outbound|8080||upstream"),
+        },
+        ("xds", Some("listener_direction"), 2) | ("listener_direction", None, 1) => int(1),
+        _ => None,
     }
-    if segments.iter().any(String::is_empty) {
-        return Err(format!("property path {text:?}: empty segment"));
-    }
-    Ok(segments)
 }
 
-/// Properties set by the test, keyed by their path segments (`node.metadata.FOO`).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct PropertyTree {
-    values: BTreeMap<Vec<String>, PropertyValue>,
+fn filter_state(state: &mut VmState) -> Option<&mut std::collections::HashMap<Vec<u8>, Vec<u8>>> {
+    match state.contexts.get_mut(&state.call.effective_id)? {
+        Context::Http(h) => Some(&mut h.filter_state),
+        Context::Tcp(t) => Some(&mut t.filter_state),
+        Context::Root(_) => None,
+    }
 }
 
-impl PropertyTree {
-    /// Sets the property at `path` (its segments, see [`parse_property_path`]).
-    pub(crate) fn set_segments(&mut self, path: Vec<String>, value: PropertyValue) {
-        self.values.insert(path, value);
+fn get(state: &mut VmState, raw: &[u8]) -> Result<Vec<u8>, Status> {
+    let path = split_path(raw);
+    let own = match state.effective() {
+        Some(Context::Http(h)) => h.properties.get(&path),
+        Some(Context::Tcp(t)) => t.properties.get(&path),
+        _ => None,
+    };
+    if let Some(v) = own {
+        return Ok(v);
     }
-
-    /// True when nothing is set.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.values.is_empty()
+    if let Some(v) = state.settings.properties.get(&path) {
+        return Ok(v);
     }
-
-    /// Forgets every value (keeping nothing for the next stream).
-    pub(crate) fn clear(&mut self) {
-        self.values.clear();
+    // `xds.node.*` and the legacy `node.*` are the same tree.
+    if path.first().is_some_and(|f| f == "xds")
+        && path.get(1).is_some_and(|s| s == "node")
+        && let Some(v) = state.settings.properties.get(&path[1..])
+    {
+        return Ok(v);
     }
-
-    /// The value at `path`; for an inner node, a map of its direct string-valued children
-    /// (`node.metadata` → all metadata entries).
-    pub(crate) fn get(&self, path: &[String]) -> Option<Vec<u8>> {
-        if let Some(v) = self.values.get(path) {
-            return Some(v.encode());
+    if let Some(v) = derived(state, &path) {
+        return Ok(v);
+    }
+    // Unknown top-level names are looked up as filter state `wasm.<first segment>`.
+    let first = path.first().cloned().unwrap_or_default();
+    if !state.settings.properties.has_root(&first) && path.len() == 1 {
+        let key = [b"wasm.".as_slice(), first.as_bytes()].concat();
+        if let Some(v) = filter_state(state).and_then(|fs| fs.get(&key)) {
+            return Ok(v.clone());
         }
-        let mut children = Vec::new();
-        for (k, v) in self.values.range(path.to_vec()..) {
-            if !k.starts_with(path) {
-                break;
-            }
-            if k.len() == path.len() + 1 {
-                let value = match v {
-                    PropertyValue::String(s) => s.clone(),
-                    other => String::from_utf8_lossy(&other.encode()).into_owned(),
-                };
-                children.push((k[path.len()].clone(), value));
-            } else if k.len() > path.len() + 1 && children.is_empty() {
-                // A deeper subtree only: report it as present but without a flat encoding.
-                children.push((k[path.len()].clone(), String::new()));
-            }
-        }
-        (!children.is_empty()).then(|| encode_pairs(&children))
     }
+    Err(Status::NotFound)
+}
 
-    /// True when some property lives under the top-level name `first`.
-    pub(crate) fn has_root(&self, first: &str) -> bool {
-        self.values
-            .keys()
-            .any(|k| k.first().is_some_and(|f| f == first))
-    }
+pub(crate) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
+    hostcall!(
+        linker,
+        "proxy_get_property",
+        |caller, path_ptr: u32, path_size: u32, ret_ptr: u32, ret_size: u32| {
+            let value = memory::with_bytes(&mut caller, path_ptr, path_size, |raw, state| {
+                note(state, || format!("{:?}", split_path(raw).join(".")));
+                Ok(get(state, raw)?)
+            })?;
+            memory::return_bytes(&mut caller, &value, ret_ptr, ret_size)
+        }
+    );
+    hostcall!(
+        linker,
+        "proxy_set_property",
+        |caller, path_ptr: u32, path_size: u32, value_ptr: u32, value_size: u32| {
+            memory::with_two(
+                &mut caller,
+                (path_ptr, path_size),
+                (value_ptr, value_size),
+                |path, value, state| {
+                    note(state, || {
+                        format!(
+                            "{:?}, {:?}",
+                            split_path(path).join("."),
+                            String::from_utf8_lossy(value)
+                        )
+                    });
+                    let readonly = state.declared.get(path).copied().unwrap_or(false);
+                    let key = [b"wasm.".as_slice(), path].concat();
+                    let fs = filter_state(state).ok_or(Status::NotFound)?;
+                    // Envoy's CelState refuses a second write to a read-only declared property.
+                    if readonly && fs.contains_key(&key) {
+                        return Err(Status::BadArgument.into());
+                    }
+                    let held: usize = fs
+                        .iter()
+                        .filter(|(k, _)| **k != key)
+                        .map(|(k, v)| k.len() + v.len())
+                        .sum();
+                    let after = held + key.len() + value.len();
+                    state.vm.enforce(Limit::PropertyBytes, after)?;
+                    if let Some(fs) = filter_state(state) {
+                        fs.insert(key, value.to_vec());
+                    }
+                    Ok(())
+                },
+            )
+        }
+    );
+    Ok(())
 }
 
 /// Applies a property set by path (`source.port: 4000`, `connection.mtls: true`) to the
@@ -268,43 +376,5 @@ fn text_of(value: &PropertyValue) -> Option<String> {
         PropertyValue::String(s) => Some(s.clone()),
         PropertyValue::Bytes(b) => String::from_utf8(b.clone()).ok(),
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bracketed_segments_keep_their_dots() {
-        let p = |s: &str| parse_property_path(s);
-        assert_eq!(p("a.b").unwrap(), ["a", "b"]);
-        assert_eq!(p("a[b.c].d").unwrap(), ["a", "b.c", "d"]);
-        assert_eq!(p("a.[b.c][d]").unwrap(), ["a", "b.c", "d"]);
-        assert!(p("a..b").is_err());
-        assert!(p("a.[b").is_err());
-        assert!(p("a.[b]c").is_err());
-        assert!(p("").is_err());
-        assert!(p("a.[]").is_err());
-    }
-
-    #[test]
-    fn leaves_and_inner_maps() {
-        let mut t = PropertyTree::default();
-        let mut set =
-            |k: &str, v: PropertyValue| t.set_segments(parse_property_path(k).unwrap(), v);
-        set("node.metadata.FOO", "bar".into());
-        set("node.metadata.N", PropertyValue::Int(3));
-        set("node.id", "sidecar~1".into());
-        let p = |s: &str| s.split('.').map(str::to_string).collect::<Vec<_>>();
-        assert_eq!(t.get(&p("node.metadata.FOO")), Some(b"bar".to_vec()));
-        assert_eq!(
-            t.get(&p("node.metadata.N")),
-            Some(3i64.to_le_bytes().to_vec())
-        );
-        let map = crate::abi::wire::decode_pairs(&t.get(&p("node.metadata")).unwrap()).unwrap();
-        assert_eq!(map[0], ("FOO".to_string(), "bar".to_string()));
-        assert_eq!(t.get(&p("node.nope")), None);
-        assert!(t.has_root("node"));
     }
 }

@@ -2,9 +2,9 @@
 //! registering root with on_queue_ready), dequeue (NOT_FOUND or EMPTY). The queues themselves
 //! live in the shared store ([`super::shared`]).
 
+use super::VmState;
+use super::hostcall::{hostcall, note};
 use crate::abi::Status;
-use crate::envoy::hostcalls::{hostcall, note};
-use crate::envoy::state::VmState;
 use crate::vm::limits::Limit;
 use crate::vm::memory;
 use wasmtime::Linker;

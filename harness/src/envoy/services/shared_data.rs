@@ -1,9 +1,9 @@
 //! `proxy_get_shared_data`, `proxy_set_shared_data`: per vm_id, one global CAS counter (the
 //! store itself is [`super::shared`]).
 
+use super::VmState;
+use super::hostcall::{hostcall, note};
 use crate::abi::Status;
-use crate::envoy::hostcalls::{hostcall, note};
-use crate::envoy::state::VmState;
 use crate::vm::limits::Limit;
 use crate::vm::memory;
 use wasmtime::Linker;

@@ -3,10 +3,11 @@
 //! `proxy_continue_response` / `proxy_clear_route_cache`, `proxy_set_effective_context`,
 //! `proxy_get_status` and `proxy_done`.
 
+use super::VmState;
+use super::hostcall::{hostcall, note};
 use crate::abi::wire::decode_pairs;
 use crate::abi::{AbiVersion, Status, StreamType};
-use crate::envoy::hostcalls::{hostcall, note};
-use crate::envoy::state::{Context, Deferred, VmState};
+use crate::envoy::context::{Context, Deferred};
 use crate::values::LocalReply;
 use crate::vm::limits::{Limit, map_bytes};
 use crate::vm::{HostResult, memory};

@@ -1,15 +1,9 @@
-//! Linking the `env.proxy_*` hostcalls with the exact signatures of each ABI version
-//! (`proxy-wasm-host.md` §1). The hostcalls themselves live with their service in
-//! [`super::services`]; every pointer is bounds-checked (see [`crate::vm::memory`]); statuses
-//! are Envoy's.
+//! The machinery every host service links its `env.proxy_*` hostcalls with: the `hostcall!`
+//! macro (exact signatures per ABI version, `proxy-wasm-host.md` §1), Envoy's phase
+//! restrictions, and the trace. Every pointer is bounds-checked (see [`crate::vm::memory`]);
+//! statuses are Envoy's. Registration is in [`super::add_to_linker`].
 
-use super::services::{
-    buffers, foreign, grpc, headers, http_call, log, metrics_calls, properties_calls, queues,
-    shared_data, stream_control, timers,
-};
-use super::state::VmState;
-use crate::abi::AbiVersion;
-use wasmtime::Linker;
+use super::VmState;
 
 /// Links a hostcall: `hostcall!(linker, "proxy_x", |caller, a: u32, b: u32| body)` where `body`
 /// evaluates to a [`crate::vm::HostResult`] (`?` returns a status to the guest or traps). The
@@ -20,14 +14,15 @@ macro_rules! hostcall {
         $linker.func_wrap(
             "env",
             $name,
-            move |mut $caller: wasmtime::Caller<'_, $crate::envoy::state::VmState>, $($arg: $ty),*|
+            move |mut $caller: wasmtime::Caller<'_, $crate::envoy::services::VmState>, $($arg: $ty),*|
                   -> wasmtime::Result<u32> {
-                $crate::envoy::hostcalls::check_allowed(&mut $caller, $name)?;
+                $crate::envoy::services::hostcall::check_allowed(&mut $caller, $name)?;
                 #[allow(clippy::redundant_closure_call)]
                 let code = $crate::vm::into_code((|| -> $crate::vm::HostResult { $body })())?;
-                if $caller.data().log.trace.is_some() {
+                let log = &mut $caller.data_mut().log;
+                if let Some(trace) = log.trace.as_mut() {
                     $crate::envoy::trace::record_hostcall(
-                        $caller.data_mut(), $name, &[$($arg as i64),*], code);
+                        trace, log.trace_note.take(), $name, &[$($arg as i64),*], code);
                 }
                 Ok(code)
             },
@@ -60,23 +55,6 @@ pub(crate) fn check_allowed(
         state.forbidden = Some(message.clone());
         return Err(wasmtime::Error::msg(message));
     }
-    Ok(())
-}
-
-/// Adds every hostcall of `abi` to the linker.
-pub(crate) fn add_to_linker(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Result<()> {
-    log::add(linker, abi)?;
-    timers::add(linker)?;
-    buffers::add(linker, abi)?;
-    headers::add(linker)?;
-    stream_control::add(linker, abi)?;
-    http_call::add(linker)?;
-    grpc::add(linker)?;
-    shared_data::add(linker)?;
-    queues::add(linker)?;
-    metrics_calls::add(linker)?;
-    properties_calls::add(linker)?;
-    foreign::add(linker)?;
     Ok(())
 }
 
