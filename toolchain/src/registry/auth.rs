@@ -3,6 +3,7 @@
 use super::credentials::{self, Credential};
 use super::{Registry, RegistryError};
 use crate::reference::{self, Reference};
+use http::HeaderValue;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, RegistryOperation};
 
@@ -156,6 +157,35 @@ impl Registry {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+impl Registry {
+    /// The `Authorization` header for requests to `target`'s registry: the Bearer token the
+    /// token service issued, else Basic credentials, else none. A token or credential that
+    /// cannot be a header value (a `\n` in it) is refused here, before any request carries it.
+    pub(super) fn authorization(
+        &self,
+        target: &Reference,
+        cred: &super::credentials::Credential,
+        token: Option<&str>,
+    ) -> Result<Option<HeaderValue>, RegistryError> {
+        use super::credentials::Credential;
+        use base64::Engine as _;
+        let value = match (token, cred) {
+            (Some(t), _) => format!("Bearer {t}"),
+            (None, Credential::Token(t)) => format!("Bearer {t}"),
+            (None, Credential::Basic { username, password }) => format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
+            ),
+            (None, Credential::Anonymous) => return Ok(None),
+        };
+        let mut value = HeaderValue::from_str(&value).map_err(|_| {
+            super::auth::unusable_token(target.registry(), "the credentials for it")
+        })?;
+        value.set_sensitive(true);
+        Ok(Some(value))
     }
 }
 

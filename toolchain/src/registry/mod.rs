@@ -17,6 +17,7 @@
 mod auth;
 pub mod credentials;
 mod error;
+mod options;
 pub mod progress;
 pub mod pull;
 mod push;
@@ -24,6 +25,7 @@ pub mod retry;
 
 use error::Ctx;
 pub use error::{CredentialSource, RegistryError};
+pub use options::RegistryOptions;
 
 use crate::image;
 use crate::reference::Digest;
@@ -36,65 +38,6 @@ use oci_client::{Client, RegistryOperation};
 use progress::Progress;
 use std::future::Future;
 use std::time::Duration;
-
-/// How to reach registries.
-#[derive(Debug, Clone)]
-pub struct RegistryOptions {
-    /// Speak plain HTTP to every registry (always done for localhost and 127.0.0.1).
-    pub plain_http: bool,
-    /// Accept invalid TLS certificates (and fall back to plain HTTP when asked).
-    pub insecure: bool,
-    /// Report blob transfers on stderr.
-    pub progress: bool,
-    /// Attempts per request on 5xx, 429 and broken connections (at least 1); see [`retry`].
-    pub attempts: u32,
-    /// First backoff delay; doubles per retry (a `Retry-After` replaces it).
-    pub backoff: Duration,
-    /// Use these credentials instead of looking them up.
-    pub credential: Option<Credential>,
-    /// How long a transfer may go without receiving a byte before it fails (default
-    /// [`pull::DEFAULT_READ_TIMEOUT`], or `WASME_READ_TIMEOUT` seconds).
-    pub read_timeout: Duration,
-    /// The slowest average a download may run at, in bytes per second, after the first read
-    /// timeout's grace (default [`pull::DEFAULT_MIN_TRANSFER_RATE`], or
-    /// `WASME_MIN_TRANSFER_RATE`): what stops a registry that trickles one byte before every
-    /// read timeout.
-    pub min_transfer_rate: u64,
-    /// The largest layer `pull` accepts, whatever its manifest declares (default
-    /// [`pull::DEFAULT_MAX_LAYER_SIZE`], or `WASME_MAX_LAYER_BYTES`).
-    pub max_layer_size: u64,
-    /// Bytes per `PATCH` of a chunked blob upload (raised to the registry's
-    /// `OCI-Chunk-Min-Length` when it asks for more).
-    pub chunk_size: usize,
-}
-
-/// A positive number from the environment variable `name`, if set.
-fn env_number(name: &str) -> Option<u64> {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|n| *n > 0)
-}
-
-impl Default for RegistryOptions {
-    fn default() -> Self {
-        RegistryOptions {
-            plain_http: false,
-            insecure: false,
-            progress: false,
-            attempts: 4,
-            backoff: Duration::from_millis(250),
-            credential: None,
-            read_timeout: env_number("WASME_READ_TIMEOUT")
-                .map_or(pull::DEFAULT_READ_TIMEOUT, Duration::from_secs),
-            min_transfer_rate: env_number("WASME_MIN_TRANSFER_RATE")
-                .unwrap_or(pull::DEFAULT_MIN_TRANSFER_RATE),
-            max_layer_size: env_number("WASME_MAX_LAYER_BYTES")
-                .unwrap_or(pull::DEFAULT_MAX_LAYER_SIZE),
-            chunk_size: push::DEFAULT_CHUNK_SIZE,
-        }
-    }
-}
 
 /// What `push` did.
 #[derive(Debug, Clone)]

@@ -32,14 +32,7 @@ use std::time::Duration;
 pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
 /// The largest config blob accepted (1 MiB; a Wasm image's config is a few hundred bytes).
 pub const MAX_CONFIG_SIZE: u64 = 1024 * 1024;
-/// The default largest layer accepted (512 MiB: a 256 MiB module, gzip's worst case).
-pub const DEFAULT_MAX_LAYER_SIZE: u64 = 2 * image::layer::MAX_MODULE_SIZE;
-/// The default time a transfer may go without receiving a byte.
-pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The default floor on a download's average rate: 16 KiB/s, far below any registry in use
-/// (a 512 MiB layer may take 9 hours; a 100 KiB filter module 37 s).
-pub const DEFAULT_MIN_TRANSFER_RATE: u64 = 16 * 1024;
+pub use super::options::{DEFAULT_MAX_LAYER_SIZE, DEFAULT_MIN_TRANSFER_RATE, DEFAULT_READ_TIMEOUT};
 
 /// What [`Registry::fetch`] read: the manifest and its verified blobs.
 pub(super) struct Fetched {
@@ -432,33 +425,6 @@ impl Registry {
             blobs.insert(blob.digest.clone(), data);
         }
         Ok(())
-    }
-
-    /// The `Authorization` header for requests to `target`'s registry: the Bearer token the
-    /// token service issued, else Basic credentials, else none. A token or credential that
-    /// cannot be a header value (a `\n` in it) is refused here, before any request carries it.
-    pub(super) fn authorization(
-        &self,
-        target: &Reference,
-        cred: &super::credentials::Credential,
-        token: Option<&str>,
-    ) -> Result<Option<HeaderValue>, RegistryError> {
-        use super::credentials::Credential;
-        use base64::Engine as _;
-        let value = match (token, cred) {
-            (Some(t), _) => format!("Bearer {t}"),
-            (None, Credential::Token(t)) => format!("Bearer {t}"),
-            (None, Credential::Basic { username, password }) => format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
-            ),
-            (None, Credential::Anonymous) => return Ok(None),
-        };
-        let mut value = HeaderValue::from_str(&value).map_err(|_| {
-            super::auth::unusable_token(target.registry(), "the credentials for it")
-        })?;
-        value.set_sensitive(true);
-        Ok(Some(value))
     }
 }
 

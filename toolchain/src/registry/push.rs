@@ -25,8 +25,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use std::time::Duration;
 
-/// The default bytes per `PATCH`: 4 MiB, as docker and containerd use.
-pub const DEFAULT_CHUNK_SIZE: usize = 4 * 1024 * 1024;
+pub use super::options::DEFAULT_CHUNK_SIZE;
 
 /// The spec's header naming the smallest chunk a registry accepts.
 const CHUNK_MIN_LENGTH: &str = "oci-chunk-min-length";
