@@ -23,21 +23,18 @@ pub mod pull;
 mod push;
 pub mod retry;
 
-use error::Ctx;
+pub use auth::AuthError;
 pub use error::{CredentialSource, RegistryError};
 pub use options::RegistryOptions;
 
 use crate::image;
-use crate::reference::Digest;
-use crate::reference::{self, Reference};
+use crate::reference::{self, Digest};
 use crate::store::{Store, StoredImage};
+use auth::Session;
 use credentials::Credential;
-use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, RegistryOperation};
+use oci_client::RegistryOperation;
 use progress::Progress;
 use std::future::Future;
-use std::time::Duration;
 
 /// What `push` did.
 #[derive(Debug, Clone)]
@@ -65,78 +62,6 @@ impl Registry {
         Registry { options }
     }
 
-    fn plain_http(&self, registry: &str) -> bool {
-        self.options.plain_http || reference::is_loopback(registry)
-    }
-
-    fn client(&self, registry: &str) -> Client {
-        let protocol = if self.plain_http(registry) {
-            ClientProtocol::Http
-        } else {
-            ClientProtocol::Https
-        };
-        Client::new(ClientConfig {
-            protocol,
-            accept_invalid_certificates: self.options.insecure,
-            connect_timeout: Some(Duration::from_secs(10)),
-            read_timeout: Some(self.options.read_timeout),
-            user_agent: concat!("cargo-wasme/", env!("CARGO_PKG_VERSION")),
-            ..Default::default()
-        })
-    }
-
-    /// The context errors are reported in: `what` is the step (`uploading blob …`), to which
-    /// the operation and the reference are added.
-    fn ctx<'a>(
-        &self,
-        r: &'a Reference,
-        whole: &'a str,
-        what: String,
-        op: &'static str,
-        cred: &Credential,
-    ) -> Ctx<'a> {
-        let how = if *cred == Credential::Anonymous {
-            CredentialSource::Anonymous
-        } else if self.options.credential.is_some() {
-            CredentialSource::Given
-        } else {
-            CredentialSource::Stored
-        };
-        Ctx {
-            registry: r.registry(),
-            reference: whole,
-            what: format!("{what} ({op} {whole})"),
-            op,
-            how,
-            plain_http: self.plain_http(r.registry()),
-        }
-    }
-
-    fn policy(&self) -> retry::RetryPolicy {
-        retry::RetryPolicy {
-            attempts: self.options.attempts,
-            backoff: self.options.backoff,
-        }
-    }
-
-    /// Runs the `oci-client` request `f` under the [`retry`] policy.
-    async fn retry<T, F, Fut>(&self, ctx: &Ctx<'_>, f: F) -> Result<T, RegistryError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, oci_client::errors::OciDistributionError>>,
-    {
-        self.policy()
-            .run(
-                ctx.registry,
-                &ctx.what,
-                retry::classify_oci,
-                error::describe_oci,
-                f,
-            )
-            .await
-            .map_err(|(e, attempts)| ctx.map(e, attempts))
-    }
-
     /// Pushes the local image `local` to `remote` (default: `local` itself) and returns the
     /// manifest digest. Blobs the registry already has are not uploaded again. A digest
     /// `remote` must match the image's manifest digest; it is pushed by digest, untagged.
@@ -157,16 +82,11 @@ impl Registry {
                 actual: image.manifest_digest,
             });
         }
-        let whole = target.whole();
-        let cred = self.credential(target.resolve_registry())?;
-        let client = self.client(target.registry());
-        let token = self
-            .authenticate(&client, &target, &whole, &cred, RegistryOperation::Push)
-            .await?;
-        let uploader = self.push_uploader(&target, token.as_deref(), &cred)?;
+        let session = Session::open(&self.options, target, RegistryOperation::Push).await?;
+        let uploader = push::Uploader::new(&session)?;
         let progress = Progress::new(self.options.progress);
         let mut report = PushReport {
-            reference: whole.clone(),
+            reference: session.whole().to_string(),
             digest: image.manifest_digest.clone(),
             uploaded: 0,
             skipped: 0,
@@ -174,26 +94,14 @@ impl Registry {
         };
         for blob in image.manifest.blobs() {
             let transfer = progress.start("push", &blob.digest, blob.size);
-            let ctx = self.ctx(
-                &target,
-                &whole,
-                format!("checking blob {}", blob.digest),
-                "push",
-                &cred,
-            );
+            let ctx = session.ctx(format!("checking blob {}", blob.digest), "push");
             if uploader.has_blob(&ctx, &blob.digest).await? {
                 report.skipped += 1;
                 transfer.finish(blob.size, "Exists");
                 continue;
             }
             let data = bytes::Bytes::from(store.read_blob(&blob.digest)?);
-            let ctx = self.ctx(
-                &target,
-                &whole,
-                format!("uploading blob {}", blob.digest),
-                "push",
-                &cred,
-            );
+            let ctx = session.ctx(format!("uploading blob {}", blob.digest), "push");
             uploader
                 .upload(&ctx, &progress, &transfer, &blob.digest, data)
                 .await?;
@@ -202,13 +110,8 @@ impl Registry {
             transfer.finish(blob.size, "Uploaded");
         }
         let manifest = bytes::Bytes::from(image.manifest_bytes.clone());
-        let ctx = self.ctx(
-            &target,
-            &whole,
-            "uploading the manifest".into(),
-            "push",
-            &cred,
-        );
+        let ctx = session.ctx("uploading the manifest".into(), "push");
+        let target = session.target();
         let name = match (target.digest(), target.tag()) {
             (Some(digest), _) => digest,
             (None, Some(tag)) => tag,
@@ -240,6 +143,17 @@ impl Registry {
             })
     }
 
+    /// The manifest and verified blobs of `reference_text` (streamed into `store` if given).
+    async fn fetch(
+        &self,
+        store: Option<&Store>,
+        reference_text: &str,
+    ) -> Result<pull::Fetched, RegistryError> {
+        let target = reference::parse(reference_text)?;
+        let session = Session::open(&self.options, target, RegistryOperation::Pull).await?;
+        pull::fetch(&session, store).await
+    }
+
     /// Reads `reference` from its registry without storing anything: the manifest digest and
     /// the decoded image (format, module, runtime config), every digest verified. This is what
     /// `deploy` uses to learn what the cluster will pull.
@@ -263,27 +177,32 @@ impl Registry {
     /// digest reference the registry is still asked, so a missing image fails.
     pub async fn resolve_digest(&self, reference_text: &str) -> Result<Digest, RegistryError> {
         let target = reference::parse(reference_text)?;
-        let whole = target.whole();
-        let cred = self.credential(target.resolve_registry())?;
-        let client = self.client(target.registry());
-        let auth: RegistryAuth = cred.clone().into();
-        let ctx = self.ctx(
-            &target,
-            &whole,
-            "resolving the digest".into(),
-            "pull",
-            &cred,
-        );
-        let digest = self
-            .retry(&ctx, || client.fetch_manifest_digest(&target, &auth))
+        let credential = auth::credential(&self.options, target.resolve_registry())?;
+        let session = Session::unchecked(&self.options, target, credential)?;
+        let (client, auth) = session.oci();
+        let ctx = session.ctx("resolving the digest".into(), "pull");
+        let digest = session
+            .retry(&ctx, || {
+                client.fetch_manifest_digest(session.target(), &auth)
+            })
             .await?;
         digest
             .parse()
             .map_err(|e: crate::reference::DigestError| RegistryError::Other {
-                registry: target.registry().to_string(),
+                registry: session.target().registry().to_string(),
                 what: "resolving the digest".into(),
                 message: format!("the registry answered with an unusable digest: {e}"),
             })
+    }
+
+    /// Checks that `credential` is accepted by `registry` (a host): the token service must
+    /// issue a token, or an authenticated request must not be refused.
+    pub async fn verify_login(
+        &self,
+        registry: &str,
+        credential: &Credential,
+    ) -> Result<(), RegistryError> {
+        auth::verify_login(&self.options, registry, credential).await
     }
 }
 

@@ -68,10 +68,8 @@ impl Default for RegistryOptions {
                 .map_or(DEFAULT_READ_TIMEOUT, Duration::from_secs),
             min_transfer_rate: env_number("WASME_MIN_TRANSFER_RATE")
                 .unwrap_or(DEFAULT_MIN_TRANSFER_RATE),
-            max_layer_size: env_number("WASME_MAX_LAYER_BYTES")
-                .unwrap_or(DEFAULT_MAX_LAYER_SIZE),
+            max_layer_size: env_number("WASME_MAX_LAYER_BYTES").unwrap_or(DEFAULT_MAX_LAYER_SIZE),
             chunk_size: DEFAULT_CHUNK_SIZE,
         }
     }
 }
-

@@ -16,16 +16,14 @@
 //! from the first byte on any failure, and exposes neither the session's location nor the
 //! per-chunk progress this needs.
 
-use super::error::{Ctx, describe_reqwest};
+use super::auth::{self, Session as Connection};
+use super::error::{Ctx, RegistryError, describe_reqwest};
 use super::progress::{Progress, Transfer};
 use super::retry::{self, Decision, RetryPolicy};
-use super::{Registry, RegistryError};
-use crate::reference::{Digest, Reference};
+use crate::reference::Digest;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, StatusCode};
 use std::time::Duration;
-
-pub use super::options::DEFAULT_CHUNK_SIZE;
 
 /// The spec's header naming the smallest chunk a registry accepts.
 const CHUNK_MIN_LENGTH: &str = "oci-chunk-min-length";
@@ -87,47 +85,33 @@ struct Session {
 }
 
 /// Uploads blobs of one repository over one HTTP client.
-pub(super) struct Uploader {
+pub(super) struct Uploader<'a> {
+    session: &'a Connection,
     http: reqwest::Client,
     /// `http://host:port` or `https://host`.
     base: String,
     repository: String,
-    authorization: Option<HeaderValue>,
     chunk_size: usize,
     policy: RetryPolicy,
 }
 
-impl Registry {
-    /// An uploader for `target`'s repository, sending `authorization` (the `Authorization`
-    /// header the auth handshake settled on) with every request.
-    pub(super) fn uploader(
-        &self,
-        target: &Reference,
-        authorization: Option<HeaderValue>,
-    ) -> Result<Uploader, RegistryError> {
-        let scheme = if self.plain_http(target.registry()) {
-            "http"
-        } else {
-            "https"
-        };
-        let http = reqwest::Client::builder()
-            .danger_accept_invalid_certs(self.options.insecure)
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(Duration::from_secs(120))
-            .user_agent(concat!("cargo-wasme/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| RegistryError::Other {
-                registry: target.registry().to_string(),
-                what: "starting the HTTP client".into(),
-                message: e.to_string(),
-            })?;
+impl<'a> Uploader<'a> {
+    /// An uploader for the session's repository, sending the session's `Authorization`
+    /// header with every request.
+    pub(super) fn new(session: &'a Connection) -> Result<Uploader<'a>, RegistryError> {
+        let options = session.options();
+        let http = auth::http_client(
+            options,
+            session.target().registry(),
+            Duration::from_secs(120),
+        )?;
         Ok(Uploader {
+            session,
             http,
-            base: format!("{scheme}://{}", target.resolve_registry()),
-            repository: target.repository().to_string(),
-            authorization,
-            chunk_size: self.options.chunk_size.max(1),
-            policy: self.policy(),
+            base: session.base().to_string(),
+            repository: session.target().repository().to_string(),
+            chunk_size: options.chunk_size.max(1),
+            policy: session.policy(),
         })
     }
 }
@@ -169,13 +153,9 @@ fn next_offset(headers: &HeaderMap) -> Result<Option<u64>, Failure> {
     Ok(Some(if last == 0 { 0 } else { last + 1 }))
 }
 
-impl Uploader {
+impl Uploader<'_> {
     fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
-        let request = self.http.request(method, url);
-        match &self.authorization {
-            Some(value) => request.header(http::header::AUTHORIZATION, value.clone()),
-            None => request,
-        }
+        self.session.request_on(&self.http, method, url)
     }
 
     /// Sends `request`; a status outside `expect` is a [`Failure::Status`].
@@ -472,37 +452,6 @@ impl Uploader {
                 Err(e) => Err(e),
             };
         }
-    }
-}
-
-impl Registry {
-    /// The uploader `push` uses, authorised like oci-client's requests: the token the
-    /// handshake issued, else the Basic credentials, else none.
-    pub(super) fn push_uploader(
-        &self,
-        target: &Reference,
-        token: Option<&str>,
-        credential: &super::credentials::Credential,
-    ) -> Result<Uploader, RegistryError> {
-        use base64::Engine as _;
-        let value = match (token, credential) {
-            (Some(token), _) => Some(format!("Bearer {token}")),
-            (None, super::credentials::Credential::Basic { username, password }) => Some(format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
-            )),
-            (None, super::credentials::Credential::Token(token)) => Some(format!("Bearer {token}")),
-            (None, super::credentials::Credential::Anonymous) => None,
-        };
-        let authorization = value
-            .map(|v| HeaderValue::from_str(&v))
-            .transpose()
-            .map_err(|_| RegistryError::Other {
-                registry: target.registry().to_string(),
-                what: "authorising the upload".into(),
-                message: "the credentials hold characters that cannot go in an HTTP header".into(),
-            })?;
-        self.uploader(target, authorization)
     }
 }
 
