@@ -30,9 +30,8 @@ pub use options::RegistryOptions;
 use crate::image;
 use crate::reference::{self, Digest};
 use crate::store::{Store, StoredImage};
-use auth::Session;
+use auth::{Operation, Session};
 use credentials::Credential;
-use oci_client::RegistryOperation;
 use progress::Progress;
 use std::future::Future;
 
@@ -82,7 +81,7 @@ impl Registry {
                 actual: image.manifest_digest,
             });
         }
-        let session = Session::open(&self.options, target, RegistryOperation::Push).await?;
+        let session = Session::open(&self.options, target, Operation::Push).await?;
         let uploader = push::Uploader::new(&session)?;
         let progress = Progress::new(self.options.progress);
         let mut report = PushReport {
@@ -100,10 +99,12 @@ impl Registry {
                 transfer.finish(blob.size, "Exists");
                 continue;
             }
-            let data = bytes::Bytes::from(store.read_blob(&blob.digest)?);
+            // Streamed from the store's file a chunk at a time (and hashed on the way).
+            let path = crate::store::layout::blob_path(store.root(), &blob.digest);
+            let mut source = push::BlobSource::open(path, blob.size)?;
             let ctx = session.ctx(format!("uploading blob {}", blob.digest), "push");
             uploader
-                .upload(&ctx, &progress, &transfer, &blob.digest, data)
+                .upload(&ctx, &progress, &transfer, &blob.digest, &mut source)
                 .await?;
             report.uploaded += 1;
             report.bytes += blob.size;
@@ -150,7 +151,7 @@ impl Registry {
         reference_text: &str,
     ) -> Result<pull::Fetched, RegistryError> {
         let target = reference::parse(reference_text)?;
-        let session = Session::open(&self.options, target, RegistryOperation::Pull).await?;
+        let session = Session::open(&self.options, target, Operation::Pull).await?;
         pull::fetch(&session, store).await
     }
 
@@ -177,22 +178,8 @@ impl Registry {
     /// digest reference the registry is still asked, so a missing image fails.
     pub async fn resolve_digest(&self, reference_text: &str) -> Result<Digest, RegistryError> {
         let target = reference::parse(reference_text)?;
-        let credential = auth::credential(&self.options, target.resolve_registry())?;
-        let session = Session::unchecked(&self.options, target, credential)?;
-        let (client, auth) = session.oci();
-        let ctx = session.ctx("resolving the digest".into(), "pull");
-        let digest = session
-            .retry(&ctx, || {
-                client.fetch_manifest_digest(session.target(), &auth)
-            })
-            .await?;
-        digest
-            .parse()
-            .map_err(|e: crate::reference::DigestError| RegistryError::Other {
-                registry: session.target().registry().to_string(),
-                what: "resolving the digest".into(),
-                message: format!("the registry answered with an unusable digest: {e}"),
-            })
+        let session = Session::open(&self.options, target, Operation::Pull).await?;
+        pull::resolve_digest(&session).await
     }
 
     /// Checks that `credential` is accepted by `registry` (a host): the token service must

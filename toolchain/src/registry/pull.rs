@@ -187,15 +187,9 @@ pub(super) async fn fetch(
         Some(d) => d.to_string(),
         None => target.tag().unwrap_or("latest").to_string(),
     };
-    let accept = [
-        image::OCI_MANIFEST,
-        image::DOCKER_MANIFEST,
-        image::OCI_INDEX,
-        image::DOCKER_MANIFEST_LIST,
-    ];
     let get = Get {
         url: format!("{base}/manifests/{tag_or_digest}"),
-        accept: &accept,
+        accept: &ACCEPT,
         declared: None,
         limit: MAX_MANIFEST_SIZE,
         what: "the manifest".into(),
@@ -375,11 +369,16 @@ async fn download(
     transfer: Option<&Transfer>,
     sink: impl FnOnce(Vec<u8>) -> Sink,
 ) -> Result<Sink, Failure> {
-    let mut request = session.request(reqwest::Method::GET, &get.url);
-    if !get.accept.is_empty() {
-        request = request.header(http::header::ACCEPT, get.accept.join(", "));
-    }
-    let mut response = request.send().await?;
+    let accept = get.accept.join(", ");
+    let mut response = session
+        .send(reqwest::Method::GET, &get.url, |r| {
+            if accept.is_empty() {
+                r
+            } else {
+                r.header(http::header::ACCEPT, accept.as_str())
+            }
+        })
+        .await?;
     let status = response.status();
     if !status.is_success() {
         let mut body = Vec::new();
@@ -465,4 +464,84 @@ async fn download(
         )));
     }
     Ok(sink)
+}
+
+/// The manifest media types a pull accepts.
+const ACCEPT: [&str; 4] = [
+    image::OCI_MANIFEST,
+    image::DOCKER_MANIFEST,
+    image::OCI_INDEX,
+    image::DOCKER_MANIFEST_LIST,
+];
+
+/// The manifest digest the session's reference names on its registry: the
+/// `Docker-Content-Digest` of a `HEAD`, else the digest of the manifest (a bounded `GET`).
+/// A digest reference must match what the registry answers.
+pub(super) async fn resolve_digest(session: &Session) -> Result<Digest, RegistryError> {
+    let target = session.target();
+    let tag_or_digest = match target.digest() {
+        Some(d) => d.to_string(),
+        None => target.tag().unwrap_or("latest").to_string(),
+    };
+    let url = format!("{}/manifests/{tag_or_digest}", session.repository_url());
+    let accept = ACCEPT.join(", ");
+    let ctx = session.ctx("resolving the digest".into(), "pull");
+    let header = attempt(session, &ctx, || async {
+        let response = session
+            .send(reqwest::Method::HEAD, &url, |r| {
+                r.header(http::header::ACCEPT, accept.as_str())
+            })
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(Failure::Client(OciDistributionError::ServerError {
+                code: status.as_u16(),
+                url: url.clone(),
+                message: String::new(),
+            }));
+        }
+        Ok(response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string))
+    })
+    .await?;
+    let digest = match header {
+        Some(text) => text
+            .parse()
+            .map_err(|e: reference::DigestError| RegistryError::Other {
+                registry: target.registry().to_string(),
+                what: "resolving the digest".into(),
+                message: format!("the registry answered with an unusable digest: {e}"),
+            })?,
+        None => {
+            let get = Get {
+                url: url.clone(),
+                accept: &ACCEPT,
+                declared: None,
+                limit: MAX_MANIFEST_SIZE,
+                what: "the manifest".into(),
+                budget: transfer_budget(session, MAX_MANIFEST_SIZE),
+            };
+            match attempt(session, &ctx, || {
+                download(session, &get, None, Sink::Memory)
+            })
+            .await?
+            {
+                Sink::Memory(v) => Digest::of(&v),
+                Sink::Store(_) => Digest::of(b""),
+            }
+        }
+    };
+    if let Some(expected) = reference::digest_of(target)
+        && expected != digest
+    {
+        return Err(RegistryError::DigestMismatch {
+            what: "the manifest".into(),
+            expected: expected.to_string(),
+            actual: digest.to_string(),
+        });
+    }
+    Ok(digest)
 }
