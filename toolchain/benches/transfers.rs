@@ -9,12 +9,14 @@
 //! `PATCH`es, resumable) and reads the blob from the store; its pull fetches the manifest,
 //! config and layer, verifies every digest, writes the store and decodes the image.
 //!
-//! Run: `cargo bench -p cargo-wasme --bench transfers` (needs docker-registry and curl).
+//! Run: `TMPDIR=/dev/shm cargo bench -p cargo-wasme --bench transfers` (needs docker-registry
+//! and curl; about 1 GiB of scratch space for the images, the registry's storage and the
+//! stores pulled into, which a tmpfs keeps off a small disk).
 
 #[path = "../tests/all/support/mod.rs"]
 mod support;
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, SamplingMode, criterion_group, criterion_main};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -168,9 +170,12 @@ fn bench_transfers(c: &mut Criterion) {
     let counter = AtomicUsize::new(0);
     let group_name = "transfer_100mib";
     let mut group = c.benchmark_group(group_name);
+    // Each iteration takes about a second: ten samples of one iteration each.
     group
+        .sampling_mode(SamplingMode::Flat)
         .sample_size(10)
-        .measurement_time(Duration::from_secs(20));
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(10));
     group.bench_function("push_cargo_wasme", |b| {
         b.iter(|| {
             // A new repository each time, so the layer is really uploaded.
@@ -209,6 +214,14 @@ fn bench_transfers(c: &mut Criterion) {
         })
     });
     group.finish();
+    // Peak memory: the 100 MiB image above and a 10 MiB one.
+    let small = TestEnv::new();
+    let wasm = small.write_module("small.wasm", &module_of(10 * MIB));
+    let small_local = format!("{}/small:1", registry.addr);
+    small.ok(&["package", wasm.to_str().unwrap(), "--tag", &small_local]);
+    let (p10, l10) = peak_rss(&small, &registry.addr, &small_local, "m10");
+    let (p100, l100) = peak_rss(&env, &registry.addr, &local, "m100");
+    report_memory(&[(10, p10, l10), (100, p100, l100)]);
     for op in ["push", "pull"] {
         let ours = mean_ns(group_name, &format!("{op}_cargo_wasme"));
         let theirs = mean_ns(group_name, &format!("{op}_curl"));
@@ -224,25 +237,21 @@ fn bench_transfers(c: &mut Criterion) {
     }
 }
 
-/// Peak RSS of `push` and `pull` for a 10 MiB and a 100 MiB layer (printed once).
-fn bench_memory(_c: &mut Criterion) {
-    let registry = support::DockerRegistry::start();
-    let mut rows = Vec::new();
-    for size in [10 * MIB, 100 * MIB] {
-        let env = TestEnv::new();
-        let wasm = env.write_module("m.wasm", &module_of(size));
-        let local = format!("{}/mem{}:1", registry.addr, size / MIB);
-        env.ok(&["package", wasm.to_str().unwrap(), "--tag", &local]);
-        let mut push = env.cmd();
-        push.args(["push", &local]);
-        let push_kib = run_measured(push);
-        let fresh = TestEnv::new();
-        let mut pull = fresh.cmd();
-        pull.args(["pull", &local]);
-        let pull_kib = run_measured(pull);
-        rows.push((size / MIB, push_kib, pull_kib));
-    }
-    for (mib, push, pull) in &rows {
+/// Peak RSS (KiB) of a `push` of `local` to a new repository and of a `pull` of it into an
+/// empty store.
+fn peak_rss(env: &TestEnv, registry: &str, local: &str, repo: &str) -> (i64, i64) {
+    let mut push = env.cmd();
+    push.args(["push", local, &format!("{registry}/{repo}:1")]);
+    let push_kib = run_measured(push);
+    let fresh = TestEnv::new();
+    let mut pull = fresh.cmd();
+    pull.args(["pull", local]);
+    (push_kib, run_measured(pull))
+}
+
+/// Prints the peak RSS of `push` and `pull` for a 10 MiB and a 100 MiB layer.
+fn report_memory(rows: &[(usize, i64, i64)]) {
+    for (mib, push, pull) in rows {
         eprintln!(
             "peak RSS, {mib} MiB layer: push {:.1} MiB, pull {:.1} MiB",
             *push as f64 / 1024.0,
@@ -258,5 +267,5 @@ fn bench_memory(_c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_transfers, bench_memory);
+criterion_group!(benches, bench_transfers);
 criterion_main!(benches);
