@@ -61,7 +61,7 @@
 #![deny(missing_docs)]
 
 mod abi;
-pub mod build;
+pub use wasme_build as build;
 mod envoy;
 pub mod fuzz;
 mod host;

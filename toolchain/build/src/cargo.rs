@@ -394,7 +394,7 @@ pub fn build(filter: &FilterCrate, options: &BuildOptions) -> Result<PathBuf, Bu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::WASM_TARGET;
+    use crate::WASM_TARGET;
 
     #[test]
     fn the_target_is_found_in_the_sysroot_of_the_cargo_that_runs_us() -> Result<(), String> {

@@ -19,6 +19,8 @@
 //! directory would deadlock on cargo's lock. Builds are memoised per process, so parallel
 //! tests build a crate once; cargo's own lock serialises separate processes.
 
+#![deny(missing_docs)]
+
 pub mod cargo;
 pub mod module_info;
 pub mod optimize;
@@ -244,13 +246,13 @@ fn memo() -> &'static Memo {
 /// `options`, so one command (or one test binary) builds a module once.
 ///
 /// ```no_run
-/// use wasme_harness::build::{BuildOptions, build_module};
+/// use wasme_build::{BuildOptions, build_module};
 /// let built = build_module(&BuildOptions {
 ///     path: Some("filters/add-header".into()),
 ///     ..BuildOptions::default()
 /// })?;
 /// println!("{} {} bytes {}", built.filter.name, built.bytes.len(), built.digest);
-/// # Ok::<(), wasme_harness::build::BuildError>(())
+/// # Ok::<(), wasme_build::BuildError>(())
 /// ```
 pub fn build_module(options: &BuildOptions) -> Result<BuiltModule, BuildError> {
     let mut key = options.clone();
@@ -386,9 +388,9 @@ fn build_uncached(options: &BuildOptions) -> Result<BuiltModule, BuildError> {
 /// `<workspace root>/target/wasm/wasm32-wasip1/release/wasme/`.
 ///
 /// ```no_run
-/// let wasm = wasme_harness::build::build_filter(env!("CARGO_MANIFEST_DIR"), None)?;
+/// let wasm = wasme_build::build_filter(env!("CARGO_MANIFEST_DIR"), None)?;
 /// assert!(wasm.extension().is_some_and(|e| e == "wasm"));
-/// # Ok::<(), wasme_harness::build::BuildError>(())
+/// # Ok::<(), wasme_build::BuildError>(())
 /// ```
 pub fn build_filter(
     crate_dir: impl AsRef<Path>,
