@@ -1,5 +1,5 @@
-//! The whole build pipeline as a library function: [`build_image`] runs the harness's module
-//! stage ([`wasme_harness::build::build_module`]: cargo → module checks → optimisation), then
+//! The whole build pipeline as a library function: [`build_image`] runs the module
+//! stage ([`wasme_build::build_module`]: cargo → module checks → optimisation), then
 //! packages the final bytes as an OCI image and (optionally) adds it to the local store.
 //! `cargo wasme build`, `test` and `run` call it; `package` calls [`package_module`] for a
 //! module built elsewhere.
@@ -20,7 +20,7 @@ use crate::reference::ReferenceError;
 use crate::store::{Store, StoreError, StoredImage};
 use std::time::{Duration, Instant};
 
-pub use wasme_harness::build::{
+pub use wasme_build::{
     BuildError, BuildOptions, BuildRecord, BuiltModule, OptOutcome, WASM_TARGET,
 };
 
@@ -100,7 +100,7 @@ pub fn build_image(
     request: &ImageRequest,
 ) -> Result<BuiltImage, BuildImageError> {
     crate::registry::progress::show_wasm_opt();
-    let module = wasme_harness::build::build_module(options)?;
+    let module = wasme_build::build_module(options)?;
     let started = Instant::now();
     let root_ids = if request.root_ids.is_empty() {
         module.filter.root_ids.clone()

@@ -12,7 +12,7 @@
 //! * [`registry`] — the registry client, its credentials and progress output.
 //! * [`deploy`] — pure rendering of Istio/Envoy manifests; I/O only behind
 //!   [`deploy::resolve::ImageResolver`].
-//! * [`build`] — the build pipeline's packaging stage ([`build::build_image`]: the harness's
+//! * [`build`] — the build pipeline's packaging stage ([`build::build_image`]: `wasme-build`'s
 //!   module stage → image → store); [`module_info`], [`init`], [`run`], [`scenario`] (with its harness [`scenario::bridge`]) —
 //!   checking, scaffolding and testing filters; [`fuzz`] and [`bench`] — finding a filter's
 //!   bugs (with [`wasme_harness::fuzz`]) and its costs.

@@ -43,8 +43,8 @@ pub struct BuildInfo {
     pub wasm_opt: String,
 }
 
-impl From<&wasme_harness::build::BuildRecord> for BuildInfo {
-    fn from(r: &wasme_harness::build::BuildRecord) -> Self {
+impl From<&wasme_build::BuildRecord> for BuildInfo {
+    fn from(r: &wasme_build::BuildRecord) -> Self {
         BuildInfo {
             profile: r.profile.clone(),
             rustc: r.rustc.clone(),
