@@ -3,7 +3,7 @@
 use super::build::{CargoFlags, report_module};
 use anyhow::{Context, bail};
 use cargo_wasme::build::{BuiltImage, ImageRequest, build_image};
-use cargo_wasme::init::{self, Dependencies, InitOptions, Template};
+use cargo_wasme::init::{self, Dependencies, InitOptions, Language, Template};
 use cargo_wasme::run::{RunOptions, TcpOptions};
 use cargo_wasme::scenario::format::ModuleSource;
 use cargo_wasme::scenario::{self, exec, parse};
@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Creates DIR with Cargo.toml, src/lib.rs (the filter, using wasme-sdk), \
-tests/filter.rs (a harness test) and scenarios/*.yaml (for `cargo wasme test`).\n\
+tests/filter.rs (a harness test) and scenarios/*.yaml (for `cargo wasme test`). With \
+--language cpp|c|assemblyscript: wasme.toml, the filter's sources and scenarios/*.yaml.\n\
 Then: cd DIR && cargo wasme test && cargo wasme build"
 )]
 pub struct InitArgs {
@@ -27,6 +28,10 @@ pub struct InitArgs {
     /// The kind of filter (asked on a terminal when not given; `http` with --yes).
     #[arg(long, value_enum, alias = "kind")]
     pub template: Option<Template>,
+    /// The language: rust, cpp, c or assemblyscript (asked on a terminal when not given;
+    /// `rust` with --yes). Other languages get an HTTP filter, a wasme.toml and scenarios.
+    #[arg(long, short = 'l', value_name = "LANGUAGE")]
+    pub language: Option<Language>,
     /// The crate name (default: the directory name).
     #[arg(long)]
     pub name: Option<String>,
@@ -47,8 +52,33 @@ pub struct InitArgs {
 pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     let interactive =
         !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let language = match args.language {
+        Some(l) => l,
+        None if interactive && args.template.is_none() => {
+            let languages = [
+                Language::Rust,
+                Language::Cpp,
+                Language::AssemblyScript,
+                Language::C,
+            ];
+            let choice = dialoguer::Select::new()
+                .with_prompt("Which language?")
+                .items([
+                    "Rust            — wasme-sdk, harness tests (HTTP or network filters)",
+                    "C++             — clang++ and libc++ for wasm32-wasi",
+                    "AssemblyScript  — @solo-io/proxy-runtime, from npm",
+                    "C               — clang and wasi-libc, the raw ABI",
+                ])
+                .default(0)
+                .interact()
+                .context("reading your choice (use --language and --yes to skip the prompt)")?;
+            languages[choice]
+        }
+        None => Language::Rust,
+    };
     let template = match args.template {
         Some(t) => t,
+        None if language != Language::Rust => Template::Http,
         None if interactive => {
             let choice = dialoguer::Select::new()
                 .with_prompt("Which kind of filter?")
@@ -125,6 +155,7 @@ pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
         dir: args.dir.clone(),
         name,
         template,
+        language,
         deps,
     })
     .map_err(|e| match e {
@@ -137,7 +168,8 @@ pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     shell::status(
         "Created",
         format_args!(
-            "{template} filter project in {} ({} files)",
+            "{} {template} filter project in {} ({} files)",
+            language.display_name(),
             args.dir.display(),
             written.len()
         ),
@@ -147,8 +179,20 @@ pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     }
     shell::json(
         "project-created",
-        &serde_json::json!({ "dir": args.dir, "template": template.to_string(), "files": written }),
+        &serde_json::json!({ "dir": args.dir, "template": template.to_string(), "language": language.as_str(), "files": written }),
     );
+    if language != Language::Rust {
+        shell::note(format_args!(
+            "next:\n  cd {}\n  cargo wasme test        # build with {}, run scenarios/*.yaml in the harness\n  cargo wasme build       # build the OCI image",
+            args.dir.display(),
+            match language {
+                Language::AssemblyScript => "npm ci + asc",
+                Language::Cpp => "clang++",
+                _ => "clang",
+            }
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
     shell::note(format_args!(
         "next:\n  cd {}\n  cargo wasme test        # run scenarios/*.yaml in the harness\n  cargo test              # the harness test in tests/\n  cargo wasme build       # build the OCI image",
         args.dir.display()

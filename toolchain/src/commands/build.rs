@@ -158,7 +158,7 @@ pub fn report_module(built: &BuiltImage) {
             m.cargo_time.as_secs_f64(),
             m.optimize_time.as_secs_f64(),
             built.image_time.as_secs_f64(),
-            m.record.rustc,
+            m.record.compiler,
         ),
     );
 }
