@@ -90,9 +90,15 @@ fn init_to_push(language: &str, tool: &str, files: &[&str]) {
         "{stdout}\n{stderr}"
     );
 
-    // inspect: the image records the language and its compiler, and the module imports only
-    // what Envoy provides (proxy-wasm hostcalls from `env`, WASI), no emscripten runtime.
-    let reference = format!("{name}:0.1.0");
+    // inspect: the image records the language and its compiler (in the runtime config, which
+    // the solo format keeps as the image config), and the module imports only what Envoy
+    // provides (proxy-wasm hostcalls from `env`, WASI): no emscripten runtime.
+    let reference = format!("{name}-solo:0.1.0");
+    ok(
+        &env,
+        &project,
+        &["build", "--format", "solo", "--tag", &reference],
+    );
     let (stdout, _) = ok(&env, &project, &["inspect", &reference, "--json"]);
     let inspect: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let build = &inspect["config"]["build"];
