@@ -148,4 +148,3 @@ pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     ));
     Ok(ExitCode::SUCCESS)
 }
-

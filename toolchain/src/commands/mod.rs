@@ -1,5 +1,6 @@
 //! CLI glue for each command group: parse arguments, call the library, print results.
 
+pub mod args;
 pub mod bench;
 pub mod build;
 pub mod cache;

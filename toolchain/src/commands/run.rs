@@ -1,8 +1,8 @@
 //! CLI glue: `cargo wasme run`.
 
-use super::build::{CargoFlags, report_module};
+use super::args::CargoFlags;
 use anyhow::Context;
-use cargo_wasme::build::{BuiltImage, ImageRequest, build_image};
+use cargo_wasme::module_arg::{self, ModuleArg};
 use cargo_wasme::run::{RunOptions, TcpOptions};
 use cargo_wasme::scenario;
 use cargo_wasme::shell;
@@ -99,65 +99,6 @@ pub struct RunArgs {
     pub cargo: CargoFlags,
 }
 
-/// Builds a filter crate through the one pipeline (without storing it) and says which module
-/// and image digest the command is about to use.
-pub(super) fn build_crate(
-    cargo: &CargoFlags,
-    dir: &Path,
-    package: Option<String>,
-) -> anyhow::Result<BuiltImage> {
-    let built = build_image(
-        &cargo.options(Some(dir.to_path_buf()), package),
-        &ImageRequest::default(),
-    )?;
-    report_module(&built);
-    shell::status(
-        "Using",
-        format_args!(
-            "module {} = image {} as `cargo wasme build` stores it ({}, root ids {})",
-            built.module.digest,
-            built.image.digest,
-            built.tag,
-            built.root_ids.join(",")
-        ),
-    );
-    Ok(built)
-}
-
-/// Says on stderr which module bytes `run` uses (a file's or a stored image's digest) and
-/// returns what to load: the file, or the image's full digest when `arg` is a unique digest
-/// prefix. When the argument resolves to neither, `run` itself reports why. The store is only
-/// read, never created.
-fn which_module(arg: &str) -> anyhow::Result<String> {
-    if let Ok(bytes) = std::fs::read(arg) {
-        shell::status(
-            "Using",
-            format_args!(
-                "module sha256:{} from {arg}",
-                cargo_wasme::reference::Digest::of(&bytes).hex()
-            ),
-        );
-        return Ok(arg.to_string());
-    }
-    let Some(store) = cargo_wasme::store::Store::open_default_existing()? else {
-        return Ok(arg.to_string());
-    };
-    let expanded = store.expand_prefix(arg)?;
-    if let Ok(image) = store.resolve(&expanded) {
-        shell::status(
-            "Using",
-            format_args!(
-                "module sha256:{} of image {} ({}), image root ids {}",
-                image.wasm_sha256,
-                image.manifest_digest,
-                image.short_reference(),
-                image.root_ids.join(",")
-            ),
-        );
-    }
-    Ok(expanded)
-}
-
 fn split_pair<'a>(s: &'a str, sep: char, what: &str) -> anyhow::Result<(&'a str, &'a str)> {
     let (k, v) = s
         .split_once(sep)
@@ -224,16 +165,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     for c in &args.clusters {
         clusters.push(cargo_wasme::run::parse_cluster_flag(c)?);
     }
-    let module_path = Path::new(&args.module);
-    let (module, built_image) = if module_path.is_dir() || module_path.ends_with("Cargo.toml") {
-        let built = build_crate(&args.cargo, module_path, args.package.clone())?;
-        let image = (built.tag.clone(), built.root_ids.clone());
-        (built.module.path.display().to_string(), Some(image))
-    } else {
-        (which_module(&args.module)?, None)
+    let arg = ModuleArg {
+        module: Some(args.module.clone()),
+        package: args.package.clone(),
+        scenario: None,
     };
+    let resolved = module_arg::resolve(&arg, &args.cargo.options(None, None))?;
     let mut opts = RunOptions {
-        module,
+        module: resolved.load_arg(),
         request,
         body,
         response_status: args.response_status,
@@ -242,7 +181,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         config,
         vm_config: args.vm_config.clone().map(String::into_bytes),
         root_id: args.root_id.clone(),
-        built_image,
+        built_image: resolved.built_image,
         env,
         properties,
         clusters,
@@ -263,4 +202,3 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     })
 }
-

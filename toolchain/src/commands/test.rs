@@ -1,15 +1,11 @@
 //! CLI glue: `cargo wasme test`.
 
-use super::build::CargoFlags;
-use super::run::build_crate;
+use super::args::CargoFlags;
 use anyhow::{Context, bail};
-use cargo_wasme::scenario::format::ModuleSource;
-use cargo_wasme::scenario::{self, exec, parse};
-use cargo_wasme::shell;
-use std::collections::HashMap;
+use cargo_wasme::module_arg::{self, ModuleArg};
+use cargo_wasme::scenario::{self, exec, suite};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
 /// Arguments of `cargo wasme test`.
 #[derive(Debug, clap::Args)]
@@ -39,48 +35,6 @@ pub struct TestArgs {
     pub cargo: CargoFlags,
 }
 
-/// Prints one scenario's result: its text in human mode; with `--message-format json` one
-/// `test-step` object per step, then a `test-scenario` object.
-fn emit_report(report: &exec::ScenarioReport) {
-    if !shell::is_json() {
-        print!("{}", report.render());
-        return;
-    }
-    for (i, step) in report.steps.iter().enumerate() {
-        let (outcome, messages): (&str, Vec<String>) = match &step.outcome {
-            exec::StepOutcome::Passed => ("passed", Vec::new()),
-            exec::StepOutcome::Failed(ms) => ("failed", ms.iter().map(|m| m.render()).collect()),
-            exec::StepOutcome::Error(e) => ("error", vec![e.clone()]),
-            exec::StepOutcome::NotRun(why) => ("not-run", vec![why.clone()]),
-        };
-        shell::json(
-            "test-step",
-            &serde_json::json!({
-                "scenario": report.name,
-                "file": report.file,
-                "index": i + 1,
-                "name": step.name,
-                "outcome": outcome,
-                "messages": messages,
-                "seconds": step.duration.as_secs_f64(),
-            }),
-        );
-    }
-    shell::json(
-        "test-scenario",
-        &serde_json::json!({
-            "name": report.name,
-            "file": report.file,
-            "outcome": if report.passed() { "passed" } else { "failed" },
-            "setupError": report.setup_error,
-            "steps": report.steps.len(),
-            "failures": report.failure_count(),
-            "errors": report.error_count(),
-            "seconds": report.duration.as_secs_f64(),
-        }),
-    );
-}
-
 /// Runs `cargo wasme test`.
 pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     if args.print_schema {
@@ -106,107 +60,27 @@ pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     } else {
         scenario::discover::expand(&args.scenarios)?
     };
-    let opts = exec::Options {
-        module_override: args.module.clone(),
+    let build = args.cargo.options(None, None);
+    let mut opts = exec::Options {
         trace_on_failure: args.trace,
         ..Default::default()
     };
-    let mut reports = Vec::new();
-    let mut bad_files = 0;
-    // Each filter crate is built once, through the pipeline `cargo wasme build` uses, and every
-    // scenario naming it runs those exact bytes.
-    type Built = (PathBuf, (String, Vec<String>));
-    let mut builds: HashMap<(PathBuf, Option<String>), Result<Built, String>> = HashMap::new();
-    let mut build_time = Duration::ZERO;
-    let started = Instant::now();
-    for file in &files {
-        match parse::load(file) {
-            Ok(mut loaded) => {
-                let mut opts = opts.clone();
-                if let (None, ModuleSource::Crate { dir, package }) =
-                    (&args.module, &loaded.scenario.module)
-                {
-                    let dir = loaded.base_dir().join(dir);
-                    let dir = dir.canonicalize().unwrap_or(dir);
-                    let key = (dir, package.clone());
-                    let built = builds.entry(key.clone()).or_insert_with(|| {
-                        let t = Instant::now();
-                        let r = build_crate(&args.cargo, &key.0, key.1.clone())
-                            .map(|b| (b.module.path, (b.tag, b.root_ids)))
-                            .map_err(|e| {
-                                format!("building the filter crate {}: {e:#}", key.0.display())
-                            });
-                        build_time += t.elapsed();
-                        r
-                    });
-                    match built {
-                        Ok((path, image)) => {
-                            loaded.scenario.module = ModuleSource::Path(path.clone());
-                            opts.built_image = Some(image.clone());
-                        }
-                        Err(e) => {
-                            let report = exec::ScenarioReport::invalid(file, e);
-                            emit_report(&report);
-                            reports.push(report);
-                            continue;
-                        }
-                    }
-                }
-                let report = exec::run(&loaded, &opts);
-                if let Some(root_id) = &report.root_id {
-                    shell::status("Root id", format!("{root_id} for {}", report.name));
-                }
-                emit_report(&report);
-                reports.push(report);
-            }
-            Err(e) => {
-                shell::error(&e, None);
-                bad_files += 1;
-                let report = exec::ScenarioReport::invalid(file, &e.to_string());
-                if shell::is_json() {
-                    emit_report(&report);
-                }
-                reports.push(report);
-            }
-        }
+    if let Some(m) = &args.module {
+        let arg = ModuleArg {
+            module: Some(m.clone()),
+            ..ModuleArg::default()
+        };
+        let resolved = module_arg::resolve(&arg, &build)?;
+        opts.module_override = Some(resolved.load_arg());
+        opts.built_image = resolved.built_image;
     }
-    let scenario_time = started.elapsed().saturating_sub(build_time);
-    let passed = reports.iter().filter(|r| r.passed()).count();
-    let steps: usize = reports.iter().map(|r| r.steps.len()).sum();
-    shell::json(
-        "test-summary",
-        &serde_json::json!({
-            "ok": passed == reports.len(),
-            "scenarios": reports.len(),
-            "passed": passed,
-            "failed": reports.len() - passed,
-            "steps": steps,
-            "unreadableFiles": bad_files,
-            "buildSeconds": build_time.as_secs_f64(),
-            "scenarioSeconds": scenario_time.as_secs_f64(),
-        }),
-    );
-    shell::result(format_args!(
-        "\ntest result: {}. {passed} of {} scenario(s) passed ({steps} step(s)){}; build {:.2}s, scenarios {:.2}s",
-        if passed == reports.len() {
-            "ok"
-        } else {
-            "FAILED"
-        },
-        reports.len(),
-        if bad_files > 0 {
-            format!("; {bad_files} file(s) could not be read")
-        } else {
-            String::new()
-        },
-        build_time.as_secs_f64(),
-        scenario_time.as_secs_f64(),
-    ));
+    let report = suite::run(&files, &opts, &build);
+    report.emit_summary();
     if let Some(path) = &args.junit {
-        std::fs::write(path, scenario::junit::render(&reports))
+        std::fs::write(path, scenario::junit::render(&report.reports))
             .with_context(|| format!("writing the JUnit report {}", path.display()))?;
     }
-    Ok(if passed == reports.len() {
+    Ok(if report.passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
