@@ -161,8 +161,11 @@ pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     shell::status(
         "Created",
         format_args!(
-            "{} {template} filter project in {} ({} files)",
-            language.display_name(),
+            "{}{template} filter project in {} ({} files)",
+            match language {
+                Language::Rust => String::new(),
+                other => format!("{} ", other.display_name()),
+            },
             args.dir.display(),
             written.len()
         ),
