@@ -43,8 +43,10 @@
 //!
 //! # Layers
 //! Imports point one way, down: a module never names one above it.
-//! `.ci/check-imports harness/src --layers abi,values,vm,envoy,host` checks it (`build` stands
-//! apart: it only runs cargo).
+//! `.ci/check-imports harness/src --layers abi,values,vm,envoy,host` checks it. [`build`] is
+//! not a layer: it is the `wasme-build` crate (the compiler, module checks, wasm-opt),
+//! re-exported so a filter's tests can build their
+//! module; it imports nothing from the harness.
 //!
 //! ```text
 //!  host    Host, HostBuilder, Module, HttpStream,      the thin, documented test-facing API
@@ -61,7 +63,9 @@
 #![deny(missing_docs)]
 
 mod abi;
-pub mod build;
+/// The build pipeline (the `wasme-build` crate): [`build::build_filter`] builds a filter
+/// crate the way `cargo wasme build` does, for a test to load.
+pub use wasme_build as build;
 mod envoy;
 pub mod fuzz;
 mod host;

@@ -4,7 +4,8 @@
 //! the snake_case spelling of old wasme documents (`abi_version`, `root_ids`) is accepted when
 //! reading. An image built from source carries a `build` block naming what made the module
 //! (`{"profile":"release","rustc":"rustc 1.95.0 (…)","wasmOpt":"wasm-opt version 108"}`, with
-//! `"none"` when wasm-opt did not run); it is omitted for a module packaged as it was, so
+//! `"none"` when wasm-opt did not run; `language` and `compiler` instead of `rustc` for C, C++
+//! and AssemblyScript); it is omitted for a module packaged as it was, so
 //! those images keep their digests.
 
 use serde::{Deserialize, Serialize};
@@ -31,23 +32,34 @@ pub struct RuntimeConfig {
 }
 
 /// The `build` block: the tools that made the module, so two digests of one source can be
-/// explained.
+/// explained. A Rust build records `rustc`; a C, C++ or AssemblyScript build records its
+/// `language` and `compiler` instead (so Rust images keep their bytes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BuildInfo {
-    /// The cargo profile.
+    /// The profile.
     pub profile: String,
-    /// The first line of `rustc -vV`.
-    pub rustc: String,
+    /// The first line of `rustc -vV` (Rust builds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rustc: Option<String>,
+    /// The source language (`c`, `cpp`, `assemblyscript`; absent for Rust).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The compiler's version (`Debian clang version 14.0.6`, `assemblyscript 0.14.9, …`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compiler: Option<String>,
     /// `wasm-opt --version`, or `none` when wasm-opt did not run.
     pub wasm_opt: String,
 }
 
-impl From<&wasme_harness::build::BuildRecord> for BuildInfo {
-    fn from(r: &wasme_harness::build::BuildRecord) -> Self {
+impl From<&wasme_build::BuildRecord> for BuildInfo {
+    fn from(r: &wasme_build::BuildRecord) -> Self {
+        let rust = r.language == wasme_build::Language::Rust;
         BuildInfo {
             profile: r.profile.clone(),
-            rustc: r.rustc.clone(),
+            rustc: rust.then(|| r.compiler.clone()),
+            language: (!rust).then(|| r.language.as_str().to_string()),
+            compiler: (!rust).then(|| r.compiler.clone()),
             wasm_opt: r.wasm_opt.clone().unwrap_or_else(|| "none".to_string()),
         }
     }
@@ -116,7 +128,9 @@ mod tests {
     fn the_build_block_is_written_last_and_only_when_known() {
         let info = BuildInfo {
             profile: "release".into(),
-            rustc: "rustc 1.95.0".into(),
+            rustc: Some("rustc 1.95.0".into()),
+            language: None,
+            compiler: None,
             wasm_opt: "none".into(),
         };
         let rc = RuntimeConfig::new(vec!["v0.2.1".into()], vec!["a".into()])
@@ -130,5 +144,24 @@ mod tests {
         );
         let back: RuntimeConfig = serde_json::from_str(&json).unwrap();
         assert_eq!(back.build, Some(info));
+        let c = BuildInfo {
+            profile: "release".into(),
+            rustc: None,
+            language: Some("c".into()),
+            compiler: Some("Debian clang version 14.0.6".into()),
+            wasm_opt: "wasm-opt version 108".into(),
+        };
+        let json = String::from_utf8(
+            RuntimeConfig::new(vec![], vec![])
+                .with_build(Some(c))
+                .to_json(),
+        )
+        .unwrap();
+        assert!(
+            json.ends_with(
+                r#""build":{"profile":"release","language":"c","compiler":"Debian clang version 14.0.6","wasmOpt":"wasm-opt version 108"}}"#
+            ),
+            "{json}"
+        );
     }
 }

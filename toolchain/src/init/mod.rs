@@ -1,9 +1,17 @@
 //! `cargo wasme init`: new filter projects from templates.
 //!
-//! A project is a standalone cdylib crate using `wasme-sdk`, with a harness test
+//! A Rust project is a standalone cdylib crate using `wasme-sdk`, with a harness test
 //! (`tests/filter.rs`, loading the real `.wasm` into `wasme-harness`) and scenario files
 //! (`scenarios/*.yaml`, run by `cargo wasme test`). Two templates exist: an HTTP filter and a
 //! network (TCP) filter.
+//!
+//! A project in C, C++ or AssemblyScript ([`InitOptions::language`]) is the same HTTP filter
+//! (a configurable response header) with a `wasme.toml` naming its language (read by
+//! `wasme_build::project`), its scenario files and what its toolchain needs: for C, wasme's
+//! ABI header; for C++, also wasme's small C++ API (`include/proxy_wasm.h` and
+//! `src/proxy_wasm.cc`, our own code under Apache-2.0, written from the ABI rather than copied
+//! from the proxy-wasm C++ SDK); for AssemblyScript, `package.json` and `package-lock.json`
+//! pinning `assemblyscript` 0.14.9 and `@solo-io/proxy-runtime` 0.1.8, and `asconfig.json`.
 //!
 //! The project depends on `wasme-sdk` and `wasme-harness` by version, as it will once they are
 //! published; [`Dependencies::Repo`] adds a `[patch.crates-io]` section pointing both at a
@@ -12,11 +20,12 @@
 //! the size settings itself.
 //!
 //! ```no_run
-//! use cargo_wasme::init::{Dependencies, InitOptions, Template, generate};
+//! use cargo_wasme::init::{Dependencies, InitOptions, Language, Template, generate};
 //! let written = generate(&InitOptions {
 //!     dir: "my-filter".into(),
 //!     name: None,
 //!     template: Template::Http,
+//!     language: Language::Rust,
 //!     deps: Dependencies::detect(),
 //! })?;
 //! assert!(written.iter().any(|p| p.ends_with("Cargo.toml")));
@@ -25,6 +34,8 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+pub use wasme_build::Language;
 
 /// Which kind of filter to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -117,6 +128,8 @@ pub struct InitOptions {
     pub name: Option<String>,
     /// The template.
     pub template: Template,
+    /// The language (Rust, or C, C++, AssemblyScript: HTTP filters only).
+    pub language: Language,
     /// Where `wasme-sdk` and `wasme-harness` come from.
     pub deps: Dependencies,
 }
@@ -136,6 +149,14 @@ pub enum InitError {
         reason: &'static str,
         /// A valid name close to it ([`suggest_name`]), when there is one.
         suggestion: Option<String>,
+    },
+    /// The template is not available in the language.
+    #[error("{template} filters are generated in Rust only; for {language} use the http template")]
+    Unsupported {
+        /// The template asked for.
+        template: Template,
+        /// The language asked for.
+        language: &'static str,
     },
     /// Writing failed.
     #[error("cannot write {path}: {source}")]
@@ -336,6 +357,84 @@ pub fn render(name: &str, template: Template, deps: &Dependencies) -> Vec<(PathB
     ]
 }
 
+const ABI_HEADER: &str = include_str!("templates/common/proxy_wasm_abi.h");
+const PROJECT_FILE: &str = include_str!("templates/common/wasme.toml.tmpl");
+const OTHER_GITIGNORE: &str = include_str!("templates/common/gitignore.tmpl");
+const OTHER_SCENARIO: &str = include_str!("templates/common/scenario.yaml.tmpl");
+const OTHER_BAD_CONFIG: &str = include_str!("templates/common/bad-config.yaml.tmpl");
+const C_FILTER: &str = include_str!("templates/c/filter.c.tmpl");
+const CPP_API: &str = include_str!("templates/cpp/proxy_wasm.h");
+const CPP_ABI_GLUE: &str = include_str!("templates/cpp/proxy_wasm.cc");
+const CPP_FILTER: &str = include_str!("templates/cpp/filter.cc.tmpl");
+const AS_PACKAGE: &str = include_str!("templates/assemblyscript/package.json.tmpl");
+const AS_LOCK: &str = include_str!("templates/assemblyscript/package-lock.json.tmpl");
+const AS_CONFIG: &str = include_str!("templates/assemblyscript/asconfig.json");
+const AS_FILTER: &str = include_str!("templates/assemblyscript/index.ts.tmpl");
+
+/// The files of a project in `language` (Rust: [`render`]): relative path and contents.
+pub fn render_language(
+    name: &str,
+    language: Language,
+    template: Template,
+    deps: &Dependencies,
+) -> Result<Vec<(PathBuf, String)>, InitError> {
+    if language == Language::Rust {
+        return Ok(render(name, template, deps));
+    }
+    if template != Template::Http {
+        return Err(InitError::Unsupported {
+            template,
+            language: language.display_name(),
+        });
+    }
+    let root_id = name.replace('-', "_");
+    let extra = match language {
+        Language::C | Language::Cpp => {
+            "# sources = [...]         # default: every file in src/ of the language\n\
+             # include = [\"include\"]   # the default when include/ exists\n\
+             # flags = [\"-DDEBUG_LOG\"] # more compiler flags"
+        }
+        _ => {
+            "# entry = \"assembly/index.ts\"  # the default\n# flags = []                      # more asc flags"
+        }
+    };
+    let fill = |t: &str| {
+        t.replace("{{name}}", name)
+            .replace("{{root_id}}", &root_id)
+            .replace("{{language}}", language.as_str())
+            .replace("{{extra}}", extra)
+    };
+    let mut files: Vec<(PathBuf, String)> = vec![
+        ("wasme.toml".into(), fill(PROJECT_FILE)),
+        (".gitignore".into(), fill(OTHER_GITIGNORE)),
+    ];
+    match language {
+        Language::C => {
+            files.push(("include/proxy_wasm_abi.h".into(), ABI_HEADER.to_string()));
+            files.push(("src/filter.c".into(), fill(C_FILTER)));
+        }
+        Language::Cpp => {
+            files.push(("include/proxy_wasm_abi.h".into(), ABI_HEADER.to_string()));
+            files.push(("include/proxy_wasm.h".into(), CPP_API.to_string()));
+            files.push(("src/proxy_wasm.cc".into(), CPP_ABI_GLUE.to_string()));
+            files.push(("src/filter.cc".into(), fill(CPP_FILTER)));
+        }
+        _ => {
+            files.push(("package.json".into(), fill(AS_PACKAGE)));
+            files.push(("package-lock.json".into(), fill(AS_LOCK)));
+            files.push(("asconfig.json".into(), AS_CONFIG.to_string()));
+            files.push(("assembly/index.ts".into(), fill(AS_FILTER)));
+        }
+    }
+    files.push(("scenarios/basic.yaml".into(), fill(OTHER_SCENARIO)));
+    files.push(("scenarios/bad-config.yaml".into(), fill(OTHER_BAD_CONFIG)));
+    files.push((
+        SCENARIO_SCHEMA.into(),
+        serde_json::to_string_pretty(&crate::scenario::json_schema()).unwrap_or_default() + "\n",
+    ));
+    Ok(files)
+}
+
 /// Writes a new project; returns the files written. Refuses a non-empty directory.
 pub fn generate(opts: &InitOptions) -> Result<Vec<PathBuf>, InitError> {
     let name = match &opts.name {
@@ -353,8 +452,9 @@ pub fn generate(opts: &InitOptions) -> Result<Vec<PathBuf>, InitError> {
             return Err(InitError::NotEmpty(opts.dir.clone()));
         }
     }
+    let files = render_language(&name, opts.language, opts.template, &opts.deps)?;
     let mut written = Vec::new();
-    for (rel, contents) in render(&name, opts.template, &opts.deps) {
+    for (rel, contents) in files {
         let path = opts.dir.join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
@@ -412,6 +512,28 @@ mod tests {
     }
 
     #[test]
+    fn other_languages_fill_every_placeholder_and_are_http_only() {
+        let deps = Dependencies::Registry("9.9.9".into());
+        for language in [Language::C, Language::Cpp, Language::AssemblyScript] {
+            let files = render_language("demo-f", language, Template::Http, &deps).unwrap();
+            for (path, text) in &files {
+                assert!(
+                    !text.contains("{{"),
+                    "{language}: {path:?} has an unfilled placeholder"
+                );
+            }
+            let project = &files[0].1;
+            let parsed = wasme_build::project::parse(project).unwrap();
+            assert_eq!(parsed.language, language);
+            assert_eq!(parsed.root_ids, ["demo_f"]);
+            assert!(matches!(
+                render_language("demo-f", language, Template::Network, &deps),
+                Err(InitError::Unsupported { .. })
+            ));
+        }
+    }
+
+    #[test]
     fn refuses_non_empty_dir() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("keep.txt"), "mine").unwrap();
@@ -419,6 +541,7 @@ mod tests {
             dir: dir.path().to_path_buf(),
             name: Some("x".into()),
             template: Template::Http,
+            language: Language::Rust,
             deps: Dependencies::Registry("0.1.0".into()),
         })
         .unwrap_err();

@@ -191,7 +191,7 @@ impl Drop for Activity {
 /// minute on a large module). Idempotent; call it before building.
 pub fn show_wasm_opt() {
     use std::sync::Mutex;
-    use wasme_harness::build::optimize::{WasmOptEvent, observe_wasm_opt};
+    use wasme_build::optimize::{WasmOptEvent, observe_wasm_opt};
     static CURRENT: Mutex<Option<Activity>> = Mutex::new(None);
     fn observer(event: WasmOptEvent) {
         let Ok(mut current) = CURRENT.lock() else {

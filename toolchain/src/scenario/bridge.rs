@@ -26,7 +26,7 @@ pub enum ModuleError {
         /// The crate directory.
         dir: PathBuf,
         /// The build error.
-        source: wasme_harness::build::BuildError,
+        source: wasme_build::BuildError,
     },
     /// The image's module is not one the harness can run.
     #[error("the module of image {reference} cannot be loaded: {source}")]
@@ -74,7 +74,7 @@ pub fn load_module_on(
         ModuleSource::Path(p) => load_file(&base.join(p), engine),
         ModuleSource::Crate { dir, package } => {
             let dir = base.join(dir);
-            let wasm = wasme_harness::build::build_filter(&dir, package.as_deref())
+            let wasm = wasme_build::build_filter(&dir, package.as_deref())
                 .map_err(|source| ModuleError::Build { dir, source })?;
             load_file(&wasm, engine)
         }

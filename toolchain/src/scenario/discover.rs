@@ -24,10 +24,11 @@ pub enum DiscoverError {
     },
 }
 
-/// The nearest directory at or above `dir` holding a `Cargo.toml`.
+/// The nearest directory at or above `dir` holding a `Cargo.toml` or a `wasme.toml` (a filter
+/// project in C, C++ or AssemblyScript).
 pub fn crate_root(dir: &Path) -> Option<PathBuf> {
     dir.ancestors()
-        .find(|d| d.join("Cargo.toml").is_file())
+        .find(|d| d.join("Cargo.toml").is_file() || d.join(wasme_build::PROJECT_FILE).is_file())
         .map(Path::to_path_buf)
 }
 
@@ -76,7 +77,7 @@ pub fn expand(args: &[PathBuf]) -> Result<Vec<PathBuf>, DiscoverError> {
     let mut out = Vec::new();
     for arg in args {
         if arg.is_dir() {
-            if arg.join("Cargo.toml").is_file() {
+            if arg.join("Cargo.toml").is_file() || arg.join(wasme_build::PROJECT_FILE).is_file() {
                 out.extend(default_scenarios(arg)?);
             } else {
                 let mut files: Vec<PathBuf> = std::fs::read_dir(arg)

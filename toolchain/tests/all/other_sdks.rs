@@ -29,7 +29,7 @@ fn cache() -> PathBuf {
 }
 
 /// Whether `tool --version` runs; when it does not, a skip (or, in CI, a failure).
-fn have(tool: &str, what: &str) -> bool {
+pub(crate) fn have(tool: &str, what: &str) -> bool {
     let found = Command::new(tool)
         .arg("--version")
         .output()

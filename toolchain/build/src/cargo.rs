@@ -2,7 +2,7 @@
 //! installed, and running cargo (`cargo rustc --crate-type cdylib`) whose JSON message stream
 //! names the `.wasm` it wrote.
 
-use super::{BuildError, BuildOptions};
+use super::{BuildError, BuildOptions, Language};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -23,6 +23,8 @@ pub struct FilterCrate {
     pub tag: Option<String>,
     /// The target directory cargo builds into.
     pub target_dir: PathBuf,
+    /// The language ([`Language::Rust`] for a crate; a `wasme.toml` project's otherwise).
+    pub language: Language,
 }
 
 /// The cargo the build runs: `$CARGO` (set when we run as `cargo wasme` or from a test), else
@@ -164,6 +166,7 @@ pub fn locate(options: &BuildOptions) -> Result<FilterCrate, BuildError> {
         root_ids,
         tag,
         target_dir,
+        language: Language::Rust,
     })
 }
 
@@ -394,7 +397,7 @@ pub fn build(filter: &FilterCrate, options: &BuildOptions) -> Result<PathBuf, Bu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::WASM_TARGET;
+    use crate::WASM_TARGET;
 
     #[test]
     fn the_target_is_found_in_the_sysroot_of_the_cargo_that_runs_us() -> Result<(), String> {
@@ -425,6 +428,7 @@ mod tests {
             root_ids: vec!["f".into()],
             tag: None,
             target_dir: "/x/target".into(),
+            language: Language::Rust,
         };
         let default = build_args(&filter, &BuildOptions::default());
         assert!(default.contains(&"profile.release.opt-level=\"z\"".to_string()));

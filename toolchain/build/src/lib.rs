@@ -19,12 +19,18 @@
 //! directory would deadlock on cargo's lock. Builds are memoised per process, so parallel
 //! tests build a crate once; cargo's own lock serialises separate processes.
 
+#![deny(missing_docs)]
+
 pub mod cargo;
+mod lang;
 pub mod module_info;
 pub mod optimize;
+pub mod project;
 
 pub use cargo::FilterCrate;
+pub use lang::{C_PACKAGES, CPP_PACKAGES};
 pub use optimize::OptOutcome;
+pub use project::{Language, PROJECT_FILE, Project};
 
 use module_info::ModuleInfo;
 use std::collections::HashMap;
@@ -105,6 +111,50 @@ pub enum BuildError {
         /// What the check found.
         message: String,
     },
+    /// A directory of another toolchain has no `wasme.toml` saying how to build it.
+    #[error(
+        "{dir} has a {marker} but no wasme.toml, so wasme does not know how to build it: \
+         create {dir}/wasme.toml, for example\n\n{example}\n(or run `cargo wasme init DIR \
+         --language c|cpp|assemblyscript` for a complete project)",
+        dir = dir.display()
+    )]
+    NoProjectFile {
+        /// The project directory.
+        dir: PathBuf,
+        /// The file that marks it as another toolchain's.
+        marker: String,
+        /// A `wasme.toml` to start from.
+        example: String,
+    },
+    /// `wasme.toml` is malformed.
+    #[error("{path}: {message}")]
+    BadProjectFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with its line and column.
+        message: String,
+    },
+    /// A tool the project's language needs is not installed.
+    #[error("`{tool}` is needed to build this {language} filter but is not installed: {install}")]
+    MissingTool {
+        /// The program or library.
+        tool: String,
+        /// The project's language.
+        language: String,
+        /// How to install it (the Debian or npm package).
+        install: String,
+    },
+    /// The compiler (or npm) of a non-Rust project failed; its output was printed to stderr.
+    #[error("{what} failed for the project at {project} (see its output above)")]
+    ToolFailed {
+        /// The command.
+        what: String,
+        /// The project directory.
+        project: PathBuf,
+    },
+    /// A request the project's toolchain cannot honour.
+    #[error("{0}")]
+    Unsupported(String),
     /// Reading or writing a module file failed.
     #[error("{path}: {message}")]
     Io {
@@ -190,8 +240,11 @@ impl BuildOptions {
 /// What ran to make a module: recorded in the image so two digests can be explained.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildRecord {
-    /// The first line of `rustc -vV`, e.g. `rustc 1.95.0 (59807616e 2026-04-14)`.
-    pub rustc: String,
+    /// The language of the source.
+    pub language: Language,
+    /// The compiler's version: the first line of `rustc -vV` (e.g. `rustc 1.95.0 (59807616e
+    /// 2026-04-14)`), of `clang --version`, or the installed `assemblyscript` and SDK versions.
+    pub compiler: String,
     /// `wasm-opt --version` when wasm-opt ran, `None` when it did not.
     pub wasm_opt: Option<String>,
     /// The cargo profile.
@@ -218,7 +271,7 @@ pub struct BuiltModule {
     pub optimization: OptOutcome,
     /// What ran.
     pub record: BuildRecord,
-    /// Time spent in cargo.
+    /// Time spent in the compiler (cargo, clang, npm + asc).
     pub cargo_time: Duration,
     /// Time spent checking and optimising.
     pub optimize_time: Duration,
@@ -244,13 +297,13 @@ fn memo() -> &'static Memo {
 /// `options`, so one command (or one test binary) builds a module once.
 ///
 /// ```no_run
-/// use wasme_harness::build::{BuildOptions, build_module};
+/// use wasme_build::{BuildOptions, build_module};
 /// let built = build_module(&BuildOptions {
 ///     path: Some("filters/add-header".into()),
 ///     ..BuildOptions::default()
 /// })?;
 /// println!("{} {} bytes {}", built.filter.name, built.bytes.len(), built.digest);
-/// # Ok::<(), wasme_harness::build::BuildError>(())
+/// # Ok::<(), wasme_build::BuildError>(())
 /// ```
 pub fn build_module(options: &BuildOptions) -> Result<BuiltModule, BuildError> {
     let mut key = options.clone();
@@ -282,10 +335,44 @@ module is not optimised: it is larger (add-header: 120 KB instead of 99 KB) and 
 build where wasm-opt ran (the image records `wasmOpt: none`). Install it: apt-get install \
 binaryen, or set WASM_OPT=/path/to/wasm-opt";
 
+/// The project's compile stage: cargo for a Rust crate, the language's toolchain for a
+/// project with a `wasme.toml`. Returns the project, the compiler's output and version.
+fn compile(options: &BuildOptions) -> Result<(FilterCrate, PathBuf, String), BuildError> {
+    let path = options.path.as_deref().unwrap_or(Path::new("."));
+    let Some(project) = project::detect(path)? else {
+        let filter = cargo::locate(options)?;
+        let output = cargo::build(&filter, options)?;
+        let compiler = cargo::rustc_version(&filter.workspace_root);
+        return Ok((filter, output, compiler));
+    };
+    if let Some(package) = &options.package {
+        return Err(BuildError::Unsupported(format!(
+            "-p {package}: {} is a {} project (wasme.toml), not a cargo workspace",
+            project.dir.display(),
+            project.file.language.display_name()
+        )));
+    }
+    let target_dir = options
+        .target_dir
+        .clone()
+        .unwrap_or_else(|| project.dir.join("target"));
+    let filter = FilterCrate {
+        name: project.file.name.clone(),
+        version: project.file.version.clone(),
+        manifest_path: project.dir.join(PROJECT_FILE),
+        workspace_root: project.dir.clone(),
+        root_ids: project.root_ids(),
+        tag: project.file.tag.clone(),
+        target_dir: target_dir.clone(),
+        language: project.file.language,
+    };
+    let compiled = lang::build(&project, options, &target_dir)?;
+    Ok((filter, compiled.output, compiled.compiler))
+}
+
 fn build_uncached(options: &BuildOptions) -> Result<BuiltModule, BuildError> {
-    let filter = cargo::locate(options)?;
     let started = Instant::now();
-    let cargo_output = cargo::build(&filter, options)?;
+    let (filter, cargo_output, compiler) = compile(options)?;
     let cargo_time = started.elapsed();
     let started = Instant::now();
     let io = |path: &Path| {
@@ -359,7 +446,8 @@ fn build_uncached(options: &BuildOptions) -> Result<BuiltModule, BuildError> {
         std::fs::rename(&partial, &path).map_err(io(&path))?;
     }
     let record = BuildRecord {
-        rustc: cargo::rustc_version(&filter.workspace_root),
+        language: filter.language,
+        compiler,
         wasm_opt: wasm_opt_version,
         profile: options.profile_name().to_string(),
     };
@@ -386,9 +474,9 @@ fn build_uncached(options: &BuildOptions) -> Result<BuiltModule, BuildError> {
 /// `<workspace root>/target/wasm/wasm32-wasip1/release/wasme/`.
 ///
 /// ```no_run
-/// let wasm = wasme_harness::build::build_filter(env!("CARGO_MANIFEST_DIR"), None)?;
+/// let wasm = wasme_build::build_filter(env!("CARGO_MANIFEST_DIR"), None)?;
 /// assert!(wasm.extension().is_some_and(|e| e == "wasm"));
-/// # Ok::<(), wasme_harness::build::BuildError>(())
+/// # Ok::<(), wasme_build::BuildError>(())
 /// ```
 pub fn build_filter(
     crate_dir: impl AsRef<Path>,

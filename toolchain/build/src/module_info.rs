@@ -2,7 +2,7 @@
 //! exports — read with `wasmparser`.
 //!
 //! ```
-//! use wasme_harness::build::module_info::ModuleInfo;
+//! use wasme_build::module_info::ModuleInfo;
 //! let wasm = wat::parse_str(r#"(module (memory (export "memory") 1)
 //!     (func (export "proxy_abi_version_0_2_1")) (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 0))"#).unwrap();
 //! let info = ModuleInfo::parse(&wasm).unwrap();
