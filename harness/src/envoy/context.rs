@@ -238,8 +238,11 @@ pub(crate) enum Deferred {
         ctx: u32,
         stream: StreamType,
     },
+    /// `proxy_close_stream`: what it closes depends on the stream type and the context's kind
+    /// (Envoy's `Context::closeStream`).
     Close {
         ctx: u32,
+        stream: StreamType,
     },
     LocalReply {
         ctx: u32,

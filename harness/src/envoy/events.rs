@@ -4,6 +4,7 @@
 use super::Proxy;
 use super::http::{CLOSE_STREAM_DETAILS, Dir};
 use super::services::callouts::ScriptedHttp;
+use super::tcp::{DOWNSTREAM_CLOSE_DETAILS, UPSTREAM_CLOSE_DETAILS};
 use crate::abi::StreamType;
 use crate::envoy::context::{CallData, Context, Deferred, Event};
 use crate::values::HarnessError;
@@ -26,11 +27,26 @@ impl Proxy {
                     StreamType::Downstream => self.tcp_continue(ctx),
                     StreamType::Upstream => {}
                 },
-                Deferred::Close { ctx, .. } => match self.vm.state().contexts.get(&ctx) {
-                    Some(Context::Http(_)) => self.reset_stream(ctx, CLOSE_STREAM_DETAILS),
-                    Some(Context::Tcp(_)) => self.tcp_mark_closed(ctx, CLOSE_STREAM_DETAILS),
-                    _ => {}
-                },
+                // Envoy's `Context::closeStream` (source/extensions/common/wasm/context.cc): an
+                // HTTP stream is reset through its decoder/encoder callbacks; a network filter
+                // closes its connection (FlushWrite) with `wasm_downstream_close` or
+                // `wasm_upstream_close`. A stream type the context has no callbacks for is a
+                // no-op that still answered OK.
+                Deferred::Close { ctx, stream } => {
+                    match (self.vm.state().contexts.get(&ctx), stream) {
+                        (
+                            Some(Context::Http(_)),
+                            StreamType::HttpRequest | StreamType::HttpResponse,
+                        ) => self.reset_stream(ctx, CLOSE_STREAM_DETAILS),
+                        (Some(Context::Tcp(_)), StreamType::Downstream) => {
+                            self.tcp_closed_by_filter(ctx, DOWNSTREAM_CLOSE_DETAILS)
+                        }
+                        (Some(Context::Tcp(_)), StreamType::Upstream) => {
+                            self.tcp_closed_by_filter(ctx, UPSTREAM_CLOSE_DETAILS)
+                        }
+                        _ => {}
+                    }
+                }
                 Deferred::Done { ctx } => {
                     if let Some(f) = &self.exports.on_delete {
                         let _ = self.vm.call("proxy_on_delete", ctx, f, ctx, CallData::None);

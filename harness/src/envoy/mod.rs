@@ -104,6 +104,48 @@ pub(crate) fn link(
         .map_err(|e| HarnessError::Instantiate(format!("{e:#}")))
 }
 
+/// Treats the callbacks `settings` does not allow as missing, as proxy-wasm-cpp-host's
+/// `WasmBase::getFunctions` does for a restricted `proxy_on_*` capability.
+fn restrict_callbacks(exports: &mut Exports, settings: &Settings) {
+    if settings.allowed_capabilities.is_empty() {
+        return;
+    }
+    macro_rules! gate {
+        ($($field:ident => $name:literal,)*) => {
+            $(if !settings.capability_allowed($name) {
+                exports.$field = None;
+            })*
+        };
+    }
+    gate!(
+        on_context_create => "proxy_on_context_create",
+        on_vm_start => "proxy_on_vm_start",
+        on_configure => "proxy_on_configure",
+        on_tick => "proxy_on_tick",
+        on_queue_ready => "proxy_on_queue_ready",
+        on_new_connection => "proxy_on_new_connection",
+        on_downstream_data => "proxy_on_downstream_data",
+        on_upstream_data => "proxy_on_upstream_data",
+        on_downstream_connection_close => "proxy_on_downstream_connection_close",
+        on_upstream_connection_close => "proxy_on_upstream_connection_close",
+        on_request_headers => "proxy_on_request_headers",
+        on_request_body => "proxy_on_request_body",
+        on_request_trailers => "proxy_on_request_trailers",
+        on_response_headers => "proxy_on_response_headers",
+        on_response_body => "proxy_on_response_body",
+        on_response_trailers => "proxy_on_response_trailers",
+        on_http_call_response => "proxy_on_http_call_response",
+        on_grpc_receive_initial_metadata => "proxy_on_grpc_receive_initial_metadata",
+        on_grpc_receive => "proxy_on_grpc_receive",
+        on_grpc_receive_trailing_metadata => "proxy_on_grpc_receive_trailing_metadata",
+        on_grpc_close => "proxy_on_grpc_close",
+        on_foreign_function => "proxy_on_foreign_function",
+        on_log => "proxy_on_log",
+        on_done => "proxy_on_done",
+        on_delete => "proxy_on_delete",
+    );
+}
+
 /// One emulated Envoy VM: the wasm instance, its root contexts (one per plugin) and streams.
 pub(crate) struct Proxy {
     pre: InstancePre<VmState>,
@@ -116,6 +158,12 @@ pub(crate) struct Proxy {
     pub(crate) roots: Vec<u32>,
     pub(crate) next_context_id: u32,
     reloads: u32,
+    /// Envoy's `vm_reload_backoff` counter.
+    reload_backoffs: u32,
+    /// When the VM was last (re)loaded, on the fake clock.
+    last_load_ns: u64,
+    /// Backoff intervals drawn so far (each draw is fresh, as Envoy's).
+    reload_draws: u64,
 }
 
 impl Proxy {
@@ -143,6 +191,9 @@ impl Proxy {
             next_context_id: roots.len() as u32 + 1,
             roots,
             reloads: 0,
+            reload_backoffs: 0,
+            last_load_ns: 0,
+            reload_draws: 0,
         })
     }
 
@@ -153,7 +204,8 @@ impl Proxy {
     ) -> Result<(Vm<VmState>, Exports, Vec<u32>), HarnessError> {
         let plugins = state.settings.plugins.len();
         let deadline = state.settings.deadline;
-        let (mut vm, exports) = Vm::instantiate(pre, abi, state, deadline)?;
+        let (mut vm, mut exports) = Vm::instantiate(pre, abi, state, deadline)?;
+        restrict_callbacks(&mut exports, &vm.store.data().settings);
         let mut roots = Vec::with_capacity(plugins);
         for plugin in 0..plugins {
             let root = plugin as u32 + 1;
@@ -163,10 +215,29 @@ impl Proxy {
         Ok((vm, exports, roots))
     }
 
-    /// Before a new stream: under fail-reload, replace a failed VM with a fresh one.
+    /// Before a new stream: under fail-reload, replace a VM that failed at run time with a
+    /// fresh one — as Envoy's `PluginConfig::maybeReloadHandleIfNeeded`
+    /// (source/extensions/common/wasm/wasm.cc) does: only a runtime failure is reloaded (not a
+    /// failed start or configure), and at most once per backoff interval since the last load
+    /// (`JitteredLowerBoundBackOffStrategy`: a fresh draw in [base, 1.5 × base) each time, base
+    /// `reload_config.backoff.base_interval`, 1 s by default). Within the interval the stream is
+    /// served by the failed VM, i.e. fails closed, and `vm_reload_backoff` counts it.
     pub(crate) fn before_stream(&mut self) -> Result<(), HarnessError> {
         self.run_events()?;
-        if self.vm.failure.is_some() && self.settings.failure_policy == FailurePolicy::FailReload {
+        let reloadable = self.vm.failure.as_ref().is_some_and(|f| {
+            !matches!(
+                f.kind,
+                FailureKind::StartFailed | FailureKind::ConfigureFailed
+            )
+        });
+        if reloadable && self.settings.failure_policy == FailurePolicy::FailReload {
+            let now = self.vm.state().clock.elapsed_ns();
+            let interval = self.next_reload_interval_ns();
+            if now.saturating_sub(self.last_load_ns) < interval {
+                self.reload_backoffs += 1;
+                return Ok(());
+            }
+            self.last_load_ns = now;
             let mut state = VmState::new(
                 self.host_id,
                 self.settings.clone(),
@@ -182,6 +253,21 @@ impl Proxy {
             self.reloads += 1;
         }
         Ok(())
+    }
+
+    /// The next reload interval: Envoy's `JitteredLowerBoundBackOffStrategy::nextBackOffMs`,
+    /// `random % (base / 2) + base` milliseconds, drawn here from the host's random seed so a
+    /// run is reproducible.
+    fn next_reload_interval_ns(&mut self) -> u64 {
+        let base_ms = (self.settings.reload_backoff.as_millis() as u64).max(2);
+        self.reload_draws = self.reload_draws.wrapping_add(1);
+        let mut rng = services::wasi::SeededRng::new(
+            self.settings.random_seed ^ self.reload_draws.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let mut bytes = [0u8; 8];
+        rng.fill(&mut bytes);
+        let jitter_ms = u64::from_le_bytes(bytes) % (base_ms >> 1).max(1);
+        (base_ms + jitter_ms).saturating_mul(1_000_000)
     }
 
     /// The VM id.
@@ -218,6 +304,12 @@ impl Proxy {
     /// How many times fail-reload replaced the VM.
     pub(crate) fn reloads(&self) -> u32 {
         self.reloads
+    }
+
+    /// How many streams found the failed VM inside the reload backoff (Envoy's
+    /// `vm_reload_backoff`).
+    pub(crate) fn reload_backoffs(&self) -> u32 {
+        self.reload_backoffs
     }
 
     /// The fake clock: nanoseconds since the proxy was built.

@@ -1,5 +1,16 @@
-//! Network (TCP) filters: on_new_connection → on_downstream_data / on_upstream_data* → close
-//! callbacks → on_done → on_log → on_delete. Pause keeps the data buffered until continued.
+//! Network (TCP) filters, as Envoy's `Context` drives them (source/extensions/common/wasm/
+//! context.cc: `onNewConnection`, `onData`, `onWrite`, `onEvent`, `onCloseTCP`, `closeStream`,
+//! `failStream`; proxy-wasm-cpp-host src/context.cc: `CHECK_FAIL_NET`):
+//!
+//! * on_new_connection → on_downstream_data / on_upstream_data*; Pause keeps the data buffered
+//!   until `proxy_continue_stream(Downstream)`;
+//! * upstream data with end of stream is followed by on_upstream_connection_close with peer
+//!   `unknown` (Envoy sees no upstream connection event, only end_stream);
+//! * the downstream connection closing raises on_downstream_connection_close once, with peer
+//!   `local` (Envoy or the filter closed it) or `remote` (the client did);
+//! * the filter's end (`onCloseTCP`): on_done, on_log, on_delete, once;
+//! * a failed VM: fail-closed closes the connection (no callbacks any more), fail-open lets the
+//!   data through untouched.
 
 use super::{FailurePolicy, Proxy};
 use crate::abi::{Action, PeerType};
@@ -9,6 +20,10 @@ use crate::values::HarnessError;
 
 /// Details of a connection closed because its plugin failed (fail-closed).
 pub(crate) const FAIL_CONNECTION_DETAILS: &str = "wasm_fail_stream";
+/// The close reason Envoy gives `proxy_close_stream(Downstream)` (context.cc `closeStream`).
+pub(crate) const DOWNSTREAM_CLOSE_DETAILS: &str = "wasm_downstream_close";
+/// The close reason Envoy gives `proxy_close_stream(Upstream)` (context.cc `closeStream`).
+pub(crate) const UPSTREAM_CLOSE_DETAILS: &str = "wasm_upstream_close";
 
 impl Proxy {
     fn tcp(&mut self, id: u32) -> Option<&mut TcpCtx> {
@@ -47,24 +62,28 @@ impl Proxy {
             })),
         );
         if self.vm.failure.is_some() {
-            self.tcp_fail(id);
+            self.tcp_fail(id, true);
         } else if let Some(f) = &self.exports.on_context_create
             && self
                 .vm
                 .call("proxy_on_context_create", id, f, (id, root), CallData::None)
                 .is_err()
         {
-            self.tcp_fail(id);
+            self.tcp_fail(id, false);
         }
         Ok(id)
     }
 
-    fn tcp_fail(&mut self, id: u32) {
+    /// The failure policy applied to a connection whose plugin failed (`on_failed_vm`: the
+    /// connection began after the VM had failed). As for HTTP streams (see `fail_stream`):
+    /// under `FAIL_OPEN` only a connection opened on an already failed VM skips the filter; the
+    /// connection whose callback failed is closed (`CHECK_FAIL_NET` → `failStream`).
+    fn tcp_fail(&mut self, id: u32, on_failed_vm: bool) {
         let policy = self.settings.failure_policy;
         if let Some(t) = self.tcp(id) {
             t.bypass = true;
             match policy {
-                FailurePolicy::FailOpen => {
+                _ if policy.skips_plugin(on_failed_vm) => {
                     let d = std::mem::take(&mut t.downstream);
                     t.to_upstream.extend_from_slice(&d);
                     let u = std::mem::take(&mut t.upstream);
@@ -79,11 +98,34 @@ impl Proxy {
         }
     }
 
-    pub(crate) fn tcp_mark_closed(&mut self, id: u32, details: &str) {
-        if let Some(t) = self.tcp(id)
-            && t.closed.is_none()
-        {
-            t.closed = Some(details.to_string());
+    /// The filter closed the connection (`proxy_close_stream`, deferred until its call
+    /// returned): Envoy closes the downstream connection with `details` (the read and the write
+    /// filter callbacks share that one connection), which raises `LocalClose`, so the filter
+    /// sees on_downstream_connection_close with peer `local` right away.
+    pub(crate) fn tcp_closed_by_filter(&mut self, id: u32, details: &str) {
+        match self.tcp(id) {
+            Some(t) if t.closed.is_none() && !t.finished => t.closed = Some(details.to_string()),
+            _ => return,
+        }
+        self.tcp_connection_close_callback(id, PeerType::Local);
+    }
+
+    /// on_downstream_connection_close (Envoy's `onEvent` for `LocalClose`/`RemoteClose`),
+    /// skipped once the VM failed, with what it defers applied after it returns.
+    fn tcp_connection_close_callback(&mut self, id: u32, peer: PeerType) {
+        if self.vm.failure.is_some() {
+            return;
+        }
+        if let Some(f) = &self.exports.on_downstream_connection_close {
+            let _ = self.vm.call(
+                "proxy_on_downstream_connection_close",
+                id,
+                f,
+                (id, peer as u32),
+                CallData::None,
+            );
+            let deferred = std::mem::take(&mut self.vm.state().deferred);
+            self.apply_deferred(deferred);
         }
     }
 
@@ -106,7 +148,7 @@ impl Proxy {
                 .call("proxy_on_new_connection", id, f, id, CallData::None)
             {
                 Ok(a) => paused = Action::from_data_status(a) == Action::Pause,
-                Err(_) => self.tcp_fail(id),
+                Err(_) => self.tcp_fail(id, false),
             }
         }
         let deferred = std::mem::take(&mut self.vm.state().deferred);
@@ -158,7 +200,7 @@ impl Proxy {
         };
         let mut paused = false;
         match result {
-            Err(_) => self.tcp_fail(id),
+            Err(_) => self.tcp_fail(id, false),
             Ok(a) => {
                 paused = Action::from_data_status(a) == Action::Pause;
                 if let Some(t) = self.tcp(id) {
@@ -182,35 +224,41 @@ impl Proxy {
         }
         let deferred = std::mem::take(&mut self.vm.state().deferred);
         self.apply_deferred(deferred);
+        // Envoy's `onWrite`: end of stream from the upstream is reported as the upstream
+        // connection closing, peer unknown, after the data callback's deferred actions ran.
+        if !downstream && eos && self.vm.failure.is_none() {
+            if let Some(f) = &self.exports.on_upstream_connection_close {
+                let _ = self.vm.call(
+                    "proxy_on_upstream_connection_close",
+                    id,
+                    f,
+                    (id, PeerType::Unknown as u32),
+                    CallData::None,
+                );
+            }
+            let deferred = std::mem::take(&mut self.vm.state().deferred);
+            self.apply_deferred(deferred);
+        }
         self.run_events()?;
         Ok(self.tcp_status(id, paused))
     }
 
-    /// The close callbacks, then on_done, on_log, on_delete.
+    /// The connection closes (`peer`: who closed it) and the filter ends: the close callback
+    /// unless the connection was already closed (by the filter or a failure), then Envoy's
+    /// `onCloseTCP`: on_done, on_log, on_delete, once. Nothing is called on a failed VM.
     pub(crate) fn tcp_close(&mut self, id: u32, peer: PeerType) -> Result<(), HarnessError> {
         let Some(t) = self.tcp(id) else { return Ok(()) };
         if t.finished {
             return Ok(());
         }
-        t.finished = true;
+        let already_closed = t.closed.is_some();
+        if !already_closed {
+            self.tcp_connection_close_callback(id, peer);
+        }
+        if let Some(t) = self.tcp(id) {
+            t.finished = true;
+        }
         if self.vm.failure.is_none() {
-            let p = peer as u32;
-            let e = &self.exports;
-            let calls = [
-                (
-                    &e.on_downstream_connection_close,
-                    "proxy_on_downstream_connection_close",
-                ),
-                (
-                    &e.on_upstream_connection_close,
-                    "proxy_on_upstream_connection_close",
-                ),
-            ];
-            for (f, name) in calls {
-                if let Some(f) = f {
-                    let _ = self.vm.call(name, id, f, (id, p), CallData::None);
-                }
-            }
             if let Some(f) = &self.exports.on_done {
                 let _ = self.vm.call("proxy_on_done", id, f, id, CallData::None);
             }

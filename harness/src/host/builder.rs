@@ -34,6 +34,8 @@ pub struct HostBuilder {
     trace: bool,
     log_level: LogLevel,
     start_time: SystemTime,
+    allowed_capabilities: HashSet<String>,
+    reload_backoff: Duration,
     shared: Option<SharedState>,
     scripted_http: Vec<(String, ScriptedHttp)>,
     scripted_grpc: Vec<(String, GrpcResponse)>,
@@ -225,6 +227,30 @@ impl HostBuilder {
         self
     }
 
+    /// The base of the fail-reload backoff (Envoy's `reload_config.backoff.base_interval`,
+    /// default 1 s): after a runtime failure the VM is reloaded for a new stream only once
+    /// [base, 1.5 × base) of fake-clock time has passed since it was last loaded; streams before
+    /// that fail closed ([`Host::reload_backoffs`] counts them).
+    pub fn reload_backoff(mut self, base: Duration) -> Self {
+        self.reload_backoff = base;
+        self
+    }
+
+    /// Restricts the module to these proxy-wasm capabilities, as Envoy's
+    /// `capability_restriction_config.allowed_capabilities` does (proxy-wasm-cpp-host
+    /// `WasmBase::registerCallbacks` / `getFunctions`): a hostcall not listed (`proxy_log`, …)
+    /// answers INTERNAL_FAILURE without doing anything, and a callback not listed
+    /// (`proxy_on_new_connection`, …) is never called. Default (nothing listed): everything is
+    /// allowed. WASI functions are not restricted by the harness.
+    pub fn allowed_capabilities<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_capabilities = names.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Shares shared data, queues and metric values with other hosts built with the same
     /// [`SharedState`] (like Envoy's workers). Default: a private one.
     pub fn shared_state(mut self, shared: &SharedState) -> Self {
@@ -271,6 +297,8 @@ impl HostBuilder {
             trace: self.trace,
             log_level: self.log_level,
             start_time: self.start_time,
+            allowed_capabilities: self.allowed_capabilities,
+            reload_backoff: self.reload_backoff,
         });
         let proxy = Proxy::start(
             self.module.instance_pre(),
@@ -312,6 +340,8 @@ impl HostBuilder {
             trace: false,
             log_level: LogLevel::Trace,
             start_time: SystemTime::now(),
+            allowed_capabilities: HashSet::new(),
+            reload_backoff: Duration::from_secs(1),
             shared: None,
             scripted_http: Vec::new(),
             scripted_grpc: Vec::new(),

@@ -108,10 +108,24 @@ impl<'h> TcpConnection<'h> {
         self.host.proxy.tcp_view(id, |t| t.closed.clone()).flatten()
     }
 
-    /// Closes the connection: the close callbacks (peer `remote`), on_done, on_log, on_delete.
+    /// The client closes the connection (Envoy's `RemoteClose` event): on_downstream_connection_close
+    /// with peer `remote` (unless the connection was already closed), then on_done, on_log,
+    /// on_delete.
     pub fn close(mut self) -> Result<(), HarnessError> {
         self.closed = true;
         let r = self.host.proxy.tcp_close(self.id, PeerType::Remote);
+        self.host.proxy.http_forget(self.id);
+        r
+    }
+}
+
+impl TcpConnection<'_> {
+    /// Envoy closes the connection itself (a `LocalClose` event: an idle timeout, another
+    /// filter, a drain): on_downstream_connection_close with peer `local` (unless the connection
+    /// was already closed), then on_done, on_log, on_delete.
+    pub fn close_local(mut self) -> Result<(), HarnessError> {
+        self.closed = true;
+        let r = self.host.proxy.tcp_close(self.id, PeerType::Local);
         self.host.proxy.http_forget(self.id);
         r
     }

@@ -191,6 +191,12 @@ impl Host {
         self.proxy.reloads()
     }
 
+    /// How many new streams found the failed VM inside the fail-reload backoff and failed
+    /// closed instead of reloading (Envoy's `wasm.<plugin>.vm_reload_backoff`).
+    pub fn reload_backoffs(&self) -> u32 {
+        self.proxy.reload_backoffs()
+    }
+
     /// A metric's value by name: a counter's total, a gauge's value, or a histogram's number of
     /// samples.
     pub fn metric(&self, name: &str) -> Option<i64> {

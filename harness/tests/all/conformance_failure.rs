@@ -105,8 +105,11 @@ fn a_trap_in_a_network_filter_closes_the_connection() {
     assert!(host.failure().is_some());
 }
 
+/// Envoy's `PluginConfigTest.FailOpenPolicy` (test/extensions/common/wasm/wasm_test.cc): under
+/// `failure_policy: FAIL_OPEN` the stream whose callback failed the VM still gets the 503
+/// (`CHECK_FAIL` continues only for the legacy `fail_open` field); later streams skip the plugin.
 #[test]
-fn fail_open_skips_the_plugin_and_traffic_continues() {
+fn fail_open_fails_the_failing_stream_and_skips_the_plugin_afterwards() {
     let mut host = probe_host_with(
         "request_headers panic_if req x-crash
          response_headers add_header resp x-probe seen",
@@ -120,10 +123,13 @@ fn fail_open_skips_the_plugin_and_traffic_continues() {
         .unwrap();
     assert!(host.failure().is_some());
     assert!(
-        ex.upstream_request.is_some(),
-        "fail-open lets the failing stream through"
+        ex.upstream_request.is_none(),
+        "the failing stream is failed"
     );
-    assert_eq!(ex.client_response.status(), Some(200));
+    assert_eq!(
+        ex.local_reply.map(|r| (r.status, r.details)),
+        Some((503, "wasm_fail_stream".to_string()))
+    );
     let before = creates(&host);
     let ex = host
         .http_exchange(&HttpRequest::get("/"), &HttpResponse::ok().body("up"))
@@ -136,6 +142,25 @@ fn fail_open_skips_the_plugin_and_traffic_continues() {
         "the plugin is skipped"
     );
     assert_eq!(creates(&host), before);
+}
+
+/// The deprecated `fail_open: true` (what Istio generated before 1.25): proxy-wasm-cpp-host's
+/// `CHECK_FAIL` returns Continue, so even the failing stream flows on without the plugin.
+#[test]
+fn legacy_fail_open_lets_the_failing_stream_through() {
+    let mut host = probe_host_with(
+        "request_headers panic_if req x-crash",
+        FailurePolicy::LegacyFailOpen,
+    );
+    let ex = host
+        .http_exchange(
+            &HttpRequest::get("/").header("x-crash", "1"),
+            &HttpResponse::ok().body("up"),
+        )
+        .unwrap();
+    assert!(host.failure().is_some());
+    assert!(ex.upstream_request.is_some());
+    assert_eq!(ex.client_response.status(), Some(200));
 }
 
 #[test]
@@ -152,6 +177,9 @@ fn fail_reload_serves_later_streams_from_a_fresh_vm() {
         )
         .unwrap();
     assert_eq!(ex.client_response.status(), Some(503));
+    // Past Envoy's reload backoff (1 s base, up to 1.5 s with jitter) since the VM was loaded.
+    host.advance_clock(std::time::Duration::from_secs(2))
+        .unwrap();
     let ex = host
         .http_exchange(&HttpRequest::get("/"), &HttpResponse::ok())
         .unwrap();

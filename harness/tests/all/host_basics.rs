@@ -73,10 +73,10 @@ fn an_unknown_import_is_refused_at_load_as_envoy_does() {
 }
 
 #[test]
-fn fail_open_skips_the_plugin() {
+fn legacy_fail_open_skips_the_plugin_even_for_the_failing_stream() {
     let m = module(&filter("", "unreachable"));
     let mut host = Host::builder(&m)
-        .failure_policy(FailurePolicy::FailOpen)
+        .failure_policy(FailurePolicy::LegacyFailOpen)
         .build()
         .unwrap();
     let ex = host
@@ -100,6 +100,8 @@ fn fail_reload_builds_a_fresh_vm() {
         .unwrap();
     assert_eq!(ex.client_response.status(), Some(503));
     assert_eq!(host.reloads(), 0);
+    host.advance_clock(std::time::Duration::from_secs(2))
+        .unwrap();
     host.http_exchange(&HttpRequest::get("/"), &HttpResponse::ok())
         .unwrap();
     assert_eq!(host.reloads(), 1);

@@ -32,6 +32,8 @@ mod conformance_ticks;
 mod conformance_topology;
 mod conformance_trace;
 mod conformance_wasi;
+mod envoy_common;
+mod envoy_net_filter;
 mod fuzz;
 mod host_basics;
 mod reliability_guest;

@@ -89,7 +89,12 @@ impl Proxy {
     pub(crate) fn send_local_reply(&mut self, id: u32, reply: LocalReply) {
         let vm_failed = self.vm.failure.is_some();
         let Some(h) = self.http_ctx(id) else { return };
-        if h.local_reply.is_some() || h.reset.is_some() {
+        // A second local reply while the first is still being encoded through this filter
+        // (its response headers not yet sent) goes straight to the codec, bypassing the filter
+        // chain (`DownstreamFilterManager::sendLocalReply` → `sendDirectLocalReply`); once a
+        // reply went out, later ones are dropped (Envoy's `WasmLocalReplyTest`: one response).
+        let replacing = h.local_reply.is_some();
+        if h.reset.is_some() || (replacing && h.response.headers_forwarded) {
             return;
         }
         if h.response.headers_forwarded {

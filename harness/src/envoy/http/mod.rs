@@ -89,20 +89,25 @@ impl Proxy {
         ctx.recycle(root, start_ns, &mut state.pool);
         state.contexts.insert(id, Context::Http(ctx));
         if failed {
-            self.fail_stream(id);
+            self.fail_stream(id, true);
         } else if let Some(f) = &self.exports.on_context_create
             && self
                 .vm
                 .call("proxy_on_context_create", id, f, (id, root), CallData::None)
                 .is_err()
         {
-            self.fail_stream(id);
+            self.fail_stream(id, false);
         }
         Ok(id)
     }
 
-    /// The failure policy applied to a stream whose plugin failed.
-    fn fail_stream(&mut self, id: u32) {
+    /// The failure policy applied to a stream whose plugin failed. `on_failed_vm`: the stream
+    /// began after the VM had failed. Envoy (source/extensions/common/wasm/wasm.cc
+    /// `PluginConfig::createContext`) skips the filter for such a stream under `FAIL_OPEN`; a
+    /// stream whose own callback failed the VM is failed (503, `wasm_fail_stream`) under every
+    /// policy, since proxy-wasm-cpp-host's `CHECK_FAIL` lets it continue only for the legacy
+    /// `fail_open: true` field, which Istio no longer sets since 1.25.
+    fn fail_stream(&mut self, id: u32, on_failed_vm: bool) {
         let policy = self.settings.failure_policy;
         let Some(h) = self.http_ctx(id) else { return };
         if h.bypass {
@@ -110,7 +115,7 @@ impl Proxy {
         }
         h.bypass = true;
         match policy {
-            FailurePolicy::FailOpen => {
+            _ if policy.skips_plugin(on_failed_vm) => {
                 // Skip the plugin: whatever it held back now flows on unchanged.
                 for d in [&mut h.request, &mut h.response] {
                     if d.headers_avail != Avail::Absent && !d.headers_forwarded {
@@ -128,7 +133,7 @@ impl Proxy {
                     };
                 }
             }
-            FailurePolicy::FailClosed | FailurePolicy::FailReload => {
+            _ => {
                 let reply = LocalReply {
                     status: 503,
                     details: FAIL_STREAM_DETAILS.into(),
@@ -239,7 +244,7 @@ impl Proxy {
         paused: Stage,
     ) {
         let Ok(action) = result else {
-            self.fail_stream(id);
+            self.fail_stream(id, false);
             return;
         };
         let (deferred, forced) = self.take_deferred(id);

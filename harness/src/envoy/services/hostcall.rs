@@ -17,6 +17,11 @@ macro_rules! hostcall {
             move |mut $caller: wasmtime::Caller<'_, $crate::envoy::services::VmState>, $($arg: $ty),*|
                   -> wasmtime::Result<u32> {
                 $crate::envoy::services::hostcall::check_allowed(&mut $caller, $name)?;
+                if !$caller.data().settings.capability_allowed($name) {
+                    // proxy-wasm-cpp-host's stub for a restricted capability (exports.h
+                    // `_CREATE_PROXY_WASM_STUB`): nothing done, INTERNAL_FAILURE.
+                    return Ok($crate::abi::Status::InternalFailure as u32);
+                }
                 #[allow(clippy::redundant_closure_call)]
                 let code = $crate::vm::into_code((|| -> $crate::vm::HostResult { $body })())?;
                 let log = &mut $caller.data_mut().log;

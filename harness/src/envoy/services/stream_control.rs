@@ -56,7 +56,7 @@ pub(crate) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
                 state.contexts.get(&ctx),
                 Some(Context::Http(_) | Context::Tcp(_))
             ) {
-                defer(state, Deferred::Close { ctx })?;
+                defer(state, Deferred::Close { ctx, stream })?;
             }
             Ok(())
         });

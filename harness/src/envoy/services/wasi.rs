@@ -19,6 +19,19 @@ const INVAL: i32 = 28;
 const NOSYS: i32 = 52;
 const NOTSUP: i32 = 58;
 const MAX_RANDOM: u32 = 64 * 1024;
+/// `__WASI_ENOTCAPABLE`: what proxy-wasm-cpp-host's stub for a restricted WASI capability
+/// answers (include/proxy-wasm/exports.h `_CREATE_WASI_STUB`).
+const NOTCAPABLE: i32 = 76;
+
+/// Returns [`NOTCAPABLE`] from the enclosing WASI function when Envoy's
+/// `allowed_capabilities` does not list it.
+macro_rules! gated {
+    ($c:expr, $name:literal) => {
+        if !$c.data().settings.capability_allowed($name) {
+            return NOTCAPABLE;
+        }
+    };
+}
 
 fn errno(r: Result<(), crate::abi::Status>) -> i32 {
     if r.is_ok() { SUCCESS } else { FAULT }
@@ -80,6 +93,7 @@ fn add_module(linker: &mut Linker<VmState>, m: &'static str) -> wasmtime::Result
         m,
         "fd_write",
         |mut c: Caller<'_, VmState>, fd: u32, iovs: u32, n: u32, out: u32| {
+            gated!(c, "fd_write");
             fd_write(&mut c, fd, iovs, n, out)
         },
     )?;
@@ -87,6 +101,7 @@ fn add_module(linker: &mut Linker<VmState>, m: &'static str) -> wasmtime::Result
         m,
         "clock_time_get",
         |mut c: Caller<'_, VmState>, id: u32, _precision: u64, out: u32| {
+            gated!(c, "clock_time_get");
             let now = match id {
                 0 => c.data().clock.realtime_ns(),
                 1 => c.data().clock.monotonic_ns(),
@@ -99,6 +114,7 @@ fn add_module(linker: &mut Linker<VmState>, m: &'static str) -> wasmtime::Result
         m,
         "clock_res_get",
         |mut c: Caller<'_, VmState>, id: u32, out: u32| {
+            gated!(c, "clock_res_get");
             if id > 1 {
                 return NOTSUP;
             }
@@ -109,6 +125,7 @@ fn add_module(linker: &mut Linker<VmState>, m: &'static str) -> wasmtime::Result
         m,
         "random_get",
         |mut c: Caller<'_, VmState>, buf: u32, len: u32| {
+            gated!(c, "random_get");
             if len > MAX_RANDOM {
                 return INVAL;
             }
@@ -121,6 +138,7 @@ fn add_module(linker: &mut Linker<VmState>, m: &'static str) -> wasmtime::Result
         m,
         "environ_sizes_get",
         |mut c: Caller<'_, VmState>, count: u32, size: u32| {
+            gated!(c, "environ_sizes_get");
             let env = environ(c.data());
             let total: usize = env.iter().map(Vec::len).sum();
             errno(
@@ -133,6 +151,7 @@ fn add_module(linker: &mut Linker<VmState>, m: &'static str) -> wasmtime::Result
         m,
         "environ_get",
         |mut c: Caller<'_, VmState>, ptrs: u32, buf: u32| {
+            gated!(c, "environ_get");
             let env = environ(c.data());
             let mut at = u64::from(buf);
             for (i, entry) in env.iter().enumerate() {
@@ -157,6 +176,7 @@ fn add_module(linker: &mut Linker<VmState>, m: &'static str) -> wasmtime::Result
         m,
         "args_sizes_get",
         |mut c: Caller<'_, VmState>, count: u32, size: u32| {
+            gated!(c, "args_sizes_get");
             errno(
                 memory::write_u32(&mut c, count, 0)
                     .and_then(|_| memory::write_u32(&mut c, size, 0)),
@@ -166,12 +186,18 @@ fn add_module(linker: &mut Linker<VmState>, m: &'static str) -> wasmtime::Result
     linker.func_wrap(
         m,
         "args_get",
-        |_c: Caller<'_, VmState>, _argv: u32, _buf: u32| SUCCESS,
+        |c: Caller<'_, VmState>, _argv: u32, _buf: u32| {
+            gated!(c, "args_get");
+            SUCCESS
+        },
     )?;
     linker.func_wrap(
         m,
         "proc_exit",
         |mut c: Caller<'_, VmState>, code: u32| -> wasmtime::Result<()> {
+            if !c.data().settings.capability_allowed("proc_exit") {
+                return Ok(());
+            }
             c.data_mut().vm.exit_code = Some(code as i32);
             Err(wasmtime::Error::msg(format!(
                 "the module called proc_exit({})",
@@ -179,39 +205,61 @@ fn add_module(linker: &mut Linker<VmState>, m: &'static str) -> wasmtime::Result
             )))
         },
     )?;
-    linker.func_wrap(m, "sched_yield", |_c: Caller<'_, VmState>| SUCCESS)?;
+    linker.func_wrap(m, "sched_yield", |c: Caller<'_, VmState>| {
+        gated!(c, "sched_yield");
+        SUCCESS
+    })?;
     linker.func_wrap(
         m,
         "poll_oneoff",
         |mut c: Caller<'_, VmState>, _in: u32, _out: u32, _n: u32, events: u32| {
+            gated!(c, "poll_oneoff");
             errno(memory::write_u32(&mut c, events, 0))
         },
     )?;
     linker.func_wrap(
         m,
         "fd_read",
-        |_c: Caller<'_, VmState>, _fd: u32, _iovs: u32, _n: u32, _out: u32| BADF,
+        |c: Caller<'_, VmState>, _fd: u32, _iovs: u32, _n: u32, _out: u32| {
+            gated!(c, "fd_read");
+            BADF
+        },
     )?;
-    linker.func_wrap(m, "fd_close", |_c: Caller<'_, VmState>, _fd: u32| BADF)?;
+    linker.func_wrap(m, "fd_close", |c: Caller<'_, VmState>, _fd: u32| {
+        gated!(c, "fd_close");
+        BADF
+    })?;
     linker.func_wrap(
         m,
         "fd_fdstat_get",
-        |_c: Caller<'_, VmState>, _fd: u32, _out: u32| BADF,
+        |c: Caller<'_, VmState>, _fd: u32, _out: u32| {
+            gated!(c, "fd_fdstat_get");
+            BADF
+        },
     )?;
     linker.func_wrap(
         m,
         "fd_prestat_get",
-        |_c: Caller<'_, VmState>, _fd: u32, _out: u32| BADF,
+        |c: Caller<'_, VmState>, _fd: u32, _out: u32| {
+            gated!(c, "fd_prestat_get");
+            BADF
+        },
     )?;
     linker.func_wrap(
         m,
         "fd_prestat_dir_name",
-        |_c: Caller<'_, VmState>, _fd: u32, _p: u32, _l: u32| BADF,
+        |c: Caller<'_, VmState>, _fd: u32, _p: u32, _l: u32| {
+            gated!(c, "fd_prestat_dir_name");
+            BADF
+        },
     )?;
     linker.func_wrap(
         m,
         "fd_seek",
-        |_c: Caller<'_, VmState>, _fd: u32, _off: i64, _whence: u32, _out: u32| BADF,
+        |c: Caller<'_, VmState>, _fd: u32, _off: i64, _whence: u32, _out: u32| {
+            gated!(c, "fd_seek");
+            BADF
+        },
     )?;
     Ok(())
 }
@@ -246,8 +294,9 @@ pub(crate) fn define_remaining(linker: &mut Linker<VmState>, module: &Module) {
                 NOSYS
             };
             // Fails only when the name is already defined (the linker refuses shadowing).
-            let _ = linker.func_new(&m, &name, ty.clone(), move |_c, _params, results| {
-                results[0] = wasmtime::Val::I32(code);
+            let _ = linker.func_new(&m, &name.clone(), ty.clone(), move |c, _params, results| {
+                let allowed = c.data().settings.capability_allowed(&name);
+                results[0] = wasmtime::Val::I32(if allowed { code } else { NOTCAPABLE });
                 Ok(())
             });
         } else {
