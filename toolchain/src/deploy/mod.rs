@@ -1,7 +1,7 @@
 //! Declarative deployment: from an image to the Kubernetes/Istio/Envoy configuration that runs it.
 //!
-//! Everything here is a pure function of its inputs — no cluster, no network — so a GitOps
-//! pipeline can run it and a test can pin its output byte for byte:
+//! Everything here but [`store_resolver`] is a pure function of its inputs — no cluster, no
+//! network — so a GitOps pipeline can run it and a test can pin its output byte for byte:
 //!
 //! * [`filter_deployment`] — the `wasme.io/v1` `FilterDeployment` custom resource and its CRD
 //!   (full OpenAPI v3 schema, `config` accepted as a string or an object).
@@ -12,8 +12,9 @@
 //!   `ResourceList`) → the same stream with the Istio resources in their place.
 //! * [`envoy`] — an Envoy v3 bootstrap that loads a module from a file, for plain Envoy.
 //! * [`resolve`] — the [`resolve::ImageResolver`] seam that pins a reference to its manifest digest.
-//!   Implementations that do I/O (the local store, a registry) live with their caller, the
-//!   CLI; [`resolve::DigestOnly`] is the pure one.
+//!   [`resolve::DigestOnly`] is the pure one.
+//! * [`store_resolver`] — the resolver that does I/O: the local store, checked against the
+//!   registry the reference names, with the insecure-host policy for documents' pull options.
 //! * [`k8s`] — the few Kubernetes shapes used (`ObjectMeta`, volumes) and every
 //!   group/version/kind written ([`k8s::WASM_PLUGIN`], …), in one place.
 //! * [`names`] — Kubernetes name and label validation.
@@ -54,6 +55,7 @@ pub mod names;
 pub mod node_cache;
 pub mod render;
 pub mod resolve;
+pub mod store_resolver;
 pub mod undeploy;
 pub mod yaml;
 

@@ -1,11 +1,9 @@
 //! CLI glue: deploy, undeploy, render and crd. Flags are parsed here; the work is done in
-//! `cargo_wasme::deploy`. The I/O the library leaves out lives beside this file: [`resolver`]
-//! (the local store and registry behind the library's `ImageResolver`) and [`kubectl`]
-//! (`--apply`).
+//! `cargo_wasme::deploy` (the store-and-registry resolver included). The I/O the library leaves
+//! out lives beside this file: [`kubectl`] (`--apply`).
 
 mod kubectl;
 mod render;
-mod resolver;
 
 pub use render::{CrdArgs, RenderArgs, crd, render};
 
@@ -27,7 +25,7 @@ use cargo_wasme::deploy::{
 };
 use cargo_wasme::shell;
 use kubectl::{kubectl_patch_workloads, kubectl_stdin};
-use resolver::{StoreResolver, export_module};
+use cargo_wasme::deploy::store_resolver::{StoreResolver, export_module};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
