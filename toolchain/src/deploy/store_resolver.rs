@@ -117,6 +117,7 @@ fn resolved_from_store(reference: Reference, image: &StoredImage) -> ResolvedIma
         abi_versions: image.abi_versions.clone(),
         wasm_path: None,
         format: Some(image.format),
+        module: Some(image.wasm().into()),
     }
 }
 
@@ -135,6 +136,7 @@ fn resolved_from_registry(
         abi_versions: image.runtime_config.abi_versions.clone(),
         wasm_path: None,
         format: Some(image.format),
+        module: Some(image.module.as_slice().into()),
     }
 }
 
