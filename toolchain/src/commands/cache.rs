@@ -109,7 +109,15 @@ pub fn cache(a: CacheArgs) -> anyhow::Result<ExitCode> {
                     }
                     last = refs.clone();
                 }
-                sync(&registry, &refs, &a.dir, &mut entries, &mut index, interval, limit)
+                sync(
+                    &registry,
+                    &refs,
+                    &a.dir,
+                    &mut entries,
+                    &mut index,
+                    interval,
+                    limit,
+                )
             }
             Err(e) => {
                 shell::error(format_args!("{e:#}"), None);
@@ -121,8 +129,16 @@ pub fn cache(a: CacheArgs) -> anyhow::Result<ExitCode> {
         };
         if a.once {
             let code = match round {
-                Round { failed: 0, cleanup_failed: false, .. } => 0,
-                Round { cached: 0, failed: 1.., .. } => 1,
+                Round {
+                    failed: 0,
+                    cleanup_failed: false,
+                    ..
+                } => 0,
+                Round {
+                    cached: 0,
+                    failed: 1..,
+                    ..
+                } => 1,
                 _ => 2,
             };
             return Ok(ExitCode::from(code));
@@ -185,11 +201,7 @@ fn sync(
     let now = Instant::now();
     for reference in order {
         let entry = entries.entry(reference.clone()).or_default();
-        if entry
-            .module
-            .as_ref()
-            .is_some_and(|m| dir.join(m).is_file())
-        {
+        if entry.module.as_ref().is_some_and(|m| dir.join(m).is_file()) {
             round.cached += 1;
             continue;
         }
@@ -235,8 +247,8 @@ fn sync(
     if let Some(keep) = known {
         round.cleanup_failed = !remove_stale(dir, &keep);
         index.retain(|_, module| keep.contains(module));
-        write_index(dir, index);
     }
+    write_index(dir, index);
     round
 }
 
@@ -342,7 +354,10 @@ fn remove_stale(dir: &Path, keep: &BTreeSet<String>) -> bool {
         match std::fs::remove_file(dir.join(&name)) {
             Ok(()) => shell::status("Removed", format_args!("{name} (no listed image names it)")),
             Err(e) => {
-                shell::error(format_args!("cannot remove the stale module {name}: {e}"), None);
+                shell::error(
+                    format_args!("cannot remove the stale module {name}: {e}"),
+                    None,
+                );
                 ok = false;
             }
         }

@@ -20,7 +20,9 @@
 
 use super::DeployError;
 use super::go_json::{self, Numbers};
-use super::k8s::{ENVOY_EXTENSION_POLICY, ENVOY_FILTER, HIGRESS_WASM_PLUGIN, TRAFFIC_EXTENSION, WASM_PLUGIN};
+use super::k8s::{
+    ENVOY_EXTENSION_POLICY, ENVOY_FILTER, HIGRESS_WASM_PLUGIN, TRAFFIC_EXTENSION, WASM_PLUGIN,
+};
 use serde_json::{Map, Value};
 use wasme_harness::{HarnessError, Host, LogEntry, Module};
 
@@ -151,7 +153,10 @@ pub fn configs_of(doc: &Value) -> Vec<TargetConfig> {
                 .filter_map(|i| {
                     let one = higress_plugin_config(spec, Some(i))?;
                     let bytes = istio_bytes(Some(&Value::Object(one)))?;
-                    Some((format!("match rule {} (spec.matchRules[{i}])", i + 1), bytes))
+                    Some((
+                        format!("match rule {} (spec.matchRules[{i}])", i + 1),
+                        bytes,
+                    ))
                 })
                 .collect()
         } else {
@@ -218,12 +223,16 @@ pub fn check(module: &[u8], configs: &[TargetConfig]) -> Result<(), DeployError>
         logs: Vec::new(),
     })?;
     for config in configs {
-        if let Err((reason, logs)) = start(&module, config.root_id.as_deref(), config.bytes.as_deref()) {
+        if let Err((reason, logs)) =
+            start(&module, config.root_id.as_deref(), config.bytes.as_deref())
+        {
             let mut reason = reason;
             let culprits: Vec<&str> = config
                 .parts
                 .iter()
-                .filter(|(_, bytes)| start(&module, config.root_id.as_deref(), Some(bytes)).is_err())
+                .filter(|(_, bytes)| {
+                    start(&module, config.root_id.as_deref(), Some(bytes)).is_err()
+                })
                 .map(|(label, _)| label.as_str())
                 .collect();
             if !culprits.is_empty() {
@@ -255,7 +264,13 @@ fn start(
     // `[error] …`, as `cargo wasme run` shows the filter's logs.
     let lines = |logs: &[LogEntry]| {
         logs.iter()
-            .map(|l| format!("[{}] {}", format!("{:?}", l.level).to_lowercase(), l.message))
+            .map(|l| {
+                format!(
+                    "[{}] {}",
+                    format!("{:?}", l.level).to_lowercase(),
+                    l.message
+                )
+            })
             .collect::<Vec<_>>()
     };
     match b.build() {

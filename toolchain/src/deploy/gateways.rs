@@ -55,7 +55,12 @@ fn check_readable(image: &ResolvedImage, gateway: &str) -> Result<(), DeployErro
     }
 }
 
-fn metadata(fd: &FilterDeployment, id: &str, namespace: Option<&str>, image: &ResolvedImage) -> Value {
+fn metadata(
+    fd: &FilterDeployment,
+    id: &str,
+    namespace: Option<&str>,
+    image: &ResolvedImage,
+) -> Value {
     let mut meta = Map::new();
     meta.insert("name".into(), json!(id));
     if let Some(ns) = namespace {
@@ -104,22 +109,34 @@ fn unused_istio_fields(fd: &FilterDeployment, gateway: &str, out: &mut Generated
     let istio = &fd.spec.deployment.istio;
     let filter = &fd.spec.filter;
     for (set, what) in [
-        (!istio.labels.is_empty(), "the pod labels (--labels, istio.labels)"),
-        (istio.api.is_some(), "the Istio api (istio.api)"),
-        (filter.patch_context.is_some(), "the patch context (patchContext)"),
         (
-            filter.filter_type.is_some_and(|t| t != super::filter_deployment::FilterType::Http),
+            !istio.labels.is_empty(),
+            "the pod labels (--labels, istio.labels)",
+        ),
+        (istio.api.is_some(), "the Istio api (istio.api)"),
+        (
+            filter.patch_context.is_some(),
+            "the patch context (patchContext)",
+        ),
+        (
+            filter
+                .filter_type
+                .is_some_and(|t| t != super::filter_deployment::FilterType::Http),
             "a network filter type",
         ),
     ] {
         if set {
-            out.warnings.push(format!("{what} has no {gateway} equivalent and is ignored"));
+            out.warnings
+                .push(format!("{what} has no {gateway} equivalent and is ignored"));
         }
     }
 }
 
 /// An Envoy Gateway `EnvoyExtensionPolicy` (`gateway.envoyproxy.io/v1alpha1`).
-pub fn envoy_gateway(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generated, DeployError> {
+pub fn envoy_gateway(
+    fd: &FilterDeployment,
+    image: &ResolvedImage,
+) -> Result<Generated, DeployError> {
     validate(fd)?;
     check_readable(image, "Envoy Gateway")?;
     let id = filter_id(fd);
@@ -182,7 +199,11 @@ pub fn envoy_gateway(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Gen
     }
     let mut wasm = Map::new();
     wasm.insert("name".into(), json!(id));
-    if let Some(root) = filter.root_id.clone().or_else(|| image.root_ids.first().cloned()) {
+    if let Some(root) = filter
+        .root_id
+        .clone()
+        .or_else(|| image.root_ids.first().cloned())
+    {
         wasm.insert("rootID".into(), json!(root));
     }
     wasm.insert("code".into(), Value::Object(code));
@@ -221,10 +242,12 @@ pub fn envoy_gateway_cel_problems(spec: &Value) -> Vec<String> {
     if !((has("targetRef") ^ has("targetRefs")) || selectors) {
         problems.push("either targetRef or targetRefs must be used".into());
     }
-    let refs = spec
-        .get("targetRef")
-        .into_iter()
-        .chain(spec.get("targetRefs").and_then(Value::as_array).into_iter().flatten());
+    let refs = spec.get("targetRef").into_iter().chain(
+        spec.get("targetRefs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten(),
+    );
     for r in refs {
         if r.get("group").and_then(Value::as_str) != Some(GATEWAY_API_GROUP) {
             problems.push(format!("targetRef group must be {GATEWAY_API_GROUP}: {r}"));
@@ -234,28 +257,45 @@ pub fn envoy_gateway_cel_problems(spec: &Value) -> Vec<String> {
             problems.push(format!("targetRef kind {kind:?} is not allowed"));
         }
     }
-    for w in spec.get("wasm").and_then(Value::as_array).into_iter().flatten() {
+    for w in spec
+        .get("wasm")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let code = &w["code"];
         let ty = code.get("type").and_then(Value::as_str).unwrap_or_default();
-        if (ty == "HTTP") != code.get("http").is_some() || (ty == "Image") != code.get("image").is_some() {
-            problems.push(format!("code must carry exactly the sub-object of its type {ty:?}"));
+        if (ty == "HTTP") != code.get("http").is_some()
+            || (ty == "Image") != code.get("image").is_some()
+        {
+            problems.push(format!(
+                "code must carry exactly the sub-object of its type {ty:?}"
+            ));
         }
         if let Some(secret) = code.pointer("/image/pullSecretRef")
-            && secret.get("kind").and_then(Value::as_str).unwrap_or("Secret") != "Secret"
+            && secret
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("Secret")
+                != "Secret"
         {
             problems.push("pullSecretRef kind must be Secret".into());
         }
         if let Some(sha) = code.pointer("/image/sha256").and_then(Value::as_str)
             && !is_hex64(sha)
         {
-            problems.push(format!("image sha256 {sha:?} is not 64 lowercase hex digits"));
+            problems.push(format!(
+                "image sha256 {sha:?} is not 64 lowercase hex digits"
+            ));
         }
     }
     problems
 }
 
 fn is_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A Higress `WasmPlugin` (`extensions.higress.io/v1alpha1`) in [`HIGRESS_NAMESPACE`].
@@ -274,7 +314,11 @@ pub fn higress(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generated
              one in {ns} is ignored unless the controller runs there"
         ));
     }
-    let namespace = fd.metadata.namespace.as_deref().unwrap_or(HIGRESS_NAMESPACE);
+    let namespace = fd
+        .metadata
+        .namespace
+        .as_deref()
+        .unwrap_or(HIGRESS_NAMESPACE);
     let mut spec = Map::new();
     spec.insert("url".into(), json!(image.oci_url()));
     spec.insert("sha256".into(), json!(image.digest_hex()));
@@ -291,7 +335,11 @@ pub fn higress(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generated
     if let Some(secret) = &pull.pull_secret {
         spec.insert("imagePullSecret".into(), json!(secret));
     }
-    if let Some(root) = filter.root_id.clone().or_else(|| image.root_ids.first().cloned()) {
+    if let Some(root) = filter
+        .root_id
+        .clone()
+        .or_else(|| image.root_ids.first().cloned())
+    {
         spec.insert("pluginName".into(), json!(root));
     }
     if let Some(phase) = filter.phase {

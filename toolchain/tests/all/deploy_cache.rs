@@ -48,7 +48,12 @@ fn hidden_files(dir: &Path) -> usize {
     std::fs::read_dir(dir)
         .unwrap()
         .filter(|e| {
-            let name = e.as_ref().unwrap().file_name().to_string_lossy().into_owned();
+            let name = e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
             name.starts_with('.') && name != ".wasme-digests"
         })
         .count()
@@ -298,7 +303,14 @@ fn one_bad_entry_neither_blocks_nor_re_downloads_the_others() {
     let dir = work.path().join("cache");
     let list = work.path().join("images.txt");
     // The stalled entry sorts first: it must not hold up the healthy one.
-    std::fs::write(&list, format!("{}\n{stalled}\n{via_proxy}\n", "127.0.0.1:1/filters/down:v1")).unwrap();
+    std::fs::write(
+        &list,
+        format!(
+            "{}\n{stalled}\n{via_proxy}\n",
+            "127.0.0.1:1/filters/down:v1"
+        ),
+    )
+    .unwrap();
     let started = std::time::Instant::now();
     let out = env
         .cmd()
@@ -310,9 +322,16 @@ fn one_bad_entry_neither_blocks_nor_re_downloads_the_others() {
         .unwrap();
     let took = started.elapsed();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "partial failure has its own status: {err}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "partial failure has its own status: {err}"
+    );
     assert!(err.contains("--entry-timeout"), "{err}");
-    assert!(took < std::time::Duration::from_secs(30), "bounded by the entry time limit: {took:?}");
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "bounded by the entry time limit: {took:?}"
+    );
     assert_eq!(visible_modules(&dir), std::slice::from_ref(&sha_a));
     let first = blob_gets(&proxy);
     assert!(first >= 1);
@@ -331,10 +350,19 @@ fn one_bad_entry_neither_blocks_nor_re_downloads_the_others() {
     let _ = child.kill();
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(blob_gets(&proxy), first, "an unchanged digest is not downloaded again");
+    assert_eq!(
+        blob_gets(&proxy),
+        first,
+        "an unchanged digest is not downloaded again"
+    );
     // Back-off: the failing entries are retried a few times in 6 s, not every second.
-    let tries = err.matches("cannot cache 127.0.0.1:1/filters/down:v1").count();
-    assert!((1..=3).contains(&tries), "backed off ({tries} tries): {err}");
+    let tries = err
+        .matches("cannot cache 127.0.0.1:1/filters/down:v1")
+        .count();
+    assert!(
+        (1..=3).contains(&tries),
+        "backed off ({tries} tries): {err}"
+    );
     assert!(err.contains("next attempt in"), "{err}");
     assert_eq!(visible_modules(&dir), std::slice::from_ref(&sha_a));
 }
@@ -358,10 +386,20 @@ fn a_directory_named_like_a_module_cannot_stop_stale_cleanup() {
     std::fs::write(&list, format!("{a}\n")).unwrap();
     let out = cache_once(&env, &list, &dir);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "the cleanup did not finish: {err}");
-    assert!(err.contains(&blocker) && err.contains("not a regular file"), "{err}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the cleanup did not finish: {err}"
+    );
+    assert!(
+        err.contains(&blocker) && err.contains("not a regular file"),
+        "{err}"
+    );
     assert!(!dir.join(&stale).exists(), "the stale module went anyway");
-    assert!(dir.join(&blocker).join("keep").is_file(), "the directory was left alone");
+    assert!(
+        dir.join(&blocker).join("keep").is_file(),
+        "the directory was left alone"
+    );
     assert_eq!(visible_modules(&dir), std::slice::from_ref(&sha_a));
     // The same list again: nothing to download (the digest index), still reporting the blocker.
     let out = cache_once(&env, &list, &dir);

@@ -95,7 +95,14 @@ fn every_istio_form_and_plain_envoy_refuse_a_configuration_the_filter_refuses() 
     // WasmPlugin: Istio's jsonpb bytes (sorted keys, compact, Go's escaping) reach the filter.
     let err = refused(&run(
         &env,
-        &["deploy", "istio", REF, "--offline", "--config", r#"{"z": 1, "a": "bad<"}"#],
+        &[
+            "deploy",
+            "istio",
+            REF,
+            "--offline",
+            "--config",
+            r#"{"z": 1, "a": "bad<"}"#,
+        ],
     ));
     assert!(
         err.contains(r#"[info] {"a":"bad\u003c","z":1}"#),
@@ -104,23 +111,53 @@ fn every_istio_form_and_plain_envoy_refuse_a_configuration_the_filter_refuses() 
     for api in ["trafficextension", "envoyfilter"] {
         refused(&run(
             &env,
-            &["deploy", "istio", REF, "--offline", "--api", api, "--config", r#"{"v":"bad"}"#],
+            &[
+                "deploy",
+                "istio",
+                REF,
+                "--offline",
+                "--api",
+                api,
+                "--config",
+                r#"{"v":"bad"}"#,
+            ],
         ));
     }
     // The EnvoyFilter form hands a plain string verbatim.
-    let err = refused(&run(&env, &["deploy", "istio", REF, "--offline", "--config", "so bad"]));
+    let err = refused(&run(
+        &env,
+        &["deploy", "istio", REF, "--offline", "--config", "so bad"],
+    ));
     assert!(err.contains("[info] so bad"), "{err}");
     // `--filter-deployment` prints nothing for a refused configuration either.
     refused(&run(
         &env,
-        &["deploy", "istio", REF, "--offline", "--filter-deployment", "--config", r#"{"v":"bad"}"#],
+        &[
+            "deploy",
+            "istio",
+            REF,
+            "--offline",
+            "--filter-deployment",
+            "--config",
+            r#"{"v":"bad"}"#,
+        ],
     ));
     // Plain Envoy.
     let out = env.run_with(&["deploy", "envoy", REF, "--config", "bad"], &[]);
     refused(&out);
 
     // A good configuration deploys as before, its bytes seen by the filter.
-    let out = ok(&run(&env, &["deploy", "istio", REF, "--offline", "--config", r#"{"v":"good"}"#]));
+    let out = ok(&run(
+        &env,
+        &[
+            "deploy",
+            "istio",
+            REF,
+            "--offline",
+            "--config",
+            r#"{"v":"good"}"#,
+        ],
+    ));
     let docs = yaml_docs(&out);
     assert_valid_istio(&docs[0]);
     assert_eq!(docs[0]["spec"]["pluginConfig"]["v"], "good");
@@ -129,12 +166,23 @@ fn every_istio_form_and_plain_envoy_refuse_a_configuration_the_filter_refuses() 
     // --skip-config-check deploys it anyway and says what was skipped.
     let out = run(
         &env,
-        &["deploy", "istio", REF, "--offline", "--skip-config-check", "--config", r#"{"v":"bad"}"#],
+        &[
+            "deploy",
+            "istio",
+            REF,
+            "--offline",
+            "--skip-config-check",
+            "--config",
+            r#"{"v":"bad"}"#,
+        ],
     );
     let text = ok(&out);
     assert!(text.contains("kind: WasmPlugin"));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--skip-config-check") && err.contains("on_configure"), "{err}");
+    assert!(
+        err.contains("--skip-config-check") && err.contains("on_configure"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -158,7 +206,10 @@ fn render_and_the_krm_function_check_every_filter_deployment() {
     let out = env.run_with_stdin(&["render", "--krm"], &list);
     assert!(!out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("severity: error") && text.contains("refusing bad config"), "{text}");
+    assert!(
+        text.contains("severity: error") && text.contains("refusing bad config"),
+        "{text}"
+    );
     // Good documents render, pinned to the store's digest.
     let stream = format!("{}---\n{}", fd("one", "{v: good}"), fd("two", "{v: fine}"));
     let text = ok(&env.run_with_stdin(&["render", "--offline", "-f", "-"], &stream));
@@ -172,10 +223,21 @@ fn envoy_gateway_policy_is_valid_pinned_and_checked() {
     let out = ok(&run(
         &env,
         &[
-            "deploy", "envoy-gateway", REF, "--offline", "-n", "apps",
-            "--target-ref", "backend", "--target-ref", "Gateway/eg",
-            "--config", r#"{"header":"x-a","big":9007199254740993}"#,
-            "--fail-open", "--pull-secret", "regcred",
+            "deploy",
+            "envoy-gateway",
+            REF,
+            "--offline",
+            "-n",
+            "apps",
+            "--target-ref",
+            "backend",
+            "--target-ref",
+            "Gateway/eg",
+            "--config",
+            r#"{"header":"x-a","big":9007199254740993}"#,
+            "--fail-open",
+            "--pull-secret",
+            "regcred",
         ],
     ));
     let docs = yaml_docs(&out);
@@ -189,8 +251,14 @@ fn envoy_gateway_policy_is_valid_pinned_and_checked() {
     let w = &p["spec"]["wasm"][0];
     assert_eq!(w["rootID"], "picky_root");
     assert_eq!(w["code"]["type"], "Image");
-    assert_eq!(w["code"]["image"]["url"], format!("localhost:5000/filters/picky@{digest}"));
-    assert_eq!(w["code"]["image"]["sha256"], hex, "the manifest digest, 64 hex, no prefix");
+    assert_eq!(
+        w["code"]["image"]["url"],
+        format!("localhost:5000/filters/picky@{digest}")
+    );
+    assert_eq!(
+        w["code"]["image"]["sha256"], hex,
+        "the manifest digest, 64 hex, no prefix"
+    );
     assert_eq!(w["code"]["image"]["pullSecretRef"]["name"], "regcred");
     assert_eq!(w["failOpen"], true);
     assert_eq!(w["config"]["header"], "x-a");
@@ -198,20 +266,55 @@ fn envoy_gateway_policy_is_valid_pinned_and_checked() {
     // The filter sees the API server's JSON: integers exact, keys sorted.
     let err = refused(&run(
         &env,
-        &["deploy", "envoy-gateway", REF, "--offline", "--target-ref", "r",
-          "--config", r#"{"v":"bad","n":9007199254740993}"#],
+        &[
+            "deploy",
+            "envoy-gateway",
+            REF,
+            "--offline",
+            "--target-ref",
+            "r",
+            "--config",
+            r#"{"v":"bad","n":9007199254740993}"#,
+        ],
     ));
-    assert!(err.contains(r#"[info] {"n":9007199254740993,"v":"bad"}"#), "{err}");
+    assert!(
+        err.contains(r#"[info] {"n":9007199254740993,"v":"bad"}"#),
+        "{err}"
+    );
     // A plain string cannot travel as Envoy Gateway's JSON config; refused before any lookup.
-    let out = run(&env, &["deploy", "envoy-gateway", REF, "--target-ref", "r", "--config", "plain"]);
+    let out = run(
+        &env,
+        &[
+            "deploy",
+            "envoy-gateway",
+            REF,
+            "--target-ref",
+            "r",
+            "--config",
+            "plain",
+        ],
+    );
     assert!(!out.status.success() && out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("JSON object"));
     // A kind Envoy Gateway's CEL rule refuses.
-    let out = run(&env, &["deploy", "envoy-gateway", REF, "--offline", "--target-ref", "Service/x"]);
+    let out = run(
+        &env,
+        &[
+            "deploy",
+            "envoy-gateway",
+            REF,
+            "--offline",
+            "--target-ref",
+            "Service/x",
+        ],
+    );
     assert!(!out.status.success() && out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot target"));
     // undeploy.
-    let out = ok(&run(&env, &["undeploy", "envoy-gateway", "--id", "picky", "-n", "apps"]));
+    let out = ok(&run(
+        &env,
+        &["undeploy", "envoy-gateway", "--id", "picky", "-n", "apps"],
+    ));
     let docs = yaml_docs(&out);
     assert_eq!(docs[0]["kind"], "EnvoyExtensionPolicy");
     assert_eq!(docs[0]["metadata"]["namespace"], "apps");
@@ -221,7 +324,14 @@ fn envoy_gateway_policy_is_valid_pinned_and_checked() {
 fn gateways_refuse_an_image_format_their_fetcher_cannot_read() {
     let (env, _) = env_with(Format::Cncf);
     for args in [
-        vec!["deploy", "envoy-gateway", REF, "--offline", "--target-ref", "r"],
+        vec![
+            "deploy",
+            "envoy-gateway",
+            REF,
+            "--offline",
+            "--target-ref",
+            "r",
+        ],
         vec!["deploy", "higress", REF, "--offline"],
     ] {
         let out = run(&env, &args);
@@ -238,12 +348,24 @@ fn higress_plugin_merges_rules_as_its_controller_does_and_checks_each() {
     let out = run(
         &env,
         &[
-            "deploy", "higress", REF, "--offline",
-            "--config", r#"{"v":"default"}"#,
-            "--match-ingress", r#"default/backend={"v":"route"}"#,
-            "--match-domain", r#"*.example.com,www.*={"v":"domain"}"#,
-            "--phase", "authn", "--priority", "10", "--fail-strategy", "fail-open",
-            "--pull-secret", "regcred",
+            "deploy",
+            "higress",
+            REF,
+            "--offline",
+            "--config",
+            r#"{"v":"default"}"#,
+            "--match-ingress",
+            r#"default/backend={"v":"route"}"#,
+            "--match-domain",
+            r#"*.example.com,www.*={"v":"domain"}"#,
+            "--phase",
+            "authn",
+            "--priority",
+            "10",
+            "--fail-strategy",
+            "fail-open",
+            "--pull-secret",
+            "regcred",
         ],
     );
     let text = ok(&out);
@@ -252,7 +374,10 @@ fn higress_plugin_merges_rules_as_its_controller_does_and_checks_each() {
     assert_valid_gateway(p);
     assert_eq!(p["apiVersion"], "extensions.higress.io/v1alpha1");
     assert_eq!(p["metadata"]["namespace"], "higress-system");
-    assert_eq!(p["spec"]["url"], format!("oci://localhost:5000/filters/picky@{digest}"));
+    assert_eq!(
+        p["spec"]["url"],
+        format!("oci://localhost:5000/filters/picky@{digest}")
+    );
     assert_eq!(p["spec"]["sha256"], hex);
     assert_eq!(p["spec"]["pluginName"], "picky_root");
     assert_eq!(p["spec"]["phase"], "AUTHN");
@@ -267,10 +392,16 @@ fn higress_plugin_merges_rules_as_its_controller_does_and_checks_each() {
     let err = refused(&run(
         &env,
         &[
-            "deploy", "higress", REF, "--offline",
-            "--config", r#"{"v":"default"}"#,
-            "--match-ingress", r#"default/backend={"v":"route"}"#,
-            "--match-service", r#"s.default.svc.cluster.local={"v":"bad"}"#,
+            "deploy",
+            "higress",
+            REF,
+            "--offline",
+            "--config",
+            r#"{"v":"default"}"#,
+            "--match-ingress",
+            r#"default/backend={"v":"route"}"#,
+            "--match-service",
+            r#"s.default.svc.cluster.local={"v":"bad"}"#,
         ],
     ));
     assert!(err.contains("match rule 2"), "{err}");
@@ -281,7 +412,17 @@ fn higress_plugin_merges_rules_as_its_controller_does_and_checks_each() {
         "{err}"
     );
     // A rule with nothing to match is refused (the controller would drop the whole plugin).
-    let out = run(&env, &["deploy", "higress", REF, "--offline", "--match-domain", r#"={"v":"x"}"#]);
+    let out = run(
+        &env,
+        &[
+            "deploy",
+            "higress",
+            REF,
+            "--offline",
+            "--match-domain",
+            r#"={"v":"x"}"#,
+        ],
+    );
     assert!(!out.status.success() && out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("names nothing to match"));
     // Another namespace: a warning (the controller reads only its own).
@@ -317,7 +458,15 @@ fn filter_deployments_target_the_gateways_in_render() {
     // The same through `deploy … --filter-deployment`, then render: identical output.
     let fd = ok(&run(
         &env,
-        &["deploy", "higress", REF, "--offline", "--filter-deployment", "--match-domain", r#"a.example={"v":"x"}"#],
+        &[
+            "deploy",
+            "higress",
+            REF,
+            "--offline",
+            "--filter-deployment",
+            "--match-domain",
+            r#"a.example={"v":"x"}"#,
+        ],
     ));
     assert!(fd.contains("target: higress"), "{fd}");
     let again = ok(&env.run_with_stdin(&["render", "--offline", "-f", "-"], &fd));

@@ -25,7 +25,22 @@ fn render_refuses_yaml_input_past_its_cap_without_reading_it_all() {
     let line = format!("# {}\n", "x".repeat(1022));
     let big = line.repeat(33 * 1024);
     let started = std::time::Instant::now();
-    let out = env.run_with_stdin(&["render", "--offline", "-f", "-"], &big);
+    let mut child = env
+        .cmd()
+        .args(["render", "--offline", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // `render` stops reading past the cap, so the rest of the write may meet a closed pipe.
+    let writer = std::thread::spawn(move || {
+        use std::io::Write as _;
+        let _ = stdin.write_all(big.as_bytes());
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = writer.join();
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -45,7 +60,9 @@ fn many_documents_one_image_one_resolution_one_warning_per_kind() {
     let node = TestEnv::new();
     let n = 300;
     // Plain-string configs: each document gets the EnvoyFilter notice and the node-cache one.
-    let stream: String = (0..n).map(|i| fd(&format!("f{i}"), &image, "hello")).collect();
+    let stream: String = (0..n)
+        .map(|i| fd(&format!("f{i}"), &image, "hello"))
+        .collect();
     let out = node.run_with_stdin(&["render", "-f", "-"], &stream);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
@@ -61,7 +78,10 @@ fn many_documents_one_image_one_resolution_one_warning_per_kind() {
         "{n} documents naming one image read its manifest {manifests} times"
     );
     let warnings = err.lines().filter(|l| l.starts_with("warning:")).count();
-    assert!(warnings <= 3, "one warning per kind, not per document ({warnings}):\n{err}");
+    assert!(
+        warnings <= 3,
+        "one warning per kind, not per document ({warnings}):\n{err}"
+    );
     assert!(err.contains("and 297 more"), "{err}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.matches("kind: EnvoyFilter").count(), n);
@@ -73,10 +93,32 @@ fn deploy_checks_its_own_input_before_contacting_the_registry() {
     let env = TestEnv::new();
     let image = format!("{}/filters/x:v1", proxy.addr);
     for args in [
-        vec!["deploy", "istio", image.as_str(), "--api", "wasmplugin", "--config", "plain"],
+        vec![
+            "deploy",
+            "istio",
+            image.as_str(),
+            "--api",
+            "wasmplugin",
+            "--config",
+            "plain",
+        ],
         vec!["deploy", "istio", image.as_str(), "--labels", "not a label"],
-        vec!["deploy", "envoy-gateway", image.as_str(), "--target-ref", "r", "--config", "plain"],
-        vec!["deploy", "higress", image.as_str(), "--match-ingress", "=oops"],
+        vec![
+            "deploy",
+            "envoy-gateway",
+            image.as_str(),
+            "--target-ref",
+            "r",
+            "--config",
+            "plain",
+        ],
+        vec![
+            "deploy",
+            "higress",
+            image.as_str(),
+            "--match-ingress",
+            "=oops",
+        ],
     ] {
         let out = env.run_with(&args, &[]);
         assert!(!out.status.success(), "{args:?}");

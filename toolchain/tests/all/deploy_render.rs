@@ -244,14 +244,24 @@ fn config_may_be_a_string_or_an_object_but_nothing_else() {
     // Digest references need no store: DigestOnly resolves them (but the EnvoyFilter form
     // needs the module hash, so use OneImage for it).
     for config in ["world", "{name: x, value: y}"] {
-        let out = render(yaml::parse_stream("s", &doc(config)).unwrap(), &OneImage, &SKIP).unwrap();
+        let out = render(
+            yaml::parse_stream("s", &doc(config)).unwrap(),
+            &OneImage,
+            &SKIP,
+        )
+        .unwrap();
         assert_eq!(
             yaml_docs(&out.to_yaml_stream().unwrap())[0]["kind"],
             "EnvoyFilter"
         );
     }
     for config in ["42", "[a, b]", "true"] {
-        let err = render(yaml::parse_stream("s", &doc(config)).unwrap(), &OneImage, &SKIP).unwrap_err();
+        let err = render(
+            yaml::parse_stream("s", &doc(config)).unwrap(),
+            &OneImage,
+            &SKIP,
+        )
+        .unwrap_err();
         assert!(
             err.to_string().contains("string or an object"),
             "{config}: {err}"
@@ -265,7 +275,12 @@ fn pinned_references_need_no_lookup_and_typos_are_reported_with_their_path() {
         "apiVersion: wasme.io/v1\nkind: FilterDeployment\nmetadata: {{name: f}}\n\
          spec:\n  filter:\n    image: ghcr.io/acme/x@sha256:{HEX}\n    config: {{a: 1}}\n"
     );
-    let out = render(yaml::parse_stream("s", &pinned).unwrap(), &DigestOnly, &SKIP).unwrap();
+    let out = render(
+        yaml::parse_stream("s", &pinned).unwrap(),
+        &DigestOnly,
+        &SKIP,
+    )
+    .unwrap();
     let v = yaml_docs(&out.to_yaml_stream().unwrap());
     assert_valid_istio(&v[0]);
     assert!(
@@ -274,9 +289,13 @@ fn pinned_references_need_no_lookup_and_typos_are_reported_with_their_path() {
     );
     // A tag with nothing to resolve it is an error naming the image.
     let tagged = pinned.replace(&format!("@sha256:{HEX}"), ":1");
-    let err = render(yaml::parse_stream("s", &tagged).unwrap(), &DigestOnly, &SKIP)
-        .unwrap_err()
-        .to_string();
+    let err = render(
+        yaml::parse_stream("s", &tagged).unwrap(),
+        &DigestOnly,
+        &SKIP,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("ghcr.io/acme/x:1"), "{err}");
     // A wrong enum value names its field.
     let typo = pinned.replace("config: {a: 1}", "config: {a: 1}\n    phase: EARLY");
@@ -354,9 +373,13 @@ fn misspelled_fields_are_refused_with_file_line_and_column() {
          apiVersion: wasme.io/v1\nkind: FilterDeployment\nmetadata: {{name: f}}\nspec:\n  filter:\n    \
          image: ghcr.io/acme/x@sha256:{HEX}\n    phsae: AUTHZ\n"
     );
-    let err = render(yaml::parse_stream("fd.yaml", &text).unwrap(), &DigestOnly, &SKIP)
-        .unwrap_err()
-        .to_string();
+    let err = render(
+        yaml::parse_stream("fd.yaml", &text).unwrap(),
+        &DigestOnly,
+        &SKIP,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.starts_with("fd.yaml:12:5: "), "{err}");
     assert!(
         err.contains("spec.filter") && err.contains("unknown field `phsae`"),
@@ -372,9 +395,13 @@ fn misspelled_fields_are_refused_with_file_line_and_column() {
         ("spek: {}\n", "12:1"),
     ] {
         let bad = text.replace("    phsae: AUTHZ\n", "") + typo;
-        let err = render(yaml::parse_stream("fd.yaml", &bad).unwrap(), &DigestOnly, &SKIP)
-            .unwrap_err()
-            .to_string();
+        let err = render(
+            yaml::parse_stream("fd.yaml", &bad).unwrap(),
+            &DigestOnly,
+            &SKIP,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             err.starts_with(&format!("fd.yaml:{at}: ")) && err.contains("unknown field"),
             "{typo}: {err}"
@@ -386,9 +413,14 @@ fn misspelled_fields_are_refused_with_file_line_and_column() {
         .to_string();
     assert!(err.starts_with("fd.yaml:"), "{err}");
     // Inside `config` anything goes (it is the filter's), and the CRD says the same: no
-    // preserve-unknown-fields anywhere but `config`.
+    // preserve-unknown-fields anywhere but `config` and the Higress match rules' `config`.
     let free = text.replace("phsae: AUTHZ", "config: {phsae: AUTHZ}");
-    render(yaml::parse_stream("fd.yaml", &free).unwrap(), &DigestOnly, &SKIP).unwrap();
+    render(
+        yaml::parse_stream("fd.yaml", &free).unwrap(),
+        &DigestOnly,
+        &SKIP,
+    )
+    .unwrap();
     // A KRM ResourceList is strict too.
     let list: serde_norway::Value = serde_norway::from_str(
         "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitmes: []\n",
@@ -401,7 +433,7 @@ fn misspelled_fields_are_refused_with_file_line_and_column() {
     let crd = yaml::to_yaml(&filter_deployment::crd()).unwrap();
     assert_eq!(
         crd.matches("x-kubernetes-preserve-unknown-fields").count(),
-        1,
+        2,
         "{crd}"
     );
 }

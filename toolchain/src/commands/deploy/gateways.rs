@@ -166,13 +166,22 @@ fn object_config(flag: &str, value: &str) -> anyhow::Result<FilterConfig> {
     }
 }
 
-fn new_fd(id: &str, namespace: &str, filter: FilterSpec, deployment: fdm::DeploymentSpec) -> FilterDeployment {
+fn new_fd(
+    id: &str,
+    namespace: &str,
+    filter: FilterSpec,
+    deployment: fdm::DeploymentSpec,
+) -> FilterDeployment {
     let mut fd = FilterDeployment::new(id, FilterDeploymentSpec { filter, deployment });
     fd.metadata.namespace = Some(namespace.to_owned());
     fd
 }
 
-fn pull_options(secret: &Option<String>, plain_http: bool, policy: Option<PullPolicy>) -> Option<ImagePullOptions> {
+fn pull_options(
+    secret: &Option<String>,
+    plain_http: bool,
+    policy: Option<PullPolicy>,
+) -> Option<ImagePullOptions> {
     let pull = ImagePullOptions {
         pull_secret: secret.clone(),
         insecure_skip_verify: false,
@@ -236,7 +245,13 @@ pub fn deploy_envoy_gateway(a: EnvoyGatewayDeployArgs) -> anyhow::Result<ExitCod
 }
 
 /// `ROUTES[=CONFIG]` → (names, config).
-fn match_rule(flag: &str, value: &str) -> anyhow::Result<(Vec<String>, Option<serde_json::Map<String, serde_json::Value>>)> {
+fn match_rule(
+    flag: &str,
+    value: &str,
+) -> anyhow::Result<(
+    Vec<String>,
+    Option<serde_json::Map<String, serde_json::Value>>,
+)> {
     let (names, config) = match value.split_once('=') {
         Some((n, c)) => (n, Some(c)),
         None => (value, None),
@@ -322,7 +337,12 @@ pub fn deploy_higress(a: HigressDeployArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Pins, generates, checks, then prints (or applies) the resources or the FilterDeployment.
-fn emit(mut fd: FilterDeployment, p: &Pinning, filter_deployment: bool, apply: bool) -> anyhow::Result<ExitCode> {
+fn emit(
+    mut fd: FilterDeployment,
+    p: &Pinning,
+    filter_deployment: bool,
+    apply: bool,
+) -> anyhow::Result<ExitCode> {
     let (generated, image, _) = pin_and_generate(&fd, p)?;
     for w in &generated.warnings {
         shell::warn(w);
@@ -344,7 +364,12 @@ fn emit(mut fd: FilterDeployment, p: &Pinning, filter_deployment: bool, apply: b
     Ok(ExitCode::SUCCESS)
 }
 
-fn deletion(kind: ResourceKind, id: &str, namespace: &str, apply: bool) -> anyhow::Result<ExitCode> {
+fn deletion(
+    kind: ResourceKind,
+    id: &str,
+    namespace: &str,
+    apply: bool,
+) -> anyhow::Result<ExitCode> {
     names::validate_dns1123_subdomain("id", id)?;
     names::validate_dns1123_label("namespace", namespace)?;
     let doc = serde_json::json!({

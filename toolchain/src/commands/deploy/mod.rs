@@ -12,6 +12,7 @@ pub use gateways::{
 pub use render::{CrdArgs, RenderArgs, crd, render};
 
 use anyhow::Context;
+use cargo_wasme::deploy::store_resolver::{StoreResolver, export_module};
 use cargo_wasme::deploy::{
     envoy::EnvoyBootstrap,
     filter_deployment::{
@@ -30,7 +31,6 @@ use cargo_wasme::deploy::{
 };
 use cargo_wasme::shell;
 use kubectl::{kubectl_patch_workloads, kubectl_stdin};
-use cargo_wasme::deploy::store_resolver::{StoreResolver, export_module};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -255,7 +255,10 @@ pub fn gateway_problems(resource: &Value) -> Vec<String> {
     };
     let mut problems = Vec::new();
     if resource["apiVersion"] != expected {
-        problems.push(format!("apiVersion {} != {expected}", resource["apiVersion"]));
+        problems.push(format!(
+            "apiVersion {} != {expected}",
+            resource["apiVersion"]
+        ));
     }
     let raw = gateway_crd_schema(&kind);
     pruned_fields(&raw, resource, "", &mut problems);
@@ -267,7 +270,9 @@ pub fn gateway_problems(resource: &Value) -> Vec<String> {
     }
     let spec = &resource["spec"];
     if kind == "EnvoyExtensionPolicy" {
-        problems.extend(cargo_wasme::deploy::gateways::envoy_gateway_cel_problems(spec));
+        problems.extend(cargo_wasme::deploy::gateways::envoy_gateway_cel_problems(
+            spec,
+        ));
         // The same rules, written again here so a fault in the library's copy shows.
         let refs = spec["targetRefs"].as_array().cloned().unwrap_or_default();
         if refs.is_empty() || spec.get("targetRef").is_some() {
@@ -280,11 +285,17 @@ pub fn gateway_problems(resource: &Value) -> Vec<String> {
         }
         for w in spec["wasm"].as_array().into_iter().flatten() {
             let code = &w["code"];
-            if code["type"] == "Image" && (code.get("image").is_none() || code.get("http").is_some()) {
+            if code["type"] == "Image"
+                && (code.get("image").is_none() || code.get("http").is_some())
+            {
                 problems.push("CEL: Image code needs image and no http".into());
             }
             let sha = code["image"]["sha256"].as_str().unwrap_or_default();
-            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+            if sha.len() != 64
+                || !sha
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            {
                 problems.push(format!("sha256 {sha:?} is not 64 lowercase hex"));
             }
         }
