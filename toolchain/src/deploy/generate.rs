@@ -247,13 +247,14 @@ pub fn check_input(fd: &FilterDeployment) -> Result<(), DeployError> {
     }
 }
 
-/// Turns one FilterDeployment into the resources of its target (Istio by default; Envoy
-/// Gateway and Higress in [`super::gateways`]) for `image` (already pinned).
+/// Turns one FilterDeployment into Istio resources for `image` (already pinned).
+/// [`super::target::generate`] picks the generator of the FilterDeployment's target.
 pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generated, DeployError> {
-    match fd.spec.deployment.target.unwrap_or_default() {
-        Target::Istio => {}
-        Target::EnvoyGateway => return super::gateways::envoy_gateway(fd, image),
-        Target::Higress => return super::gateways::higress(fd, image),
+    if let Some(t @ (Target::EnvoyGateway | Target::Higress)) = fd.spec.deployment.target {
+        return Err(DeployError::Unsupported(format!(
+            "generate::generate makes Istio resources, and this FilterDeployment targets {t:?}: \
+             use deploy::target::generate"
+        )));
     }
     validate(fd)?;
     let id = filter_id(fd);

@@ -13,6 +13,7 @@
 //! * [`config_check`] — the configuration dry run: the image's module started in the harness
 //!   with the exact bytes each target hands it ([`go_json`]: the Go control planes' JSON).
 //! * [`gateways`] — Envoy Gateway's EnvoyExtensionPolicy and Higress's WasmPlugin.
+//! * [`target`] — the generator a FilterDeployment's `target` picks.
 //! * [`envoy`] — an Envoy v3 bootstrap that loads a module from a file, for plain Envoy.
 //! * [`resolve`] — the [`resolve::ImageResolver`] seam that pins a reference to its manifest digest.
 //!   [`resolve::DigestOnly`] is the pure one.
@@ -63,6 +64,7 @@ pub mod node_cache;
 pub mod render;
 pub mod resolve;
 pub mod store_resolver;
+pub mod target;
 pub mod undeploy;
 pub mod yaml;
 

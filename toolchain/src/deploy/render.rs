@@ -13,10 +13,11 @@
 
 use super::DeployError;
 use super::filter_deployment::{FilterDeployment, ImagePullOptions};
-use super::generate::{Generated, Manifest, generate};
+use super::generate::{Generated, Manifest};
 use super::k8s::{FILTER_DEPLOYMENT, RESOURCE_LIST};
 use super::node_cache::WorkloadPatch;
 use super::resolve::{ImageResolver, Memo, PullOptions, ResolvedImage, resolve_pinned};
+use super::target::generate;
 use super::yaml::{Document, to_yaml};
 use serde_norway::Value;
 

@@ -244,14 +244,11 @@ pub fn deploy_envoy_gateway(a: EnvoyGatewayDeployArgs) -> anyhow::Result<ExitCod
     emit(fd, &pinning, a.filter_deployment, a.apply)
 }
 
+/// A JSON object configuration.
+type JsonObject = serde_json::Map<String, serde_json::Value>;
+
 /// `ROUTES[=CONFIG]` → (names, config).
-fn match_rule(
-    flag: &str,
-    value: &str,
-) -> anyhow::Result<(
-    Vec<String>,
-    Option<serde_json::Map<String, serde_json::Value>>,
-)> {
+fn match_rule(flag: &str, value: &str) -> anyhow::Result<(Vec<String>, Option<JsonObject>)> {
     let (names, config) = match value.split_once('=') {
         Some((n, c)) => (n, Some(c)),
         None => (value, None),

@@ -308,7 +308,7 @@ fn pin_and_generate(
     };
     // Pin the reference before anything is printed: the output never floats on a tag.
     let image = resolve_pinned(&resolver, p.image, &options)?;
-    let generated = generate::generate(fd, &image)?;
+    let generated = cargo_wasme::deploy::target::generate(fd, &image)?;
     let values = generated
         .manifests
         .iter()
