@@ -30,7 +30,7 @@ fn main() -> ExitCode {
             let help = cargo_wasme::shell::Help::find(&err)
                 .map(str::to_string)
                 .or(registry_help);
-            cargo_wasme::shell::error(format!("{err:#}"), help.as_deref());
+            cargo_wasme::shell::error(cargo_wasme::shell::chain(err.as_ref()), help.as_deref());
             ExitCode::FAILURE
         }
     }

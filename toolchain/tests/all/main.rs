@@ -21,6 +21,7 @@ mod deploy_seed;
 mod deploy_support;
 mod deploy_verify;
 mod fuzz_bench;
+mod message_format;
 mod other_sdks;
 mod registry_cli;
 mod registry_transfer;
