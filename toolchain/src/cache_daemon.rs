@@ -1,33 +1,41 @@
-//! The node cache daemon behind `cargo wasme cache`: the node cache the EnvoyFilter form loads modules from, as a small
-//! daemon (one per node, a DaemonSet).
+//! The node cache daemon behind `cargo wasme cache`: the node cache the EnvoyFilter form loads
+//! modules from, as a small daemon (one per node, a DaemonSet).
 //!
 //! It reads a list of image references (a file, or a directory of files such as a mounted
 //! ConfigMap: one reference per line, `#` comments), reads each image from its registry —
-//! manifest, config and module, every digest verified, any Wasm image format — and writes the
-//! module to `<dir>/<sha256 of the module>`, the path the EnvoyFilter names. Writes are atomic:
-//! a hidden temporary file in the same directory, synced, then renamed, so a module path only
-//! ever holds a complete module; temporaries left by an interrupted run are removed at start.
-//! It re-reads the list every `--interval` and follows changes: new references are pulled,
-//! modules no listed reference names any more are removed — but only after a round in which
-//! every reference resolved, so a registry outage never deletes anything.
-
+//! manifest, config and module, every digest verified, any Wasm image format — checks that the
+//! harness can load the module, and writes it to `<dir>/<sha256 of the module>`, the path the
+//! EnvoyFilter names. Writes are atomic: a hidden temporary file in the same directory, synced,
+//! then renamed, so a module path only ever holds a complete module; temporaries left by an
+//! interrupted run are removed at start. It re-reads the list every interval and follows
+//! changes: new references are pulled, modules no listed reference names any more are removed —
+//! but only once every listed reference has a known module, so a registry outage never deletes
+//! anything.
+//!
+//! One bad entry does not degrade the others: each entry has its own time limit
+//! ([`CacheOptions::entry_timeout`]) and its own back-off when it fails (doubling from the
+//! interval up to five minutes) and goes after the healthy ones; entries that are cached need no
+//! registry round trip, and a manifest digest already cached (`.wasme-digests`, kept beside the
+//! modules) is never downloaded again, even after a restart. Stale cleanup removes only regular
+//! files named by 64 hex digits and keeps going past anything else. A round's [`Outcome`] says
+//! whether everything, part, or nothing was done.
 //!
 //! The manifests that mount its directory into sidecars are [`crate::deploy::node_cache`]'s.
 //!
 //! ```no_run
-//! use cargo_wasme::cache_daemon::{CacheOptions, run};
-//! let ok = run(&CacheOptions { once: true, ..CacheOptions::new("images.txt".into()) })?;
-//! assert!(ok);
+//! use cargo_wasme::cache_daemon::{CacheOptions, Outcome, run};
+//! let outcome = run(&CacheOptions { once: true, ..CacheOptions::new("images.txt".into()) })?;
+//! assert_eq!(outcome, Outcome::Complete);
 //! # Ok::<(), cargo_wasme::cache_daemon::CacheError>(())
 //! ```
 
 use crate::reference::Digest;
 use crate::registry::{self, Registry, RegistryError, RegistryOptions};
 use crate::shell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use crate::deploy::node_cache::NODE_CACHE_DIR;
 
@@ -47,6 +55,12 @@ pub enum CacheError {
     /// The registry refused or failed.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// One entry took longer than [`CacheOptions::entry_timeout`].
+    #[error("it took longer than {} s (--entry-timeout)", .0.as_secs())]
+    Timeout(Duration),
+    /// The image's module is not one the harness (and so Envoy) can load.
+    #[error("its module is not a loadable proxy-wasm module: {0}")]
+    Module(#[from] wasme_harness::HarnessError),
 }
 
 fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CacheError {
@@ -61,8 +75,11 @@ pub struct CacheOptions {
     pub refs: PathBuf,
     /// Where modules are written, as `<dir>/<sha256 of the module>`.
     pub dir: PathBuf,
-    /// Time between two reads of the list (at least a second).
+    /// Time between two reads of the list (at least a second), and a failing entry's first
+    /// back-off.
     pub interval: Duration,
+    /// The longest one entry (resolving and downloading it) may take in a round.
+    pub entry_timeout: Duration,
     /// Sync once and return.
     pub once: bool,
     /// Speak plain HTTP to the registries.
@@ -70,57 +87,125 @@ pub struct CacheOptions {
 }
 
 impl CacheOptions {
-    /// The defaults for the list `refs`: [`NODE_CACHE_DIR`], every 5 s, TLS.
+    /// The defaults for the list `refs`: [`NODE_CACHE_DIR`], every 5 s, 60 s per entry, TLS.
     pub fn new(refs: PathBuf) -> Self {
         CacheOptions {
             refs,
             dir: NODE_CACHE_DIR.into(),
             interval: Duration::from_secs(5),
+            entry_timeout: Duration::from_secs(60),
             once: false,
             plain_http: false,
         }
     }
 }
 
-/// Runs the daemon: for ever, or with [`CacheOptions::once`] one round, returning whether every
-/// image was cached. Errors of one round are printed and retried the next.
-pub fn run(a: &CacheOptions) -> Result<bool, CacheError> {
+/// How a round went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every listed image is cached and the stale ones removed.
+    Complete,
+    /// Some image, or the cleanup, failed; the rest is done.
+    Partial,
+    /// Nothing could be done (the list is unreadable, or every image failed).
+    Failed,
+}
+
+/// Prefix of temporary files; never a module name (those are 64 hex digits).
+const TMP_PREFIX: &str = ".wasme-tmp-";
+/// The index of manifest digests already cached (`sha256:…` → module name), one per line.
+const INDEX_FILE: &str = ".wasme-digests";
+/// The longest a failing entry waits between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// What the daemon knows about one listed reference.
+#[derive(Debug, Default)]
+struct Entry {
+    /// The module it resolved to last (its file name).
+    module: Option<String>,
+    /// Consecutive failures.
+    failures: u32,
+    /// Not tried again before this instant.
+    next_try: Option<Instant>,
+}
+
+/// Counts of a round.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Round {
+    cached: usize,
+    failed: usize,
+    cleanup_failed: bool,
+}
+
+impl Round {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Round {
+                failed: 0,
+                cleanup_failed: false,
+                ..
+            } => Outcome::Complete,
+            Round {
+                cached: 0,
+                failed: 1..,
+                ..
+            } => Outcome::Failed,
+            _ => Outcome::Partial,
+        }
+    }
+}
+
+/// Runs the daemon: for ever, or with [`CacheOptions::once`] one round, returning its
+/// [`Outcome`]. Errors of one round are printed and retried (with back-off) later.
+pub fn run(a: &CacheOptions) -> Result<Outcome, CacheError> {
     std::fs::create_dir_all(&a.dir).map_err(io("create the cache directory", &a.dir))?;
     remove_temporaries(&a.dir)?;
     let registry = Registry::new(RegistryOptions {
         plain_http: a.plain_http,
         ..Default::default()
     });
-    let mut last: Option<(Vec<String>, BTreeSet<String>)> = None;
+    let interval = a.interval.max(Duration::from_secs(1));
+    let limit = a.entry_timeout.max(Duration::from_secs(1));
+    let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
+    let mut index = read_index(&a.dir);
+    let mut last: Vec<String> = Vec::new();
     loop {
-        let ok = match read_refs(&a.refs) {
+        let round = match read_refs(&a.refs) {
             Ok(refs) => {
-                // An unchanged list whose modules are all present needs no registry round trip.
-                let settled = last.as_ref().is_some_and(|(r, modules)| {
-                    *r == refs && modules.iter().all(|m| a.dir.join(m).is_file())
-                });
-                if settled {
-                    true
-                } else {
-                    let (modules, ok) = sync(&registry, &refs, &a.dir);
-                    last = ok.then_some((refs, modules));
-                    ok
+                if refs != last {
+                    // A changed list is when tags are looked up again (a HEAD; the index
+                    // spares the download when the digest did not move).
+                    for (r, e) in entries.iter_mut() {
+                        if !r.contains("@sha256:") {
+                            e.module = None;
+                        }
+                    }
+                    last = refs.clone();
                 }
+                sync(
+                    &registry,
+                    &refs,
+                    &a.dir,
+                    &mut entries,
+                    &mut index,
+                    interval,
+                    limit,
+                )
             }
             Err(e) => {
                 shell::error(shell::chain(&e), None);
-                false
+                Round {
+                    failed: 1,
+                    ..Default::default()
+                }
             }
         };
         if a.once {
-            return Ok(ok);
+            return Ok(round.outcome());
         }
-        std::thread::sleep(a.interval.max(Duration::from_secs(1)));
+        std::thread::sleep(interval);
     }
 }
-
-/// Prefix of temporary files; never a module name (those are 64 hex digits).
-const TMP_PREFIX: &str = ".wasme-tmp-";
 
 /// The references listed in `path` (a file, or every regular file of a directory, sorted;
 /// hidden entries such as a ConfigMap mount's `..data` are skipped).
@@ -151,13 +236,37 @@ fn read_refs(path: &Path) -> Result<Vec<String>, CacheError> {
     Ok(refs.into_iter().collect())
 }
 
-/// One round: caches every reference; returns the module names they map to and whether all
-/// succeeded. Stale modules are removed only after a fully successful round.
-fn sync(registry: &Registry, refs: &[String], dir: &Path) -> (BTreeSet<String>, bool) {
-    let mut modules = BTreeSet::new();
-    let mut ok = true;
-    for reference in refs {
-        match cache_one(registry, reference, dir) {
+/// One round over the listed references. Entries already cached are left alone (no network);
+/// failing ones wait out their back-off and go last, so a stalled registry only ever costs
+/// its own entry's time limit; stale modules are removed once every listed reference has a
+/// known module.
+#[allow(clippy::too_many_arguments)]
+fn sync(
+    registry: &Registry,
+    refs: &[String],
+    dir: &Path,
+    entries: &mut BTreeMap<String, Entry>,
+    index: &mut BTreeMap<String, String>,
+    interval: Duration,
+    limit: Duration,
+) -> Round {
+    entries.retain(|r, _| refs.contains(r));
+    let mut order: Vec<&String> = refs.iter().collect();
+    // Healthy entries first; a failing one cannot hold them up.
+    order.sort_by_key(|r| entries.get(*r).map_or(0, |e| e.failures));
+    let mut round = Round::default();
+    let now = Instant::now();
+    for reference in order {
+        let entry = entries.entry(reference.clone()).or_default();
+        if entry.module.as_ref().is_some_and(|m| dir.join(m).is_file()) {
+            round.cached += 1;
+            continue;
+        }
+        if entry.next_try.is_some_and(|t| t > now) {
+            round.failed += 1;
+            continue;
+        }
+        match cache_one(registry, reference, dir, index, limit) {
             Ok((name, fresh)) => {
                 if fresh {
                     shell::status(
@@ -165,37 +274,73 @@ fn sync(registry: &Registry, refs: &[String], dir: &Path) -> (BTreeSet<String>, 
                         format_args!("{reference} as {}", dir.join(&name).display()),
                     );
                 }
-                modules.insert(name);
+                *entry = Entry {
+                    module: Some(name),
+                    ..Default::default()
+                };
+                round.cached += 1;
             }
             Err(e) => {
+                entry.failures += 1;
+                let backoff = interval
+                    .saturating_mul(1 << entry.failures.min(16))
+                    .min(MAX_BACKOFF);
+                entry.next_try = Some(Instant::now() + backoff);
                 shell::error(
-                    format_args!("cannot cache {reference}: {}", shell::chain(&e)),
+                    format_args!(
+                        "cannot cache {reference}: {} (next attempt in {} s)",
+                        shell::chain(&e),
+                        backoff.as_secs()
+                    ),
                     None,
                 );
-                ok = false;
+                round.failed += 1;
             }
         }
     }
-    if ok && let Err(e) = remove_stale(dir, &modules) {
-        shell::error(
-            format_args!("cannot remove stale modules: {}", shell::chain(&e)),
-            None,
-        );
+    let known: Option<BTreeSet<String>> = refs
+        .iter()
+        .map(|r| entries.get(r).and_then(|e| e.module.clone()))
+        .collect();
+    if let Some(keep) = known {
+        round.cleanup_failed = !remove_stale(dir, &keep);
+        index.retain(|_, module| keep.contains(module));
     }
-    (modules, ok)
+    write_index(dir, index);
+    round
 }
 
-/// Reads `reference` from its registry and writes its module; returns its file name and
-/// whether it was written now (false: already there, complete).
+/// Reads `reference`'s module into the cache within `limit`; returns its file name and
+/// whether it was written now (false: already there, complete). A manifest digest the index
+/// already maps to a complete module is not downloaded again.
 fn cache_one(
     registry: &Registry,
     reference: &str,
     dir: &Path,
+    index: &mut BTreeMap<String, String>,
+    limit: Duration,
 ) -> Result<(String, bool), CacheError> {
-    let (_, image) = registry::block_on(registry.inspect(reference))?;
+    let digest = registry::block_on(async {
+        Ok::<_, RegistryError>(
+            tokio::time::timeout(limit, registry.resolve_digest(reference)).await,
+        )
+    })?
+    .map_err(|_| CacheError::Timeout(limit))??;
+    if let Some(name) = index.get(&digest.to_string())
+        && is_complete(dir, name)
+    {
+        return Ok((name.clone(), false));
+    }
+    let (digest, image) = registry::block_on(async {
+        Ok::<_, RegistryError>(tokio::time::timeout(limit, registry.inspect(reference)).await)
+    })?
+    .map_err(|_| CacheError::Timeout(limit))??;
+    // The node cache feeds Envoy directly: only a module the harness can load goes in.
+    wasme_harness::Module::from_bytes(&image.module)?;
     let name = Digest::of(&image.module).hex().to_owned();
+    index.insert(digest.to_string(), name.clone());
     let path = dir.join(&name);
-    if std::fs::read(&path).is_ok_and(|have| Digest::of(&have).hex() == name) {
+    if is_complete(dir, &name) {
         return Ok((name, false));
     }
     let tmp = dir.join(format!("{TMP_PREFIX}{name}.{}", std::process::id()));
@@ -215,6 +360,12 @@ fn cache_one(
     Ok((name, true))
 }
 
+/// Whether `dir/name` is a regular file whose content hashes to `name`.
+fn is_complete(dir: &Path, name: &str) -> bool {
+    let path = dir.join(name);
+    path.is_file() && std::fs::read(&path).is_ok_and(|have| Digest::of(&have).hex() == name)
+}
+
 fn is_module_name(name: &str) -> bool {
     name.len() == 64
         && name
@@ -222,20 +373,72 @@ fn is_module_name(name: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// Removes modules (64-hex names) that `keep` does not list; nothing else is touched.
-fn remove_stale(dir: &Path, keep: &BTreeSet<String>) -> Result<(), CacheError> {
-    for entry in std::fs::read_dir(dir).map_err(io("list", dir))? {
-        let name = entry
-            .map_err(io("list", dir))?
-            .file_name()
-            .to_string_lossy()
-            .into_owned();
-        if is_module_name(&name) && !keep.contains(&name) {
-            std::fs::remove_file(dir.join(&name)).map_err(io("remove", &dir.join(&name)))?;
-            shell::status("Removed", format_args!("{name} (no listed image names it)"));
+/// Removes module files (regular files named by 64 hex digits) that `keep` does not list;
+/// nothing else is touched, and one that cannot be removed does not stop the others.
+/// Returns whether every stale module went (a directory with a module's name is reported,
+/// never followed).
+fn remove_stale(dir: &Path, keep: &BTreeSet<String>) -> bool {
+    let Ok(list) = std::fs::read_dir(dir) else {
+        shell::error(format_args!("cannot list {}", dir.display()), None);
+        return false;
+    };
+    let mut ok = true;
+    for entry in list.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !is_module_name(&name) || keep.contains(&name) {
+            continue;
+        }
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if !is_file {
+            shell::error(
+                format_args!(
+                    "{} has a module's name but is not a regular file; left alone (remove it by hand)",
+                    dir.join(&name).display()
+                ),
+                None,
+            );
+            ok = false;
+            continue;
+        }
+        match std::fs::remove_file(dir.join(&name)) {
+            Ok(()) => shell::status("Removed", format_args!("{name} (no listed image names it)")),
+            Err(e) => {
+                shell::error(
+                    format_args!("cannot remove the stale module {name}: {e}"),
+                    None,
+                );
+                ok = false;
+            }
         }
     }
-    Ok(())
+    ok
+}
+
+/// The index of cached manifest digests; a missing or damaged one is empty (it only saves
+/// downloads).
+fn read_index(dir: &Path) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(dir.join(INDEX_FILE)).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(d, m)| d.parse::<Digest>().is_ok() && is_module_name(m))
+        .map(|(d, m)| (d.to_owned(), m.to_owned()))
+        .collect()
+}
+
+/// Writes the index atomically; a failure only costs downloads later.
+fn write_index(dir: &Path, index: &BTreeMap<String, String>) {
+    let text: String = index.iter().map(|(d, m)| format!("{d} {m}\n")).collect();
+    let path = dir.join(INDEX_FILE);
+    if std::fs::read_to_string(&path).is_ok_and(|t| t == text) {
+        return;
+    }
+    let tmp = dir.join(format!("{TMP_PREFIX}index.{}", std::process::id()));
+    if std::fs::write(&tmp, &text)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .is_err()
+    {
+        let _ = std::fs::remove_file(&tmp);
+    }
 }
 
 /// Removes temporaries an interrupted run left behind.

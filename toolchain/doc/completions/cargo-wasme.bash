@@ -91,8 +91,14 @@ _cargo__wasme() {
             cargo__wasme__subcmd__deploy,envoy)
                 cmd="cargo__wasme__subcmd__deploy__subcmd__envoy"
                 ;;
+            cargo__wasme__subcmd__deploy,envoy-gateway)
+                cmd="cargo__wasme__subcmd__deploy__subcmd__envoy__subcmd__gateway"
+                ;;
             cargo__wasme__subcmd__deploy,help)
                 cmd="cargo__wasme__subcmd__deploy__subcmd__help"
+                ;;
+            cargo__wasme__subcmd__deploy,higress)
+                cmd="cargo__wasme__subcmd__deploy__subcmd__higress"
                 ;;
             cargo__wasme__subcmd__deploy,istio)
                 cmd="cargo__wasme__subcmd__deploy__subcmd__istio"
@@ -100,8 +106,14 @@ _cargo__wasme() {
             cargo__wasme__subcmd__deploy__subcmd__help,envoy)
                 cmd="cargo__wasme__subcmd__deploy__subcmd__help__subcmd__envoy"
                 ;;
+            cargo__wasme__subcmd__deploy__subcmd__help,envoy-gateway)
+                cmd="cargo__wasme__subcmd__deploy__subcmd__help__subcmd__envoy__subcmd__gateway"
+                ;;
             cargo__wasme__subcmd__deploy__subcmd__help,help)
                 cmd="cargo__wasme__subcmd__deploy__subcmd__help__subcmd__help"
+                ;;
+            cargo__wasme__subcmd__deploy__subcmd__help,higress)
+                cmd="cargo__wasme__subcmd__deploy__subcmd__help__subcmd__higress"
                 ;;
             cargo__wasme__subcmd__deploy__subcmd__help,istio)
                 cmd="cargo__wasme__subcmd__deploy__subcmd__help__subcmd__istio"
@@ -181,20 +193,44 @@ _cargo__wasme() {
             cargo__wasme__subcmd__help__subcmd__deploy,envoy)
                 cmd="cargo__wasme__subcmd__help__subcmd__deploy__subcmd__envoy"
                 ;;
+            cargo__wasme__subcmd__help__subcmd__deploy,envoy-gateway)
+                cmd="cargo__wasme__subcmd__help__subcmd__deploy__subcmd__envoy__subcmd__gateway"
+                ;;
+            cargo__wasme__subcmd__help__subcmd__deploy,higress)
+                cmd="cargo__wasme__subcmd__help__subcmd__deploy__subcmd__higress"
+                ;;
             cargo__wasme__subcmd__help__subcmd__deploy,istio)
                 cmd="cargo__wasme__subcmd__help__subcmd__deploy__subcmd__istio"
+                ;;
+            cargo__wasme__subcmd__help__subcmd__undeploy,envoy-gateway)
+                cmd="cargo__wasme__subcmd__help__subcmd__undeploy__subcmd__envoy__subcmd__gateway"
+                ;;
+            cargo__wasme__subcmd__help__subcmd__undeploy,higress)
+                cmd="cargo__wasme__subcmd__help__subcmd__undeploy__subcmd__higress"
                 ;;
             cargo__wasme__subcmd__help__subcmd__undeploy,istio)
                 cmd="cargo__wasme__subcmd__help__subcmd__undeploy__subcmd__istio"
                 ;;
+            cargo__wasme__subcmd__undeploy,envoy-gateway)
+                cmd="cargo__wasme__subcmd__undeploy__subcmd__envoy__subcmd__gateway"
+                ;;
             cargo__wasme__subcmd__undeploy,help)
                 cmd="cargo__wasme__subcmd__undeploy__subcmd__help"
+                ;;
+            cargo__wasme__subcmd__undeploy,higress)
+                cmd="cargo__wasme__subcmd__undeploy__subcmd__higress"
                 ;;
             cargo__wasme__subcmd__undeploy,istio)
                 cmd="cargo__wasme__subcmd__undeploy__subcmd__istio"
                 ;;
+            cargo__wasme__subcmd__undeploy__subcmd__help,envoy-gateway)
+                cmd="cargo__wasme__subcmd__undeploy__subcmd__help__subcmd__envoy__subcmd__gateway"
+                ;;
             cargo__wasme__subcmd__undeploy__subcmd__help,help)
                 cmd="cargo__wasme__subcmd__undeploy__subcmd__help__subcmd__help"
+                ;;
+            cargo__wasme__subcmd__undeploy__subcmd__help,higress)
+                cmd="cargo__wasme__subcmd__undeploy__subcmd__help__subcmd__higress"
                 ;;
             cargo__wasme__subcmd__undeploy__subcmd__help,istio)
                 cmd="cargo__wasme__subcmd__undeploy__subcmd__help__subcmd__istio"
@@ -368,7 +404,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__cache)
-            opts="-v -q -h --refs --dir --interval --once --plain-http --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --refs --dir --interval --entry-timeout --once --plain-http --verbose --quiet --color --message-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -383,6 +419,10 @@ _cargo__wasme() {
                     return 0
                     ;;
                 --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --entry-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -446,7 +486,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__deploy)
-            opts="-v -q -h --verbose --quiet --color --message-format --help istio envoy help"
+            opts="-v -q -h --verbose --quiet --color --message-format --help istio envoy envoy-gateway higress help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -468,7 +508,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__deploy__subcmd__envoy)
-            opts="-o -v -q -h --id --config --root-id --listen-address --port --upstream-name --upstream-address --admin-port --type --module-path --output --verbose --quiet --color --message-format --help"
+            opts="-o -v -q -h --id --config --root-id --listen-address --port --upstream-name --upstream-address --admin-port --type --module-path --output --skip-config-check --verbose --quiet --color --message-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -537,8 +577,58 @@ _cargo__wasme() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cargo__subcmd__wasme__subcmd__deploy__subcmd__envoy__subcmd__gateway)
+            opts="-n -v -q -h --target-ref --id --namespace --config --root-id --fail-open --pull-secret --plain-http --offline --skip-config-check --filter-deployment --apply --verbose --quiet --color --message-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --target-ref)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pull-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --message-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cargo__subcmd__wasme__subcmd__deploy__subcmd__help)
-            opts="istio envoy help"
+            opts="istio envoy envoy-gateway higress help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -552,6 +642,20 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__deploy__subcmd__help__subcmd__envoy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__deploy__subcmd__help__subcmd__envoy__subcmd__gateway)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -579,6 +683,20 @@ _cargo__wasme() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cargo__subcmd__wasme__subcmd__deploy__subcmd__help__subcmd__higress)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cargo__subcmd__wasme__subcmd__deploy__subcmd__help__subcmd__istio)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -593,8 +711,82 @@ _cargo__wasme() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cargo__subcmd__wasme__subcmd__deploy__subcmd__higress)
+            opts="-n -v -q -h --id --namespace --config --match-ingress --match-domain --match-service --root-id --phase --priority --fail-strategy --pull-policy --pull-secret --plain-http --offline --skip-config-check --filter-deployment --apply --verbose --quiet --color --message-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --match-ingress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --match-domain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --match-service)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --phase)
+                    COMPREPLY=($(compgen -W "authn authz stats" -- "${cur}"))
+                    return 0
+                    ;;
+                --priority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fail-strategy)
+                    COMPREPLY=($(compgen -W "fail-close fail-open fail-reload" -- "${cur}"))
+                    return 0
+                    ;;
+                --pull-policy)
+                    COMPREPLY=($(compgen -W "if-not-present always" -- "${cur}"))
+                    return 0
+                    ;;
+                --pull-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --message-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cargo__subcmd__wasme__subcmd__deploy__subcmd__istio)
-            opts="-n -v -q -h --id --namespace --labels --config --root-id --api --istio-version --phase --priority --fail-strategy --pull-policy --pull-secret --patch-context --workload-type --type --plain-http --offline --filter-deployment --kustomize --apply --verbose --quiet --color --message-format --help"
+            opts="-n -v -q -h --id --namespace --labels --config --root-id --api --istio-version --phase --priority --fail-strategy --pull-policy --pull-secret --patch-context --workload-type --type --plain-http --offline --skip-config-check --filter-deployment --kustomize --apply --verbose --quiet --color --message-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -884,7 +1076,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__help__subcmd__deploy)
-            opts="istio envoy"
+            opts="istio envoy envoy-gateway higress"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -898,6 +1090,34 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__help__subcmd__deploy__subcmd__envoy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__help__subcmd__deploy__subcmd__envoy__subcmd__gateway)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__help__subcmd__deploy__subcmd__higress)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1164,8 +1384,36 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__help__subcmd__undeploy)
-            opts="istio"
+            opts="istio envoy-gateway higress"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__help__subcmd__undeploy__subcmd__envoy__subcmd__gateway)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__help__subcmd__undeploy__subcmd__higress)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1434,7 +1682,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__render)
-            opts="-f -v -q -h --filename --krm --offline --insecure-registry --kustomize --verbose --quiet --color --message-format --help"
+            opts="-f -v -q -h --filename --krm --offline --insecure-registry --skip-config-check --kustomize --verbose --quiet --color --message-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1696,7 +1944,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__undeploy)
-            opts="-v -q -h --verbose --quiet --color --message-format --help istio help"
+            opts="-v -q -h --verbose --quiet --color --message-format --help istio envoy-gateway higress help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1717,9 +1965,57 @@ _cargo__wasme() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        cargo__subcmd__wasme__subcmd__undeploy__subcmd__help)
-            opts="istio help"
+        cargo__subcmd__wasme__subcmd__undeploy__subcmd__envoy__subcmd__gateway)
+            opts="-n -v -q -h --id --namespace --apply --verbose --quiet --color --message-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --message-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__undeploy__subcmd__help)
+            opts="istio envoy-gateway higress help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__undeploy__subcmd__help__subcmd__envoy__subcmd__gateway)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1745,6 +2041,20 @@ _cargo__wasme() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cargo__subcmd__wasme__subcmd__undeploy__subcmd__help__subcmd__higress)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cargo__subcmd__wasme__subcmd__undeploy__subcmd__help__subcmd__istio)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1752,6 +2062,40 @@ _cargo__wasme() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__undeploy__subcmd__higress)
+            opts="-n -v -q -h --id --namespace --apply --verbose --quiet --color --message-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --message-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

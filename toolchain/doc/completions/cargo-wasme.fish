@@ -182,17 +182,19 @@ json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messa
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand logout" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand logout" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand logout" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy help" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy envoy-gateway higress help" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
 always\t'Always colour (also into pipes)'
 never\t'Never colour'"
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy help" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy envoy-gateway higress help" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy help" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy help" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy help" -f -a "istio" -d 'Istio manifests (WasmPlugin, TrafficExtension or EnvoyFilter) for an image, printed as YAML (ready to commit) or applied with `kubectl apply`'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy help" -f -a "envoy" -d 'An Envoy v3 bootstrap that runs the image\'s module, for Envoy without Istio'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy envoy-gateway higress help" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy envoy-gateway higress help" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy envoy-gateway higress help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy envoy-gateway higress help" -f -a "istio" -d 'Istio manifests (WasmPlugin, TrafficExtension or EnvoyFilter) for an image, printed as YAML (ready to commit) or applied with `kubectl apply`'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy envoy-gateway higress help" -f -a "envoy" -d 'An Envoy v3 bootstrap that runs the image\'s module, for Envoy without Istio'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy envoy-gateway higress help" -f -a "envoy-gateway" -d 'An Envoy Gateway EnvoyExtensionPolicy attaching the image\'s filter to Gateway API routes or gateways'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy envoy-gateway higress help" -f -a "higress" -d 'A Higress WasmPlugin (in higress-system) with optional per-route, per-domain or per-service configurations'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy envoy-gateway higress help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from istio" -l id -d 'Filter id: resource name, Envoy filter name and VM id (default: the repository\'s last path segment)' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from istio" -s n -l namespace -d 'Namespace of the generated resources' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from istio" -l labels -d 'Pod labels selecting the workloads, `k=v,k2=v2` (none: every workload in the namespace)' -r
@@ -229,6 +231,7 @@ complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fi
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from istio" -l plain-http -d 'Resolve the digest over plain HTTP (loopback registries are plain HTTP anyway)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from istio" -l offline -d 'Trust the local store: do not check that the registry has the image (a warning says so). Without it the image is verified against the registry its reference names'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from istio" -l skip-config-check -d 'Do not run the configuration check (the image\'s module started with the exact configuration the output hands it, through on_vm_start and on_configure): a configuration the filter refuses then fails closed in the mesh'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from istio" -l filter-deployment -d 'Print the equivalent FilterDeployment instead of the Istio resources'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from istio" -l apply -d 'Apply with `kubectl apply -f -` instead of printing'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from istio" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
@@ -251,22 +254,77 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy" -l skip-config-check -d 'Do not start the module with the configuration before writing the bootstrap'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from help" -f -a "istio" -d 'Istio manifests (WasmPlugin, TrafficExtension or EnvoyFilter) for an image, printed as YAML (ready to commit) or applied with `kubectl apply`'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from help" -f -a "envoy" -d 'An Envoy v3 bootstrap that runs the image\'s module, for Envoy without Istio'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio help" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -l target-ref -d 'What the policy attaches to, `KIND/NAME` or `NAME` (an HTTPRoute), in the policy\'s namespace. Kinds: Gateway, HTTPRoute, GRPCRoute, ListenerSet, TCPRoute, TLSRoute, UDPRoute. Repeatable' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -l id -d 'Policy name and Wasm filter name (default: the repository\'s last path segment)' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -s n -l namespace -d 'Namespace of the policy (that of its targets)' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -l config -d 'Filter configuration: a JSON object (Envoy Gateway passes it as JSON text)' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -l root-id -d 'Root id (default: the image\'s first root id)' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -l pull-secret -d 'A `kubernetes.io/dockerconfigjson` Secret in the namespace (`pullSecretRef`)' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
 always\t'Always colour (also into pipes)'
 never\t'Never colour'"
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio help" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio help" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio help" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio help" -f -a "istio" -d 'Deletions of what `deploy istio --id ID` created, printed (for `kubectl delete -f -`) or applied'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -l fail-open -d 'Skip the filter when it fails or refuses its configuration (`failOpen: true`); by default traffic gets a 5xx'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -l plain-http -d 'Resolve the digest over plain HTTP (loopback registries are plain HTTP anyway)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -l offline -d 'Trust the local store: do not check that the registry has the image'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -l skip-config-check -d 'Do not start the filter with the configuration first (it fails closed if refused)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -l filter-deployment -d 'Print the equivalent FilterDeployment (`target: envoy-gateway`) instead'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -l apply -d 'Apply with `kubectl apply -f -` instead of printing'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l id -d 'WasmPlugin name (default: the repository\'s last path segment)' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -s n -l namespace -d 'Namespace: Higress\'s controller reads only its own (higress-system by default); another one gets a warning' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l config -d 'The default configuration (`defaultConfig`): a JSON object' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l match-ingress -d 'A match rule for routes, `NAMESPACE/NAME[,…][=CONFIG]` with CONFIG a JSON object. Repeatable: each flag is one rule' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l match-domain -d 'A match rule for domains, `DOMAIN[,…][=CONFIG]` (`*.example.com`, `www.*`). Repeatable' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l match-service -d 'A match rule for services, `SERVICE[,…][=CONFIG]` (`name.ns.svc.cluster.local:80`). Repeatable' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l root-id -d 'Root id (`pluginName`; default: the image\'s first root id)' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l phase -d 'Where in the filter chain the plugin goes' -r -f -a "authn\t'Before Istio\'s authentication filters'
+authz\t'Before Istio\'s authorization filters'
+stats\t'Before Istio\'s stats filters'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l priority -d 'Order among plugins of the same phase (higher first)' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l fail-strategy -d 'Behaviour on fatal plugin errors (fail-close or fail-open)' -r -f -a "fail-close\t'Fail the request (Istio\'s default)'
+fail-open\t'Skip the plugin'
+fail-reload\t'Reload the VM and retry'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l pull-policy -d 'When Higress re-pulls the module' -r -f -a "if-not-present\t'Use a cached module when there is one'
+always\t'Pull every time the plugin is (re)configured'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l pull-secret -d 'A docker-config Secret in the namespace (`imagePullSecret`)' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
+always\t'Always colour (also into pipes)'
+never\t'Never colour'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
+json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l plain-http -d 'Resolve the digest over plain HTTP (loopback registries are plain HTTP anyway)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l offline -d 'Trust the local store: do not check that the registry has the image'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l skip-config-check -d 'Do not start the filter with the configuration first (it fails closed if refused)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l filter-deployment -d 'Print the equivalent FilterDeployment (`target: higress`) instead'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l apply -d 'Apply with `kubectl apply -f -` instead of printing'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from help" -f -a "istio" -d 'Istio manifests (WasmPlugin, TrafficExtension or EnvoyFilter) for an image, printed as YAML (ready to commit) or applied with `kubectl apply`'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from help" -f -a "envoy" -d 'An Envoy v3 bootstrap that runs the image\'s module, for Envoy without Istio'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from help" -f -a "envoy-gateway" -d 'An Envoy Gateway EnvoyExtensionPolicy attaching the image\'s filter to Gateway API routes or gateways'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from help" -f -a "higress" -d 'A Higress WasmPlugin (in higress-system) with optional per-route, per-domain or per-service configurations'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio envoy-gateway higress help" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
+always\t'Always colour (also into pipes)'
+never\t'Never colour'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio envoy-gateway higress help" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
+json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio envoy-gateway higress help" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio envoy-gateway higress help" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio envoy-gateway higress help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio envoy-gateway higress help" -f -a "istio" -d 'Deletions of what `deploy istio --id ID` created, printed (for `kubectl delete -f -`) or applied'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio envoy-gateway higress help" -f -a "envoy-gateway" -d 'The deletion of what `deploy envoy-gateway --id ID` created'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio envoy-gateway higress help" -f -a "higress" -d 'The deletion of what `deploy higress --id ID` created'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio envoy-gateway higress help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from istio" -l id -d 'The filter id given to `deploy` (the resources\' name)' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from istio" -s n -l namespace -d 'Namespace of the resources' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from istio" -l api -d 'Only this kind (default: WasmPlugin, TrafficExtension and EnvoyFilter named ID)' -r -f -a "wasmplugin\t'`extensions.istio.io/v1alpha1` WasmPlugin (Istio ≥ 1.12; istio-agent pulls the module)'
@@ -286,7 +344,31 @@ complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from istio" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from istio" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from istio" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from envoy-gateway" -l id -d 'The id given to `deploy envoy-gateway` (the policy\'s name)' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from envoy-gateway" -s n -l namespace -d 'Namespace of the policy' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from envoy-gateway" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
+always\t'Always colour (also into pipes)'
+never\t'Never colour'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from envoy-gateway" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
+json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from envoy-gateway" -l apply -d 'Delete with `kubectl delete --ignore-not-found -f -` instead of printing'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from envoy-gateway" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from envoy-gateway" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from envoy-gateway" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from higress" -l id -d 'The id given to `deploy higress` (the WasmPlugin\'s name)' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from higress" -s n -l namespace -d 'Namespace of the WasmPlugin' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from higress" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
+always\t'Always colour (also into pipes)'
+never\t'Never colour'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from higress" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
+json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from higress" -l apply -d 'Delete with `kubectl delete --ignore-not-found -f -` instead of printing'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from higress" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from higress" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from higress" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from help" -f -a "istio" -d 'Deletions of what `deploy istio --id ID` created, printed (for `kubectl delete -f -`) or applied'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from help" -f -a "envoy-gateway" -d 'The deletion of what `deploy envoy-gateway --id ID` created'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from help" -f -a "higress" -d 'The deletion of what `deploy higress --id ID` created'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand render" -s f -l filename -d 'Input: a file, a directory (its *.yaml/*.yml files, sorted) or `-` for stdin. Repeatable. Default: stdin' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand render" -l insecure-registry -d 'A registry host that may be reached over plain HTTP or unverified TLS when a document\'s `imagePullOptions` asks for it (loopback registries always may). Repeatable. A document alone can never turn this on: it would expose credentials' -r
@@ -298,6 +380,7 @@ complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand render" -l messa
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand render" -l krm -d 'KRM function mode: read a `ResourceList` on stdin, write one on stdout (kustomize/kpt). Also chosen automatically when stdin holds a single ResourceList'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand render" -l offline -d 'Trust the local store: do not check that the registries have the images. Implied by KRM function mode, which never uses the network'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand render" -l skip-config-check -d 'Do not run the configuration check (each filter\'s module started with the exact configuration its output hands it, through on_vm_start and on_configure)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand render" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand render" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -312,13 +395,14 @@ complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand crd" -s q -l qui
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand crd" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l refs -d 'The list of image references: a file, or a directory whose files are lists (a mounted ConfigMap)' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l dir -d 'Where modules are written, as `<dir>/<sha256 of the module>`' -r -F
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l interval -d 'Seconds between two reads of the list' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l interval -d 'Seconds between two reads of the list (and the first back-off of a failing entry)' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l entry-timeout -d 'Seconds one entry may take (resolving and downloading it) before it counts as failed for this round' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
 always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l once -d 'Sync once and exit (non-zero when an image could not be cached)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l once -d 'Sync once and exit: 0 when every image is cached and the cleanup done, 2 when only part is (some image or the cleanup failed), 1 when nothing could be done'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l plain-http -d 'Speak plain HTTP to the registries (loopback registries are plain HTTP anyway)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
@@ -502,4 +586,8 @@ complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and __fish_seen_subcommand_from deploy" -f -a "istio" -d 'Istio manifests (WasmPlugin, TrafficExtension or EnvoyFilter) for an image, printed as YAML (ready to commit) or applied with `kubectl apply`'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and __fish_seen_subcommand_from deploy" -f -a "envoy" -d 'An Envoy v3 bootstrap that runs the image\'s module, for Envoy without Istio'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and __fish_seen_subcommand_from deploy" -f -a "envoy-gateway" -d 'An Envoy Gateway EnvoyExtensionPolicy attaching the image\'s filter to Gateway API routes or gateways'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and __fish_seen_subcommand_from deploy" -f -a "higress" -d 'A Higress WasmPlugin (in higress-system) with optional per-route, per-domain or per-service configurations'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and __fish_seen_subcommand_from undeploy" -f -a "istio" -d 'Deletions of what `deploy istio --id ID` created, printed (for `kubectl delete -f -`) or applied'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and __fish_seen_subcommand_from undeploy" -f -a "envoy-gateway" -d 'The deletion of what `deploy envoy-gateway --id ID` created'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and __fish_seen_subcommand_from undeploy" -f -a "higress" -d 'The deletion of what `deploy higress --id ID` created'

@@ -66,11 +66,11 @@ fn report_stored(stored: &StoredImage, module_path: &Path) {
             "digest": stored.manifest_digest,
             "size": stored.size,
             "format": stored.format,
-            "rootIds": stored.root_ids,
-            "abiVersions": stored.abi_versions,
-            "wasmSha256": stored.wasm_sha256,
-            "modulePath": module_path,
-            "moduleSize": stored.wasm().len(),
+            "root_ids": stored.root_ids,
+            "abi_versions": stored.abi_versions,
+            "wasm_sha256": stored.wasm_sha256,
+            "module_path": module_path,
+            "module_size": stored.wasm().len(),
         }),
     );
     shell::result(&stored.manifest_digest);

@@ -1,7 +1,7 @@
 //! `cargo wasme cache`: the node cache the EnvoyFilter form loads modules from, as a small
 //! daemon (one per node, a DaemonSet): the library's [`cache_daemon`](cargo_wasme::cache_daemon).
 
-use cargo_wasme::cache_daemon::{self, CacheOptions, NODE_CACHE_DIR};
+use cargo_wasme::cache_daemon::{self, CacheOptions, NODE_CACHE_DIR, Outcome};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -16,10 +16,15 @@ pub struct CacheArgs {
     /// Where modules are written, as `<dir>/<sha256 of the module>`.
     #[arg(long, default_value = NODE_CACHE_DIR)]
     pub dir: PathBuf,
-    /// Seconds between two reads of the list.
+    /// Seconds between two reads of the list (and the first back-off of a failing entry).
     #[arg(long, default_value_t = 5)]
     pub interval: u64,
-    /// Sync once and exit (non-zero when an image could not be cached).
+    /// Seconds one entry may take (resolving and downloading it) before it counts as failed
+    /// for this round.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub entry_timeout: u64,
+    /// Sync once and exit: 0 when every image is cached and the cleanup done, 2 when only
+    /// part is (some image or the cleanup failed), 1 when nothing could be done.
     #[arg(long)]
     pub once: bool,
     /// Speak plain HTTP to the registries (loopback registries are plain HTTP anyway).
@@ -29,16 +34,17 @@ pub struct CacheArgs {
 
 /// Runs `cargo wasme cache`.
 pub fn cache(a: CacheArgs) -> anyhow::Result<ExitCode> {
-    let ok = cache_daemon::run(&CacheOptions {
+    let outcome = cache_daemon::run(&CacheOptions {
         refs: a.refs,
         dir: a.dir,
         interval: Duration::from_secs(a.interval),
+        entry_timeout: Duration::from_secs(a.entry_timeout),
         once: a.once,
         plain_http: a.plain_http,
     })?;
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(ExitCode::from(match outcome {
+        Outcome::Complete => 0,
+        Outcome::Failed => 1,
+        Outcome::Partial => 2,
+    }))
 }

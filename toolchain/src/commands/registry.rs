@@ -102,9 +102,9 @@ pub fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
         &serde_json::json!({
             "reference": report.reference,
             "digest": report.digest.to_string(),
-            "blobs-uploaded": report.uploaded,
-            "blobs-skipped": report.skipped,
-            "bytes-uploaded": report.bytes,
+            "blobs_uploaded": report.uploaded,
+            "blobs_skipped": report.skipped,
+            "bytes_uploaded": report.bytes,
         }),
     );
     Ok(ExitCode::SUCCESS)
@@ -145,7 +145,7 @@ pub fn pull(args: PullArgs) -> anyhow::Result<ExitCode> {
             "reference": image.reference,
             "digest": image.manifest_digest.to_string(),
             "format": image.format.to_string(),
-            "module-bytes": image.wasm().len(),
+            "module_size": image.wasm().len(),
         }),
     );
     Ok(ExitCode::SUCCESS)
@@ -262,7 +262,7 @@ pub fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
         &serde_json::json!({
             "registry": server,
             "username": username,
-            "stored-in": stored_in.to_string(),
+            "stored_in": stored_in.to_string(),
         }),
     );
     Ok(ExitCode::SUCCESS)

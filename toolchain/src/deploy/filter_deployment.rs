@@ -263,9 +263,92 @@ pub enum FilterType {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeploymentSpec {
+    /// Which gateway or mesh runs the filter. Default: istio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
     /// Deploy to Istio-injected workloads.
     #[serde(default)]
     pub istio: IstioDeployment,
+    /// Envoy Gateway: the EnvoyExtensionPolicy's targets (with `target: envoy-gateway`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envoy_gateway: Option<EnvoyGatewayDeployment>,
+    /// Higress: the WasmPlugin's match rules (with `target: higress`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub higress: Option<HigressDeployment>,
+}
+
+/// Which gateway or mesh runs the filter.
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// Istio: WasmPlugin, TrafficExtension or EnvoyFilter (`spec.deployment.istio`).
+    #[default]
+    Istio,
+    /// Envoy Gateway: an EnvoyExtensionPolicy (`spec.deployment.envoyGateway`).
+    EnvoyGateway,
+    /// Higress: its own WasmPlugin in `higress-system` (`spec.deployment.higress`).
+    Higress,
+}
+
+/// Deployment to Envoy Gateway.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnvoyGatewayDeployment {
+    /// The Gateway API resources the policy attaches to, in the policy's namespace
+    /// (default: an HTTPRoute named like the FilterDeployment).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_refs: Vec<TargetRef>,
+}
+
+/// A Gateway API resource an EnvoyExtensionPolicy attaches to.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TargetRef {
+    /// `Gateway`, `HTTPRoute`, `GRPCRoute`, `ListenerSet`, `UDPRoute`, `TCPRoute` or `TLSRoute`.
+    pub kind: String,
+    /// Its name.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+}
+
+/// Deployment to Higress.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HigressDeployment {
+    /// Per-route, per-domain or per-service configurations (merged into the filter's
+    /// configuration under `_rules_` by Higress).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub match_rules: Vec<HigressMatchRule>,
+}
+
+/// One Higress match rule: at least one of ingress, domain, service.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HigressMatchRule {
+    /// Routes (`namespace/name` of the Ingress or route).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ingress: Vec<String>,
+    /// Domains (`*.example.com`, `www.*` …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domain: Vec<String>,
+    /// Services (`name.namespace.svc.cluster.local[:port]` …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service: Vec<String>,
+    /// The configuration for matching traffic (a JSON object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "free_object")]
+    pub config: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A structural schema for a free-form JSON object.
+fn free_object(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "nullable": true,
+        "x-kubernetes-preserve-unknown-fields": true,
+    })
 }
 
 /// Deployment to Istio.

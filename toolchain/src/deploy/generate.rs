@@ -5,7 +5,7 @@
 //! [`generate`]; `cargo wasme render` calls it for every FilterDeployment document.
 
 use super::filter_deployment::{
-    FailStrategy, FilterConfig, FilterDeployment, FilterType, IstioApi, PatchContext,
+    FailStrategy, FilterConfig, FilterDeployment, FilterType, IstioApi, PatchContext, Target,
 };
 use super::istio::{
     EnvoyConfigObjectMatch, EnvoyConfigObjectPatch, EnvoyFilter, EnvoyFilterSpec, FilterChainMatch,
@@ -75,6 +75,9 @@ pub enum Manifest {
     Component(KustomizeComponent),
     /// A plain Kubernetes resource: the node cache's Namespace, ConfigMap and DaemonSet.
     Resource(serde_json::Value),
+    /// A gateway's resource ([`super::gateways`]): Envoy Gateway's EnvoyExtensionPolicy,
+    /// Higress's WasmPlugin.
+    Gateway(serde_json::Value),
 }
 
 /// What [`generate`] produces.
@@ -220,8 +223,39 @@ fn api_choice(api: IstioApi) -> String {
     )
 }
 
+/// Checks what can be checked before the image is resolved (no registry is contacted for a
+/// request that is wrong anyway): names, labels, and whether the configuration fits the
+/// chosen output.
+pub fn check_input(fd: &FilterDeployment) -> Result<(), DeployError> {
+    validate(fd)?;
+    let config = fd.spec.filter.config.as_ref();
+    match fd.spec.deployment.target.unwrap_or_default() {
+        Target::Istio => match chosen_api(fd).0 {
+            IstioApi::WasmPlugin => plugin_config(config, WASM_PLUGIN.kind).map(drop),
+            IstioApi::TrafficExtension => plugin_config(config, TRAFFIC_EXTENSION.kind).map(drop),
+            IstioApi::EnvoyFilter => Ok(()),
+        },
+        // The gateways carry JSON objects too; their generators say so in their own words.
+        Target::EnvoyGateway | Target::Higress => match config {
+            Some(c) if c.as_object().is_none() => Err(DeployError::InvalidConfig(format!(
+                "the gateway hands the filter its configuration as JSON text, so it must be a \
+                 JSON object (e.g. '{{\"value\": \"...\"}}'); {:?} is not one",
+                c.to_config_string()
+            ))),
+            _ => Ok(()),
+        },
+    }
+}
+
 /// Turns one FilterDeployment into Istio resources for `image` (already pinned).
+/// [`super::target::generate`] picks the generator of the FilterDeployment's target.
 pub fn generate(fd: &FilterDeployment, image: &ResolvedImage) -> Result<Generated, DeployError> {
+    if let Some(t @ (Target::EnvoyGateway | Target::Higress)) = fd.spec.deployment.target {
+        return Err(DeployError::Unsupported(format!(
+            "generate::generate makes Istio resources, and this FilterDeployment targets {t:?}: \
+             use deploy::target::generate"
+        )));
+    }
     validate(fd)?;
     let id = filter_id(fd);
     let filter = &fd.spec.filter;

@@ -33,6 +33,12 @@ impl ResourceKind {
         let field = |k: &str| doc.get(k).and_then(serde_norway::Value::as_str);
         field("apiVersion") == Some(self.api_version) && field("kind") == Some(self.kind)
     }
+
+    /// [`ResourceKind::matches`] for a JSON value.
+    pub fn matches_json(&self, doc: &serde_json::Value) -> bool {
+        let field = |k: &str| doc.get(k).and_then(serde_json::Value::as_str);
+        field("apiVersion") == Some(self.api_version) && field("kind") == Some(self.kind)
+    }
 }
 
 macro_rules! kind {
@@ -53,6 +59,12 @@ pub const TRAFFIC_EXTENSION: ResourceKind =
     kind!("extensions.istio.io", "v1alpha1", "TrafficExtension");
 /// Istio's `networking.istio.io/v1alpha3` EnvoyFilter.
 pub const ENVOY_FILTER: ResourceKind = kind!("networking.istio.io", "v1alpha3", "EnvoyFilter");
+/// Envoy Gateway's `gateway.envoyproxy.io/v1alpha1` EnvoyExtensionPolicy.
+pub const ENVOY_EXTENSION_POLICY: ResourceKind =
+    kind!("gateway.envoyproxy.io", "v1alpha1", "EnvoyExtensionPolicy");
+/// Higress's `extensions.higress.io/v1alpha1` WasmPlugin (its own, not Istio's).
+pub const HIGRESS_WASM_PLUGIN: ResourceKind =
+    kind!("extensions.higress.io", "v1alpha1", "WasmPlugin");
 /// wasme's own `wasme.io/v1` FilterDeployment.
 pub const FILTER_DEPLOYMENT: ResourceKind = kind!("wasme.io", "v1", "FilterDeployment");
 /// A kustomize `kustomize.config.k8s.io/v1alpha1` Component.

@@ -1,7 +1,7 @@
 //! Declarative deployment: from an image to the Kubernetes/Istio/Envoy configuration that runs it.
 //!
-//! Everything here is a pure function of its inputs — no cluster, no network — so a GitOps
-//! pipeline can run it and a test can pin its output byte for byte:
+//! Everything here but [`store_resolver`] is a pure function of its inputs — no cluster, no
+//! network — so a GitOps pipeline can run it and a test can pin its output byte for byte:
 //!
 //! * [`filter_deployment`] — the `wasme.io/v1` `FilterDeployment` custom resource and its CRD
 //!   (full OpenAPI v3 schema, `config` accepted as a string or an object).
@@ -10,10 +10,15 @@
 //!   (the old wasme operator's reconcile, as a function).
 //! * [`render`] — `cargo wasme render`: FilterDeployment documents in a YAML stream (or a KRM
 //!   `ResourceList`) → the same stream with the Istio resources in their place.
+//! * [`config_check`] — the configuration dry run: the image's module started in the harness
+//!   with the exact bytes each target hands it ([`go_json`]: the Go control planes' JSON).
+//! * [`gateways`] — Envoy Gateway's EnvoyExtensionPolicy and Higress's WasmPlugin.
+//! * [`target`] — the generator a FilterDeployment's `target` picks.
 //! * [`envoy`] — an Envoy v3 bootstrap that loads a module from a file, for plain Envoy.
 //! * [`resolve`] — the [`resolve::ImageResolver`] seam that pins a reference to its manifest digest.
-//!   Implementations that do I/O (the local store, a registry) live with their caller, the
-//!   CLI; [`resolve::DigestOnly`] is the pure one.
+//!   [`resolve::DigestOnly`] is the pure one.
+//! * [`store_resolver`] — the resolver that does I/O: the local store, checked against the
+//!   registry the reference names, with the insecure-host policy for documents' pull options.
 //! * [`k8s`] — the few Kubernetes shapes used (`ObjectMeta`, volumes) and every
 //!   group/version/kind written ([`k8s::WASM_PLUGIN`], …), in one place.
 //! * [`names`] — Kubernetes name and label validation.
@@ -32,6 +37,7 @@
 //!     },
 //!     deployment: DeploymentSpec {
 //!         istio: IstioDeployment { api: Some(IstioApi::WasmPlugin), ..Default::default() },
+//!         ..Default::default()
 //!     },
 //! });
 //! let image = ResolvedImage::pinned(
@@ -44,16 +50,21 @@
 //! assert!(err.contains("pluginConfig"), "{err}");
 //! ```
 
+pub mod config_check;
 mod crd_schema;
 pub mod envoy;
 pub mod filter_deployment;
+pub mod gateways;
 pub mod generate;
+pub mod go_json;
 pub mod istio;
 pub mod k8s;
 pub mod names;
 pub mod node_cache;
 pub mod render;
 pub mod resolve;
+pub mod store_resolver;
+pub mod target;
 pub mod undeploy;
 pub mod yaml;
 
@@ -123,9 +134,39 @@ pub enum DeployError {
         /// What is wrong, with the field's path.
         message: String,
     },
+    /// The filter refuses the configuration a target would hand it (the configuration dry
+    /// run, [`config_check`]), or its module cannot be run to find out.
+    #[error("{what}: the filter refuses this configuration: {reason}{}", describe_logs(.logs))]
+    ConfigRefused {
+        /// The manifest (or target) that would hand the configuration over.
+        what: String,
+        /// Why (which callback failed, or why the module could not run).
+        reason: String,
+        /// Every line the filter logged, `[level] message`.
+        logs: Vec<String>,
+    },
+    /// The configuration check cannot run: the module is not known (an `--offline` digest,
+    /// a resolver that reads no module).
+    #[error(
+        "cannot check the configuration against the filter: {0}; pull the image into the local \
+         store (`cargo wasme pull …`) or pass --skip-config-check (which deploys it unchecked)"
+    )]
+    ModuleUnknown(String),
     /// Serialising the output failed (a bug: every output type is serialisable).
     #[error("cannot serialise the output: {0}")]
     Serialize(String),
+}
+
+fn describe_logs(logs: &[String]) -> String {
+    if logs.is_empty() {
+        return " (the filter logged nothing)".into();
+    }
+    let mut out = String::from("; the filter logged:");
+    for line in logs {
+        out.push_str("\n    ");
+        out.push_str(line);
+    }
+    out
 }
 
 /// The label every generated resource carries, so they can be listed and pruned together.

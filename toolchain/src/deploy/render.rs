@@ -13,10 +13,11 @@
 
 use super::DeployError;
 use super::filter_deployment::{FilterDeployment, ImagePullOptions};
-use super::generate::{Generated, Manifest, generate};
+use super::generate::{Generated, Manifest};
 use super::k8s::{FILTER_DEPLOYMENT, RESOURCE_LIST};
 use super::node_cache::WorkloadPatch;
-use super::resolve::{ImageResolver, PullOptions, resolve_pinned};
+use super::resolve::{ImageResolver, Memo, PullOptions, ResolvedImage, resolve_pinned};
+use super::target::generate;
 use super::yaml::{Document, to_yaml};
 use serde_norway::Value;
 
@@ -190,9 +191,110 @@ pub fn generate_for(
     fd: &FilterDeployment,
     resolver: &dyn ImageResolver,
 ) -> Result<Generated, DeployError> {
+    Ok(generate_resolved(fd, resolver)?.0)
+}
+
+fn generate_resolved(
+    fd: &FilterDeployment,
+    resolver: &dyn ImageResolver,
+) -> Result<(Generated, ResolvedImage), DeployError> {
     let options = pull_options(fd.spec.filter.image_pull_options.as_ref());
     let image = resolve_pinned(resolver, &fd.spec.filter.image, &options)?;
-    generate(fd, &image)
+    Ok((generate(fd, &image)?, image))
+}
+
+/// How [`render`] runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// Do not run the configuration check ([`super::config_check`]): the filter's module is
+    /// not started with the configurations the output hands it (`--skip-config-check`).
+    pub skip_config_check: bool,
+}
+
+/// The configuration dry run over generated manifests: every configuration they hand the
+/// filter is started in the harness with `image`'s module.
+pub fn check_manifests(
+    values: &[serde_json::Value],
+    image: &ResolvedImage,
+) -> Result<(), DeployError> {
+    check_manifests_once(values, image, &mut Default::default())
+}
+
+/// [`check_manifests`], skipping (module, configuration) pairs already found good in `passed`
+/// (the same filter and configuration in many documents is started once).
+fn check_manifests_once(
+    values: &[serde_json::Value],
+    image: &ResolvedImage,
+    passed: &mut std::collections::HashSet<(String, Vec<super::config_check::TargetConfig>)>,
+) -> Result<(), DeployError> {
+    let mut configs: Vec<_> = values
+        .iter()
+        .flat_map(super::config_check::configs_of)
+        .collect();
+    if configs.is_empty() {
+        return Ok(());
+    }
+    // Names differ per document; the verdict does not.
+    let key_configs: Vec<_> = configs
+        .iter()
+        .map(|c| super::config_check::TargetConfig {
+            what: String::new(),
+            ..c.clone()
+        })
+        .collect();
+    let key = (image.manifest_digest.to_string(), key_configs);
+    if passed.contains(&key) {
+        return Ok(());
+    }
+    configs.dedup();
+    let Some(module) = &image.module else {
+        return Err(DeployError::ModuleUnknown(format!(
+            "the module of {} was not read (only its digest is known)",
+            image.reference.whole()
+        )));
+    };
+    super::config_check::check(module, &configs)?;
+    passed.insert(key);
+    Ok(())
+}
+
+/// Warnings collected once per text: the same warning for many FilterDeployments is one line
+/// naming them (100,000 documents do not print 100,000 lines).
+#[derive(Debug, Default)]
+struct Warnings {
+    order: Vec<String>,
+    names: std::collections::HashMap<String, Vec<String>>,
+}
+
+impl Warnings {
+    fn add(&mut self, name: &str, warning: &str) {
+        let names = self.names.entry(warning.to_owned()).or_insert_with(|| {
+            self.order.push(warning.to_owned());
+            Vec::new()
+        });
+        names.push(name.to_owned());
+    }
+
+    fn into_lines(self) -> Vec<String> {
+        const SHOWN: usize = 3;
+        self.order
+            .into_iter()
+            .map(|w| {
+                let names = &self.names[&w];
+                match names.as_slice() {
+                    [one] => format!("FilterDeployment {one}: {w}"),
+                    many if many.len() <= SHOWN => {
+                        format!("FilterDeployments {}: {w}", many.join(", "))
+                    }
+                    many => format!(
+                        "FilterDeployments {} and {} more: {w}",
+                        many[..SHOWN].join(", "),
+                        many.len() - SHOWN
+                    ),
+                }
+            })
+            .collect()
+    }
 }
 
 fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, DeployError> {
@@ -202,19 +304,32 @@ fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, DeployError> {
 /// Renders a stream of documents. Pure apart from `resolver` (which may read the local store).
 ///
 /// ```
-/// use cargo_wasme::deploy::{render::render, resolve::DigestOnly, yaml};
+/// use cargo_wasme::deploy::{render::{render, RenderOptions}, resolve::DigestOnly, yaml};
 /// let hex = "a".repeat(64);
 /// let input = format!(
 ///     "apiVersion: wasme.io/v1\nkind: FilterDeployment\nmetadata:\n  name: add-header\n\
 ///      spec:\n  filter:\n    image: ghcr.io/acme/add-header@sha256:{hex}\n"
 /// );
-/// let rendered = render(yaml::parse_stream("-", &input).unwrap(), &DigestOnly).unwrap();
+/// // DigestOnly reads no module, so the configuration check is skipped here.
+/// let options = RenderOptions { skip_config_check: true };
+/// let rendered = render(yaml::parse_stream("-", &input).unwrap(), &DigestOnly, &options).unwrap();
 /// let out = rendered.to_yaml_stream().unwrap();
 /// assert!(out.contains("kind: WasmPlugin"));
 /// assert!(out.contains(&format!("sha256: {hex}")));
 /// ```
-pub fn render(docs: Vec<Document>, resolver: &dyn ImageResolver) -> Result<Rendered, DeployError> {
+///
+/// Each distinct image (and pull options) is resolved once, however many documents name it;
+/// unless `options` says otherwise, every configuration is checked against its filter
+/// ([`check_manifests`]) before anything is returned.
+pub fn render(
+    docs: Vec<Document>,
+    resolver: &dyn ImageResolver,
+    options: &RenderOptions,
+) -> Result<Rendered, DeployError> {
+    let resolver = Memo::new(resolver);
     let mut out = Rendered::default();
+    let mut warnings = Warnings::default();
+    let mut passed = Default::default();
     let mut patches: Vec<(String, WorkloadPatch)> = Vec::new();
     for doc in docs {
         if !is_filter_deployment(&doc.value) {
@@ -223,17 +338,24 @@ pub fn render(docs: Vec<Document>, resolver: &dyn ImageResolver) -> Result<Rende
         }
         let fd = parse_filter_deployment(&doc)?;
         let name = fd.metadata.name.clone().unwrap_or_default();
-        let generated = generate_for(&fd, resolver).map_err(|e| DeployError::InvalidDocument {
+        let in_document = |e: DeployError| DeployError::InvalidDocument {
             source_name: doc.source.clone(),
             index: doc.index,
             reason: format!("FilterDeployment {name}: {e}"),
-        })?;
-        out.warnings.extend(
-            generated
-                .warnings
+        };
+        let (generated, image) = generate_resolved(&fd, &resolver).map_err(in_document)?;
+        if !options.skip_config_check {
+            let values = generated
+                .manifests
                 .iter()
-                .map(|w| format!("FilterDeployment {name}: {w}")),
-        );
+                .map(serde_json::to_value)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| DeployError::Serialize(e.to_string()))?;
+            check_manifests_once(&values, &image, &mut passed).map_err(in_document)?;
+        }
+        for w in &generated.warnings {
+            warnings.add(&name, w);
+        }
         for m in &generated.manifests {
             let value = to_value(m)?;
             if let Manifest::Resource(_) = m
@@ -266,15 +388,19 @@ pub fn render(docs: Vec<Document>, resolver: &dyn ImageResolver) -> Result<Rende
             }
         }
         if !matched {
-            out.warnings.push(format!(
-                "FilterDeployment {name}: the selected {}s are not in the input, so their pods do not get the \
-                 node-cache annotations the EnvoyFilter form needs; `cargo wasme render --kustomize DIR` writes \
-                 them as a kustomize component to list under `components:`",
-                patch.kind.as_str()
-            ));
+            warnings.add(
+                &name,
+                &format!(
+                    "the selected {}s are not in the input, so their pods do not get the \
+                     node-cache annotations the EnvoyFilter form needs; `cargo wasme render --kustomize DIR` writes \
+                     them as a kustomize component to list under `components:`",
+                    patch.kind.as_str()
+                ),
+            );
             out.unapplied_patches.push(patch);
         }
     }
+    out.warnings = warnings.into_lines();
     Ok(out)
 }
 
@@ -316,6 +442,7 @@ fn merge_into_existing(documents: &mut [OutputDocument], value: &Value) -> bool 
 pub fn render_resource_list(
     list: &Value,
     resolver: &dyn ImageResolver,
+    options: &RenderOptions,
 ) -> Result<Value, DeployError> {
     let invalid = |reason: &str| DeployError::InvalidDocument {
         source_name: "ResourceList".into(),
@@ -363,7 +490,7 @@ pub fn render_resource_list(
             value: item,
         });
     }
-    let rendered = render(docs, resolver)?;
+    let rendered = render(docs, resolver, options)?;
     let mut out = serde_norway::Mapping::new();
     out.insert("apiVersion".into(), RESOURCE_LIST.api_version.into());
     out.insert("kind".into(), RESOURCE_LIST.kind.into());

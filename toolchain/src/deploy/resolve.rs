@@ -13,7 +13,7 @@ use crate::reference::{self, Digest, Reference};
 use std::path::PathBuf;
 
 /// How to reach the registry when a reference has to be resolved remotely.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct PullOptions {
     /// Talk plain HTTP to the registry (e.g. a loopback test registry).
     pub plain_http: bool,
@@ -39,6 +39,9 @@ pub struct ResolvedImage {
     /// The image layout, when the image itself was read (store or registry); `None` when only
     /// the digest is known (an `--offline` digest reference).
     pub format: Option<Format>,
+    /// The module itself, when the image was read: what the configuration check runs
+    /// ([`super::config_check`]).
+    pub module: Option<std::sync::Arc<[u8]>>,
 }
 
 impl ResolvedImage {
@@ -52,6 +55,7 @@ impl ResolvedImage {
             abi_versions: Vec::new(),
             wasm_path: None,
             format: None,
+            module: None,
         }
     }
 
@@ -91,7 +95,7 @@ pub fn parse_image(image: &str) -> Result<Reference, DeployError> {
 }
 
 /// Why an [`ImageResolver`] could not resolve a reference.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ResolveError {
     /// The resolver does not know the image (not in the store, not in the registry).
     #[error("{0}")]
@@ -110,6 +114,41 @@ pub trait ImageResolver {
         reference: &Reference,
         options: &PullOptions,
     ) -> Result<ResolvedImage, ResolveError>;
+}
+
+/// A resolver that answers each (reference, pull options) once and repeats the answer
+/// (success or failure): `render` of many documents naming one remote image downloads it once.
+pub struct Memo<'a> {
+    inner: &'a dyn ImageResolver,
+    seen: std::cell::RefCell<
+        std::collections::HashMap<(String, PullOptions), Result<ResolvedImage, ResolveError>>,
+    >,
+}
+
+impl<'a> Memo<'a> {
+    /// Remembers `inner`'s answers.
+    pub fn new(inner: &'a dyn ImageResolver) -> Self {
+        Memo {
+            inner,
+            seen: Default::default(),
+        }
+    }
+}
+
+impl ImageResolver for Memo<'_> {
+    fn resolve(
+        &self,
+        reference: &Reference,
+        options: &PullOptions,
+    ) -> Result<ResolvedImage, ResolveError> {
+        let key = (reference.whole(), options.clone());
+        if let Some(answer) = self.seen.borrow().get(&key) {
+            return answer.clone();
+        }
+        let answer = self.inner.resolve(reference, options);
+        self.seen.borrow_mut().insert(key, answer.clone());
+        answer
+    }
 }
 
 /// A resolver that knows nothing but what a reference itself says: it accepts only references

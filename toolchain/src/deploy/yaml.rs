@@ -27,6 +27,49 @@ pub struct Document {
 /// limit). Kubernetes resources, scenarios and requests are a few levels deep.
 pub const MAX_DEPTH: usize = 128;
 
+/// The most YAML `render` reads in one run (all files and stdin together): 32 MiB, twenty
+/// times the largest object etcd stores (1.5 MiB) times a generous folder. Parsing costs
+/// about 8 bytes of memory per input byte, so this bounds `render` near 300 MB.
+pub const MAX_INPUT_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Reads at most `budget` bytes of UTF-8 text from `reader` (`source` names it in errors) and
+/// takes what was read from `budget`; more is an error, read no further than one byte past.
+pub fn read_capped(
+    reader: impl std::io::Read,
+    source: &str,
+    budget: &mut u64,
+) -> Result<String, DeployError> {
+    use std::io::Read as _;
+    let too_big = || DeployError::InvalidDocument {
+        source_name: source.to_owned(),
+        index: 1,
+        reason: format!(
+            "the input is larger than {} MiB, the most `render` reads in one run (all inputs \
+             together); split it and render the parts separately",
+            MAX_INPUT_BYTES / (1024 * 1024)
+        ),
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(budget.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| DeployError::InvalidDocument {
+            source_name: source.to_owned(),
+            index: 1,
+            reason: format!("cannot read it: {e}"),
+        })?;
+    let len = bytes.len() as u64;
+    if len > *budget {
+        return Err(too_big());
+    }
+    *budget -= len;
+    String::from_utf8(bytes).map_err(|e| DeployError::InvalidDocument {
+        source_name: source.to_owned(),
+        index: 1,
+        reason: format!("it is not UTF-8 text: {e}"),
+    })
+}
+
 /// Input nested deeper than [`MAX_DEPTH`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(

@@ -55,9 +55,9 @@ impl SuiteReport {
                 "passed": passed,
                 "failed": total - passed,
                 "steps": steps,
-                "unreadableFiles": bad_files,
-                "buildSeconds": self.build_time.as_secs_f64(),
-                "scenarioSeconds": self.scenario_time.as_secs_f64(),
+                "unreadable_files": bad_files,
+                "build_seconds": self.build_time.as_secs_f64(),
+                "scenario_seconds": self.scenario_time.as_secs_f64(),
             }),
         );
         shell::result(format_args!(
@@ -183,7 +183,7 @@ pub fn emit_report(report: &ScenarioReport) {
             "name": report.name,
             "file": report.file,
             "outcome": if report.passed() { "passed" } else { "failed" },
-            "setupError": report.setup_error,
+            "setup_error": report.setup_error,
             "steps": report.steps.len(),
             "failures": report.failure_count(),
             "errors": report.error_count(),

@@ -31,7 +31,7 @@ fn visible_modules(dir: &Path) -> Vec<String> {
     let mut names = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
+        if name.starts_with('.') || !dir.join(&name).is_file() {
             continue;
         }
         let data = std::fs::read(dir.join(&name)).unwrap();
@@ -43,15 +43,18 @@ fn visible_modules(dir: &Path) -> Vec<String> {
     names
 }
 
+/// Hidden files other than the daemon's digest index (`.wasme-digests`): temporaries.
 fn hidden_files(dir: &Path) -> usize {
     std::fs::read_dir(dir)
         .unwrap()
         .filter(|e| {
-            e.as_ref()
+            let name = e
+                .as_ref()
                 .unwrap()
                 .file_name()
                 .to_string_lossy()
-                .starts_with('.')
+                .into_owned();
+            name.starts_with('.') && name != ".wasme-digests"
         })
         .count()
 }
@@ -264,4 +267,141 @@ fn private_images_are_pulled_with_the_mounted_pull_secret() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(visible_modules(&dir), std::slice::from_ref(&sha));
+}
+
+/// Blob downloads the proxy saw.
+fn blob_gets(proxy: &FaultProxy) -> usize {
+    proxy
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.contains("/blobs/"))
+        .count()
+}
+
+#[test]
+fn one_bad_entry_neither_blocks_nor_re_downloads_the_others() {
+    let registry = DockerRegistry::start();
+    let env = TestEnv::new();
+    let a = format!("{}/filters/a:v1", registry.addr);
+    let sha_a = pushed(&env, 21, &a);
+    // Every request of the healthy image goes through a counting proxy.
+    let proxy = FaultProxy::start(&registry.addr, Vec::new());
+    let via_proxy = format!("{}/filters/a:v1", proxy.addr);
+    // A registry that accepts connections and never answers (a stalled entry).
+    let stall = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let stalled = format!("{}/filters/stuck:v1", stall.local_addr().unwrap());
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for conn in stall.incoming().flatten() {
+            keep.lock().unwrap().push(conn);
+        }
+    });
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("cache");
+    let list = work.path().join("images.txt");
+    // The stalled entry sorts first: it must not hold up the healthy one.
+    std::fs::write(
+        &list,
+        format!(
+            "{}\n{stalled}\n{via_proxy}\n",
+            "127.0.0.1:1/filters/down:v1"
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = env
+        .cmd()
+        .args(["cache", "--once", "--entry-timeout", "2", "--refs"])
+        .arg(&list)
+        .arg("--dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "partial failure has its own status: {err}"
+    );
+    assert!(err.contains("--entry-timeout"), "{err}");
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "bounded by the entry time limit: {took:?}"
+    );
+    assert_eq!(visible_modules(&dir), std::slice::from_ref(&sha_a));
+    let first = blob_gets(&proxy);
+    assert!(first >= 1);
+
+    // As a daemon with the failing entries: the healthy one is never downloaded again.
+    let mut child = env
+        .cmd()
+        .args(["cache", "--interval", "1", "--entry-timeout", "2", "--refs"])
+        .arg(&list)
+        .arg("--dir")
+        .arg(&dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        blob_gets(&proxy),
+        first,
+        "an unchanged digest is not downloaded again"
+    );
+    // Back-off: the failing entries are retried a few times in 6 s, not every second.
+    let tries = err
+        .matches("cannot cache 127.0.0.1:1/filters/down:v1")
+        .count();
+    assert!(
+        (1..=3).contains(&tries),
+        "backed off ({tries} tries): {err}"
+    );
+    assert!(err.contains("next attempt in"), "{err}");
+    assert_eq!(visible_modules(&dir), std::slice::from_ref(&sha_a));
+}
+
+#[test]
+fn a_directory_named_like_a_module_cannot_stop_stale_cleanup() {
+    let registry = DockerRegistry::start();
+    let env = TestEnv::new();
+    let a = format!("{}/filters/a:v1", registry.addr);
+    let sha_a = pushed(&env, 31, &a);
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("cache");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A stale module, and a directory with a module's name sorting before it.
+    let stale = sha256_hex(b"old module");
+    std::fs::write(dir.join(&stale), b"old module").unwrap();
+    let blocker = "0".repeat(64);
+    std::fs::create_dir(dir.join(&blocker)).unwrap();
+    std::fs::write(dir.join(&blocker).join("keep"), b"x").unwrap();
+    let list = work.path().join("images.txt");
+    std::fs::write(&list, format!("{a}\n")).unwrap();
+    let out = cache_once(&env, &list, &dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the cleanup did not finish: {err}"
+    );
+    assert!(
+        err.contains(&blocker) && err.contains("not a regular file"),
+        "{err}"
+    );
+    assert!(!dir.join(&stale).exists(), "the stale module went anyway");
+    assert!(
+        dir.join(&blocker).join("keep").is_file(),
+        "the directory was left alone"
+    );
+    assert_eq!(visible_modules(&dir), std::slice::from_ref(&sha_a));
+    // The same list again: nothing to download (the digest index), still reporting the blocker.
+    let out = cache_once(&env, &list, &dir);
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -202,9 +202,26 @@ fn deploy_istio_pins_the_store_digest_in_every_form() {
 fn digest_references_skip_the_store_and_unknown_images_fail_clearly() {
     let env = env();
     let pinned = format!("ghcr.io/acme/other@sha256:{}", "c".repeat(64));
-    let out = ok(&run(
+    // Its module is unknown, so its configuration cannot be checked: said, and skippable.
+    let err = fails(&run(
         &env,
         &["deploy", "istio", &pinned, "--id", "other"],
+        None,
+    ));
+    assert!(
+        err.contains("cannot check the configuration") && err.contains("--skip-config-check"),
+        "{err}"
+    );
+    let out = ok(&run(
+        &env,
+        &[
+            "deploy",
+            "istio",
+            &pinned,
+            "--id",
+            "other",
+            "--skip-config-check",
+        ],
         None,
     ));
     let docs = yaml_docs(&out);

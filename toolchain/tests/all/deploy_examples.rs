@@ -3,7 +3,11 @@
 
 use crate::deploy_support;
 
-use cargo_wasme::deploy::{render::render, resolve::DigestOnly, yaml};
+use cargo_wasme::deploy::{
+    render::{RenderOptions, render},
+    resolve::DigestOnly,
+    yaml,
+};
 use deploy_support::{assert_valid_istio, yaml_docs};
 use std::path::Path;
 
@@ -20,8 +24,11 @@ fn example_gitops_folder_renders_to_the_committed_manifests() {
         let text = std::fs::read_to_string(f).unwrap();
         docs.extend(yaml::parse_stream(&f.display().to_string(), &text).unwrap());
     }
-    // Digest-pinned images: no store, no registry.
-    let rendered = render(docs, &DigestOnly).unwrap();
+    // Digest-pinned images: no store, no registry, so no module for the configuration check.
+    let options = RenderOptions {
+        skip_config_check: true,
+    };
+    let rendered = render(docs, &DigestOnly, &options).unwrap();
     let text = rendered.to_yaml_stream().unwrap();
     let committed_path = dir.join("rendered/all.yaml");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {

@@ -45,6 +45,7 @@ fn fd(api: IstioApi) -> FilterDeployment {
                     api: Some(api),
                     ..Default::default()
                 },
+                ..Default::default()
             },
         },
     );

@@ -6,12 +6,18 @@ use crate::deploy_support;
 use cargo_wasme::deploy::{
     filter_deployment::{self, FilterDeployment},
     node_cache,
-    render::{render, render_resource_list, resource_list_error},
+    render::{RenderOptions, render, render_resource_list, resource_list_error},
     resolve::{DigestOnly, ImageResolver, PullOptions, ResolveError, ResolvedImage},
     yaml,
 };
 use cargo_wasme::reference::Reference;
 use deploy_support::{assert_valid_istio, golden, yaml_docs};
+
+/// These tests pin the generators' output; the configuration check has its own tests
+/// (`deploy_gateways.rs`), and these resolvers read no module.
+const SKIP: RenderOptions = RenderOptions {
+    skip_config_check: true,
+};
 
 const HEX: &str = "4b2e1f6f0c3ad55d2d62aab2c4d4cc0c1a5b0d8c1d3a9f1bb1f4c0e9e8d7c6b5";
 const WASM_SHA: &str = "0f3c5d9a1b7e2c4d6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d";
@@ -89,7 +95,7 @@ spec:
 fn render_stream_replaces_filter_deployments_and_passes_the_rest_through() {
     let docs = yaml::parse_stream("stream.yaml", STREAM).unwrap();
     assert_eq!(docs.len(), 3);
-    let out = render(docs, &OneImage).unwrap();
+    let out = render(docs, &OneImage, &SKIP).unwrap();
     let text = out.to_yaml_stream().unwrap();
     // The unrelated Deployment (not selected by the EnvoyFilter form's labels) is verbatim.
     assert!(text.contains("app: productpage   # keep me"), "{text}");
@@ -136,7 +142,7 @@ fn render_stream_replaces_filter_deployments_and_passes_the_rest_through() {
 #[test]
 fn render_patches_the_workloads_the_stream_carries() {
     let stream = STREAM.replace("app: reviews", "app: productpage");
-    let out = render(yaml::parse_stream("s", &stream).unwrap(), &OneImage).unwrap();
+    let out = render(yaml::parse_stream("s", &stream).unwrap(), &OneImage, &SKIP).unwrap();
     let values = yaml_docs(&out.to_yaml_stream().unwrap());
     let kinds: Vec<&str> = values.iter().map(|v| v["kind"].as_str().unwrap()).collect();
     assert_eq!(
@@ -177,7 +183,7 @@ fn krm_resource_list_mode() {
         "functionConfig": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fn"}},
     });
     let list: serde_norway::Value = serde_norway::to_value(&list).unwrap();
-    let out = render_resource_list(&list, &OneImage).unwrap();
+    let out = render_resource_list(&list, &OneImage, &SKIP).unwrap();
     let text = yaml::to_yaml(&out).unwrap();
     let v: serde_json::Value = serde_norway::from_str(&text).unwrap();
     assert_eq!(v["kind"], "ResourceList");
@@ -218,7 +224,7 @@ fn krm_resource_list_mode() {
         "apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": yaml_docs(&bad),
     }))
     .unwrap();
-    let err = render_resource_list(&bad_list, &OneImage).unwrap_err();
+    let err = render_resource_list(&bad_list, &OneImage, &SKIP).unwrap_err();
     assert!(err.to_string().contains("acme/other"), "{err}");
     let failed: serde_json::Value =
         serde_norway::from_value(resource_list_error(&bad_list, &err)).unwrap();
@@ -238,14 +244,24 @@ fn config_may_be_a_string_or_an_object_but_nothing_else() {
     // Digest references need no store: DigestOnly resolves them (but the EnvoyFilter form
     // needs the module hash, so use OneImage for it).
     for config in ["world", "{name: x, value: y}"] {
-        let out = render(yaml::parse_stream("s", &doc(config)).unwrap(), &OneImage).unwrap();
+        let out = render(
+            yaml::parse_stream("s", &doc(config)).unwrap(),
+            &OneImage,
+            &SKIP,
+        )
+        .unwrap();
         assert_eq!(
             yaml_docs(&out.to_yaml_stream().unwrap())[0]["kind"],
             "EnvoyFilter"
         );
     }
     for config in ["42", "[a, b]", "true"] {
-        let err = render(yaml::parse_stream("s", &doc(config)).unwrap(), &OneImage).unwrap_err();
+        let err = render(
+            yaml::parse_stream("s", &doc(config)).unwrap(),
+            &OneImage,
+            &SKIP,
+        )
+        .unwrap_err();
         assert!(
             err.to_string().contains("string or an object"),
             "{config}: {err}"
@@ -259,7 +275,12 @@ fn pinned_references_need_no_lookup_and_typos_are_reported_with_their_path() {
         "apiVersion: wasme.io/v1\nkind: FilterDeployment\nmetadata: {{name: f}}\n\
          spec:\n  filter:\n    image: ghcr.io/acme/x@sha256:{HEX}\n    config: {{a: 1}}\n"
     );
-    let out = render(yaml::parse_stream("s", &pinned).unwrap(), &DigestOnly).unwrap();
+    let out = render(
+        yaml::parse_stream("s", &pinned).unwrap(),
+        &DigestOnly,
+        &SKIP,
+    )
+    .unwrap();
     let v = yaml_docs(&out.to_yaml_stream().unwrap());
     assert_valid_istio(&v[0]);
     assert!(
@@ -268,13 +289,17 @@ fn pinned_references_need_no_lookup_and_typos_are_reported_with_their_path() {
     );
     // A tag with nothing to resolve it is an error naming the image.
     let tagged = pinned.replace(&format!("@sha256:{HEX}"), ":1");
-    let err = render(yaml::parse_stream("s", &tagged).unwrap(), &DigestOnly)
-        .unwrap_err()
-        .to_string();
+    let err = render(
+        yaml::parse_stream("s", &tagged).unwrap(),
+        &DigestOnly,
+        &SKIP,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("ghcr.io/acme/x:1"), "{err}");
     // A wrong enum value names its field.
     let typo = pinned.replace("config: {a: 1}", "config: {a: 1}\n    phase: EARLY");
-    let err = render(yaml::parse_stream("s", &typo).unwrap(), &DigestOnly)
+    let err = render(yaml::parse_stream("s", &typo).unwrap(), &DigestOnly, &SKIP)
         .unwrap_err()
         .to_string();
     assert!(err.contains("spec.filter.phase"), "{err}");
@@ -348,9 +373,13 @@ fn misspelled_fields_are_refused_with_file_line_and_column() {
          apiVersion: wasme.io/v1\nkind: FilterDeployment\nmetadata: {{name: f}}\nspec:\n  filter:\n    \
          image: ghcr.io/acme/x@sha256:{HEX}\n    phsae: AUTHZ\n"
     );
-    let err = render(yaml::parse_stream("fd.yaml", &text).unwrap(), &DigestOnly)
-        .unwrap_err()
-        .to_string();
+    let err = render(
+        yaml::parse_stream("fd.yaml", &text).unwrap(),
+        &DigestOnly,
+        &SKIP,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.starts_with("fd.yaml:12:5: "), "{err}");
     assert!(
         err.contains("spec.filter") && err.contains("unknown field `phsae`"),
@@ -366,9 +395,13 @@ fn misspelled_fields_are_refused_with_file_line_and_column() {
         ("spek: {}\n", "12:1"),
     ] {
         let bad = text.replace("    phsae: AUTHZ\n", "") + typo;
-        let err = render(yaml::parse_stream("fd.yaml", &bad).unwrap(), &DigestOnly)
-            .unwrap_err()
-            .to_string();
+        let err = render(
+            yaml::parse_stream("fd.yaml", &bad).unwrap(),
+            &DigestOnly,
+            &SKIP,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             err.starts_with(&format!("fd.yaml:{at}: ")) && err.contains("unknown field"),
             "{typo}: {err}"
@@ -380,22 +413,27 @@ fn misspelled_fields_are_refused_with_file_line_and_column() {
         .to_string();
     assert!(err.starts_with("fd.yaml:"), "{err}");
     // Inside `config` anything goes (it is the filter's), and the CRD says the same: no
-    // preserve-unknown-fields anywhere but `config`.
+    // preserve-unknown-fields anywhere but `config` and the Higress match rules' `config`.
     let free = text.replace("phsae: AUTHZ", "config: {phsae: AUTHZ}");
-    render(yaml::parse_stream("fd.yaml", &free).unwrap(), &DigestOnly).unwrap();
+    render(
+        yaml::parse_stream("fd.yaml", &free).unwrap(),
+        &DigestOnly,
+        &SKIP,
+    )
+    .unwrap();
     // A KRM ResourceList is strict too.
     let list: serde_norway::Value = serde_norway::from_str(
         "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitmes: []\n",
     )
     .unwrap();
-    let err = render_resource_list(&list, &DigestOnly)
+    let err = render_resource_list(&list, &DigestOnly, &SKIP)
         .unwrap_err()
         .to_string();
     assert!(err.contains("unknown field `itmes`"), "{err}");
     let crd = yaml::to_yaml(&filter_deployment::crd()).unwrap();
     assert_eq!(
         crd.matches("x-kubernetes-preserve-unknown-fields").count(),
-        1,
+        2,
         "{crd}"
     );
 }

@@ -1,15 +1,18 @@
 //! CLI glue: deploy, undeploy, render and crd. Flags are parsed here; the work is done in
-//! `cargo_wasme::deploy`. The I/O the library leaves out lives beside this file: [`resolver`]
-//! (the local store and registry behind the library's `ImageResolver`) and [`kubectl`]
-//! (`--apply`).
+//! `cargo_wasme::deploy` (the store-and-registry resolver included). The I/O the library leaves
+//! out lives beside this file: [`kubectl`] (`--apply`).
 
+mod gateways;
 mod kubectl;
 mod render;
-mod resolver;
 
+pub use gateways::{
+    EnvoyGatewayDeployArgs, EnvoyGatewayUndeployArgs, HigressDeployArgs, HigressUndeployArgs,
+};
 pub use render::{CrdArgs, RenderArgs, crd, render};
 
 use anyhow::Context;
+use cargo_wasme::deploy::store_resolver::{StoreResolver, export_module};
 use cargo_wasme::deploy::{
     envoy::EnvoyBootstrap,
     filter_deployment::{
@@ -21,13 +24,13 @@ use cargo_wasme::deploy::{
     node_cache::{
         CACHE_NAME, CACHE_NAMESPACE as NODE_CACHE_NAMESPACE, NODE_CACHE_DIR, kustomize_dir,
     },
-    resolve::{PullOptions, resolve_pinned},
+    render as rnd,
+    resolve::{PullOptions, ResolvedImage, resolve_pinned},
     undeploy::{UndeployRequest, deletions, field_manager},
     yaml,
 };
 use cargo_wasme::shell;
 use kubectl::{kubectl_patch_workloads, kubectl_stdin};
-use resolver::{StoreResolver, export_module};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -39,6 +42,12 @@ pub enum DeployCommand {
     Istio(IstioDeployArgs),
     /// An Envoy v3 bootstrap that runs the image's module, for Envoy without Istio.
     Envoy(EnvoyDeployArgs),
+    /// An Envoy Gateway EnvoyExtensionPolicy attaching the image's filter to Gateway API
+    /// routes or gateways.
+    EnvoyGateway(EnvoyGatewayDeployArgs),
+    /// A Higress WasmPlugin (in higress-system) with optional per-route, per-domain or
+    /// per-service configurations.
+    Higress(HigressDeployArgs),
 }
 
 /// `cargo wasme undeploy <target>`.
@@ -47,6 +56,10 @@ pub enum UndeployCommand {
     /// Deletions of what `deploy istio --id ID` created, printed (for `kubectl delete -f -`)
     /// or applied.
     Istio(IstioUndeployArgs),
+    /// The deletion of what `deploy envoy-gateway --id ID` created.
+    EnvoyGateway(EnvoyGatewayUndeployArgs),
+    /// The deletion of what `deploy higress --id ID` created.
+    Higress(HigressUndeployArgs),
 }
 
 /// Arguments of `cargo wasme deploy istio`.
@@ -111,6 +124,11 @@ pub struct IstioDeployArgs {
     /// so). Without it the image is verified against the registry its reference names.
     #[arg(long)]
     pub offline: bool,
+    /// Do not run the configuration check (the image's module started with the exact
+    /// configuration the output hands it, through on_vm_start and on_configure): a
+    /// configuration the filter refuses then fails closed in the mesh.
+    #[arg(long)]
+    pub skip_config_check: bool,
     /// Print the equivalent FilterDeployment instead of the Istio resources.
     #[arg(long, conflicts_with = "apply")]
     pub filter_deployment: bool,
@@ -162,6 +180,9 @@ pub struct EnvoyDeployArgs {
     /// Write the bootstrap here instead of stdout.
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
+    /// Do not start the module with the configuration before writing the bootstrap.
+    #[arg(long)]
+    pub skip_config_check: bool,
 }
 
 /// Arguments of `cargo wasme undeploy istio`.
@@ -239,6 +260,7 @@ fn filter_deployment_from(a: &IstioDeployArgs) -> anyhow::Result<FilterDeploymen
                 api: a.api,
                 istio_version: a.istio_version.clone(),
             },
+            ..Default::default()
         },
     };
     let mut fd = FilterDeployment::new(&id, spec);
@@ -251,23 +273,69 @@ pub fn deploy(c: DeployCommand) -> anyhow::Result<ExitCode> {
     match c {
         DeployCommand::Istio(a) => deploy_istio(a),
         DeployCommand::Envoy(a) => deploy_envoy(a),
+        DeployCommand::EnvoyGateway(a) => gateways::deploy_envoy_gateway(a),
+        DeployCommand::Higress(a) => gateways::deploy_higress(a),
     }
+}
+
+/// How a `deploy` target reaches its image and checks its configuration.
+struct Pinning<'a> {
+    image: &'a str,
+    offline: bool,
+    plain_http: bool,
+    skip_config_check: bool,
+}
+
+/// The steps every `deploy` target shares, in the order that keeps output honest: the
+/// request's own input is checked before any registry is contacted; the image is pinned to
+/// its digest; the resources are generated; and the filter's module is started with the
+/// exact configuration each resource hands it (unless `--skip-config-check`, which warns).
+/// Nothing is printed before all of that passed.
+fn pin_and_generate(
+    fd: &FilterDeployment,
+    p: &Pinning,
+) -> anyhow::Result<(generate::Generated, ResolvedImage, Vec<serde_json::Value>)> {
+    generate::check_input(fd)?;
+    // `--plain-http` is the user's own word for the image's registry (a document's is not).
+    let trusted = match cargo_wasme::deploy::resolve::parse_image(p.image) {
+        Ok(r) if p.plain_http => vec![r.registry().to_string()],
+        _ => Vec::new(),
+    };
+    let resolver = store_resolver(p.offline)?.insecure_registries(trusted);
+    let options = PullOptions {
+        plain_http: p.plain_http,
+        insecure_skip_verify: false,
+    };
+    // Pin the reference before anything is printed: the output never floats on a tag.
+    let image = resolve_pinned(&resolver, p.image, &options)?;
+    let generated = cargo_wasme::deploy::target::generate(fd, &image)?;
+    let values = generated
+        .manifests
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()?;
+    if p.skip_config_check {
+        shell::warn(
+            "--skip-config-check: the filter was not started with this configuration \
+             (on_vm_start, on_configure); if it refuses it, the deployment fails closed",
+        );
+    } else {
+        rnd::check_manifests(&values, &image)?;
+    }
+    Ok((generated, image, values))
 }
 
 fn deploy_istio(a: IstioDeployArgs) -> anyhow::Result<ExitCode> {
     let mut fd = filter_deployment_from(&a)?;
-    // `--plain-http` is the user's own word for the image's registry (a document's is not).
-    let trusted = match cargo_wasme::deploy::resolve::parse_image(&a.image) {
-        Ok(r) if a.plain_http => vec![r.registry().to_string()],
-        _ => Vec::new(),
-    };
-    let resolver = store_resolver(a.offline)?.insecure_registries(trusted);
-    let options = PullOptions {
-        plain_http: a.plain_http,
-        insecure_skip_verify: false,
-    };
-    // Pin the reference before anything is printed: the output never floats on a tag.
-    let image = resolve_pinned(&resolver, &a.image, &options)?;
+    let (generated, image, values) = pin_and_generate(
+        &fd,
+        &Pinning {
+            image: &a.image,
+            offline: a.offline,
+            plain_http: a.plain_http,
+            skip_config_check: a.skip_config_check,
+        },
+    )?;
     if a.filter_deployment {
         // The FilterDeployment keeps the pinned reference, so a later render needs no lookup.
         fd.spec.filter.image = image.pinned_reference();
@@ -277,10 +345,10 @@ fn deploy_istio(a: IstioDeployArgs) -> anyhow::Result<ExitCode> {
         print!("{}", yaml::to_stream(&[&fd])?);
         return Ok(ExitCode::SUCCESS);
     }
-    let generated = generate::generate(&fd, &image)?;
     for w in &generated.warnings {
         shell::warn(w);
     }
+    drop(values);
     let mut docs: Vec<serde_norway::Value> = Vec::new();
     for m in &generated.manifests {
         docs.push(serde_norway::to_value(m)?);
@@ -380,18 +448,36 @@ fn deploy_envoy(a: EnvoyDeployArgs) -> anyhow::Result<ExitCode> {
         )
     })?;
     let resolver = resolver.context("the local store disappeared")?;
+    let root_id = a
+        .root_id
+        .clone()
+        .or_else(|| stored.root_ids.first().cloned());
+    let config = a
+        .config
+        .as_deref()
+        .map(|c| FilterConfig::from_flag(c).to_config_string())
+        .unwrap_or_default();
+    if a.skip_config_check {
+        shell::warn(
+            "--skip-config-check: the filter was not started with this configuration \
+             (on_vm_start, on_configure); Envoy refuses the listener if the filter does",
+        );
+    } else {
+        // Envoy hands the StringValue's bytes verbatim.
+        cargo_wasme::deploy::config_check::check(
+            stored.wasm(),
+            &[cargo_wasme::deploy::config_check::TargetConfig::verbatim(
+                "the Envoy bootstrap",
+                &config,
+                root_id.as_deref(),
+            )],
+        )?;
+    }
     let wasm_path = export_module(&resolver, &stored, a.module_path.as_deref())?;
     let bootstrap = EnvoyBootstrap {
         id,
-        root_id: a
-            .root_id
-            .clone()
-            .or_else(|| stored.root_ids.first().cloned()),
-        config: a
-            .config
-            .as_deref()
-            .map(|c| FilterConfig::from_flag(c).to_config_string())
-            .unwrap_or_default(),
+        root_id,
+        config,
         wasm_path,
         listen_address: a.listen_address,
         listen_port: a.port,
@@ -417,7 +503,11 @@ fn deploy_envoy(a: EnvoyDeployArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `cargo wasme undeploy`.
 pub fn undeploy(c: UndeployCommand) -> anyhow::Result<ExitCode> {
-    let UndeployCommand::Istio(a) = c;
+    let a = match c {
+        UndeployCommand::Istio(a) => a,
+        UndeployCommand::EnvoyGateway(a) => return gateways::undeploy_envoy_gateway(a),
+        UndeployCommand::Higress(a) => return gateways::undeploy_higress(a),
+    };
     let out = deletions(&UndeployRequest {
         id: a.id.clone(),
         namespace: a.namespace.clone(),

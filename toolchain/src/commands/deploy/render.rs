@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use cargo_wasme::deploy::{
     filter_deployment as fdm, node_cache::kustomize_dir, render as rnd, yaml,
 };
-use std::io::Read;
+use cargo_wasme::shell;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -30,6 +30,10 @@ pub struct RenderArgs {
     /// alone can never turn this on: it would expose credentials.
     #[arg(long = "insecure-registry", value_name = "HOST")]
     pub insecure_registries: Vec<String>,
+    /// Do not run the configuration check (each filter's module started with the exact
+    /// configuration its output hands it, through on_vm_start and on_configure).
+    #[arg(long)]
+    pub skip_config_check: bool,
     /// Write the node-cache patches for workloads that are not in the input to
     /// DIR/kustomization.yaml, a kustomize Component (list DIR under `components:`).
     #[arg(long, value_name = "DIR", conflicts_with = "krm")]
@@ -44,12 +48,11 @@ pub struct CrdArgs {
     pub json: bool,
 }
 
-fn read_input(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+/// Reads `path` (a file, a directory's YAML files, or `-`), taking from `budget` (the
+/// [`yaml::MAX_INPUT_BYTES`] all inputs share).
+fn read_input(path: &Path, budget: &mut u64) -> anyhow::Result<Vec<(String, String)>> {
     if path == Path::new("-") {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read stdin")?;
+        let text = yaml::read_capped(std::io::stdin().lock(), "-", budget)?;
         return Ok(vec![("-".into(), text)]);
     }
     if path.is_dir() {
@@ -64,12 +67,13 @@ fn read_input(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
         files.sort();
         let mut out = Vec::new();
         for f in files {
-            out.extend(read_input(&f)?);
+            out.extend(read_input(&f, budget)?);
         }
         return Ok(out);
     }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = yaml::read_capped(file, &path.display().to_string(), budget)?;
     Ok(vec![(path.display().to_string(), text)])
 }
 
@@ -81,8 +85,9 @@ pub fn render(a: RenderArgs) -> anyhow::Result<ExitCode> {
         a.files.clone()
     };
     let mut inputs = Vec::new();
+    let mut budget = yaml::MAX_INPUT_BYTES;
     for f in &files {
-        inputs.extend(read_input(f)?);
+        inputs.extend(read_input(f, &mut budget)?);
     }
     let mut docs = Vec::new();
     for (source, text) in &inputs {
@@ -93,6 +98,15 @@ pub fn render(a: RenderArgs) -> anyhow::Result<ExitCode> {
     let resolver = store_resolver(a.offline)?
         .krm(krm)
         .insecure_registries(a.insecure_registries.clone());
+    let options = rnd::RenderOptions {
+        skip_config_check: a.skip_config_check,
+    };
+    if a.skip_config_check {
+        shell::warn(
+            "--skip-config-check: the filters were not started with their configurations \
+             (on_vm_start, on_configure); one a filter refuses fails closed in the cluster",
+        );
+    }
     if krm {
         let [list] = docs.as_slice() else {
             bail!(
@@ -100,7 +114,7 @@ pub fn render(a: RenderArgs) -> anyhow::Result<ExitCode> {
                 docs.len()
             );
         };
-        return match rnd::render_resource_list(&list.value, &resolver) {
+        return match rnd::render_resource_list(&list.value, &resolver, &options) {
             Ok(out) => {
                 print!("{}", yaml::to_yaml(&out)?);
                 Ok(ExitCode::SUCCESS)
@@ -115,7 +129,7 @@ pub fn render(a: RenderArgs) -> anyhow::Result<ExitCode> {
             }
         };
     }
-    let rendered = rnd::render(docs, &resolver)?;
+    let rendered = rnd::render(docs, &resolver, &options)?;
     let written = match &a.kustomize {
         Some(dir) if !rendered.unapplied_patches.is_empty() => {
             let files = kustomize_dir("wasme-cache", &rendered.unapplied_patches, None)?;

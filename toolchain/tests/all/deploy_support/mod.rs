@@ -192,3 +192,124 @@ pub fn golden(name: &str, actual: &str) {
         panic!("{name} differs from its golden file (UPDATE_GOLDEN=1 to accept):\n{diff}");
     }
 }
+
+/// The `openAPIV3Schema` of a gateway CRD in `../shared/gateways` (`envoy-gateway` or
+/// `higress`), unstripped.
+fn gateway_crd_schema(kind: &str) -> Value {
+    let file = match kind {
+        "EnvoyExtensionPolicy" => "envoy-gateway/gateway.envoyproxy.io_envoyextensionpolicies.yaml",
+        "WasmPlugin" => "higress/extensions.higress.io_wasmplugins.yaml",
+        other => panic!("no gateway CRD for {other}"),
+    };
+    let text = std::fs::read_to_string(shared_dir().join("gateways").join(file))
+        .unwrap_or_else(|e| panic!("the gateway CRDs are missing from shared/gateways: {e}"));
+    let crd = serde_norway::Deserializer::from_str(&text)
+        .map(|d| <Value as serde::Deserialize>::deserialize(d).expect("CRD YAML parses"))
+        .find(|v| !v.is_null())
+        .expect("a CRD document");
+    crd.pointer("/spec/versions/0/schema/openAPIV3Schema")
+        .cloned()
+        .expect("openAPIV3Schema")
+}
+
+/// Fields the API server would prune (not in `properties`, no `additionalProperties`, no
+/// `x-kubernetes-preserve-unknown-fields`): a JSON-schema validator lets them through.
+fn pruned_fields(schema: &Value, value: &Value, at: &str, out: &mut Vec<String>) {
+    if schema.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true)) {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            let props = schema.get("properties").and_then(Value::as_object);
+            for (k, v) in map {
+                if at.is_empty() && ["apiVersion", "kind", "metadata"].contains(&k.as_str()) {
+                    continue;
+                }
+                match props.and_then(|p| p.get(k)) {
+                    Some(s) => pruned_fields(s, v, &format!("{at}/{k}"), out),
+                    None if schema.get("additionalProperties").is_some() => {}
+                    None => out.push(format!("{at}/{k} is not in the schema (pruned)")),
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(s) = schema.get("items") {
+                for (i, v) in items.iter().enumerate() {
+                    pruned_fields(s, v, &format!("{at}/{i}"), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Validates a generated gateway resource against its CRD in `../shared/gateways`: the JSON
+/// schema, pruned fields, and (Envoy Gateway) the CEL rules, checked by the library's own
+/// function and, independently, here.
+pub fn gateway_problems(resource: &Value) -> Vec<String> {
+    let kind = resource["kind"].as_str().unwrap_or_default().to_owned();
+    let expected = match kind.as_str() {
+        "EnvoyExtensionPolicy" => "gateway.envoyproxy.io/v1alpha1",
+        "WasmPlugin" => "extensions.higress.io/v1alpha1",
+        other => return vec![format!("not a gateway kind: {other:?}")],
+    };
+    let mut problems = Vec::new();
+    if resource["apiVersion"] != expected {
+        problems.push(format!(
+            "apiVersion {} != {expected}",
+            resource["apiVersion"]
+        ));
+    }
+    let raw = gateway_crd_schema(&kind);
+    pruned_fields(&raw, resource, "", &mut problems);
+    let mut schema = raw;
+    strip_extensions(&mut schema);
+    let validator = jsonschema::validator_for(&schema).expect("gateway schema compiles");
+    for e in validator.iter_errors(resource) {
+        problems.push(format!("schema: {} at {}", e, e.instance_path()));
+    }
+    let spec = &resource["spec"];
+    if kind == "EnvoyExtensionPolicy" {
+        problems.extend(cargo_wasme::deploy::gateways::envoy_gateway_cel_problems(
+            spec,
+        ));
+        // The same rules, written again here so a fault in the library's copy shows.
+        let refs = spec["targetRefs"].as_array().cloned().unwrap_or_default();
+        if refs.is_empty() || spec.get("targetRef").is_some() {
+            problems.push("CEL: exactly one of targetRef/targetRefs".into());
+        }
+        for r in &refs {
+            if r["group"] != "gateway.networking.k8s.io" {
+                problems.push(format!("CEL: group of {r}"));
+            }
+        }
+        for w in spec["wasm"].as_array().into_iter().flatten() {
+            let code = &w["code"];
+            if code["type"] == "Image"
+                && (code.get("image").is_none() || code.get("http").is_some())
+            {
+                problems.push("CEL: Image code needs image and no http".into());
+            }
+            let sha = code["image"]["sha256"].as_str().unwrap_or_default();
+            if sha.len() != 64
+                || !sha
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            {
+                problems.push(format!("sha256 {sha:?} is not 64 lowercase hex"));
+            }
+        }
+    }
+    problems
+}
+
+/// Asserts a gateway resource is valid.
+pub fn assert_valid_gateway(resource: &Value) {
+    let problems = gateway_problems(resource);
+    assert!(
+        problems.is_empty(),
+        "{} is invalid:\n{}\n{resource:#}",
+        resource["kind"],
+        problems.join("\n")
+    );
+}

@@ -1,5 +1,5 @@
-//! The CLI's [`ImageResolver`]: the I/O side of `deploy` and `render`. The deploy library
-//! itself stays pure; it only sees the trait.
+//! The store-and-registry [`ImageResolver`]: the I/O side of `deploy` and `render`. The
+//! generators stay pure; they only see the trait.
 //!
 //! What a manifest pins must be what the cluster will pull, so by default every answer is
 //! checked against the registry the reference names: an image in the local store must have the
@@ -16,12 +16,12 @@
 //! without verified TLS. In KRM function mode ([`StoreResolver::krm`]) no registry is asked at
 //! all, as kustomize runs functions with the network off.
 
-use cargo_wasme::deploy::resolve::{ImageResolver, PullOptions, ResolveError, ResolvedImage};
-use cargo_wasme::image::DecodedImage;
-use cargo_wasme::reference::{self, Digest, Reference};
-use cargo_wasme::registry::{self, Registry, RegistryError, RegistryOptions};
-use cargo_wasme::shell;
-use cargo_wasme::store::{Store, StoreError, StoredImage};
+use super::resolve::{ImageResolver, PullOptions, ResolveError, ResolvedImage};
+use crate::image::DecodedImage;
+use crate::reference::{self, Digest, Reference};
+use crate::registry::{self, Registry, RegistryError, RegistryOptions};
+use crate::shell;
+use crate::store::{Store, StoreError, StoredImage};
 use std::path::{Path, PathBuf};
 
 /// Resolves references from the local store and the registry they name (see the module docs).
@@ -117,6 +117,7 @@ fn resolved_from_store(reference: Reference, image: &StoredImage) -> ResolvedIma
         abi_versions: image.abi_versions.clone(),
         wasm_path: None,
         format: Some(image.format),
+        module: Some(image.wasm().into()),
     }
 }
 
@@ -135,6 +136,7 @@ fn resolved_from_registry(
         abi_versions: image.runtime_config.abi_versions.clone(),
         wasm_path: None,
         format: Some(image.format),
+        module: Some(image.module.as_slice().into()),
     }
 }
 
