@@ -22,6 +22,7 @@ mod fuzz_bench;
 mod other_sdks;
 mod registry_cli;
 mod registry_transfer;
+mod reliability_layers;
 mod reliability_registry;
 mod scenario_vacuous;
 mod store_cli;
