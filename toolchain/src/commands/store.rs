@@ -2,7 +2,7 @@
 use anyhow::Context as _;
 use cargo_wasme::module_info::ModuleInfo;
 use cargo_wasme::shell;
-use cargo_wasme::store::{Store, StoredImage};
+use cargo_wasme::store::{ImageSummary, Store, StoreError, StoredImage};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,6 +23,23 @@ fn open_existing(reference: &str) -> anyhow::Result<Store> {
     }
 }
 
+/// The image `reference` names in the existing store, whole (module decoded). A damaged
+/// image says which one and how to repair it: `images` does not read layers, so this is
+/// where a layer damaged in place is found.
+fn resolve_existing(reference: &str) -> anyhow::Result<StoredImage> {
+    use cargo_wasme::shell::WithHelp as _;
+    match open_existing(reference)?.resolve_local(reference) {
+        Ok(image) => Ok(image),
+        Err(e @ StoreError::Corrupt(_)) => Err(e)
+            .with_context(|| format!("cannot read image `{reference}`"))
+            .help(format!(
+                "repair it with `cargo wasme pull {reference}` (from its registry) or by \
+                 building it again with the same tag; damaged blobs are replaced"
+            )),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Formats a byte count (`1.2 MiB`).
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
@@ -39,14 +56,14 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
-fn summary_json(image: &StoredImage) -> serde_json::Value {
+fn summary_json(image: &ImageSummary) -> serde_json::Value {
     serde_json::json!({
         "reference": image.reference,
         "digest": image.manifest_digest,
         "media_type": image.manifest_media_type,
         "format": image.format,
         "size": image.size,
-        "module_size": image.wasm().len(),
+        "module_size": image.module_size,
         "wasm_sha256": image.wasm_sha256,
         "abi_versions": image.abi_versions,
         "root_ids": image.root_ids,
@@ -197,7 +214,7 @@ pub struct InspectArgs {
 
 /// Runs `cargo wasme inspect`.
 pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
-    let image = open_existing(&args.reference)?.resolve_local(&args.reference)?;
+    let image = resolve_existing(&args.reference)?;
     let info = ModuleInfo::parse(image.wasm())
         .with_context(|| format!("the module in {} is not valid", image.reference))?;
     let manifest: serde_json::Value = serde_json::from_slice(&image.manifest_bytes)?;
@@ -206,7 +223,7 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
             serde_json::Value::String(String::from_utf8_lossy(&image.config_bytes).into_owned())
         });
     if args.json || shell::is_json() {
-        let mut out = summary_json(&image);
+        let mut out = summary_json(&image.summary());
         out["features"] = serde_json::json!(info.features);
         out["imports"] = serde_json::to_value(&info.imports)?;
         out["exports"] = serde_json::to_value(&info.exports)?;
@@ -262,7 +279,7 @@ pub struct ExportArgs {
 
 /// Runs `cargo wasme export`.
 pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let image = open_existing(&args.reference)?.resolve_local(&args.reference)?;
+    let image = resolve_existing(&args.reference)?;
     let dir = match args.output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

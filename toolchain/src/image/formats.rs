@@ -268,8 +268,56 @@ fn split_list(s: Option<&String>) -> Vec<String> {
     .unwrap_or_default()
 }
 
+/// The layouts `manifest` could be read as. Istio's agent reads a Docker manifest only as
+/// Docker; any other manifest as compat when its last layer is an OCI tar+gzip, else as the
+/// solo "oci" artifact. wasme also reads CNCF and wasm-to-oci. More than one match is
+/// ambiguous: different readers would take different layers.
+fn candidates(manifest: &Manifest) -> Vec<Format> {
+    let config_mt = manifest.config.media_type.as_str();
+    let has = |mt: &str| manifest.layers.iter().any(|l| l.media_type == mt);
+    let last = manifest.layers.last().map(|l| l.media_type.as_str());
+    let mut found = Vec::new();
+    if manifest.media_type() == DOCKER_MANIFEST {
+        found.push(Format::Docker);
+    } else if last == Some(OCI_LAYER_GZIP) || last == Some(DOCKER_LAYER_GZIP) {
+        found.push(Format::Compat);
+    }
+    if config_mt == SOLO_CONFIG || has(SOLO_LAYER) {
+        found.push(Format::Solo);
+    }
+    if config_mt == CNCF_CONFIG || has(CNCF_LAYER) {
+        found.push(Format::Cncf);
+    }
+    if config_mt == LEGACY_CONFIG || has(LEGACY_LAYER) {
+        found.push(Format::Legacy);
+    }
+    found
+}
+
+/// The one layer of media type `mt` a raw-module format reads; refuses a manifest with two
+/// (readers take the first or the last).
+fn only_layer<'m>(manifest: &'m Manifest, mt: &str) -> Result<&'m Descriptor, ImageError> {
+    let mut layers = manifest.layers.iter().filter(|l| l.media_type == mt);
+    let first = layers.next().ok_or_else(|| unknown(manifest))?;
+    if layers.next().is_some() {
+        return Err(ImageError::Ambiguous(format!(
+            "the manifest lists more than one `{mt}` module layer"
+        )));
+    }
+    if first.size > layer::MAX_MODULE_SIZE {
+        return Err(ImageError::TooLarge);
+    }
+    Ok(first)
+}
+
 /// Reads an image: recognises the format, fetches blobs with `fetch` (which must return the
 /// verified bytes of a descriptor, or `None` when missing) and returns the module and metadata.
+///
+/// This is the one place a module is taken out of an image: `pull`, `inspect`, `export`,
+/// `run`, `test`, `deploy` and the node cache all read through it, with the rules of Istio's
+/// agent (`pkg/wasm/imagefetcher.go`, forked by Envoy Gateway and Higress). An image that
+/// matches two layouts, or a layer two readers would unpack differently, is refused with
+/// [`ImageError::Ambiguous`], never resolved one way.
 pub fn decode(
     manifest_bytes: &[u8],
     mut fetch: impl FnMut(&Descriptor) -> Option<Vec<u8>>,
@@ -277,44 +325,82 @@ pub fn decode(
     let manifest = Manifest::parse(manifest_bytes)?;
     let mut get =
         |d: &Descriptor| fetch(d).ok_or_else(|| ImageError::MissingBlob(d.digest.to_string()));
-    let find = |mt: &str| manifest.layers.iter().find(|l| l.media_type == mt);
-    let config_mt = manifest.config.media_type.as_str();
     let from_annotations = || {
         RuntimeConfig::new(
             split_list(manifest.annotations.get(ANNOTATION_ABI)),
             split_list(manifest.annotations.get(ANNOTATION_ROOT_IDS)),
         )
     };
-    let (format, module, runtime_config) = if config_mt == SOLO_CONFIG || find(SOLO_LAYER).is_some()
-    {
-        let layer = find(SOLO_LAYER).ok_or_else(|| unknown(&manifest))?;
-        let config = get(&manifest.config)?;
-        let rc: RuntimeConfig =
-            serde_json::from_slice(&config).map_err(|e| ImageError::Config(e.to_string()))?;
-        (Format::Solo, get(layer)?, rc)
-    } else if config_mt == CNCF_CONFIG || find(CNCF_LAYER).is_some() {
-        let layer = find(CNCF_LAYER).ok_or_else(|| unknown(&manifest))?;
-        (Format::Cncf, get(layer)?, from_annotations())
-    } else if config_mt == LEGACY_CONFIG || find(LEGACY_LAYER).is_some() {
-        let layer = find(LEGACY_LAYER).ok_or_else(|| unknown(&manifest))?;
-        (Format::Legacy, get(layer)?, from_annotations())
-    } else {
-        let last = manifest.layers.last().ok_or_else(|| unknown(&manifest))?;
-        if last.media_type != OCI_LAYER_GZIP && last.media_type != DOCKER_LAYER_GZIP {
-            return Err(unknown(&manifest));
+    let format = match candidates(&manifest).as_slice() {
+        [] => return Err(unknown(&manifest)),
+        [one] => *one,
+        many => {
+            let names: Vec<&str> = many.iter().map(|f| f.name()).collect();
+            return Err(ImageError::Ambiguous(format!(
+                "its manifest matches the {} layouts, which readers pick between differently \
+                 (Istio's agent tries compat first, then the solo artifact)",
+                names.join(" and ")
+            )));
         }
-        let format = if manifest.media_type() == DOCKER_MANIFEST {
-            Format::Docker
-        } else {
-            Format::Compat
-        };
-        let contents = layer::extract(&get(last)?)?;
-        let rc = match contents.runtime_config {
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| ImageError::Config(format!("runtime-config.json: {e}")))?,
-            None => from_annotations(),
-        };
-        (format, contents.module, rc)
+    };
+    let (module, runtime_config) = match format {
+        Format::Solo => {
+            // Istio's extractOCIArtifactImage: exactly two layers, the module the first of
+            // its media type.
+            if manifest.layers.len() != 2 {
+                return Err(ImageError::Layer(format!(
+                    "a solo (\"oci\" variant) image has exactly 2 layers for Istio's agent; \
+                     this one has {}",
+                    manifest.layers.len()
+                )));
+            }
+            let layer = only_layer(&manifest, SOLO_LAYER)?;
+            let config = get(&manifest.config)?;
+            let rc: RuntimeConfig =
+                serde_json::from_slice(&config).map_err(|e| ImageError::Config(e.to_string()))?;
+            (get(layer)?, rc)
+        }
+        Format::Cncf => (get(only_layer(&manifest, CNCF_LAYER)?)?, from_annotations()),
+        Format::Legacy => (
+            get(only_layer(&manifest, LEGACY_LAYER)?)?,
+            from_annotations(),
+        ),
+        Format::Compat | Format::Docker => {
+            let last = manifest.layers.last().ok_or_else(|| unknown(&manifest))?;
+            // Istio reads a Docker manifest's last layer only with Docker's media type, and
+            // an OCI manifest's only with OCI's.
+            let expected = if format == Format::Docker {
+                DOCKER_LAYER_GZIP
+            } else {
+                OCI_LAYER_GZIP
+            };
+            if last.media_type != expected {
+                return Err(ImageError::Layer(format!(
+                    "the last layer of a {} manifest must be `{expected}` for Istio's agent, \
+                     not `{}`",
+                    if format == Format::Docker {
+                        "Docker"
+                    } else {
+                        "OCI"
+                    },
+                    last.media_type
+                )));
+            }
+            // A gzip is never much smaller than its content's incompressible part, nor larger
+            // than the content by more than its block overhead: refuse before reading.
+            if last.size > layer::MAX_LAYER_UNCOMPRESSED + layer::MAX_LAYER_UNCOMPRESSED / 100 {
+                return Err(ImageError::LayerTooLarge {
+                    limit: layer::MAX_LAYER_UNCOMPRESSED,
+                });
+            }
+            let contents = layer::extract(&get(last)?)?;
+            let rc = match contents.runtime_config {
+                Some(bytes) => serde_json::from_slice(&bytes)
+                    .map_err(|e| ImageError::Config(format!("runtime-config.json: {e}")))?,
+                None => from_annotations(),
+            };
+            (contents.module, rc)
+        }
     };
     if !module.starts_with(b"\0asm") {
         return Err(ImageError::NotWasm);

@@ -94,41 +94,191 @@ pub struct LayerContents {
     pub runtime_config: Option<Vec<u8>>,
 }
 
-/// Reads `plugin.wasm` (any directory) and `runtime-config.json` out of a tar+gzip layer.
-pub fn extract(gzip: &[u8]) -> Result<LayerContents, ImageError> {
+/// The most a compat layer may unpack to: the module cap plus 16 MiB for the other entries
+/// (tar headers, `runtime-config.json`, a README). A gzip bomb stops here, after reading at
+/// most this much, instead of inflating a 60 GiB entry on every read.
+pub const MAX_LAYER_UNCOMPRESSED: u64 = MAX_MODULE_SIZE + 16 * 1024 * 1024;
+
+/// Go's `filepath.Base` on Unix, the function Istio's agent (`extractWasmPluginBinary` in
+/// istio/istio `pkg/wasm/imagefetcher.go`, which Envoy Gateway and Higress fork) matches
+/// `plugin.wasm` with: trailing slashes are dropped, then everything after the last `/`.
+fn go_base(name: &[u8]) -> &[u8] {
+    let mut end = name.len();
+    while end > 0 && name[end - 1] == b'/' {
+        end -= 1;
+    }
+    if end == 0 {
+        return if name.is_empty() { b"." } else { b"/" };
+    }
+    let trimmed = &name[..end];
+    match trimmed.iter().rposition(|&b| b == b'/') {
+        Some(i) => &trimmed[i + 1..],
+        None => trimmed,
+    }
+}
+
+/// Rust's reading of the same name (`Path::file_name`, which also drops `.` components):
+/// where it and [`go_base`] disagree about an entry, the layer is ambiguous.
+fn rust_base(name: &[u8]) -> Option<&[u8]> {
+    use std::os::unix::ffi::OsStrExt as _;
+    std::path::Path::new(std::ffi::OsStr::from_bytes(name))
+        .file_name()
+        .map(|n| n.as_bytes())
+}
+
+/// Counts what the gzip stream inflates to and fails past [`MAX_LAYER_UNCOMPRESSED`].
+struct Capped<R> {
+    inner: R,
+    read: u64,
+    cap: u64,
+    over: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.cap {
+            self.over.set(true);
+            return Err(std::io::Error::other(
+                "the layer unpacks past its size limit",
+            ));
+        }
+        Ok(n)
+    }
+}
+
+fn ambiguous(what: impl std::fmt::Display) -> ImageError {
+    ImageError::Ambiguous(what.to_string())
+}
+
+/// Reads `plugin.wasm` and `runtime-config.json` out of a compat (tar+gzip) layer, by the
+/// rules of every reader that deploys it, and refuses the layer whenever two readers could
+/// take different bytes from it.
+///
+/// Istio's agent (and its forks in Envoy Gateway and Higress) inflate the layer as a
+/// multi-member gzip stream, walk the tar with Go's `archive/tar`, and return the **first**
+/// entry whose `filepath.Base` is `plugin.wasm`, whatever its type. wasme used to take the
+/// last. Rather than pick one, a layer is refused when:
+/// - more than one entry is named `plugin.wasm` (`plugin.wasm`, `./plugin.wasm`, `a/plugin.wasm`
+///   all count) or `runtime-config.json`;
+/// - an entry named `plugin.wasm` is not a regular file (symlink, hard link, directory, device,
+///   GNU sparse, contiguous or unknown type; Istio would read 0 or wrong bytes from it), or its
+///   name ends in `/`;
+/// - Go's and Rust's readings of a name disagree (`plugin.wasm/.`), a PAX header repeats a key
+///   (Go keeps the last, Rust the first), has `GNU.sparse.*` records (Go renames the entry by
+///   them) or a `path` that a GNU long name overrides, a global PAX header or an extension
+///   header the tar reader did not consume (Go and Rust recognise them under different
+///   formats), or a header has the `star` trailer (Go reads a shorter prefix);
+/// - anything but zeros follows the end of the archive;
+/// - the layer inflates past [`MAX_LAYER_UNCOMPRESSED`] or the module past [`MAX_MODULE_SIZE`].
+pub(super) fn extract(gzip: &[u8]) -> Result<LayerContents, ImageError> {
     if !gzip.starts_with(&[0x1f, 0x8b]) {
         return Err(ImageError::Layer(
             "the last layer is not gzip-compressed (Istio rejects uncompressed tar layers)".into(),
         ));
     }
-    let decoder = flate2::read::GzDecoder::new(gzip);
-    let mut archive = tar::Archive::new(decoder);
+    let over = std::rc::Rc::new(std::cell::Cell::new(false));
+    // Multi-member, as Go's gzip.Reader: data in a second member is not hidden from us.
+    let capped = Capped {
+        inner: flate2::read::MultiGzDecoder::new(gzip),
+        read: 0,
+        cap: MAX_LAYER_UNCOMPRESSED,
+        over: over.clone(),
+    };
+    let too_big = || ImageError::LayerTooLarge {
+        limit: MAX_LAYER_UNCOMPRESSED,
+    };
+    let broken = |e: std::io::Error| {
+        if over.get() {
+            too_big()
+        } else {
+            ImageError::Layer(e.to_string())
+        }
+    };
+    let mut archive = tar::Archive::new(capped);
     let mut module = None;
     let mut runtime_config = None;
-    let entries = archive
-        .entries()
-        .map_err(|e| ImageError::Layer(e.to_string()))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| ImageError::Layer(e.to_string()))?;
-        let path = entry
-            .path()
-            .map_err(|e| ImageError::Layer(e.to_string()))?
-            .into_owned();
-        let base = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let slot = match base {
-            MODULE_ENTRY => &mut module,
-            RUNTIME_CONFIG_ENTRY => &mut runtime_config,
-            _ => continue,
-        };
-        let mut data = Vec::new();
-        entry
-            .take(MAX_MODULE_SIZE + 1)
-            .read_to_end(&mut data)
-            .map_err(|e| ImageError::Layer(e.to_string()))?;
-        if data.len() as u64 > MAX_MODULE_SIZE {
-            return Err(ImageError::TooLarge);
+    {
+        let entries = archive.entries().map_err(broken)?;
+        for entry in entries {
+            let mut entry = entry.map_err(broken)?;
+            // An entry whose declared size runs past the cap is refused at its header, before
+            // inflating a byte of it (the issue's 60 GiB junk entry).
+            if entry
+                .raw_file_position()
+                .checked_add(entry.size())
+                .is_none_or(|end| end > MAX_LAYER_UNCOMPRESSED)
+            {
+                return Err(too_big());
+            }
+            let name = entry.path_bytes().into_owned();
+            let shown = String::from_utf8_lossy(&name).into_owned();
+            check_headers(&mut entry, &name, &shown)?;
+            let go = go_base(&name);
+            let rust = rust_base(&name);
+            let slot = if go == MODULE_ENTRY.as_bytes() || rust == Some(MODULE_ENTRY.as_bytes()) {
+                (MODULE_ENTRY, &mut module)
+            } else if go == RUNTIME_CONFIG_ENTRY.as_bytes()
+                || rust == Some(RUNTIME_CONFIG_ENTRY.as_bytes())
+            {
+                (RUNTIME_CONFIG_ENTRY, &mut runtime_config)
+            } else {
+                continue;
+            };
+            let (wanted, slot) = slot;
+            if go != wanted.as_bytes() || rust != Some(wanted.as_bytes()) {
+                return Err(ambiguous(format_args!(
+                    "the entry `{shown}` is `{wanted}` to one tar reader and not to another"
+                )));
+            }
+            if name.ends_with(b"/") {
+                return Err(ambiguous(format_args!(
+                    "the entry `{shown}` names a directory, which Istio's agent would still \
+                     take for `{wanted}`"
+                )));
+            }
+            let kind = entry.header().entry_type();
+            if !matches!(kind, tar::EntryType::Regular) {
+                return Err(ambiguous(format_args!(
+                    "`{shown}` is a {} (tar type {:?}), not a regular file; Istio's agent \
+                     would read something else than wasme from it",
+                    kind_name(kind),
+                    char::from(entry.header().as_bytes()[156]),
+                )));
+            }
+            if slot.is_some() {
+                return Err(ambiguous(format_args!(
+                    "the layer holds more than one `{wanted}` entry (the second is `{shown}`); \
+                     Istio's agent takes the first, other readers the last"
+                )));
+            }
+            let mut data = Vec::new();
+            (&mut entry)
+                .take(MAX_MODULE_SIZE + 1)
+                .read_to_end(&mut data)
+                .map_err(broken)?;
+            if data.len() as u64 > MAX_MODULE_SIZE {
+                return Err(ImageError::TooLarge);
+            }
+            *slot = Some(data);
         }
-        *slot = Some(data);
+    }
+    // Past the end-of-archive marker only zero padding may follow: a reader that skips zero
+    // blocks (GNU tar -i, some unpackers) must not find entries we never looked at.
+    let mut rest = archive.into_inner();
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        let n = rest.read(&mut buf).map_err(broken)?;
+        if n == 0 {
+            break;
+        }
+        if buf[..n].iter().any(|&b| b != 0) {
+            return Err(ambiguous(
+                "data follows the tar archive's end marker, where some readers would find \
+                 more entries",
+            ));
+        }
     }
     let module = module
         .ok_or_else(|| ImageError::Layer(format!("the layer holds no `{MODULE_ENTRY}` entry")))?;
@@ -136,6 +286,93 @@ pub fn extract(gzip: &[u8]) -> Result<LayerContents, ImageError> {
         module,
         runtime_config,
     })
+}
+
+fn kind_name(kind: tar::EntryType) -> &'static str {
+    match kind {
+        tar::EntryType::Symlink => "symbolic link",
+        tar::EntryType::Link => "hard link",
+        tar::EntryType::Directory => "directory",
+        tar::EntryType::Char | tar::EntryType::Block => "device",
+        tar::EntryType::Fifo => "fifo",
+        tar::EntryType::GNUSparse => "GNU sparse file",
+        tar::EntryType::Continuous => "contiguous file",
+        _ => "special entry",
+    }
+}
+
+/// The header checks that do not depend on the entry's name (see [`extract`]).
+fn check_headers<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    name: &[u8],
+    shown: &str,
+) -> Result<(), ImageError> {
+    let kind = entry.header().entry_type();
+    if kind.is_pax_global_extensions()
+        || kind.is_pax_local_extensions()
+        || kind.is_gnu_longname()
+        || kind.is_gnu_longlink()
+    {
+        return Err(ambiguous(format_args!(
+            "`{shown}` is a tar extension header ({:?}) that tar readers apply differently",
+            char::from(entry.header().as_bytes()[156])
+        )));
+    }
+    if kind.is_gnu_sparse() {
+        return Err(ambiguous(format_args!(
+            "`{shown}` is a GNU sparse file, which tar readers unpack differently"
+        )));
+    }
+    let raw = entry.header().as_bytes();
+    if &raw[257..263] == b"ustar\0" && &raw[508..512] == b"tar\0" {
+        return Err(ambiguous(format_args!(
+            "`{shown}` has a `star` header, whose name prefix tar readers cut differently"
+        )));
+    }
+    let Some(pax) = entry
+        .pax_extensions()
+        .map_err(|e| ImageError::Layer(e.to_string()))?
+    else {
+        return Ok(());
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut path = None;
+    for record in pax {
+        let record = record.map_err(|e| ImageError::Layer(format!("a PAX header: {e}")))?;
+        let key = record.key_bytes().to_vec();
+        if key.starts_with(b"GNU.sparse.") {
+            return Err(ambiguous(format_args!(
+                "`{shown}` carries GNU sparse PAX records, by which Go's tar reader renames \
+                 the entry and Rust's does not"
+            )));
+        }
+        if key == b"size"
+            && std::str::from_utf8(record.value_bytes())
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .is_none()
+        {
+            return Err(ambiguous(format_args!(
+                "`{shown}` has an unreadable PAX size"
+            )));
+        }
+        if key == b"path" {
+            path = Some(record.value_bytes().to_vec());
+        }
+        if !seen.insert(key.clone()) {
+            return Err(ambiguous(format_args!(
+                "the PAX header of `{shown}` repeats `{}`; Go's tar reader keeps the last \
+                 value, Rust's the first",
+                String::from_utf8_lossy(&key)
+            )));
+        }
+    }
+    if path.is_some_and(|p| p != name) {
+        return Err(ambiguous(format_args!(
+            "`{shown}` has both a GNU long name and a different PAX path"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

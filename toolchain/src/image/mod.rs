@@ -75,6 +75,23 @@ pub enum ImageError {
     /// The extracted module does not start with `\0asm`.
     #[error("the image's module is not WebAssembly (it does not start with \\0asm)")]
     NotWasm,
+    /// Readers could take different modules (or metadata) from this image: refused rather than
+    /// resolved one way (see [`decode`]).
+    #[error(
+        "the image is ambiguous: {0}. Istio's agent, Envoy Gateway and Higress could run another \
+         module than the one wasme inspects and tests, so it is refused; rebuild it with \
+         `cargo wasme package` (one `plugin.wasm`, a regular file, in the last layer)"
+    )]
+    Ambiguous(String),
+    /// The compat layer inflates past its limit.
+    #[error(
+        "the image layer unpacks to more than {limit} bytes (the 256 MiB module limit plus \
+         16 MiB for other entries): refusing to read further"
+    )]
+    LayerTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// The module exceeds Istio's limit.
     #[error("the module is larger than 256 MiB, the most Istio's agent accepts")]
     TooLarge,

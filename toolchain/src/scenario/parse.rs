@@ -82,7 +82,10 @@ fn render_invalid(
     format!("{out}: invalid scenario: {message}")
 }
 
-/// Reads and parses a scenario file.
+/// The largest scenario file [`load`] reads (64 MiB).
+pub const MAX_SCENARIO_SIZE: u64 = 64 * 1024 * 1024;
+
+/// Reads and parses a scenario file (at most [`MAX_SCENARIO_SIZE`] bytes).
 ///
 /// ```no_run
 /// let loaded = cargo_wasme::scenario::parse::load("filters/add-header/scenarios/basic.yaml")?;
@@ -90,11 +93,33 @@ fn render_invalid(
 /// # Ok::<(), cargo_wasme::scenario::parse::ScenarioError>(())
 /// ```
 pub fn load(file: impl AsRef<Path>) -> Result<LoadedScenario, ScenarioError> {
+    use std::io::Read as _;
     let file = file.as_ref().to_path_buf();
-    let text = std::fs::read_to_string(&file).map_err(|source| ScenarioError::Read {
+    let read_err = |source| ScenarioError::Read {
         file: file.clone(),
         source,
-    })?;
+    };
+    // Bounded before parsing: a 1 GiB body once took 39 s and 6 GiB of memory to parse.
+    let mut bytes = Vec::new();
+    std::fs::File::open(&file)
+        .map_err(read_err)?
+        .take(MAX_SCENARIO_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_SCENARIO_SIZE {
+        return Err(ScenarioError::Invalid {
+            file: file.clone(),
+            line: None,
+            column: None,
+            message: format!(
+                "the file is larger than {} MiB, the most a scenario may be (bodies of up to 16 MiB \
+                 each way fit); keep large bodies out of scenarios",
+                MAX_SCENARIO_SIZE >> 20
+            ),
+        });
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| read_err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
     let scenario = parse_str(&file, &text)?;
     Ok(LoadedScenario {
         file,

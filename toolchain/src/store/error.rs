@@ -100,6 +100,13 @@ pub enum StoreError {
     /// The image is not a usable Wasm image.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// `WASME_HOME` or its `store` exists but is not a directory.
+    #[error(
+        "{} is not a directory: point WASME_HOME at a directory (the store goes in its `store` \
+         subdirectory) or unset it to use the default",
+        .0.display()
+    )]
+    NotADirectory(PathBuf),
     /// Neither `WASME_HOME` nor a user data directory is known.
     #[error("cannot find a place for the local store: set WASME_HOME to a directory")]
     NoHome,

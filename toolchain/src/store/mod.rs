@@ -79,6 +79,73 @@ impl StoredImage {
     }
 }
 
+/// What `images` and `tag` show about an image: read from the index entry, the manifest and
+/// the config, never from the layers, so listing 10,000 images does not inflate 10,000
+/// layers (and a gzip bomb already in a store costs nothing to list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSummary {
+    /// The normalised reference.
+    pub reference: String,
+    /// The manifest digest.
+    pub manifest_digest: Digest,
+    /// The manifest's media type.
+    pub manifest_media_type: String,
+    /// The image layout.
+    pub format: Format,
+    /// Lowercase hex sha256 of the module.
+    pub wasm_sha256: String,
+    /// The module's size in bytes.
+    pub module_size: u64,
+    /// Root context ids.
+    pub root_ids: Vec<String>,
+    /// proxy-wasm ABI versions.
+    pub abi_versions: Vec<String>,
+    /// Bytes of the manifest plus every blob it names.
+    pub size: u64,
+}
+
+impl ImageSummary {
+    /// The short reference (`x:1` for `docker.io/library/x:1`).
+    pub fn short_reference(&self) -> String {
+        reference::parse(&self.reference)
+            .map(|r| reference::familiar(&r))
+            .unwrap_or_else(|_| self.reference.clone())
+    }
+}
+
+/// What an index entry records about its image when it is added (the module is decoded
+/// then, once), under [`SUMMARY_ANNOTATION`].
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EntrySummary {
+    format: Format,
+    module_sha256: String,
+    module_size: u64,
+    abi_versions: Vec<String>,
+    root_ids: Vec<String>,
+}
+
+/// The index-entry annotation holding what `images` shows of the module (JSON: format,
+/// module sha256 and size, ABI versions, root ids).
+pub const SUMMARY_ANNOTATION: &str = "io.wasme.summary";
+
+impl StoredImage {
+    /// The summary `images` shows.
+    pub fn summary(&self) -> ImageSummary {
+        ImageSummary {
+            reference: self.reference.clone(),
+            manifest_digest: self.manifest_digest.clone(),
+            manifest_media_type: self.manifest_media_type.clone(),
+            format: self.format,
+            wasm_sha256: self.wasm_sha256.clone(),
+            module_size: self.wasm.len() as u64,
+            root_ids: self.root_ids.clone(),
+            abi_versions: self.abi_versions.clone(),
+            size: self.size,
+        }
+    }
+}
+
 /// A blob being downloaded into the store (see [`Store::blob_writer`]).
 pub struct BlobWriter {
     file: tempfile::NamedTempFile,
@@ -164,7 +231,7 @@ impl std::io::Write for DigestWriter {
 
 /// One index entry as [`Store::list_named`] reports it: its reference, and the image or why
 /// it cannot be read.
-pub type NamedEntry = (String, Result<StoredImage, StoreError>);
+pub type NamedEntry = (String, Result<ImageSummary, StoreError>);
 
 /// What `remove` and `gc` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -175,6 +242,16 @@ pub struct GcReport {
     pub blobs_deleted: usize,
     /// Bytes freed.
     pub bytes_freed: u64,
+}
+
+/// An image checked and decoded, ready to be written.
+struct Pending<'a> {
+    name: String,
+    digest: Digest,
+    manifest: &'a [u8],
+    blobs: &'a BTreeMap<Digest, Vec<u8>>,
+    decoded: image::DecodedImage,
+    summary: String,
 }
 
 /// The local store.
@@ -188,12 +265,21 @@ const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Store {
     /// The store's default directory: `$WASME_HOME/store`, else `<data dir>/wasme/store`.
+    /// Fails when `WASME_HOME` (or its `store`) exists and is not a directory: listing it as
+    /// an empty store would hide the mistake.
     pub fn default_path() -> Result<PathBuf, StoreError> {
         let home = match std::env::var_os("WASME_HOME").filter(|h| !h.is_empty()) {
             Some(h) => PathBuf::from(h),
             None => dirs::data_dir().ok_or(StoreError::NoHome)?.join("wasme"),
         };
-        Ok(home.join("store"))
+        let store = home.join("store");
+        for path in [&home, &store] {
+            // `exists` follows symbolic links: a link to a directory is a directory.
+            if path.exists() && !path.is_dir() {
+                return Err(StoreError::NotADirectory(path.clone()));
+            }
+        }
+        Ok(store)
     }
 
     /// Opens (creating when needed) the store at [`Store::default_path`].
@@ -360,6 +446,29 @@ impl Store {
         manifest: &[u8],
         blobs: &BTreeMap<Digest, Vec<u8>>,
     ) -> Result<StoredImage, StoreError> {
+        let pending = self.check(reference, manifest, blobs)?;
+        self.insert(std::slice::from_ref(&pending))?;
+        let Pending { name, decoded, .. } = pending;
+        self.stored(name, manifest.to_vec(), decoded)
+    }
+
+    /// Stores several built images with one index update (as [`Store::add`] each, but the
+    /// index of a large store is rewritten once, not once per image). All or nothing.
+    pub fn add_all(&self, images: &[(&str, &BuiltImage)]) -> Result<(), StoreError> {
+        let pending = images
+            .iter()
+            .map(|(reference, image)| self.check(reference, &image.manifest, &image.blobs))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.insert(&pending)
+    }
+
+    /// Everything [`Store::add_manifest`] verifies before touching the store.
+    fn check<'a>(
+        &self,
+        reference: &str,
+        manifest: &'a [u8],
+        blobs: &'a BTreeMap<Digest, Vec<u8>>,
+    ) -> Result<Pending<'a>, StoreError> {
         let parsed = reference::parse(reference)?;
         let digest = Digest::of(manifest);
         if let Some(d) = reference::digest_of(&parsed)
@@ -379,25 +488,68 @@ impl Store {
                 });
             }
         }
-        let decoded = image::decode(manifest, |d| blobs.get(&d.digest).cloned())?;
-        let name = parsed.whole();
+        let decoded = match image::decode(manifest, |d| blobs.get(&d.digest).cloned()) {
+            Ok(d) => d,
+            Err(e) => {
+                // A refused image leaves nothing behind: a pull streams its blobs into the
+                // store before they can be decoded.
+                let given: Vec<Digest> = blobs.keys().cloned().collect();
+                self.discard_unreferenced(&given);
+                return Err(e.into());
+            }
+        };
+        let summary = EntrySummary {
+            format: decoded.format,
+            module_sha256: Digest::of(&decoded.module).hex().to_owned(),
+            module_size: decoded.module.len() as u64,
+            abi_versions: decoded.runtime_config.abi_versions.clone(),
+            root_ids: decoded.runtime_config.config.root_ids.clone(),
+        };
+        Ok(Pending {
+            name: parsed.whole(),
+            digest,
+            manifest,
+            blobs,
+            decoded,
+            summary: serde_json::to_string(&summary).unwrap_or_default(),
+        })
+    }
+
+    /// Writes checked images' blobs, then the index once, under the lock; on failure removes
+    /// the blobs it created, so the store is as it was.
+    fn insert(&self, pending: &[Pending<'_>]) -> Result<(), StoreError> {
         let _lock = self.lock(true)?;
         let mut created = Vec::new();
         let result = (|| {
-            for d in decoded.manifest.blobs() {
-                let data = blobs.get(&d.digest).ok_or_else(|| {
-                    StoreError::Image(ImageError::MissingBlob(d.digest.to_string()))
-                })?;
-                created.extend(self.put_blob(&d.digest, data)?);
+            for p in pending {
+                for d in p.decoded.manifest.blobs() {
+                    let data = p.blobs.get(&d.digest).ok_or_else(|| {
+                        StoreError::Image(ImageError::MissingBlob(d.digest.to_string()))
+                    })?;
+                    created.extend(self.put_blob(&d.digest, data)?);
+                }
+                created.extend(self.put_blob(&p.digest, p.manifest)?);
             }
-            created.extend(self.put_blob(&digest, manifest)?);
             let mut index = self.read_index()?;
-            index
-                .manifests
-                .retain(|e| e.annotations.get(REF_NAME) != Some(&name));
-            let mut entry = Descriptor::of(decoded.manifest.media_type(), manifest);
-            entry.annotations.insert(REF_NAME.to_string(), name.clone());
-            index.manifests.push(entry);
+            let names: BTreeSet<&String> = pending.iter().map(|p| &p.name).collect();
+            index.manifests.retain(|e| {
+                e.annotations
+                    .get(REF_NAME)
+                    .is_none_or(|n| !names.contains(n))
+            });
+            // The last of two images under one name wins, as with two `add` calls.
+            let mut entries = BTreeMap::new();
+            for p in pending {
+                let mut entry = Descriptor::of(p.decoded.manifest.media_type(), p.manifest);
+                entry
+                    .annotations
+                    .insert(REF_NAME.to_string(), p.name.clone());
+                entry
+                    .annotations
+                    .insert(SUMMARY_ANNOTATION.to_string(), p.summary.clone());
+                entries.insert(&p.name, entry);
+            }
+            index.manifests.extend(entries.into_values());
             index.manifests.sort_by(|a, b| {
                 a.annotations
                     .get(REF_NAME)
@@ -412,7 +564,7 @@ impl Store {
             }
             return Err(e);
         }
-        self.stored(name, manifest.to_vec(), decoded)
+        Ok(())
     }
 
     fn stored(
@@ -506,12 +658,14 @@ impl Store {
 
     /// Every image in the store, sorted by reference. Images that cannot be read are returned
     /// as errors in place, so one damaged image does not hide the others.
-    pub fn list(&self) -> Result<Vec<Result<StoredImage, StoreError>>, StoreError> {
+    pub fn list(&self) -> Result<Vec<Result<ImageSummary, StoreError>>, StoreError> {
         Ok(self.list_named()?.into_iter().map(|(_, r)| r).collect())
     }
 
     /// [`Store::list`] with each entry's reference, so a damaged image can be named (and
-    /// repaired: `package`/`pull` of that reference replaces damaged blobs).
+    /// repaired: `package`/`pull` of that reference replaces damaged blobs). Reads the index,
+    /// each manifest and config (digests checked) and the layers' sizes on disk, never the
+    /// layers themselves: a layer damaged in place is found by the commands that read it.
     pub fn list_named(&self) -> Result<Vec<NamedEntry>, StoreError> {
         let index = {
             let _lock = self.lock(false)?;
@@ -526,22 +680,68 @@ impl Store {
                     .get(REF_NAME)
                     .cloned()
                     .unwrap_or_else(|| e.digest.to_string());
-                (name.clone(), self.load(name, &e.digest))
+                (name.clone(), self.summarize(name, e))
             })
             .collect())
     }
 
+    /// The summary of one index entry (see [`Store::list_named`]); an entry written before
+    /// summaries were recorded, or by another tool, is decoded whole instead.
+    fn summarize(&self, reference: String, entry: &Descriptor) -> Result<ImageSummary, StoreError> {
+        let Some(recorded) = entry
+            .annotations
+            .get(SUMMARY_ANNOTATION)
+            .and_then(|s| serde_json::from_str::<EntrySummary>(s).ok())
+        else {
+            return self.load(reference, &entry.digest).map(|i| i.summary());
+        };
+        let manifest_bytes = self.read_blob(&entry.digest)?;
+        let manifest = Manifest::parse(&manifest_bytes)?;
+        self.read_blob(&manifest.config.digest)?;
+        for d in manifest.layers.iter() {
+            let path = blob_path(&self.root, &d.digest);
+            match std::fs::metadata(&path) {
+                Ok(m) if m.len() == d.size => {}
+                Ok(m) => {
+                    return Err(StoreError::Corrupt(format!(
+                        "blob {} holds {} bytes, its manifest says {}",
+                        d.digest,
+                        m.len(),
+                        d.size
+                    )));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(StoreError::Corrupt(format!("blob {} is missing", d.digest)));
+                }
+                Err(e) => return Err(io_err("read", &path, e)),
+            }
+        }
+        Ok(ImageSummary {
+            reference,
+            manifest_digest: entry.digest.clone(),
+            manifest_media_type: manifest.media_type().to_string(),
+            format: recorded.format,
+            wasm_sha256: recorded.module_sha256,
+            module_size: recorded.module_size,
+            root_ids: recorded.root_ids,
+            abi_versions: recorded.abi_versions,
+            size: manifest_bytes.len() as u64
+                + manifest.blobs().iter().map(|d| d.size).sum::<u64>(),
+        })
+    }
+
     /// Gives the image `src` the extra name `dst` (a tag reference).
-    pub fn tag(&self, src: &str, dst: &str) -> Result<StoredImage, StoreError> {
+    pub fn tag(&self, src: &str, dst: &str) -> Result<ImageSummary, StoreError> {
         let target = reference::parse(dst)?;
         if target.digest().is_some() {
             return Err(StoreError::DigestAsTag(dst.to_string()));
         }
         let name = target.whole();
-        let digest = {
+        let new = {
             let _lock = self.lock(true)?;
             let mut index = self.read_index()?;
             let (_, digest) = self.find(&index, src)?;
+            // Any entry of that manifest: a recorded summary describes the manifest, not the name.
             let entry = index
                 .manifests
                 .iter()
@@ -553,16 +753,16 @@ impl Store {
                 .retain(|e| e.annotations.get(REF_NAME) != Some(&name));
             let mut new = entry;
             new.annotations.insert(REF_NAME.to_string(), name.clone());
-            index.manifests.push(new);
+            index.manifests.push(new.clone());
             index.manifests.sort_by(|a, b| {
                 a.annotations
                     .get(REF_NAME)
                     .cmp(&b.annotations.get(REF_NAME))
             });
             self.write_index(&index)?;
-            digest
+            new
         };
-        self.load(name, &digest)
+        self.summarize(name, &new)
     }
 
     /// Removes `reference` (for a digest reference or bare digest: every name of that

@@ -27,6 +27,7 @@ mod other_sdks;
 mod registry_cli;
 mod registry_origins;
 mod registry_transfer;
+mod reliability_layers;
 mod reliability_registry;
 mod scenario_vacuous;
 mod store_cli;

@@ -357,3 +357,68 @@ fn leftovers_of_a_killed_writer_stay_invisible_and_are_collected() {
     );
     assert_eq!(store.resolve("f:1").unwrap().manifest_digest, digest);
 }
+
+#[test]
+fn a_wasme_home_that_is_not_a_directory_is_an_error_not_an_empty_store() {
+    let env = TestEnv::new();
+    let file = env.dir.path().join("home-is-a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    for args in [
+        vec!["images"],
+        vec!["images", "--json"],
+        vec!["inspect", "x:1"],
+    ] {
+        let out = env.run_with(&args, &[("WASME_HOME", file.as_os_str())]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded:\n{err}");
+        assert_ne!(out.status.code(), Some(101), "{err}");
+        assert!(
+            err.contains("is not a directory") && err.contains("WASME_HOME"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "printed a table anyway");
+    }
+    // A store path that is a file is the same mistake one level down.
+    let home = env.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("store"), b"x").unwrap();
+    let out = env.run_with(&["images"], &[("WASME_HOME", home.as_os_str())]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a directory"));
+    // A symbolic link to a directory is a directory.
+    let real = env.dir.path().join("real-home");
+    std::fs::create_dir_all(&real).unwrap();
+    let link = env.dir.path().join("linked-home");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    env.ok_with(&["images"], &[("WASME_HOME", link.as_os_str())]);
+}
+
+#[test]
+fn images_and_tag_read_no_layer() {
+    // A layer replaced by garbage of the same length: listing and tagging do not read layers
+    // (they read the index, manifests and configs), so they still work; every command that
+    // reads the module finds the damage.
+    let env = TestEnv::new();
+    let wasm = env.write_module("f.wasm", &filter_module(8));
+    env.ok(&["package", wasm.to_str().unwrap(), "--tag", "f:1"]);
+    let inspect: serde_json::Value =
+        serde_json::from_str(&env.ok(&["inspect", "f:1", "--json"])).unwrap();
+    let layer = inspect["manifest"]["layers"][0]["digest"].as_str().unwrap();
+    let path = env
+        .store()
+        .join("blobs/sha256")
+        .join(layer.trim_start_matches("sha256:"));
+    let len = std::fs::metadata(&path).unwrap().len() as usize;
+    std::fs::write(&path, vec![0x55; len]).unwrap();
+    let listed: serde_json::Value = serde_json::from_str(&env.ok(&["images", "--json"])).unwrap();
+    assert_eq!(listed[0]["wasmSha256"], inspect["wasmSha256"]);
+    assert_eq!(listed[0]["moduleSize"], inspect["moduleSize"]);
+    assert_eq!(listed[0]["rootIds"], inspect["rootIds"]);
+    env.ok(&["tag", "f:1", "f:2"]);
+    let err = env.fails(&["inspect", "f:2"]);
+    assert!(err.contains("damaged"), "{err}");
+    // A missing layer is seen by its size on disk, without reading it.
+    std::fs::remove_file(&path).unwrap();
+    let err = env.fails(&["images"]);
+    assert!(err.contains("damaged") && err.contains("missing"), "{err}");
+}
