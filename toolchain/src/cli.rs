@@ -49,6 +49,15 @@ pub enum Command {
     Push(commands::registry::PushArgs),
     /// Pull an image from a registry into the local store.
     Pull(commands::registry::PullArgs),
+    /// Generate a signing key pair.
+    #[command(subcommand)]
+    Key(commands::sign::KeyCommand),
+    /// Sign an image (Sigstore bundle attached as an OCI referrer, as cosign v3 writes it).
+    Sign(commands::sign::SignArgs),
+    /// Verify an image's signature; prints the verified digest, fails otherwise.
+    Verify(commands::sign::VerifyArgs),
+    /// Print the SBOM (CycloneDX) attached to an image.
+    Sbom(commands::sign::SbomArgs),
     /// Log in to a registry (verifies the credentials first).
     Login(commands::registry::LoginArgs),
     /// Forget the credentials for a registry.
@@ -167,6 +176,10 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Export(a) => commands::store::export(a),
         Command::Push(a) => commands::registry::push(a),
         Command::Pull(a) => commands::registry::pull(a),
+        Command::Key(c) => commands::sign::key(c),
+        Command::Sign(a) => commands::sign::sign(a),
+        Command::Verify(a) => commands::sign::verify(a),
+        Command::Sbom(a) => commands::sign::sbom(a),
         Command::Login(a) => commands::registry::login(a),
         Command::Logout(a) => commands::registry::logout(a),
         Command::Deploy(c) => commands::deploy::deploy(c),

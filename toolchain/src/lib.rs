@@ -10,6 +10,8 @@
 //! * [`shell`] — every line printed for people (status, warnings, errors) and for scripts
 //!   (results, `--message-format json`), in cargo's style.
 //! * [`registry`] — the registry client, its credentials and progress output.
+//! * [`sign`] — keys, Sigstore bundles, attestations (provenance, SBOM) as OCI referrers, and
+//!   the fail-closed verification gate.
 //! * [`deploy`] — pure rendering of Istio/Envoy manifests; I/O only behind
 //!   [`deploy::resolve::ImageResolver`].
 //! * [`build`] — the build pipeline's packaging stage ([`build::build_image`]: the harness's
@@ -33,4 +35,5 @@ pub mod registry;
 pub mod run;
 pub mod scenario;
 pub mod shell;
+pub mod sign;
 pub mod store;

@@ -7,4 +7,5 @@ pub mod cache;
 pub mod deploy;
 pub mod fuzz;
 pub mod registry;
+pub mod sign;
 pub mod store;

@@ -193,11 +193,17 @@ pub struct InspectArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Check the image's signatures and attestations with these public keys.
+    #[command(flatten)]
+    pub verify: super::sign::VerifyKeyArgs,
 }
 
 /// Runs `cargo wasme inspect`.
 pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
-    let image = open_existing(&args.reference)?.resolve_local(&args.reference)?;
+    let store = open_existing(&args.reference)?;
+    let image = store.resolve_local(&args.reference)?;
+    let referrers =
+        super::sign::referrers_report(&store, &image.manifest_digest, &args.verify.policy()?);
     let info = ModuleInfo::parse(image.wasm())
         .with_context(|| format!("the module in {} is not valid", image.reference))?;
     let manifest: serde_json::Value = serde_json::from_slice(&image.manifest_bytes)?;
@@ -212,6 +218,7 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
         out["exports"] = serde_json::to_value(&info.exports)?;
         out["manifest"] = manifest;
         out["config"] = config;
+        out["referrers"] = referrers;
         if shell::is_json() {
             shell::json("image-inspected", &out);
         } else {
@@ -247,6 +254,7 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     }
     println!("Manifest:\n{}", serde_json::to_string_pretty(&manifest)?);
     println!("Config:\n{}", serde_json::to_string_pretty(&config)?);
+    super::sign::print_referrers(&referrers);
     Ok(ExitCode::SUCCESS)
 }
 
