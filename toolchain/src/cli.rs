@@ -22,6 +22,11 @@ pub struct Cli {
     /// The form of results on stdout: human, or json (one object per line).
     #[arg(long, value_enum, global = true, value_name = "FMT", default_value_t = MessageFormat::Human)]
     pub message_format: MessageFormat,
+    /// Refuse an image unless a signature of its digest verifies under this public key (SPKI
+    /// PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says
+    /// what verified. Default: the `WASME_VERIFY_KEY` path list.
+    #[arg(long = "verify-key", value_name = "FILE", global = true)]
+    pub verify_key: Vec<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
     }
     let cli = cli::Cli::parse_from(args);
     cli.init_output();
+    commands::sign::set_global_keys(cli.verify_key.clone());
     match cli::dispatch(cli.command) {
         Ok(code) => code,
         Err(err) => {

@@ -301,6 +301,14 @@ fn which_module(arg: &str) -> anyhow::Result<String> {
                 image.root_ids.join(",")
             ),
         );
+        // The verification gate (`sign`): with a key configured, only a verified digest runs.
+        let policy = super::sign::global_policy()?;
+        let gate = cargo_wasme::sign::verify::gate_store(&store, &expanded, &policy)
+            .map_err(|e| anyhow::anyhow!("{e}; nothing was run"))?;
+        if let Some(g) = gate {
+            super::sign::report_gate(&expanded, &Some(g.clone()));
+            return Ok(g.digest.to_string());
+        }
     }
     Ok(expanded)
 }

@@ -150,7 +150,19 @@ fn sync(registry: &Registry, refs: &[String], dir: &Path) -> (BTreeSet<String>, 
 /// Reads `reference` from its registry and writes its module; returns its file name and
 /// whether it was written now (false: already there, complete).
 fn cache_one(registry: &Registry, reference: &str, dir: &Path) -> anyhow::Result<(String, bool)> {
-    let (_, image) = registry::block_on(registry.inspect(reference))?;
+    // The verification gate (`sign`): with a key configured, only the digest a signature
+    // verified is fetched and served.
+    let policy = super::sign::global_policy()?;
+    let gate = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(cargo_wasme::sign::verify::gate(
+            registry, reference, &policy,
+        ))
+        .map_err(|e| anyhow::anyhow!("{e}; the module is not served"))?;
+    super::sign::report_gate(reference, &gate);
+    let target = gate.map_or_else(|| reference.to_string(), |g| g.pinned);
+    let (_, image) = registry::block_on(registry.inspect(&target))?;
     let name = Digest::of(&image.module).hex().to_owned();
     let path = dir.join(&name);
     if std::fs::read(&path).is_ok_and(|have| Digest::of(&have).hex() == name) {

@@ -142,11 +142,31 @@ pub struct PullArgs {
 
 /// Runs `cargo wasme pull`: stores the image and prints its manifest digest on stdout.
 pub fn pull(args: PullArgs) -> anyhow::Result<ExitCode> {
-    let store = open()?;
+    let policy = super::sign::global_policy()?;
     let registry = Registry::new(args.connection.options());
-    let image = match runtime()?.block_on(registry.pull(&store, &args.reference)) {
+    let runtime = runtime()?;
+    // The verification gate (`sign`): with a key configured, nothing is stored unless a
+    // signature verifies, and the verified digest is what is pulled.
+    let gate = match runtime.block_on(cargo_wasme::sign::verify::gate(
+        &registry,
+        &args.reference,
+        &policy,
+    )) {
+        Ok(gate) => gate,
+        Err(e) => return Ok(super::sign::failed(&e)),
+    };
+    super::sign::report_gate(&args.reference, &gate);
+    let store = open()?;
+    let target = gate
+        .as_ref()
+        .map_or(args.reference.as_str(), |g| g.pinned.as_str());
+    let image = match runtime.block_on(registry.pull(&store, target)) {
         Ok(image) => image,
         Err(e) => return Ok(failed(&e, None)),
+    };
+    let image = match &gate {
+        Some(g) => super::sign::keep_verified(&store, g, &args.reference)?.unwrap_or(image),
+        None => image,
     };
     shell::status(
         "Pulled",

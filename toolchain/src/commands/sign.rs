@@ -17,21 +17,19 @@ use std::process::ExitCode;
 /// The environment variable holding the private key's password.
 pub const PASSWORD_ENV: &str = "WASME_KEY_PASSWORD";
 
-/// `--verify-key`: the verification gate's keys, for every command that runs, pulls, caches or
-/// deploys a module.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct VerifyKeyArgs {
-    /// Refuse the image unless a signature verifies under this public key (SPKI PEM; may be
-    /// given several times; default: the `WASME_VERIFY_KEY` path list).
-    #[arg(long = "verify-key", value_name = "FILE")]
-    pub verify_key: Vec<PathBuf>,
+/// The global `--verify-key` files (set once by `main`).
+static GLOBAL_KEYS: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
+
+/// Records the global `--verify-key` files for [`global_policy`].
+pub fn set_global_keys(files: Vec<PathBuf>) {
+    let _ = GLOBAL_KEYS.set(files);
 }
 
-impl VerifyKeyArgs {
-    /// The policy: these keys, else `WASME_VERIFY_KEY`'s.
-    pub fn policy(&self) -> anyhow::Result<Policy> {
-        Policy::from_args_or_env(&self.verify_key).context("cannot read the verification keys")
-    }
+/// The verification gate's policy for this process: the global `--verify-key` files, else
+/// the `WASME_VERIFY_KEY` path list; empty (no check) when neither is given.
+pub fn global_policy() -> anyhow::Result<Policy> {
+    let files = GLOBAL_KEYS.get().cloned().unwrap_or_default();
+    Policy::from_args_or_env(&files).context("cannot read the verification keys")
 }
 
 /// Prints a gate's verdict on stderr (a status line) when it verified something.
@@ -47,6 +45,25 @@ pub fn report_gate(what: &str, gate: &Option<Gate>) {
             ),
         );
     }
+}
+
+/// After a gated pull by digest: the image also gets the tag it was asked for (when it was a
+/// tag), and the store keeps the signature that verified it.
+pub fn keep_verified(
+    store: &Store,
+    gate: &Gate,
+    reference: &str,
+) -> anyhow::Result<Option<cargo_wasme::store::StoredImage>> {
+    store
+        .add_referrer(&gate.referrer)
+        .context("cannot keep the signature in the local store")?;
+    let tagged = cargo_wasme::reference::parse(reference)
+        .ok()
+        .filter(|r| r.digest().is_none())
+        .map(|_| store.tag(&gate.pinned, reference))
+        .transpose()
+        .context("cannot tag the verified image")?;
+    Ok(tagged)
 }
 
 /// Prints a signing/verification failure with its help line; returns the failure exit code.
@@ -171,8 +188,9 @@ impl WhereArgs {
         if self.remote {
             return Ok(None);
         }
-        let store = Store::open_default().context("cannot open the local store")?;
-        Ok(store.resolve(reference).is_ok().then_some(store))
+        // Never creates a store: verifying must write nothing.
+        let store = Store::open_default_existing().context("cannot open the local store")?;
+        Ok(store.filter(|s| s.resolve(reference).is_ok()))
     }
 
     fn registry(&self) -> Registry {

@@ -193,17 +193,17 @@ pub struct InspectArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-    /// Check the image's signatures and attestations with these public keys.
-    #[command(flatten)]
-    pub verify: super::sign::VerifyKeyArgs,
 }
 
 /// Runs `cargo wasme inspect`.
 pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let store = open_existing(&args.reference)?;
     let image = store.resolve_local(&args.reference)?;
-    let referrers =
-        super::sign::referrers_report(&store, &image.manifest_digest, &args.verify.policy()?);
+    let referrers = super::sign::referrers_report(
+        &store,
+        &image.manifest_digest,
+        &super::sign::global_policy()?,
+    );
     let info = ModuleInfo::parse(image.wasm())
         .with_context(|| format!("the module in {} is not valid", image.reference))?;
     let manifest: serde_json::Value = serde_json::from_slice(&image.manifest_bytes)?;

@@ -199,17 +199,22 @@ pub fn check_referrers(
         .collect()
 }
 
-/// The first signature that verifies, or an error naming everything that was found.
+/// The first signature that verifies (and its referrer), or an error naming everything that
+/// was found.
 pub fn require_signature(
     what: &str,
     digest: &Digest,
     referrers: &[Referrer],
     problems: &[String],
     keys: &[PublicKey],
-) -> Result<Verified, SignError> {
+) -> Result<(Verified, Referrer), SignError> {
     let checked = check_referrers(digest, referrers, SIGN_PREDICATES, keys);
-    if let Some(v) = checked.iter().find_map(|c| c.verdict.as_ref().ok()) {
-        return Ok(v.clone());
+    if let Some((v, r)) = checked
+        .iter()
+        .zip(referrers)
+        .find_map(|(c, r)| c.verdict.as_ref().ok().map(|v| (v, r)))
+    {
+        return Ok((v.clone(), r.clone()));
     }
     let key_list = keys
         .iter()
@@ -303,6 +308,8 @@ pub struct Gate {
     pub pinned: String,
     /// The signature that verified.
     pub verified: Verified,
+    /// The referrer that carried it (what `pull` keeps in the store with the image).
+    pub referrer: Referrer,
 }
 
 /// `reference` pinned to `digest`.
@@ -328,7 +335,7 @@ pub async fn gate(
     }
     let parsed = reference::parse(reference).map_err(crate::registry::RegistryError::from)?;
     let found = registry.referrers(reference, None).await?;
-    let verified = require_signature(
+    let (verified, referrer) = require_signature(
         &parsed.whole(),
         &found.digest,
         &found.referrers,
@@ -339,6 +346,7 @@ pub async fn gate(
         pinned: pin(&parsed, &found.digest),
         digest: found.digest,
         verified,
+        referrer,
     }))
 }
 
@@ -373,7 +381,7 @@ pub fn gate_store(
     }
     let image = store.resolve(reference)?;
     let referrers = store.referrers(&image.manifest_digest, None)?;
-    let verified = require_signature(
+    let (verified, referrer) = require_signature(
         &image.reference,
         &image.manifest_digest,
         &referrers,
@@ -387,5 +395,6 @@ pub fn gate_store(
         digest: image.manifest_digest,
         pinned,
         verified,
+        referrer,
     }))
 }

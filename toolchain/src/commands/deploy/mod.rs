@@ -201,7 +201,9 @@ fn default_id(image: &str) -> anyhow::Result<String> {
 fn store_resolver(offline: bool) -> anyhow::Result<StoreResolver> {
     Ok(StoreResolver::open_default()
         .context("cannot open the local image store")?
-        .offline(offline))
+        .offline(offline)
+        // The verification gate (`sign`): `--verify-key` (global) or WASME_VERIFY_KEY.
+        .verify(super::sign::global_policy()?))
 }
 
 fn filter_deployment_from(a: &IstioDeployArgs) -> anyhow::Result<FilterDeployment> {
@@ -225,6 +227,7 @@ fn filter_deployment_from(a: &IstioDeployArgs) -> anyhow::Result<FilterDeploymen
             config: a.config.as_deref().map(FilterConfig::from_flag),
             root_id: a.root_id.clone(),
             image_pull_options: (pull != ImagePullOptions::default()).then_some(pull),
+            verify: None,
             patch_context: a.patch_context,
             phase: a.phase,
             priority: a.priority,
@@ -265,6 +268,7 @@ fn deploy_istio(a: IstioDeployArgs) -> anyhow::Result<ExitCode> {
     let options = PullOptions {
         plain_http: a.plain_http,
         insecure_skip_verify: false,
+        verify_keys: Vec::new(),
     };
     // Pin the reference before anything is printed: the output never floats on a tag.
     let image = resolve_pinned(&resolver, &a.image, &options)?;
@@ -380,6 +384,7 @@ fn deploy_envoy(a: EnvoyDeployArgs) -> anyhow::Result<ExitCode> {
         )
     })?;
     let resolver = resolver.context("the local store disappeared")?;
+    resolver.verify_stored(&a.image)?;
     let wasm_path = export_module(&resolver, &stored, a.module_path.as_deref())?;
     let bootstrap = EnvoyBootstrap {
         id,
