@@ -52,11 +52,13 @@ fn deploy_render_run_and_cache_refuse_what_does_not_verify() {
     };
     let file = env.dir.path().join("fd.yaml");
     std::fs::write(&file, doc(&unsigned)).unwrap();
-    let out = env.run_with(&["render", file.to_str().unwrap()], &vars);
+    let out = env.run_with(&["render", "-f", file.to_str().unwrap()], &vars);
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("has no signature"), "{err}");
     std::fs::write(&file, doc(&signed)).unwrap();
-    let rendered = env.ok_with(&["render", file.to_str().unwrap()], &vars);
+    let rendered = env.ok_with(&["render", "-f", file.to_str().unwrap()], &vars);
     assert!(rendered.contains(&signed_digest), "{rendered}");
 
     // A FilterDeployment's own `verify.keys` (no flag, no environment)…
@@ -67,11 +69,11 @@ fn deploy_render_run_and_cache_refuse_what_does_not_verify() {
         )
     };
     std::fs::write(&file, with_keys(&unsigned, pubkey)).unwrap();
-    let err = env.fails(&["render", file.to_str().unwrap()]);
+    let err = env.fails(&["render", "-f", file.to_str().unwrap()]);
     assert!(err.contains("has no signature"), "{err}");
     std::fs::write(&file, with_keys(&signed, pubkey)).unwrap();
     assert!(
-        env.ok(&["render", file.to_str().unwrap()])
+        env.ok(&["render", "-f", file.to_str().unwrap()])
             .contains(&signed_digest)
     );
     // …adds to the operator's keys and never replaces them: a document naming the key that
@@ -79,10 +81,10 @@ fn deploy_render_run_and_cache_refuse_what_does_not_verify() {
     let foreign_pub = other.with_extension("pub");
     std::fs::write(&file, with_keys(&foreign, foreign_pub.to_str().unwrap())).unwrap();
     assert!(
-        env.ok(&["render", file.to_str().unwrap()])
+        env.ok(&["render", "-f", file.to_str().unwrap()])
             .contains("sha256:")
     );
-    let err = env.fails_with(&["render", file.to_str().unwrap()], &vars);
+    let err = env.fails_with(&["render", "-f", file.to_str().unwrap()], &vars);
     assert!(err.contains("signed by a key not given"), "{err}");
 
     // deploy envoy (the local store's copy and its referrers).
@@ -104,6 +106,8 @@ fn deploy_render_run_and_cache_refuse_what_does_not_verify() {
     };
     let out = envoy(&unsigned);
     assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("has no signature"), "{err}");
     assert!(
         !bootstrap.exists(),
         "no bootstrap is written for a refused image"
@@ -138,6 +142,8 @@ fn deploy_render_run_and_cache_refuse_what_does_not_verify() {
     };
     let out = cache(&vars);
     assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("has no signature"), "{err}");
     assert!(
         snapshot(&dir).is_empty(),
         "{:?}",
