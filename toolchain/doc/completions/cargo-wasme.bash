@@ -52,6 +52,9 @@ _cargo__wasme() {
             cargo__wasme,inspect)
                 cmd="cargo__wasme__subcmd__inspect"
                 ;;
+            cargo__wasme,key)
+                cmd="cargo__wasme__subcmd__key"
+                ;;
             cargo__wasme,login)
                 cmd="cargo__wasme__subcmd__login"
                 ;;
@@ -79,6 +82,12 @@ _cargo__wasme() {
             cargo__wasme,run)
                 cmd="cargo__wasme__subcmd__run"
                 ;;
+            cargo__wasme,sbom)
+                cmd="cargo__wasme__subcmd__sbom"
+                ;;
+            cargo__wasme,sign)
+                cmd="cargo__wasme__subcmd__sign"
+                ;;
             cargo__wasme,tag)
                 cmd="cargo__wasme__subcmd__tag"
                 ;;
@@ -87,6 +96,9 @@ _cargo__wasme() {
                 ;;
             cargo__wasme,undeploy)
                 cmd="cargo__wasme__subcmd__undeploy"
+                ;;
+            cargo__wasme,verify)
+                cmd="cargo__wasme__subcmd__verify"
                 ;;
             cargo__wasme__subcmd__deploy,envoy)
                 cmd="cargo__wasme__subcmd__deploy__subcmd__envoy"
@@ -142,6 +154,9 @@ _cargo__wasme() {
             cargo__wasme__subcmd__help,inspect)
                 cmd="cargo__wasme__subcmd__help__subcmd__inspect"
                 ;;
+            cargo__wasme__subcmd__help,key)
+                cmd="cargo__wasme__subcmd__help__subcmd__key"
+                ;;
             cargo__wasme__subcmd__help,login)
                 cmd="cargo__wasme__subcmd__help__subcmd__login"
                 ;;
@@ -169,6 +184,12 @@ _cargo__wasme() {
             cargo__wasme__subcmd__help,run)
                 cmd="cargo__wasme__subcmd__help__subcmd__run"
                 ;;
+            cargo__wasme__subcmd__help,sbom)
+                cmd="cargo__wasme__subcmd__help__subcmd__sbom"
+                ;;
+            cargo__wasme__subcmd__help,sign)
+                cmd="cargo__wasme__subcmd__help__subcmd__sign"
+                ;;
             cargo__wasme__subcmd__help,tag)
                 cmd="cargo__wasme__subcmd__help__subcmd__tag"
                 ;;
@@ -178,14 +199,32 @@ _cargo__wasme() {
             cargo__wasme__subcmd__help,undeploy)
                 cmd="cargo__wasme__subcmd__help__subcmd__undeploy"
                 ;;
+            cargo__wasme__subcmd__help,verify)
+                cmd="cargo__wasme__subcmd__help__subcmd__verify"
+                ;;
             cargo__wasme__subcmd__help__subcmd__deploy,envoy)
                 cmd="cargo__wasme__subcmd__help__subcmd__deploy__subcmd__envoy"
                 ;;
             cargo__wasme__subcmd__help__subcmd__deploy,istio)
                 cmd="cargo__wasme__subcmd__help__subcmd__deploy__subcmd__istio"
                 ;;
+            cargo__wasme__subcmd__help__subcmd__key,generate)
+                cmd="cargo__wasme__subcmd__help__subcmd__key__subcmd__generate"
+                ;;
             cargo__wasme__subcmd__help__subcmd__undeploy,istio)
                 cmd="cargo__wasme__subcmd__help__subcmd__undeploy__subcmd__istio"
+                ;;
+            cargo__wasme__subcmd__key,generate)
+                cmd="cargo__wasme__subcmd__key__subcmd__generate"
+                ;;
+            cargo__wasme__subcmd__key,help)
+                cmd="cargo__wasme__subcmd__key__subcmd__help"
+                ;;
+            cargo__wasme__subcmd__key__subcmd__help,generate)
+                cmd="cargo__wasme__subcmd__key__subcmd__help__subcmd__generate"
+                ;;
+            cargo__wasme__subcmd__key__subcmd__help,help)
+                cmd="cargo__wasme__subcmd__key__subcmd__help__subcmd__help"
                 ;;
             cargo__wasme__subcmd__undeploy,help)
                 cmd="cargo__wasme__subcmd__undeploy__subcmd__help"
@@ -206,7 +245,7 @@ _cargo__wasme() {
 
     case "${cmd}" in
         cargo__wasme)
-            opts="-v -q -h -V --verbose --quiet --color --message-format --help --version build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help"
+            opts="-v -q -h -V --verbose --quiet --color --message-format --verify-key --help --version build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -220,6 +259,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -228,7 +271,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__bench)
-            opts="-p -F -v -q -h --package --scenario --root-id --config --cluster --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --baseline --threshold --samples --verbose --quiet --color --message-format --help"
+            opts="-p -F -v -q -h --package --scenario --root-id --config --cluster --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --baseline --threshold --samples --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -294,6 +337,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -302,7 +349,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__build)
-            opts="-p -t -F -v -q -h --manifest-path --package --tag --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --format --root-id --verbose --quiet --color --message-format --help"
+            opts="-p -t -F -v -q -h --manifest-path --package --tag --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --format --root-id --sign --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -352,12 +399,20 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sign)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --message-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -368,7 +423,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__cache)
-            opts="-v -q -h --refs --dir --interval --once --plain-http --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --refs --dir --interval --once --plain-http --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -394,6 +449,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -402,7 +461,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__completions)
-            opts="-v -q -h --verbose --quiet --color --message-format --help bash elvish fish powershell zsh"
+            opts="-v -q -h --verbose --quiet --color --message-format --verify-key --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -414,6 +473,10 @@ _cargo__wasme() {
                     ;;
                 --message-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -424,7 +487,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__crd)
-            opts="-v -q -h --json --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --json --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -436,6 +499,10 @@ _cargo__wasme() {
                     ;;
                 --message-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -446,7 +513,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__deploy)
-            opts="-v -q -h --verbose --quiet --color --message-format --help istio envoy help"
+            opts="-v -q -h --verbose --quiet --color --message-format --verify-key --help istio envoy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -460,6 +527,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -468,7 +539,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__deploy__subcmd__envoy)
-            opts="-o -v -q -h --id --config --root-id --listen-address --port --upstream-name --upstream-address --admin-port --type --module-path --output --verbose --quiet --color --message-format --help"
+            opts="-o -v -q -h --id --config --root-id --listen-address --port --upstream-name --upstream-address --admin-port --type --module-path --output --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -528,6 +599,10 @@ _cargo__wasme() {
                     ;;
                 --message-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -594,7 +669,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__deploy__subcmd__istio)
-            opts="-n -v -q -h --id --namespace --labels --config --root-id --api --istio-version --phase --priority --fail-strategy --pull-policy --pull-secret --patch-context --workload-type --type --plain-http --offline --filter-deployment --kustomize --apply --verbose --quiet --color --message-format --help"
+            opts="-n -v -q -h --id --namespace --labels --config --root-id --api --istio-version --phase --priority --fail-strategy --pull-policy --pull-secret --patch-context --workload-type --type --plain-http --offline --filter-deployment --kustomize --apply --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -676,6 +751,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -684,7 +763,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__export)
-            opts="-o -v -q -h --output --verbose --quiet --color --message-format --help"
+            opts="-o -v -q -h --output --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -706,6 +785,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -714,7 +797,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__fuzz)
-            opts="-p -F -v -q -h --package --scenario --root-id --config --cluster --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --time --runs --seed --grpc --tcp --invariant --fuel-budget --output --verbose --quiet --color --message-format --help"
+            opts="-p -F -v -q -h --package --scenario --root-id --config --cluster --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --time --runs --seed --grpc --tcp --invariant --fuel-budget --output --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -792,6 +875,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -800,7 +887,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__help)
-            opts="build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help"
+            opts="build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1009,6 +1096,34 @@ _cargo__wasme() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cargo__subcmd__wasme__subcmd__help__subcmd__key)
+            opts="generate"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__help__subcmd__key__subcmd__generate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cargo__subcmd__wasme__subcmd__help__subcmd__login)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1135,6 +1250,34 @@ _cargo__wasme() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cargo__subcmd__wasme__subcmd__help__subcmd__sbom)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__help__subcmd__sign)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cargo__subcmd__wasme__subcmd__help__subcmd__tag)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1191,8 +1334,22 @@ _cargo__wasme() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cargo__subcmd__wasme__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cargo__subcmd__wasme__subcmd__images)
-            opts="-v -q -h --json --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --json --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1206,6 +1363,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1214,7 +1375,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__init)
-            opts="-y -v -q -h --template --name --yes --sdk-path --sdk-version --verbose --quiet --color --message-format --help"
+            opts="-y -v -q -h --template --name --yes --sdk-path --sdk-version --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1244,6 +1405,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1252,7 +1417,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__inspect)
-            opts="-v -q -h --json --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --json --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1266,6 +1431,104 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__key)
+            opts="-v -q -h --verbose --quiet --color --message-format --verify-key --help generate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --message-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__key__subcmd__generate)
+            opts="-v -q -h --verbose --quiet --color --message-format --verify-key --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --message-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__key__subcmd__help)
+            opts="generate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__key__subcmd__help__subcmd__generate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__key__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -1274,7 +1537,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__login)
-            opts="-u -v -q -h --username --password --password-stdin --plain-http --insecure --verbose --quiet --color --message-format --help"
+            opts="-u -v -q -h --username --password --password-stdin --plain-http --insecure --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1300,6 +1563,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1308,7 +1575,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__logout)
-            opts="-v -q -h --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1320,6 +1587,10 @@ _cargo__wasme() {
                     ;;
                 --message-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1330,7 +1601,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__man)
-            opts="-v -q -h --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1344,6 +1615,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1352,7 +1627,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__package)
-            opts="-t -v -q -h --tag --format --root-id --verbose --quiet --color --message-format --help"
+            opts="-t -v -q -h --tag --format --root-id --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1382,6 +1657,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1390,7 +1669,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__pull)
-            opts="-v -q -h --plain-http --insecure --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --plain-http --insecure --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1402,6 +1681,10 @@ _cargo__wasme() {
                     ;;
                 --message-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1412,18 +1695,26 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__push)
-            opts="-v -q -h --plain-http --insecure --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --sign --plain-http --insecure --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --sign)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --message-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1434,7 +1725,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__render)
-            opts="-f -v -q -h --filename --krm --offline --insecure-registry --kustomize --verbose --quiet --color --message-format --help"
+            opts="-f -v -q -h --filename --krm --offline --insecure-registry --kustomize --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1464,6 +1755,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1472,7 +1767,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__rmi)
-            opts="-v -q -h --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1486,6 +1781,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1494,7 +1793,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__run)
-            opts="-X -H -d -p -F -v -q -h --method --path --authority --header --body --body-file --trailer --request-file --response-status --response-header --response-body --config --config-file --vm-config --root-id --env --property --worker-config --cluster --tcp --trace --package --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --verbose --quiet --color --message-format --help"
+            opts="-X -H -d -p -F -v -q -h --method --path --authority --header --body --body-file --trailer --request-file --response-status --response-header --response-body --config --config-file --vm-config --root-id --env --property --worker-config --cluster --tcp --trace --package --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1620,6 +1919,70 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__sbom)
+            opts="-v -q -h --key --remote --plain-http --insecure --verbose --quiet --color --message-format --verify-key --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --message-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__sign)
+            opts="-v -q -h --key --remote --plain-http --insecure --verbose --quiet --color --message-format --verify-key --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --message-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1628,7 +1991,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__tag)
-            opts="-v -q -h --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1642,6 +2005,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1650,7 +2017,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__test)
-            opts="-F -v -q -h --junit --module --trace --print-schema --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --verbose --quiet --color --message-format --help"
+            opts="-F -v -q -h --junit --module --trace --print-schema --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1688,6 +2055,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1696,7 +2067,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__undeploy)
-            opts="-v -q -h --verbose --quiet --color --message-format --help istio help"
+            opts="-v -q -h --verbose --quiet --color --message-format --verify-key --help istio help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1708,6 +2079,10 @@ _cargo__wasme() {
                     ;;
                 --message-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1760,7 +2135,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__undeploy__subcmd__istio)
-            opts="-n -v -q -h --id --namespace --api --labels --workload-type --kustomize --apply --verbose --quiet --color --message-format --help"
+            opts="-n -v -q -h --id --namespace --api --labels --workload-type --kustomize --apply --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1800,6 +2175,40 @@ _cargo__wasme() {
                     ;;
                 --message-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__verify)
+            opts="-v -q -h --key --remote --plain-http --insecure --verbose --quiet --color --message-format --verify-key --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --message-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
