@@ -17,85 +17,24 @@
 mod auth;
 pub mod credentials;
 mod error;
+mod options;
 pub mod progress;
 pub mod pull;
 mod push;
 pub mod referrers;
 pub mod retry;
 
-use error::Ctx;
+pub use auth::AuthError;
 pub use error::{CredentialSource, RegistryError};
+pub use options::RegistryOptions;
 
 use crate::image;
-use crate::reference::Digest;
-use crate::reference::{self, Reference};
+use crate::reference::{self, Digest};
 use crate::store::{Store, StoredImage};
+use auth::{Operation, Session};
 use credentials::Credential;
-use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, RegistryOperation};
 use progress::Progress;
 use std::future::Future;
-use std::time::Duration;
-
-/// How to reach registries.
-#[derive(Debug, Clone)]
-pub struct RegistryOptions {
-    /// Speak plain HTTP to every registry (always done for localhost and 127.0.0.1).
-    pub plain_http: bool,
-    /// Accept invalid TLS certificates (and fall back to plain HTTP when asked).
-    pub insecure: bool,
-    /// Report blob transfers on stderr.
-    pub progress: bool,
-    /// Attempts per request on 5xx, 429 and broken connections (at least 1); see [`retry`].
-    pub attempts: u32,
-    /// First backoff delay; doubles per retry (a `Retry-After` replaces it).
-    pub backoff: Duration,
-    /// Use these credentials instead of looking them up.
-    pub credential: Option<Credential>,
-    /// How long a transfer may go without receiving a byte before it fails (default
-    /// [`pull::DEFAULT_READ_TIMEOUT`], or `WASME_READ_TIMEOUT` seconds).
-    pub read_timeout: Duration,
-    /// The slowest average a download may run at, in bytes per second, after the first read
-    /// timeout's grace (default [`pull::DEFAULT_MIN_TRANSFER_RATE`], or
-    /// `WASME_MIN_TRANSFER_RATE`): what stops a registry that trickles one byte before every
-    /// read timeout.
-    pub min_transfer_rate: u64,
-    /// The largest layer `pull` accepts, whatever its manifest declares (default
-    /// [`pull::DEFAULT_MAX_LAYER_SIZE`], or `WASME_MAX_LAYER_BYTES`).
-    pub max_layer_size: u64,
-    /// Bytes per `PATCH` of a chunked blob upload (raised to the registry's
-    /// `OCI-Chunk-Min-Length` when it asks for more).
-    pub chunk_size: usize,
-}
-
-/// A positive number from the environment variable `name`, if set.
-fn env_number(name: &str) -> Option<u64> {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|n| *n > 0)
-}
-
-impl Default for RegistryOptions {
-    fn default() -> Self {
-        RegistryOptions {
-            plain_http: false,
-            insecure: false,
-            progress: false,
-            attempts: 4,
-            backoff: Duration::from_millis(250),
-            credential: None,
-            read_timeout: env_number("WASME_READ_TIMEOUT")
-                .map_or(pull::DEFAULT_READ_TIMEOUT, Duration::from_secs),
-            min_transfer_rate: env_number("WASME_MIN_TRANSFER_RATE")
-                .unwrap_or(pull::DEFAULT_MIN_TRANSFER_RATE),
-            max_layer_size: env_number("WASME_MAX_LAYER_BYTES")
-                .unwrap_or(pull::DEFAULT_MAX_LAYER_SIZE),
-            chunk_size: push::DEFAULT_CHUNK_SIZE,
-        }
-    }
-}
 
 /// What `push` did.
 #[derive(Debug, Clone)]
@@ -126,78 +65,6 @@ impl Registry {
         Registry { options }
     }
 
-    fn plain_http(&self, registry: &str) -> bool {
-        self.options.plain_http || reference::is_loopback(registry)
-    }
-
-    fn client(&self, registry: &str) -> Client {
-        let protocol = if self.plain_http(registry) {
-            ClientProtocol::Http
-        } else {
-            ClientProtocol::Https
-        };
-        Client::new(ClientConfig {
-            protocol,
-            accept_invalid_certificates: self.options.insecure,
-            connect_timeout: Some(Duration::from_secs(10)),
-            read_timeout: Some(self.options.read_timeout),
-            user_agent: concat!("cargo-wasme/", env!("CARGO_PKG_VERSION")),
-            ..Default::default()
-        })
-    }
-
-    /// The context errors are reported in: `what` is the step (`uploading blob …`), to which
-    /// the operation and the reference are added.
-    fn ctx<'a>(
-        &self,
-        r: &'a Reference,
-        whole: &'a str,
-        what: String,
-        op: &'static str,
-        cred: &Credential,
-    ) -> Ctx<'a> {
-        let how = if *cred == Credential::Anonymous {
-            CredentialSource::Anonymous
-        } else if self.options.credential.is_some() {
-            CredentialSource::Given
-        } else {
-            CredentialSource::Stored
-        };
-        Ctx {
-            registry: r.registry(),
-            reference: whole,
-            what: format!("{what} ({op} {whole})"),
-            op,
-            how,
-            plain_http: self.plain_http(r.registry()),
-        }
-    }
-
-    fn policy(&self) -> retry::RetryPolicy {
-        retry::RetryPolicy {
-            attempts: self.options.attempts,
-            backoff: self.options.backoff,
-        }
-    }
-
-    /// Runs the `oci-client` request `f` under the [`retry`] policy.
-    async fn retry<T, F, Fut>(&self, ctx: &Ctx<'_>, f: F) -> Result<T, RegistryError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, oci_client::errors::OciDistributionError>>,
-    {
-        self.policy()
-            .run(
-                ctx.registry,
-                &ctx.what,
-                retry::classify_oci,
-                error::describe_oci,
-                f,
-            )
-            .await
-            .map_err(|(e, attempts)| ctx.map(e, attempts))
-    }
-
     /// Pushes the local image `local` to `remote` (default: `local` itself) and returns the
     /// manifest digest. Blobs the registry already has are not uploaded again. A digest
     /// `remote` must match the image's manifest digest; it is pushed by digest, untagged.
@@ -218,16 +85,11 @@ impl Registry {
                 actual: image.manifest_digest,
             });
         }
-        let whole = target.whole();
-        let cred = self.credential(target.resolve_registry())?;
-        let client = self.client(target.registry());
-        let token = self
-            .authenticate(&client, &target, &whole, &cred, RegistryOperation::Push)
-            .await?;
-        let uploader = self.push_uploader(&target, token.as_deref(), &cred)?;
+        let session = Session::open(&self.options, target, Operation::Push).await?;
+        let uploader = push::Uploader::new(&session)?;
         let progress = Progress::new(self.options.progress);
         let mut report = PushReport {
-            reference: whole.clone(),
+            reference: session.whole().to_string(),
             digest: image.manifest_digest.clone(),
             uploaded: 0,
             skipped: 0,
@@ -236,41 +98,26 @@ impl Registry {
         };
         for blob in image.manifest.blobs() {
             let transfer = progress.start("push", &blob.digest, blob.size);
-            let ctx = self.ctx(
-                &target,
-                &whole,
-                format!("checking blob {}", blob.digest),
-                "push",
-                &cred,
-            );
+            let ctx = session.ctx(format!("checking blob {}", blob.digest), "push");
             if uploader.has_blob(&ctx, &blob.digest).await? {
                 report.skipped += 1;
                 transfer.finish(blob.size, "Exists");
                 continue;
             }
-            let data = bytes::Bytes::from(store.read_blob(&blob.digest)?);
-            let ctx = self.ctx(
-                &target,
-                &whole,
-                format!("uploading blob {}", blob.digest),
-                "push",
-                &cred,
-            );
+            // Streamed from the store's file a chunk at a time (and hashed on the way).
+            let path = crate::store::layout::blob_path(store.root(), &blob.digest);
+            let mut source = push::BlobSource::open(path, blob.size)?;
+            let ctx = session.ctx(format!("uploading blob {}", blob.digest), "push");
             uploader
-                .upload(&ctx, &progress, &transfer, &blob.digest, data)
+                .upload(&ctx, &progress, &transfer, &blob.digest, &mut source)
                 .await?;
             report.uploaded += 1;
             report.bytes += blob.size;
             transfer.finish(blob.size, "Uploaded");
         }
         let manifest = bytes::Bytes::from(image.manifest_bytes.clone());
-        let ctx = self.ctx(
-            &target,
-            &whole,
-            "uploading the manifest".into(),
-            "push",
-            &cred,
-        );
+        let ctx = session.ctx("uploading the manifest".into(), "push");
+        let target = session.target();
         let name = match (target.digest(), target.tag()) {
             (Some(digest), _) => digest,
             (None, Some(tag)) => tag,
@@ -306,6 +153,17 @@ impl Registry {
             })
     }
 
+    /// The manifest and verified blobs of `reference_text` (streamed into `store` if given).
+    async fn fetch(
+        &self,
+        store: Option<&Store>,
+        reference_text: &str,
+    ) -> Result<pull::Fetched, RegistryError> {
+        let target = reference::parse(reference_text)?;
+        let session = Session::open(&self.options, target, Operation::Pull).await?;
+        pull::fetch(&session, store).await
+    }
+
     /// Reads `reference` from its registry without storing anything: the manifest digest and
     /// the decoded image (format, module, runtime config), every digest verified. This is what
     /// `deploy` uses to learn what the cluster will pull.
@@ -329,27 +187,18 @@ impl Registry {
     /// digest reference the registry is still asked, so a missing image fails.
     pub async fn resolve_digest(&self, reference_text: &str) -> Result<Digest, RegistryError> {
         let target = reference::parse(reference_text)?;
-        let whole = target.whole();
-        let cred = self.credential(target.resolve_registry())?;
-        let client = self.client(target.registry());
-        let auth: RegistryAuth = cred.clone().into();
-        let ctx = self.ctx(
-            &target,
-            &whole,
-            "resolving the digest".into(),
-            "pull",
-            &cred,
-        );
-        let digest = self
-            .retry(&ctx, || client.fetch_manifest_digest(&target, &auth))
-            .await?;
-        digest
-            .parse()
-            .map_err(|e: crate::reference::DigestError| RegistryError::Other {
-                registry: target.registry().to_string(),
-                what: "resolving the digest".into(),
-                message: format!("the registry answered with an unusable digest: {e}"),
-            })
+        let session = Session::open(&self.options, target, Operation::Pull).await?;
+        pull::resolve_digest(&session).await
+    }
+
+    /// Checks that `credential` is accepted by `registry` (a host): the token service must
+    /// issue a token, or an authenticated request must not be refused.
+    pub async fn verify_login(
+        &self,
+        registry: &str,
+        credential: &Credential,
+    ) -> Result<(), RegistryError> {
+        auth::verify_login(&self.options, registry, credential).await
     }
 }
 

@@ -14,14 +14,12 @@
 //! rather than oci-client's `pull_manifest_raw`/`pull_blob`, because those read a manifest
 //! whole with no limit and have no way to stop a blob at a size.
 
-use super::error::Ctx;
+use super::auth::Session;
+use super::error::{Ctx, RegistryError};
 use super::progress::{Progress, Transfer};
-use super::{Registry, RegistryError};
 use crate::image::{self, Manifest};
-use crate::reference::{self, Digest, Reference};
+use crate::reference::{self, Digest};
 use crate::store::{BlobWriter, Store, StoreError};
-use http::HeaderValue;
-use oci_client::RegistryOperation;
 use oci_client::errors::{DigestError, OciDistributionError};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -32,16 +30,9 @@ use std::time::Duration;
 pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
 /// The largest config blob accepted (1 MiB; a Wasm image's config is a few hundred bytes).
 pub const MAX_CONFIG_SIZE: u64 = 1024 * 1024;
-/// The default largest layer accepted (512 MiB: a 256 MiB module, gzip's worst case).
-pub const DEFAULT_MAX_LAYER_SIZE: u64 = 2 * image::layer::MAX_MODULE_SIZE;
-/// The default time a transfer may go without receiving a byte.
-pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+pub use super::options::{DEFAULT_MAX_LAYER_SIZE, DEFAULT_MIN_TRANSFER_RATE, DEFAULT_READ_TIMEOUT};
 
-/// The default floor on a download's average rate: 16 KiB/s, far below any registry in use
-/// (a 512 MiB layer may take 9 hours; a 100 KiB filter module 37 s).
-pub const DEFAULT_MIN_TRANSFER_RATE: u64 = 16 * 1024;
-
-/// What [`Registry::fetch`] read: the manifest and its verified blobs.
+/// What [`fetch`] read: the manifest and its verified blobs.
 pub(super) struct Fetched {
     pub(super) whole: String,
     pub(super) manifest_bytes: Vec<u8>,
@@ -70,18 +61,15 @@ impl From<reqwest::Error> for Failure {
     }
 }
 
-/// What [`Registry::fetch_blobs`] works with.
+/// What [`fetch_blobs`] works with.
 struct FetchBlobs<'a> {
     store: Option<&'a Store>,
     manifest: &'a Manifest,
     /// A blob's (cap, is it the config, name for messages).
     limits: &'a dyn Fn(&image::Descriptor) -> (u64, bool, String),
-    http: &'a reqwest::Client,
+    session: &'a Session,
+    /// `{base}/v2/{repository}`.
     base: &'a str,
-    authorization: Option<&'a HeaderValue>,
-    target: &'a Reference,
-    whole: &'a str,
-    cred: &'a super::credentials::Credential,
     progress: &'a Progress,
     blobs: &'a mut BTreeMap<Digest, Vec<u8>>,
     added: &'a mut Vec<Digest>,
@@ -118,368 +106,279 @@ struct Get<'a> {
     /// What it is, for messages (`the manifest`, `blob sha256:…`).
     what: String,
     /// The whole transfer's time limit: a registry that trickles a byte before every read
-    /// timeout must not hold a pull for ever ([`Registry::transfer_budget`]).
+    /// timeout must not hold a pull for ever ([`transfer_budget`]).
     budget: Duration,
 }
 
-impl Registry {
-    /// How long a download of up to `bytes` may take in all: the read timeout plus the time
-    /// it takes at [`RegistryOptions::min_transfer_rate`](super::RegistryOptions).
-    fn transfer_budget(&self, bytes: u64) -> Duration {
-        let rate = self.options.min_transfer_rate.max(1);
-        self.options.read_timeout + Duration::from_secs(bytes / rate + 1)
-    }
+/// How long a download of up to `bytes` may take in all: the read timeout plus the time it
+/// takes at [`RegistryOptions::min_transfer_rate`](super::RegistryOptions).
+fn transfer_budget(session: &Session, bytes: u64) -> Duration {
+    let options = session.options();
+    let rate = options.min_transfer_rate.max(1);
+    options.read_timeout + Duration::from_secs(bytes / rate + 1)
+}
 
-    /// The HTTP client for downloads: the same TLS and plain-HTTP choices as the oci-client
-    /// one, with the read timeout that turns a stall into an error.
-    pub(super) fn http_client(&self, registry: &str) -> Result<reqwest::Client, RegistryError> {
-        reqwest::Client::builder()
-            .danger_accept_invalid_certs(self.options.insecure)
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(self.options.read_timeout)
-            .user_agent(concat!("cargo-wasme/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| RegistryError::Other {
-                registry: registry.to_string(),
-                what: "setting up the HTTP client".into(),
-                message: e.to_string(),
-            })
-    }
-
-    /// [`Registry::retry`] for a download: client failures are retried as usual; a refused
-    /// answer or a store failure ends the attempts at once with its own error.
-    async fn attempt<T, F, Fut>(&self, ctx: &Ctx<'_>, mut f: F) -> Result<T, RegistryError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, Failure>>,
-    {
-        let stop: RefCell<Option<Failure>> = RefCell::new(None);
-        let timed_out = std::cell::Cell::new(false);
-        let result = self
-            .retry(ctx, || {
-                let attempt = f();
-                let (stop, timed_out) = (&stop, &timed_out);
-                async move {
-                    attempt.await.map_err(|e| match e {
-                        Failure::Client(e) => {
-                            timed_out.set(matches!(
-                                &e,
-                                OciDistributionError::RequestError(r) if r.is_timeout()
-                            ));
-                            e
-                        }
-                        other => {
-                            *stop.borrow_mut() = Some(other);
-                            // Not transient, so `retry` stops here; the real error is `stop`.
-                            OciDistributionError::GenericError(None)
-                        }
-                    })
-                }
-            })
-            .await;
-        match (result, stop.into_inner()) {
-            (Ok(v), _) => Ok(v),
-            (Err(_), Some(Failure::Refused(message))) => Err(RegistryError::Other {
-                registry: ctx.registry.to_string(),
-                what: ctx.what.clone(),
-                message,
-            }),
-            (Err(_), Some(Failure::Store(e))) => Err(e.into()),
-            (Err(_), None) if timed_out.get() => Err(RegistryError::Other {
-                registry: ctx.registry.to_string(),
-                what: ctx.what.clone(),
-                message: format!(
-                    "timed out: the registry stalled, sending nothing for {} s, on every attempt \
+/// [`Session::retry`] for a download: client failures are retried as usual; a refused
+/// answer or a store failure ends the attempts at once with its own error.
+async fn attempt<T, F, Fut>(session: &Session, ctx: &Ctx<'_>, mut f: F) -> Result<T, RegistryError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Failure>>,
+{
+    let stop: RefCell<Option<Failure>> = RefCell::new(None);
+    let timed_out = std::cell::Cell::new(false);
+    let result = session
+        .retry(ctx, || {
+            let attempt = f();
+            let (stop, timed_out) = (&stop, &timed_out);
+            async move {
+                attempt.await.map_err(|e| match e {
+                    Failure::Client(e) => {
+                        timed_out.set(matches!(
+                            &e,
+                            OciDistributionError::RequestError(r) if r.is_timeout()
+                        ));
+                        e
+                    }
+                    other => {
+                        *stop.borrow_mut() = Some(other);
+                        // Not transient, so `retry` stops here; the real error is `stop`.
+                        OciDistributionError::GenericError(None)
+                    }
+                })
+            }
+        })
+        .await;
+    match (result, stop.into_inner()) {
+        (Ok(v), _) => Ok(v),
+        (Err(_), Some(Failure::Refused(message))) => Err(RegistryError::Other {
+            registry: ctx.registry.to_string(),
+            what: ctx.what.clone(),
+            message,
+        }),
+        (Err(_), Some(Failure::Store(e))) => Err(e.into()),
+        (Err(_), None) if timed_out.get() => Err(RegistryError::Other {
+            registry: ctx.registry.to_string(),
+            what: ctx.what.clone(),
+            message: format!(
+                "timed out: the registry stalled, sending nothing for {} s, on every attempt \
                      ({}); try again later, or raise WASME_READ_TIMEOUT (seconds) for a slow link",
-                    self.options.read_timeout.as_secs_f32(),
-                    self.options.attempts.max(1)
+                session.options().read_timeout.as_secs_f32(),
+                session.options().attempts.max(1)
+            ),
+        }),
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// Fetches the manifest and every blob of `reference_text`, verifying each digest and
+/// bounding each read. Blobs `store` already has intact are read from it; the others are
+/// streamed into it (and are then read back, within their limits, to decode the image).
+pub(super) async fn fetch(
+    session: &Session,
+    store: Option<&Store>,
+) -> Result<Fetched, RegistryError> {
+    let target = session.target();
+    let whole = session.whole().to_string();
+    let base = session.repository_url();
+    let progress = Progress::new(session.options().progress);
+
+    let tag_or_digest = match target.digest() {
+        Some(d) => d.to_string(),
+        None => target.tag().unwrap_or("latest").to_string(),
+    };
+    let get = Get {
+        url: format!("{base}/manifests/{tag_or_digest}"),
+        accept: &ACCEPT,
+        declared: None,
+        limit: MAX_MANIFEST_SIZE,
+        what: "the manifest".into(),
+        budget: transfer_budget(session, MAX_MANIFEST_SIZE),
+    };
+    let ctx = session.ctx("fetching the manifest".into(), "pull");
+    let manifest_bytes = match attempt(session, &ctx, || {
+        download(session, &get, None, Sink::Memory)
+    })
+    .await?
+    {
+        Sink::Memory(v) => v,
+        Sink::Store(_) => Vec::new(),
+    };
+    let actual = Digest::of(&manifest_bytes);
+    if let Some(expected) = reference::digest_of(target)
+        && expected != actual
+    {
+        return Err(RegistryError::DigestMismatch {
+            what: "the manifest".into(),
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        });
+    }
+    let manifest = Manifest::parse(&manifest_bytes).map_err(|source| RegistryError::Image {
+        reference: whole.clone(),
+        source,
+    })?;
+    let limits = |blob: &image::Descriptor| {
+        if blob.digest == manifest.config.digest {
+            (
+                MAX_CONFIG_SIZE,
+                true,
+                format!("config blob {}", blob.digest),
+            )
+        } else {
+            (
+                session.options().max_layer_size,
+                false,
+                format!("layer {}", blob.digest),
+            )
+        }
+    };
+    // Every declared size is checked before anything is downloaded.
+    for blob in manifest.blobs() {
+        let (cap, is_config, what) = limits(blob);
+        if blob.size > cap {
+            return Err(RegistryError::Other {
+                registry: target.registry().to_string(),
+                what: format!("pulling {whole}"),
+                message: format!(
+                    "the manifest declares {what} of {} bytes, more than the {cap}-byte \
+                         limit{}; nothing was downloaded",
+                    blob.size,
+                    if is_config {
+                        ""
+                    } else {
+                        " (raise it with WASME_MAX_LAYER_BYTES if the image is genuine)"
+                    }
                 ),
-            }),
-            (Err(e), _) => Err(e),
+            });
         }
     }
-
-    fn base_url(&self, target: &Reference) -> String {
-        let scheme = if self.plain_http(target.registry()) {
-            "http"
-        } else {
-            "https"
-        };
-        format!(
-            "{scheme}://{}/v2/{}",
-            target.resolve_registry(),
-            target.repository()
-        )
+    let mut blobs = BTreeMap::new();
+    // Blobs this pull added to the store: taken back out if the pull fails.
+    let mut added = Vec::new();
+    let result = fetch_blobs(&mut FetchBlobs {
+        store,
+        manifest: &manifest,
+        limits: &limits,
+        session,
+        base: &base,
+        progress: &progress,
+        blobs: &mut blobs,
+        added: &mut added,
+    })
+    .await;
+    if let Err(e) = result {
+        if let Some(s) = store {
+            s.discard_unreferenced(&added);
+        }
+        return Err(e);
     }
+    Ok(Fetched {
+        whole,
+        manifest_bytes,
+        blobs,
+    })
+}
 
-    /// Fetches the manifest and every blob of `reference_text`, verifying each digest and
-    /// bounding each read. Blobs `store` already has intact are read from it; the others are
-    /// streamed into it (and are then read back, within their limits, to decode the image).
-    pub(super) async fn fetch(
-        &self,
-        store: Option<&Store>,
-        reference_text: &str,
-    ) -> Result<Fetched, RegistryError> {
-        let target = reference::parse(reference_text)?;
-        let whole = target.whole();
-        let cred = self.credential(target.resolve_registry())?;
-        let client = self.client(target.registry());
-        let token = self
-            .authenticate(&client, &target, &whole, &cred, RegistryOperation::Pull)
-            .await?;
-        let authorization = self.authorization(&target, &cred, token.as_deref())?;
-        let http = self.http_client(target.registry())?;
-        let base = self.base_url(&target);
-        let progress = Progress::new(self.options.progress);
-
-        let tag_or_digest = match target.digest() {
-            Some(d) => d.to_string(),
-            None => target.tag().unwrap_or("latest").to_string(),
-        };
-        let accept = [
-            image::OCI_MANIFEST,
-            image::DOCKER_MANIFEST,
-            image::OCI_INDEX,
-            image::DOCKER_MANIFEST_LIST,
-        ];
+/// Downloads (or reads from the store) every blob of `job.manifest`.
+async fn fetch_blobs(job: &mut FetchBlobs<'_>) -> Result<(), RegistryError> {
+    let FetchBlobs {
+        store,
+        manifest,
+        limits,
+        session,
+        base,
+        progress,
+        blobs,
+        added,
+    } = job;
+    let (store, session) = (*store, *session);
+    for blob in manifest.blobs() {
+        let (cap, _, what) = limits(blob);
+        let transfer = progress.start("pull", &blob.digest, blob.size);
+        if let Some(s) = store
+            && s.blob_is_intact(&blob.digest)
+            && let Ok(data) = s.read_blob(&blob.digest)
+        {
+            transfer.finish(blob.size, "Cached");
+            blobs.insert(blob.digest.clone(), data);
+            continue;
+        }
         let get = Get {
-            url: format!("{base}/manifests/{tag_or_digest}"),
-            accept: &accept,
-            declared: None,
-            limit: MAX_MANIFEST_SIZE,
-            what: "the manifest".into(),
-            budget: self.transfer_budget(MAX_MANIFEST_SIZE),
+            url: format!("{base}/blobs/{}", blob.digest),
+            accept: &[],
+            declared: Some(blob.size),
+            limit: blob.size.min(cap),
+            what: what.clone(),
+            budget: transfer_budget(session, blob.size.min(cap)),
         };
-        let ctx = self.ctx(
-            &target,
-            &whole,
-            "fetching the manifest".into(),
-            "pull",
-            &cred,
-        );
-        let manifest_bytes = match self
-            .attempt(&ctx, || {
-                download(&http, &get, authorization.as_ref(), None, Sink::Memory)
+        let ctx = session.ctx(what, "pull");
+        let data = match store {
+            Some(s) => {
+                attempt(session, &ctx, || async {
+                    let writer = s
+                        .blob_writer(&blob.digest, get.limit)
+                        .map_err(Failure::Store)?;
+                    let sink =
+                        download(session, &get, Some(&transfer), |_| Sink::Store(writer)).await?;
+                    if let Sink::Store(w) = sink {
+                        w.commit().map_err(|e| match e {
+                            StoreError::DigestMismatch { expected, actual } => {
+                                Failure::Client(OciDistributionError::from(
+                                    DigestError::VerificationError { expected, actual },
+                                ))
+                            }
+                            other => Failure::Store(other),
+                        })?;
+                    }
+                    Ok(())
+                })
+                .await?;
+                added.push(blob.digest.clone());
+                s.read_blob(&blob.digest)?
+            }
+            None => match attempt(session, &ctx, || {
+                download(session, &get, Some(&transfer), Sink::Memory)
             })
             .await?
-        {
-            Sink::Memory(v) => v,
-            Sink::Store(_) => Vec::new(),
+            {
+                Sink::Memory(v) => v,
+                Sink::Store(_) => Vec::new(),
+            },
         };
-        let actual = Digest::of(&manifest_bytes);
-        if let Some(expected) = reference::digest_of(&target)
-            && expected != actual
-        {
+        let actual = Digest::of(&data);
+        if actual != blob.digest {
             return Err(RegistryError::DigestMismatch {
-                what: "the manifest".into(),
-                expected: expected.to_string(),
+                what: format!("blob {}", blob.digest),
+                expected: blob.digest.to_string(),
                 actual: actual.to_string(),
             });
         }
-        let manifest = Manifest::parse(&manifest_bytes).map_err(|source| RegistryError::Image {
-            reference: whole.clone(),
-            source,
-        })?;
-        let limits = |blob: &image::Descriptor| {
-            if blob.digest == manifest.config.digest {
-                (
-                    MAX_CONFIG_SIZE,
-                    true,
-                    format!("config blob {}", blob.digest),
-                )
-            } else {
-                (
-                    self.options.max_layer_size,
-                    false,
-                    format!("layer {}", blob.digest),
-                )
-            }
-        };
-        // Every declared size is checked before anything is downloaded.
-        for blob in manifest.blobs() {
-            let (cap, is_config, what) = limits(blob);
-            if blob.size > cap {
-                return Err(RegistryError::Other {
-                    registry: target.registry().to_string(),
-                    what: format!("pulling {whole}"),
-                    message: format!(
-                        "the manifest declares {what} of {} bytes, more than the {cap}-byte \
-                         limit{}; nothing was downloaded",
-                        blob.size,
-                        if is_config {
-                            ""
-                        } else {
-                            " (raise it with WASME_MAX_LAYER_BYTES if the image is genuine)"
-                        }
-                    ),
-                });
-            }
-        }
-        let mut blobs = BTreeMap::new();
-        // Blobs this pull added to the store: taken back out if the pull fails.
-        let mut added = Vec::new();
-        let result = self
-            .fetch_blobs(&mut FetchBlobs {
-                store,
-                manifest: &manifest,
-                limits: &limits,
-                http: &http,
-                base: &base,
-                authorization: authorization.as_ref(),
-                target: &target,
-                whole: &whole,
-                cred: &cred,
-                progress: &progress,
-                blobs: &mut blobs,
-                added: &mut added,
-            })
-            .await;
-        if let Err(e) = result {
-            if let Some(s) = store {
-                s.discard_unreferenced(&added);
-            }
-            return Err(e);
-        }
-        Ok(Fetched {
-            whole,
-            manifest_bytes,
-            blobs,
-        })
+        transfer.finish(data.len() as u64, "Downloaded");
+        blobs.insert(blob.digest.clone(), data);
     }
-
-    /// Downloads (or reads from the store) every blob of `job.manifest`.
-    async fn fetch_blobs(&self, job: &mut FetchBlobs<'_>) -> Result<(), RegistryError> {
-        let FetchBlobs {
-            store,
-            manifest,
-            limits,
-            http,
-            base,
-            authorization,
-            target,
-            whole,
-            cred,
-            progress,
-            blobs,
-            added,
-        } = job;
-        let (store, http, authorization) = (*store, *http, *authorization);
-        for blob in manifest.blobs() {
-            let (cap, _, what) = limits(blob);
-            let transfer = progress.start("pull", &blob.digest, blob.size);
-            if let Some(s) = store
-                && s.blob_is_intact(&blob.digest)
-                && let Ok(data) = s.read_blob(&blob.digest)
-            {
-                transfer.finish(blob.size, "Cached");
-                blobs.insert(blob.digest.clone(), data);
-                continue;
-            }
-            let get = Get {
-                url: format!("{base}/blobs/{}", blob.digest),
-                accept: &[],
-                declared: Some(blob.size),
-                limit: blob.size.min(cap),
-                what: what.clone(),
-                budget: self.transfer_budget(blob.size.min(cap)),
-            };
-            let ctx = self.ctx(target, whole, what, "pull", cred);
-            let data = match store {
-                Some(s) => {
-                    self.attempt(&ctx, || async {
-                        let writer = s
-                            .blob_writer(&blob.digest, get.limit)
-                            .map_err(Failure::Store)?;
-                        let sink = download(http, &get, authorization, Some(&transfer), |_| {
-                            Sink::Store(writer)
-                        })
-                        .await?;
-                        if let Sink::Store(w) = sink {
-                            w.commit().map_err(|e| match e {
-                                StoreError::DigestMismatch { expected, actual } => {
-                                    Failure::Client(OciDistributionError::from(
-                                        DigestError::VerificationError { expected, actual },
-                                    ))
-                                }
-                                other => Failure::Store(other),
-                            })?;
-                        }
-                        Ok(())
-                    })
-                    .await?;
-                    added.push(blob.digest.clone());
-                    s.read_blob(&blob.digest)?
-                }
-                None => match self
-                    .attempt(&ctx, || {
-                        download(http, &get, authorization, Some(&transfer), Sink::Memory)
-                    })
-                    .await?
-                {
-                    Sink::Memory(v) => v,
-                    Sink::Store(_) => Vec::new(),
-                },
-            };
-            let actual = Digest::of(&data);
-            if actual != blob.digest {
-                return Err(RegistryError::DigestMismatch {
-                    what: format!("blob {}", blob.digest),
-                    expected: blob.digest.to_string(),
-                    actual: actual.to_string(),
-                });
-            }
-            transfer.finish(data.len() as u64, "Downloaded");
-            blobs.insert(blob.digest.clone(), data);
-        }
-        Ok(())
-    }
-
-    /// The `Authorization` header for requests to `target`'s registry: the Bearer token the
-    /// token service issued, else Basic credentials, else none. A token or credential that
-    /// cannot be a header value (a `\n` in it) is refused here, before any request carries it.
-    pub(super) fn authorization(
-        &self,
-        target: &Reference,
-        cred: &super::credentials::Credential,
-        token: Option<&str>,
-    ) -> Result<Option<HeaderValue>, RegistryError> {
-        use super::credentials::Credential;
-        use base64::Engine as _;
-        let value = match (token, cred) {
-            (Some(t), _) => format!("Bearer {t}"),
-            (None, Credential::Token(t)) => format!("Bearer {t}"),
-            (None, Credential::Basic { username, password }) => format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
-            ),
-            (None, Credential::Anonymous) => return Ok(None),
-        };
-        let mut value = HeaderValue::from_str(&value).map_err(|_| {
-            super::auth::unusable_token(target.registry(), "the credentials for it")
-        })?;
-        value.set_sensitive(true);
-        Ok(Some(value))
-    }
+    Ok(())
 }
 
 /// GETs `get.url` into a sink made by `sink` (given the declared length), refusing a body
 /// longer than `get.limit` (by its `Content-Length` before reading, or by counting while
 /// reading), and a body whose length differs from `get.declared`.
 async fn download(
-    http: &reqwest::Client,
+    session: &Session,
     get: &Get<'_>,
-    authorization: Option<&HeaderValue>,
     transfer: Option<&Transfer>,
     sink: impl FnOnce(Vec<u8>) -> Sink,
 ) -> Result<Sink, Failure> {
-    let mut request = http.get(&get.url);
-    if !get.accept.is_empty() {
-        request = request.header(http::header::ACCEPT, get.accept.join(", "));
-    }
-    if let Some(a) = authorization {
-        request = request.header(http::header::AUTHORIZATION, a.clone());
-    }
-    let mut response = request.send().await?;
+    let accept = get.accept.join(", ");
+    let mut response = session
+        .send(reqwest::Method::GET, &get.url, |r| {
+            if accept.is_empty() {
+                r
+            } else {
+                r.header(http::header::ACCEPT, accept.as_str())
+            }
+        })
+        .await?;
     let status = response.status();
     if !status.is_success() {
         let mut body = Vec::new();
@@ -565,4 +464,84 @@ async fn download(
         )));
     }
     Ok(sink)
+}
+
+/// The manifest media types a pull accepts.
+const ACCEPT: [&str; 4] = [
+    image::OCI_MANIFEST,
+    image::DOCKER_MANIFEST,
+    image::OCI_INDEX,
+    image::DOCKER_MANIFEST_LIST,
+];
+
+/// The manifest digest the session's reference names on its registry: the
+/// `Docker-Content-Digest` of a `HEAD`, else the digest of the manifest (a bounded `GET`).
+/// A digest reference must match what the registry answers.
+pub(super) async fn resolve_digest(session: &Session) -> Result<Digest, RegistryError> {
+    let target = session.target();
+    let tag_or_digest = match target.digest() {
+        Some(d) => d.to_string(),
+        None => target.tag().unwrap_or("latest").to_string(),
+    };
+    let url = format!("{}/manifests/{tag_or_digest}", session.repository_url());
+    let accept = ACCEPT.join(", ");
+    let ctx = session.ctx("resolving the digest".into(), "pull");
+    let header = attempt(session, &ctx, || async {
+        let response = session
+            .send(reqwest::Method::HEAD, &url, |r| {
+                r.header(http::header::ACCEPT, accept.as_str())
+            })
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(Failure::Client(OciDistributionError::ServerError {
+                code: status.as_u16(),
+                url: url.clone(),
+                message: String::new(),
+            }));
+        }
+        Ok(response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string))
+    })
+    .await?;
+    let digest = match header {
+        Some(text) => text
+            .parse()
+            .map_err(|e: reference::DigestError| RegistryError::Other {
+                registry: target.registry().to_string(),
+                what: "resolving the digest".into(),
+                message: format!("the registry answered with an unusable digest: {e}"),
+            })?,
+        None => {
+            let get = Get {
+                url: url.clone(),
+                accept: &ACCEPT,
+                declared: None,
+                limit: MAX_MANIFEST_SIZE,
+                what: "the manifest".into(),
+                budget: transfer_budget(session, MAX_MANIFEST_SIZE),
+            };
+            match attempt(session, &ctx, || {
+                download(session, &get, None, Sink::Memory)
+            })
+            .await?
+            {
+                Sink::Memory(v) => Digest::of(&v),
+                Sink::Store(_) => Digest::of(b""),
+            }
+        }
+    };
+    if let Some(expected) = reference::digest_of(target)
+        && expected != digest
+    {
+        return Err(RegistryError::DigestMismatch {
+            what: "the manifest".into(),
+            expected: expected.to_string(),
+            actual: digest.to_string(),
+        });
+    }
+    Ok(digest)
 }

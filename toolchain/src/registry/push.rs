@@ -16,17 +16,17 @@
 //! from the first byte on any failure, and exposes neither the session's location nor the
 //! per-chunk progress this needs.
 
-use super::error::{Ctx, describe_reqwest};
+use super::auth::{self, Session as Connection};
+use super::error::{Ctx, RegistryError, describe_reqwest};
 use super::progress::{Progress, Transfer};
 use super::retry::{self, Decision, RetryPolicy};
-use super::{Registry, RegistryError};
-use crate::reference::{Digest, Reference};
+use crate::reference::Digest;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, StatusCode};
+use reqwest::{Method, RequestBuilder};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-
-/// The default bytes per `PATCH`: 4 MiB, as docker and containerd use.
-pub const DEFAULT_CHUNK_SIZE: usize = 4 * 1024 * 1024;
 
 /// The spec's header naming the smallest chunk a registry accepts.
 const CHUNK_MIN_LENGTH: &str = "oci-chunk-min-length";
@@ -43,12 +43,18 @@ enum Failure {
     },
     /// A response the spec does not allow (no `Location`, a bad `Range`).
     Protocol(String),
+    /// The registry stopped taking the body or answering for the read timeout, or a chunk
+    /// took longer than its whole-transfer limit (the message says which).
+    Stalled(String),
+    /// The local blob does not match its digest.
+    Local(RegistryError),
 }
 
 impl Failure {
     fn decision(&self) -> Decision {
         match self {
             Failure::Http(e) => retry::classify_reqwest(e),
+            Failure::Stalled(_) => Decision::Retry { after: None },
             Failure::Status {
                 code, retry_after, ..
             } if retry::status_is_transient(*code) => Decision::Retry {
@@ -68,7 +74,8 @@ impl Failure {
                     .unwrap_or("");
                 format!("HTTP {code} {reason}").trim_end().to_string()
             }
-            Failure::Protocol(message) => message.clone(),
+            Failure::Protocol(message) | Failure::Stalled(message) => message.clone(),
+            Failure::Local(e) => e.to_string(),
         }
     }
 
@@ -77,6 +84,12 @@ impl Failure {
             Failure::Http(e) => ctx.request(&e, attempts),
             Failure::Status { code, body, .. } => ctx.status(code, &body, attempts),
             Failure::Protocol(message) => ctx.other(message),
+            Failure::Stalled(message) => ctx.other(format!(
+                "timed out: {message}, on every attempt ({attempts}); try again later, or raise \
+                 WASME_READ_TIMEOUT (seconds) or lower WASME_MIN_TRANSFER_RATE (bytes/s) for a \
+                 slow link"
+            )),
+            Failure::Local(e) => e,
         }
     }
 }
@@ -88,47 +101,26 @@ struct Session {
 }
 
 /// Uploads blobs of one repository over one HTTP client.
-pub(super) struct Uploader {
-    http: reqwest::Client,
+pub(super) struct Uploader<'a> {
+    session: &'a Connection,
     /// `http://host:port` or `https://host`.
     base: String,
     repository: String,
-    authorization: Option<HeaderValue>,
     chunk_size: usize,
     policy: RetryPolicy,
 }
 
-impl Registry {
-    /// An uploader for `target`'s repository, sending `authorization` (the `Authorization`
-    /// header the auth handshake settled on) with every request.
-    pub(super) fn uploader(
-        &self,
-        target: &Reference,
-        authorization: Option<HeaderValue>,
-    ) -> Result<Uploader, RegistryError> {
-        let scheme = if self.plain_http(target.registry()) {
-            "http"
-        } else {
-            "https"
-        };
-        let http = reqwest::Client::builder()
-            .danger_accept_invalid_certs(self.options.insecure)
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(Duration::from_secs(120))
-            .user_agent(concat!("cargo-wasme/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| RegistryError::Other {
-                registry: target.registry().to_string(),
-                what: "starting the HTTP client".into(),
-                message: e.to_string(),
-            })?;
+impl<'a> Uploader<'a> {
+    /// An uploader for the session's repository; every request goes through
+    /// [`Connection::send`], which decides where the credentials go.
+    pub(super) fn new(session: &'a Connection) -> Result<Uploader<'a>, RegistryError> {
+        let options = session.options();
         Ok(Uploader {
-            http,
-            base: format!("{scheme}://{}", target.resolve_registry()),
-            repository: target.repository().to_string(),
-            authorization,
-            chunk_size: self.options.chunk_size.max(1),
-            policy: self.policy(),
+            session,
+            base: session.base().to_string(),
+            repository: session.target().repository().to_string(),
+            chunk_size: options.chunk_size.max(1),
+            policy: session.policy(),
         })
     }
 }
@@ -170,31 +162,45 @@ fn next_offset(headers: &HeaderMap) -> Result<Option<u64>, Failure> {
     Ok(Some(if last == 0 { 0 } else { last + 1 }))
 }
 
-impl Uploader {
-    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
-        let request = self.http.request(method, url);
-        match &self.authorization {
-            Some(value) => request.header(http::header::AUTHORIZATION, value.clone()),
-            None => request,
-        }
-    }
-
-    /// Sends `request`; a status outside `expect` is a [`Failure::Status`].
+impl Uploader<'_> {
+    /// Sends `method url` (with `build` adding headers and body) through the session; a
+    /// status outside `expect` is a [`Failure::Status`].
     async fn send(
         &self,
-        request: reqwest::RequestBuilder,
+        method: Method,
+        url: &str,
         expect: &[StatusCode],
+        build: impl Fn(RequestBuilder) -> RequestBuilder,
     ) -> Result<reqwest::Response, Failure> {
-        let response = request.send().await.map_err(Failure::Http)?;
+        let response = self.session.send(method, url, build).await.map_err(|e| {
+            if e.is_timeout() {
+                Failure::Stalled(format!(
+                    "the registry sent no answer for {} s",
+                    self.session.options().read_timeout.as_secs_f32()
+                ))
+            } else {
+                Failure::Http(e)
+            }
+        })?;
         if expect.contains(&response.status()) {
             return Ok(response);
         }
         let code = response.status().as_u16();
+        if code == 401 && !self.session.is_registry_origin(response.url().as_str()) {
+            let mut origin = response.url().clone();
+            origin.set_path("");
+            origin.set_query(None);
+            return Err(Failure::Protocol(format!(
+                "the registry sent the upload to {origin}, another origin, which asked for \
+                 credentials (401); credentials are only sent to the registry's own origin, so \
+                 none were sent there"
+            )));
+        }
         let retry_after = retry::retry_after(response.headers());
-        let body = response.text().await.unwrap_or_default();
+        let body = auth::read_limited(response, 4096).await.unwrap_or_default();
         Err(Failure::Status {
             code,
-            body,
+            body: String::from_utf8_lossy(&body).into_owned(),
             retry_after,
         })
     }
@@ -225,11 +231,9 @@ impl Uploader {
         let url = format!("{}/v2/{}/blobs/uploads/", self.base, self.repository);
         self.retried(ctx, || async {
             let response = self
-                .send(
-                    self.request(reqwest::Method::POST, &url)
-                        .header(http::header::CONTENT_LENGTH, "0"),
-                    &[StatusCode::ACCEPTED],
-                )
+                .send(Method::POST, &url, &[StatusCode::ACCEPTED], |r| {
+                    r.header(http::header::CONTENT_LENGTH, "0")
+                })
                 .await?;
             let min = response
                 .headers()
@@ -250,22 +254,51 @@ impl Uploader {
     }
 
     /// Sends `chunk` (which starts at `session.offset`); on success the session moves on.
+    /// The body goes out in 64 KiB pieces, each marking progress: a registry that stops
+    /// taking it (or answering) for the read timeout, or a chunk slower in all than its
+    /// whole-transfer limit, fails the attempt ([`Failure::Stalled`]).
     async fn patch(&self, session: &mut Session, chunk: Bytes) -> Result<(), Failure> {
         let len = chunk.len() as u64;
         let end = session.offset + len - 1;
-        let response = self
-            .send(
-                self.request(reqwest::Method::PATCH, &session.location)
-                    .header(http::header::CONTENT_TYPE, "application/octet-stream")
-                    .header(
-                        http::header::CONTENT_RANGE,
-                        format!("{}-{end}", session.offset),
-                    )
+        let options = self.session.options();
+        let read_timeout = options.read_timeout;
+        let budget = read_timeout + Duration::from_secs(len / options.min_transfer_rate.max(1) + 1);
+        let started = tokio::time::Instant::now();
+        let last = Arc::new(AtomicU64::new(0));
+        let range = format!("{}-{end}", session.offset);
+        let url = session.location.clone();
+        let request = self.send(
+            Method::PATCH,
+            &url,
+            &[StatusCode::ACCEPTED, StatusCode::NO_CONTENT],
+            |r| {
+                r.header(http::header::CONTENT_TYPE, "application/octet-stream")
+                    .header(http::header::CONTENT_RANGE, range.as_str())
                     .header(http::header::CONTENT_LENGTH, len.to_string())
-                    .body(chunk),
-                &[StatusCode::ACCEPTED, StatusCode::NO_CONTENT],
-            )
-            .await?;
+                    .body(watched_body(chunk.clone(), started, last.clone()))
+            },
+        );
+        tokio::pin!(request);
+        let response = loop {
+            tokio::select! {
+                response = &mut request => break response?,
+                () = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+            let now = started.elapsed();
+            let idle = now.saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
+            if idle > read_timeout {
+                return Err(Failure::Stalled(format!(
+                    "the registry took no data and sent no answer for {} s",
+                    read_timeout.as_secs_f32()
+                )));
+            }
+            if now > budget {
+                return Err(Failure::Stalled(format!(
+                    "a {len}-byte chunk took more than {} s, the time limit for its size",
+                    budget.as_secs()
+                )));
+            }
+        };
         let next = next_offset(response.headers())?.unwrap_or(end + 1);
         session.location = location(&self.base, response.headers())?;
         session.offset = next;
@@ -277,8 +310,10 @@ impl Uploader {
     async fn status(&self, session: &Session) -> Option<Session> {
         let response = self
             .send(
-                self.request(reqwest::Method::GET, &session.location),
+                Method::GET,
+                &session.location,
                 &[StatusCode::NO_CONTENT, StatusCode::OK],
+                |r| r,
             )
             .await
             .ok()?;
@@ -297,13 +332,14 @@ impl Uploader {
         };
         let url = format!("{}{separator}digest={}", session.location, digest.as_str());
         self.send(
-            self.request(reqwest::Method::PUT, &url)
-                .header(http::header::CONTENT_LENGTH, "0"),
+            Method::PUT,
+            &url,
             &[
                 StatusCode::CREATED,
                 StatusCode::ACCEPTED,
                 StatusCode::NO_CONTENT,
             ],
+            |r| r.header(http::header::CONTENT_LENGTH, "0"),
         )
         .await
         .map(|_| ())
@@ -317,7 +353,7 @@ impl Uploader {
             self.repository,
             digest.as_str()
         );
-        self.send(self.request(reqwest::Method::HEAD, &url), &[StatusCode::OK])
+        self.send(Method::HEAD, &url, &[StatusCode::OK], |r| r)
             .await
             .is_ok()
     }
@@ -336,7 +372,7 @@ impl Uploader {
         );
         self.retried(ctx, || async {
             match self
-                .send(self.request(reqwest::Method::HEAD, &url), &[StatusCode::OK])
+                .send(Method::HEAD, &url, &[StatusCode::OK], |r| r)
                 .await
             {
                 Ok(_) => Ok(true),
@@ -358,10 +394,13 @@ impl Uploader {
         let url = format!("{}/v2/{}/manifests/{reference}", self.base, self.repository);
         self.retried(ctx, || async {
             self.send(
-                self.request(reqwest::Method::PUT, &url)
-                    .header(http::header::CONTENT_TYPE, media_type)
-                    .body(manifest.clone()),
+                Method::PUT,
+                &url,
                 &[StatusCode::CREATED, StatusCode::ACCEPTED, StatusCode::OK],
+                |r| {
+                    r.header(http::header::CONTENT_TYPE, media_type)
+                        .body(manifest.clone())
+                },
             )
             .await
             .map(|_| ())
@@ -369,17 +408,19 @@ impl Uploader {
         .await
     }
 
-    /// Uploads `data` (blob `digest`) in chunks, reporting each chunk on `transfer`, resuming
-    /// after failures where the registry allows and starting over where it does not.
+    /// Uploads blob `digest` from `source` in chunks, reporting each chunk on `transfer`,
+    /// resuming after failures where the registry allows and starting over where it does
+    /// not. Only one chunk is in memory at a time; the blob is hashed as it is read and
+    /// refused before the upload is closed if it does not match its digest.
     pub(super) async fn upload(
         &self,
         ctx: &Ctx<'_>,
         progress: &Progress,
         transfer: &Transfer,
         digest: &Digest,
-        data: Bytes,
+        source: &mut BlobSource,
     ) -> Result<(), RegistryError> {
-        let total = data.len() as u64;
+        let total = source.size;
         let attempts = self.policy.attempts.max(1);
         let mut restarts = 0;
         'session: loop {
@@ -391,10 +432,8 @@ impl Uploader {
             while session.offset < total {
                 let start = session.offset;
                 let end = (start + chunk_size).min(total);
-                let failure = match self
-                    .patch(&mut session, data.slice(start as usize..end as usize))
-                    .await
-                {
+                let chunk = source.read(start, end).map_err(|e| e.into_error(ctx, 1))?;
+                let failure = match self.patch(&mut session, chunk).await {
                     Ok(()) if session.offset > start && session.offset <= total => {
                         transfer.set_position(session.offset);
                         failures = 0;
@@ -452,6 +491,7 @@ impl Uploader {
                     }
                 }
             }
+            source.verify(digest).map_err(|e| e.into_error(ctx, 1))?;
             let closed = self.retried(ctx, || self.close(&session, digest)).await;
             return match closed {
                 Ok(()) => Ok(()),
@@ -476,35 +516,105 @@ impl Uploader {
     }
 }
 
-impl Registry {
-    /// The uploader `push` uses, authorised like oci-client's requests: the token the
-    /// handshake issued, else the Basic credentials, else none.
-    pub(super) fn push_uploader(
-        &self,
-        target: &Reference,
-        token: Option<&str>,
-        credential: &super::credentials::Credential,
-    ) -> Result<Uploader, RegistryError> {
-        use base64::Engine as _;
-        let value = match (token, credential) {
-            (Some(token), _) => Some(format!("Bearer {token}")),
-            (None, super::credentials::Credential::Basic { username, password }) => Some(format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
-            )),
-            (None, super::credentials::Credential::Token(token)) => Some(format!("Bearer {token}")),
-            (None, super::credentials::Credential::Anonymous) => None,
-        };
-        let authorization = value
-            .map(|v| HeaderValue::from_str(&v))
-            .transpose()
-            .map_err(|_| RegistryError::Other {
-                registry: target.registry().to_string(),
-                what: "authorising the upload".into(),
-                message: "the credentials hold characters that cannot go in an HTTP header".into(),
-            })?;
-        self.uploader(target, authorization)
+/// A blob read from a file a chunk at a time, hashed in order as it is read.
+pub(super) struct BlobSource {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    size: u64,
+    hasher: sha2::Sha256,
+    /// How many leading bytes the hasher has seen.
+    hashed: u64,
+}
+
+impl BlobSource {
+    /// The blob of `size` bytes in the file at `path`.
+    pub(super) fn open(path: std::path::PathBuf, size: u64) -> Result<BlobSource, RegistryError> {
+        let file = std::fs::File::open(&path).map_err(|e| local_error(&path, &e))?;
+        Ok(BlobSource {
+            file,
+            path,
+            size,
+            hasher: sha2::Sha256::default(),
+            hashed: 0,
+        })
     }
+
+    fn read_at(&mut self, start: u64, len: usize) -> Result<Vec<u8>, Failure> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut data = vec![0u8; len];
+        self.file
+            .seek(SeekFrom::Start(start))
+            .and_then(|_| self.file.read_exact(&mut data))
+            .map_err(|e| Failure::Local(local_error(&self.path, &e)))?;
+        Ok(data)
+    }
+
+    /// Bytes `start..end`, hashing whatever of them (and of any gap before them) the hasher
+    /// has not seen.
+    fn read(&mut self, start: u64, end: u64) -> Result<Bytes, Failure> {
+        use sha2::Digest as _;
+        while self.hashed < start {
+            let n = (start - self.hashed).min(DEFAULT_CHUNK as u64);
+            let gap = self.read_at(self.hashed, n as usize)?;
+            self.hasher.update(&gap);
+            self.hashed += n;
+        }
+        let data = self.read_at(start, (end - start) as usize)?;
+        if self.hashed < end {
+            self.hasher.update(&data[(self.hashed - start) as usize..]);
+            self.hashed = end;
+        }
+        Ok(Bytes::from(data))
+    }
+
+    /// Checks the whole blob against `digest` (reading what was not read yet).
+    fn verify(&mut self, digest: &Digest) -> Result<(), Failure> {
+        use sha2::Digest as _;
+        if self.hashed < self.size {
+            let size = self.size;
+            self.read(self.hashed, size)?;
+        }
+        let actual = format!("sha256:{:x}", self.hasher.clone().finalize());
+        if actual != digest.as_str() {
+            return Err(Failure::Local(RegistryError::Store(
+                crate::store::StoreError::DigestMismatch {
+                    expected: digest.to_string(),
+                    actual,
+                },
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The gap-hashing step (bounded, like a chunk).
+const DEFAULT_CHUNK: usize = 4 * 1024 * 1024;
+
+/// A local read failure of blob file `path`.
+fn local_error(path: &std::path::Path, e: &std::io::Error) -> RegistryError {
+    RegistryError::Other {
+        registry: String::new(),
+        what: format!("reading {}", path.display()),
+        message: format!(
+            "{e}: the local store is damaged (`cargo wasme package` or `pull` the image again)"
+        ),
+    }
+}
+
+/// `chunk` as a request body sent in 64 KiB pieces, each recording (in `last`, milliseconds
+/// since `started`) when the connection took the previous one.
+fn watched_body(
+    chunk: Bytes,
+    started: tokio::time::Instant,
+    last: Arc<AtomicU64>,
+) -> reqwest::Body {
+    const PIECE: usize = 64 * 1024;
+    let pieces = (0..chunk.len().div_ceil(PIECE)).map(move |i| {
+        last.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        let end = ((i + 1) * PIECE).min(chunk.len());
+        Ok::<Bytes, std::io::Error>(chunk.slice(i * PIECE..end))
+    });
+    reqwest::Body::wrap_stream(futures_util::stream::iter(pieces))
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ mod deploy_verify;
 mod fuzz_bench;
 mod other_sdks;
 mod registry_cli;
+mod registry_origins;
 mod registry_transfer;
 mod reliability_registry;
 mod scenario_vacuous;

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 pub mod hostile;
-mod servers;
+pub mod servers;
 // The bench includes this module too and uses none of the servers.
 #[allow(unused_imports)]
 pub use servers::{

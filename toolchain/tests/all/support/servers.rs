@@ -322,3 +322,267 @@ fn serve(
     std::io::copy(&mut up, &mut client)?;
     Ok(())
 }
+
+/// One request as an [`OriginServer`] saw it.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub method: String,
+    /// The request target: path and query.
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    /// How many body bytes arrived (by `Content-Length`).
+    pub body_len: usize,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The path, without the query.
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("")
+    }
+}
+
+/// What an [`OriginServer`] answers.
+pub enum Answer {
+    /// A complete response.
+    Reply {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Read half the request body, then hold the connection without reading or answering for
+    /// `secs` (a stalled upload).
+    Stall { secs: u64 },
+}
+
+impl Answer {
+    pub fn status(status: u16) -> Answer {
+        Answer::Reply {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    pub fn with(status: u16, headers: &[(&str, &str)], body: Vec<u8>) -> Answer {
+        Answer::Reply {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body,
+        }
+    }
+}
+
+type OriginHandler = dyn Fn(&Seen) -> Answer + Send + Sync;
+
+/// A programmable HTTP/1.1 server on a chosen loopback address (127.0.0.1 and 127.0.0.2 are
+/// two different origins, and `cargo-wasme` treats 127.0.0.2 as a remote host: only
+/// `localhost`, `127.0.0.1` and `[::1]` are loopback to it). With TLS it speaks both TLS and
+/// plain HTTP on the same port (it looks at the first byte), so a test can name
+/// `http://` and `https://` of one host and port: two origins differing only in scheme. Its
+/// certificate is issued for the address by a CA of its own, in [`OriginServer::ca_pem`]
+/// (`SSL_CERT_FILE` makes the binary trust it). Every request is logged.
+pub struct OriginServer {
+    /// `IP:PORT`.
+    pub addr: String,
+    /// Every request, in order.
+    pub log: Arc<Mutex<Vec<Seen>>>,
+    /// The CA that issued the TLS certificate (PEM file), when serving TLS.
+    pub ca_pem: Option<PathBuf>,
+    _dir: tempfile::TempDir,
+}
+
+impl OriginServer {
+    /// Plain HTTP on `ip`.
+    pub fn http(ip: &str, handler: impl Fn(&Seen) -> Answer + Send + Sync + 'static) -> Self {
+        Self::start(ip, false, handler)
+    }
+
+    /// TLS (and plain HTTP) on `ip`.
+    pub fn https(ip: &str, handler: impl Fn(&Seen) -> Answer + Send + Sync + 'static) -> Self {
+        Self::start(ip, true, handler)
+    }
+
+    fn start(
+        ip: &str,
+        tls: bool,
+        handler: impl Fn(&Seen) -> Answer + Send + Sync + 'static,
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = TcpListener::bind(format!("{ip}:0")).unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (config, ca_pem) = if tls {
+            let (config, pem) = tls_config(ip);
+            let path = dir.path().join("ca.pem");
+            std::fs::write(&path, pem).unwrap();
+            (Some(Arc::new(config)), Some(path))
+        } else {
+            (None, None)
+        };
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let handler: Arc<OriginHandler> = Arc::new(handler);
+        let thread_log = log.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let (config, handler, log) = (config.clone(), handler.clone(), thread_log.clone());
+                std::thread::spawn(move || {
+                    conn.set_read_timeout(Some(Duration::from_secs(30))).ok();
+                    let mut first = [0u8; 1];
+                    let is_tls = matches!(conn.peek(&mut first), Ok(1) if first[0] == 0x16);
+                    match config {
+                        Some(config) if is_tls => {
+                            let Ok(server) = rustls::ServerConnection::new(config) else {
+                                return;
+                            };
+                            let mut stream = rustls::StreamOwned::new(server, conn);
+                            serve_origin(&mut stream, &*handler, &log);
+                        }
+                        _ => {
+                            let mut conn = conn;
+                            serve_origin(&mut conn, &*handler, &log);
+                        }
+                    }
+                });
+            }
+        });
+        OriginServer {
+            addr,
+            log,
+            ca_pem,
+            _dir: dir,
+        }
+    }
+
+    /// `https://IP:PORT`.
+    pub fn https_url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// `http://IP:PORT`.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The requests that carried an `Authorization` header.
+    pub fn authorized(&self) -> Vec<Seen> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.header("authorization").is_some())
+            .cloned()
+            .collect()
+    }
+
+    /// Every request so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+/// A server TLS configuration for `ip`, and the PEM of the CA that issued its certificate.
+fn tls_config(ip: &str) -> (rustls::ServerConfig, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "wasme test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf_params = rcgen::CertificateParams::new(vec![ip.to_string()]).unwrap();
+    let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![leaf.der().clone()], key)
+    .unwrap();
+    (config, ca_cert.pem())
+}
+
+/// Answers requests on one connection until it closes.
+fn serve_origin<S: Read + Write>(conn: &mut S, handler: &OriginHandler, log: &Mutex<Vec<Seen>>) {
+    loop {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match conn.read(&mut byte) {
+                Ok(1) => head.push(byte[0]),
+                _ => return,
+            }
+            if head.len() > 64 * 1024 {
+                return;
+            }
+        }
+        let text = String::from_utf8_lossy(&head).into_owned();
+        let mut lines = text.lines();
+        let mut first = lines.next().unwrap_or("").split_whitespace();
+        let method = first.next().unwrap_or("").to_string();
+        let target = first.next().unwrap_or("").to_string();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect();
+        let length: usize = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let mut seen = Seen {
+            method,
+            target,
+            headers,
+            body_len: 0,
+        };
+        let answer = handler(&seen);
+        if let Answer::Stall { secs } = answer {
+            let mut half = vec![0u8; length / 2];
+            let _ = conn.read_exact(&mut half);
+            seen.body_len = half.len();
+            log.lock().unwrap().push(seen);
+            std::thread::sleep(Duration::from_secs(secs));
+            return;
+        }
+        let mut body = vec![0u8; length];
+        if conn.read_exact(&mut body).is_err() {
+            return;
+        }
+        seen.body_len = length;
+        let head_only = seen.method == "HEAD";
+        log.lock().unwrap().push(seen);
+        let Answer::Reply {
+            status,
+            headers,
+            body,
+        } = answer
+        else {
+            return;
+        };
+        let mut out = format!("HTTP/1.1 {status} X\r\n");
+        for (k, v) in &headers {
+            out.push_str(&format!("{k}: {v}\r\n"));
+        }
+        out.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        if conn.write_all(out.as_bytes()).is_err()
+            || (!head_only && conn.write_all(&body).is_err())
+            || conn.flush().is_err()
+        {
+            return;
+        }
+    }
+}

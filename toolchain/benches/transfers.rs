@@ -1,0 +1,262 @@
+//! Registry transfer benchmarks (issue 23 item 3): `push` and `pull` of a 100 MiB
+//! incompressible layer on loopback against Debian's `docker-registry`, each beside `curl`
+//! moving the same bytes in the same run (target: within 1.5× of curl), and the peak RSS of
+//! the `cargo-wasme` process for a 10 MiB and a 100 MiB layer (target: independent of the
+//! layer size; measured with `wait4`'s rusage of each child, printed, not timed).
+//!
+//! curl's push is the spec's monolithic upload (`POST` then one `PUT` with the whole blob);
+//! its pull downloads the layer blob to `/dev/null`. cargo-wasme's push is chunked (4 MiB
+//! `PATCH`es, resumable) and reads the blob from the store; its pull fetches the manifest,
+//! config and layer, verifies every digest, writes the store and decodes the image.
+//!
+//! Run: `cargo bench -p cargo-wasme --bench transfers` (needs docker-registry and curl).
+
+#[path = "../tests/all/support/mod.rs"]
+mod support;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use support::TestEnv;
+
+const MIB: usize = 1024 * 1024;
+
+/// A valid filter module of about `size` bytes: a small proxy-wasm module followed by a
+/// custom section of pseudo-random (incompressible) bytes.
+fn module_of(size: usize) -> Vec<u8> {
+    let mut wasm = support::filter_module(11);
+    let payload = size.saturating_sub(wasm.len() + 16);
+    let name = b"bench";
+    let mut section = Vec::with_capacity(payload + 8);
+    section.push(name.len() as u8);
+    section.extend_from_slice(name);
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    section.extend((0..payload).map(|_| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 24) as u8
+    }));
+    wasm.push(0); // custom section id
+    let mut len = section.len();
+    loop {
+        let byte = (len & 0x7f) as u8;
+        len >>= 7;
+        if len == 0 {
+            wasm.push(byte);
+            break;
+        }
+        wasm.push(byte | 0x80);
+    }
+    wasm.extend_from_slice(&section);
+    wasm
+}
+
+/// The largest blob file in `env`'s store (the layer) and its digest.
+fn layer_of(env: &TestEnv) -> (PathBuf, String) {
+    let dir = env.store().join("blobs/sha256");
+    let (path, _) = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+            (e.path(), len)
+        })
+        .max_by_key(|(_, len)| *len)
+        .unwrap();
+    let digest = format!("sha256:{}", path.file_name().unwrap().to_string_lossy());
+    (path, digest)
+}
+
+/// Runs `cmd` to completion; panics on failure; returns the child's peak RSS in KiB.
+// The child is reaped by `wait4` (for its own rusage), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
+fn run_measured(mut cmd: Command) -> i64 {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut stderr = child.stderr.unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).ok();
+        text
+    });
+    let mut status = 0;
+    // SAFETY: an all-zero `rusage` is a valid value; `wait4` fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our child, not yet waited for; the pointers are to live locals.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let text = reader.join().unwrap_or_default();
+    assert!(
+        waited == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{cmd:?} failed:\n{text}"
+    );
+    usage.ru_maxrss
+}
+
+fn curl() -> Command {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sS", "-f", "-o", "/dev/null"]);
+    cmd
+}
+
+/// curl's monolithic upload of `file` (blob `digest`) to `repo` on `registry`.
+fn curl_push(registry: &str, repo: &str, file: &Path, digest: &str) {
+    let out = Command::new("curl")
+        .args(["-sS", "-f", "-D", "-", "-o", "/dev/null", "-X", "POST"])
+        .arg(format!("http://{registry}/v2/{repo}/blobs/uploads/"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let head = String::from_utf8_lossy(&out.stdout);
+    let location = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("location")
+                .then(|| v.trim().to_string())
+        })
+        .unwrap();
+    let location = if location.starts_with('/') {
+        format!("http://{registry}{location}")
+    } else {
+        location
+    };
+    let sep = if location.contains('?') { '&' } else { '?' };
+    let mut cmd = curl();
+    cmd.args(["-X", "PUT", "-H", "Content-Type: application/octet-stream"])
+        .arg("--data-binary")
+        .arg(format!("@{}", file.display()))
+        .arg(format!("{location}{sep}digest={digest}"));
+    run_measured(cmd);
+}
+
+/// A criterion estimate (mean, ns) of `group/function` from this run.
+fn mean_ns(group: &str, function: &str) -> Option<f64> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()?
+        .join("target/criterion")
+        .join(group)
+        .join(function)
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(std::env::var_os("CARGO_TARGET_DIR").map_or(dir, |t| {
+        PathBuf::from(t)
+            .join("criterion")
+            .join(group)
+            .join(function)
+            .join("new/estimates.json")
+    }))
+    .ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["mean"]["point_estimate"].as_f64()
+}
+
+fn bench_transfers(c: &mut Criterion) {
+    let registry = support::DockerRegistry::start();
+    let env = TestEnv::new();
+    let wasm = env.write_module("big.wasm", &module_of(100 * MIB));
+    let local = format!("{}/transfer:1", registry.addr);
+    env.ok(&["package", wasm.to_str().unwrap(), "--tag", &local]);
+    env.ok(&["push", &local]);
+    let (layer, digest) = layer_of(&env);
+    let counter = AtomicUsize::new(0);
+    let group_name = "transfer_100mib";
+    let mut group = c.benchmark_group(group_name);
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    group.bench_function("push_cargo_wasme", |b| {
+        b.iter(|| {
+            // A new repository each time, so the layer is really uploaded.
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let mut cmd = env.cmd();
+            cmd.args(["push", &local, &format!("{}/w{n}:1", registry.addr)]);
+            run_measured(cmd)
+        })
+    });
+    group.bench_function("push_curl", |b| {
+        b.iter(|| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            curl_push(&registry.addr, &format!("c{n}"), &layer, &digest);
+        })
+    });
+    group.bench_function("pull_cargo_wasme", |b| {
+        b.iter_batched(
+            TestEnv::new,
+            |fresh| {
+                let mut cmd = fresh.cmd();
+                cmd.args(["pull", &local]);
+                run_measured(cmd);
+                fresh
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("pull_curl", |b| {
+        b.iter(|| {
+            let mut cmd = curl();
+            cmd.arg(format!(
+                "http://{}/v2/transfer/blobs/{digest}",
+                registry.addr
+            ));
+            run_measured(cmd)
+        })
+    });
+    group.finish();
+    for op in ["push", "pull"] {
+        let ours = mean_ns(group_name, &format!("{op}_cargo_wasme"));
+        let theirs = mean_ns(group_name, &format!("{op}_curl"));
+        if let (Some(ours), Some(theirs)) = (ours, theirs) {
+            let ratio = ours / theirs;
+            eprintln!(
+                "{op} 100 MiB: cargo-wasme {:.3} s, curl {:.3} s, ratio {ratio:.2} (target <= 1.5): {}",
+                ours / 1e9,
+                theirs / 1e9,
+                if ratio <= 1.5 { "ok" } else { "OVER" }
+            );
+        }
+    }
+}
+
+/// Peak RSS of `push` and `pull` for a 10 MiB and a 100 MiB layer (printed once).
+fn bench_memory(_c: &mut Criterion) {
+    let registry = support::DockerRegistry::start();
+    let mut rows = Vec::new();
+    for size in [10 * MIB, 100 * MIB] {
+        let env = TestEnv::new();
+        let wasm = env.write_module("m.wasm", &module_of(size));
+        let local = format!("{}/mem{}:1", registry.addr, size / MIB);
+        env.ok(&["package", wasm.to_str().unwrap(), "--tag", &local]);
+        let mut push = env.cmd();
+        push.args(["push", &local]);
+        let push_kib = run_measured(push);
+        let fresh = TestEnv::new();
+        let mut pull = fresh.cmd();
+        pull.args(["pull", &local]);
+        let pull_kib = run_measured(pull);
+        rows.push((size / MIB, push_kib, pull_kib));
+    }
+    for (mib, push, pull) in &rows {
+        eprintln!(
+            "peak RSS, {mib} MiB layer: push {:.1} MiB, pull {:.1} MiB",
+            *push as f64 / 1024.0,
+            *pull as f64 / 1024.0
+        );
+    }
+    if let [(_, p10, l10), (_, p100, l100)] = rows[..] {
+        eprintln!(
+            "peak RSS growth 10 -> 100 MiB: push {:+.1} MiB, pull {:+.1} MiB (target: flat)",
+            (p100 - p10) as f64 / 1024.0,
+            (l100 - l10) as f64 / 1024.0
+        );
+    }
+}
+
+criterion_group!(benches, bench_transfers, bench_memory);
+criterion_main!(benches);

@@ -1,0 +1,75 @@
+//! What a [`Registry`](super::Registry) is told: transport choices, retries, time and size
+//! limits, and their defaults (each overridable from the environment where noted).
+
+use super::credentials::Credential;
+use std::time::Duration;
+
+/// The default largest layer accepted (512 MiB: a 256 MiB module, gzip's worst case).
+pub const DEFAULT_MAX_LAYER_SIZE: u64 = 2 * crate::image::layer::MAX_MODULE_SIZE;
+/// The default time a transfer may go without receiving a byte.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default floor on a download's average rate: 16 KiB/s, far below any registry in use
+/// (a 512 MiB layer may take 9 hours; a 100 KiB filter module 37 s).
+pub const DEFAULT_MIN_TRANSFER_RATE: u64 = 16 * 1024;
+
+/// The default bytes per `PATCH`: 4 MiB, as docker and containerd use.
+pub const DEFAULT_CHUNK_SIZE: usize = 4 * 1024 * 1024;
+
+/// How to reach registries.
+#[derive(Debug, Clone)]
+pub struct RegistryOptions {
+    /// Speak plain HTTP to every registry (always done for localhost and 127.0.0.1).
+    pub plain_http: bool,
+    /// Accept invalid TLS certificates (and fall back to plain HTTP when asked).
+    pub insecure: bool,
+    /// Report blob transfers on stderr.
+    pub progress: bool,
+    /// Attempts per request on 5xx, 429 and broken connections (at least 1); see [`retry`](super::retry).
+    pub attempts: u32,
+    /// First backoff delay; doubles per retry (a `Retry-After` replaces it).
+    pub backoff: Duration,
+    /// Use these credentials instead of looking them up.
+    pub credential: Option<Credential>,
+    /// How long a transfer may go without receiving a byte before it fails (default
+    /// [`DEFAULT_READ_TIMEOUT`], or `WASME_READ_TIMEOUT` seconds).
+    pub read_timeout: Duration,
+    /// The slowest average a download may run at, in bytes per second, after the first read
+    /// timeout's grace (default [`DEFAULT_MIN_TRANSFER_RATE`], or
+    /// `WASME_MIN_TRANSFER_RATE`): what stops a registry that trickles one byte before every
+    /// read timeout.
+    pub min_transfer_rate: u64,
+    /// The largest layer `pull` accepts, whatever its manifest declares (default
+    /// [`DEFAULT_MAX_LAYER_SIZE`], or `WASME_MAX_LAYER_BYTES`).
+    pub max_layer_size: u64,
+    /// Bytes per `PATCH` of a chunked blob upload (raised to the registry's
+    /// `OCI-Chunk-Min-Length` when it asks for more).
+    pub chunk_size: usize,
+}
+
+/// A positive number from the environment variable `name`, if set.
+fn env_number(name: &str) -> Option<u64> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|n| *n > 0)
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            plain_http: false,
+            insecure: false,
+            progress: false,
+            attempts: 4,
+            backoff: Duration::from_millis(250),
+            credential: None,
+            read_timeout: env_number("WASME_READ_TIMEOUT")
+                .map_or(DEFAULT_READ_TIMEOUT, Duration::from_secs),
+            min_transfer_rate: env_number("WASME_MIN_TRANSFER_RATE")
+                .unwrap_or(DEFAULT_MIN_TRANSFER_RATE),
+            max_layer_size: env_number("WASME_MAX_LAYER_BYTES").unwrap_or(DEFAULT_MAX_LAYER_SIZE),
+            chunk_size: DEFAULT_CHUNK_SIZE,
+        }
+    }
+}
