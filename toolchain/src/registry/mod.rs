@@ -128,7 +128,7 @@ impl Registry {
             .await?;
         // Signatures and attestations go with the image.
         report.referrers = self
-            .push_store_referrers(store, &image.manifest_digest, &whole)
+            .push_store_referrers(store, &image.manifest_digest, &report.reference)
             .await?;
         Ok(report)
     }

@@ -7,16 +7,16 @@
 //! schema, and whose manifest reads are unbounded. Every read is bounded and every digest
 //! recomputed here.
 
+use super::auth::{Operation, Session};
 use super::error::Ctx;
 use super::progress::Progress;
-use super::{Registry, RegistryError};
+use super::{Registry, RegistryError, push};
 use crate::image;
 use crate::reference::{self, Digest, Reference};
 use crate::store::Store;
 use crate::store::referrers::{MAX_REFERRER_BLOB, Referrer, ReferrerIndex, ReferrerManifest};
-use http::HeaderValue;
-use oci_client::RegistryOperation;
 use oci_client::errors::OciDistributionError;
+use reqwest::Method;
 
 /// How a registry's referrers were found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,88 +45,54 @@ pub fn tag_schema_tag(digest: &Digest) -> String {
     format!("sha256-{}", digest.hex())
 }
 
-/// One authorised connection to a repository.
-struct Conn {
-    http: reqwest::Client,
-    base: String,
-    authorization: Option<HeaderValue>,
-}
-
 impl Registry {
-    async fn connect(
-        &self,
-        target: &Reference,
-        whole: &str,
-        op: RegistryOperation,
-    ) -> Result<(Conn, super::credentials::Credential, Option<String>), RegistryError> {
-        let cred = self.credential(target.resolve_registry())?;
-        let client = self.client(target.registry());
-        let token = self.authenticate(&client, target, whole, &cred, op).await?;
-        let authorization = self.authorization(target, &cred, token.as_deref())?;
-        let scheme = if self.plain_http(target.registry()) {
-            "http"
-        } else {
-            "https"
-        };
-        Ok((
-            Conn {
-                http: self.http_client(target.registry())?,
-                base: format!(
-                    "{scheme}://{}/v2/{}",
-                    target.resolve_registry(),
-                    target.repository()
-                ),
-                authorization,
-            },
-            cred,
-            token,
-        ))
-    }
-
     /// GETs `path` (under the repository) with `accept`, reading at most `limit` bytes;
-    /// `Ok(None)` on 404. Retried on transient failures.
+    /// `Ok(None)` on 404. Retried on transient failures; credentials go where the session's
+    /// policy allows.
     async fn get_bounded(
         &self,
         ctx: &Ctx<'_>,
-        conn: &Conn,
+        session: &Session,
         path: &str,
         accept: &str,
         limit: u64,
     ) -> Result<Option<Vec<u8>>, RegistryError> {
-        let url = format!("{}/{path}", conn.base);
-        self.retry(ctx, || async {
-            let mut request = conn.http.get(&url);
-            if !accept.is_empty() {
-                request = request.header(http::header::ACCEPT, accept);
-            }
-            if let Some(a) = &conn.authorization {
-                request = request.header(http::header::AUTHORIZATION, a.clone());
-            }
-            let mut response = request.send().await?;
-            let status = response.status();
-            if status == http::StatusCode::NOT_FOUND {
-                return Ok(None);
-            }
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await? {
-                body.extend_from_slice(&chunk);
-                if body.len() as u64 > limit {
-                    return Err(OciDistributionError::GenericError(Some(format!(
-                        "{url}: the registry sent more than the {limit}-byte limit"
-                    ))));
+        let url = format!("{}/{path}", session.repository_url());
+        session
+            .retry(ctx, || async {
+                let mut response = session
+                    .send(Method::GET, &url, |r| {
+                        if accept.is_empty() {
+                            r
+                        } else {
+                            r.header(http::header::ACCEPT, accept)
+                        }
+                    })
+                    .await?;
+                let status = response.status();
+                if status == http::StatusCode::NOT_FOUND {
+                    return Ok(None);
                 }
-            }
-            if !status.is_success() {
-                body.truncate(4096);
-                return Err(OciDistributionError::ServerError {
-                    code: status.as_u16(),
-                    url: url.clone(),
-                    message: String::from_utf8_lossy(&body).into_owned(),
-                });
-            }
-            Ok(Some(body))
-        })
-        .await
+                let mut body = Vec::new();
+                while let Some(chunk) = response.chunk().await? {
+                    body.extend_from_slice(&chunk);
+                    if body.len() as u64 > limit {
+                        return Err(OciDistributionError::GenericError(Some(format!(
+                            "{url}: the registry sent more than the {limit}-byte limit"
+                        ))));
+                    }
+                }
+                if !status.is_success() {
+                    body.truncate(4096);
+                    return Err(OciDistributionError::ServerError {
+                        code: status.as_u16(),
+                        url: url.clone(),
+                        message: String::from_utf8_lossy(&body).into_owned(),
+                    });
+                }
+                Ok(Some(body))
+            })
+            .await
     }
 
     /// The referrer index of `digest`: the referrers API's answer, else the tag-schema index
@@ -134,7 +100,7 @@ impl Registry {
     async fn referrer_index(
         &self,
         ctx: &Ctx<'_>,
-        conn: &Conn,
+        session: &Session,
         digest: &Digest,
     ) -> Result<(ReferrerIndex, Discovery), RegistryError> {
         let limit = super::pull::MAX_MANIFEST_SIZE;
@@ -142,7 +108,7 @@ impl Registry {
         let api = match self
             .get_bounded(
                 ctx,
-                conn,
+                session,
                 &format!("referrers/{digest}"),
                 image::OCI_INDEX,
                 limit,
@@ -163,7 +129,7 @@ impl Registry {
         let index = self
             .get_bounded(
                 ctx,
-                conn,
+                session,
                 &format!("manifests/{tag}"),
                 image::OCI_INDEX,
                 limit,
@@ -184,19 +150,10 @@ impl Registry {
         artifact_type: Option<&str>,
     ) -> Result<FoundReferrers, RegistryError> {
         let target = reference::parse(reference_text)?;
-        let whole = target.whole();
         let digest = self.resolve_digest(reference_text).await?;
-        let (conn, cred, _) = self
-            .connect(&target, &whole, RegistryOperation::Pull)
-            .await?;
-        let ctx = self.ctx(
-            &target,
-            &whole,
-            format!("listing the referrers of {digest}"),
-            "pull",
-            &cred,
-        );
-        let (index, discovery) = self.referrer_index(&ctx, &conn, &digest).await?;
+        let session = Session::open(&self.options, target, Operation::Pull).await?;
+        let ctx = session.ctx(format!("listing the referrers of {digest}"), "pull");
+        let (index, discovery) = self.referrer_index(&ctx, &session, &digest).await?;
         let mut referrers = Vec::new();
         let mut problems = Vec::new();
         for entry in &index.manifests {
@@ -206,7 +163,7 @@ impl Registry {
             let Some(manifest) = self
                 .get_bounded(
                     &ctx,
-                    &conn,
+                    &session,
                     &format!("manifests/{}", entry.digest),
                     image::OCI_MANIFEST,
                     super::pull::MAX_MANIFEST_SIZE,
@@ -244,7 +201,7 @@ impl Registry {
             let content = self
                 .get_bounded(
                     &ctx,
-                    &conn,
+                    &session,
                     &format!("blobs/{}", layer.digest),
                     "",
                     layer.size.min(MAX_REFERRER_BLOB),
@@ -294,32 +251,21 @@ impl Registry {
             parsed.repository().to_string(),
             subject.to_string(),
         );
-        let whole = target.whole();
-        let (conn, cred, token) = self
-            .connect(&target, &whole, RegistryOperation::Push)
-            .await?;
-        let uploader = self.push_uploader(&target, token.as_deref(), &cred)?;
-        let ctx = self.ctx(
-            &target,
-            &whole,
-            format!("pushing referrer {}", referrer.digest),
-            "push",
-            &cred,
-        );
+        let session = Session::open(&self.options, target, Operation::Push).await?;
+        let uploader = push::Uploader::new(&session)?;
+        let ctx = session.ctx(format!("pushing referrer {}", referrer.digest), "push");
         let progress = Progress::new(false);
         for (digest, data) in referrer.blobs() {
             if uploader.has_blob(&ctx, &digest).await? {
                 continue;
             }
+            // The uploader streams from a file; a referrer's blobs are small and in memory.
+            let file =
+                staged(&data).map_err(|e| ctx.other(format!("staging blob {digest}: {e}")))?;
+            let mut source = push::BlobSource::open(file.path().to_path_buf(), data.len() as u64)?;
             let transfer = progress.start("push", &digest, data.len() as u64);
             uploader
-                .upload(
-                    &ctx,
-                    &progress,
-                    &transfer,
-                    &digest,
-                    bytes::Bytes::from(data),
-                )
+                .upload(&ctx, &progress, &transfer, &digest, &mut source)
                 .await?;
         }
         uploader
@@ -330,7 +276,7 @@ impl Registry {
                 bytes::Bytes::from(referrer.manifest_bytes.clone()),
             )
             .await?;
-        let (mut index, discovery) = self.referrer_index(&ctx, &conn, &subject).await?;
+        let (mut index, discovery) = self.referrer_index(&ctx, &session, &subject).await?;
         if index.manifests.iter().any(|e| e.digest == referrer.digest) {
             return Ok(false);
         }
@@ -361,16 +307,8 @@ impl Registry {
     ) -> Result<image::Descriptor, RegistryError> {
         let target = reference::parse(reference_text)?;
         let whole = target.whole();
-        let (conn, cred, _) = self
-            .connect(&target, &whole, RegistryOperation::Pull)
-            .await?;
-        let ctx = self.ctx(
-            &target,
-            &whole,
-            "fetching the manifest".into(),
-            "pull",
-            &cred,
-        );
+        let session = Session::open(&self.options, target.clone(), Operation::Pull).await?;
+        let ctx = session.ctx("fetching the manifest".into(), "pull");
         let name = match (target.digest(), target.tag()) {
             (Some(d), _) => d.to_string(),
             (None, Some(t)) => t.to_string(),
@@ -386,7 +324,7 @@ impl Registry {
         let bytes = self
             .get_bounded(
                 &ctx,
-                &conn,
+                &session,
                 &format!("manifests/{name}"),
                 &accept,
                 super::pull::MAX_MANIFEST_SIZE,
@@ -432,4 +370,13 @@ impl Registry {
         }
         Ok(new)
     }
+}
+
+/// `data` in a temporary file (for the uploader, which streams blobs from files).
+fn staged(data: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::io::Write as _;
+    let mut file = tempfile::NamedTempFile::new()?;
+    file.write_all(data)?;
+    file.flush()?;
+    Ok(file)
 }
