@@ -21,6 +21,7 @@ mod deploy_verify;
 mod fuzz_bench;
 mod message_format;
 mod other_sdks;
+mod readme_examples;
 mod registry_cli;
 mod registry_transfer;
 mod reliability_registry;
