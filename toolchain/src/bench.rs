@@ -16,6 +16,7 @@
 //! ```
 
 use crate::scenario::bridge::{self, PluginSetup};
+use crate::scenario::format::{Action, Scenario};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 use wasme_harness::{HarnessError, Host, HttpStream, Module};
@@ -511,5 +512,100 @@ pub fn human_ns(ns: u64) -> String {
         format!("{:.1} µs", d.as_secs_f64() * 1e6)
     } else {
         format!("{:.2} ms", d.as_secs_f64() * 1e3)
+    }
+}
+
+/// The `request` steps of a scenario as bench steps; a step of another kind is left out with a
+/// warning saying so (never a silent gap in the table).
+pub fn request_steps(s: &Scenario) -> Vec<RequestStep> {
+    s.steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, step)| match &step.action {
+            Action::Http { request, response } => {
+                let mut rq = vec![
+                    (":method".to_string(), request.method.clone()),
+                    (":path".to_string(), request.path.clone()),
+                    (":authority".to_string(), request.authority.clone()),
+                    (":scheme".to_string(), request.scheme.clone()),
+                ];
+                rq.extend(request.headers.0.iter().cloned());
+                let mut rs = vec![(":status".to_string(), response.status.to_string())];
+                rs.extend(response.headers.0.iter().cloned());
+                Some(RequestStep {
+                    name: step
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| format!("step {}", i + 1)),
+                    request_headers: rq,
+                    request_body: request.body.clone().unwrap_or_default().into_bytes(),
+                    response_headers: rs,
+                    response_body: response.body.clone().unwrap_or_default().into_bytes(),
+                })
+            }
+            Action::Check => None,
+            other => {
+                // Never a silent gap in the table: say which steps it leaves out.
+                let what = match other {
+                    Action::Connection(_) => "a TCP connection",
+                    _ => "a clock advance (its on_tick cost)",
+                };
+                crate::shell::warn(format!(
+                    "{} is not measured: `bench` measures HTTP request steps, not {what}",
+                    step.name
+                        .clone()
+                        .unwrap_or_else(|| format!("step {}", i + 1)),
+                ));
+                None
+            }
+        })
+        .collect()
+}
+
+/// Prints the report's table on stdout (human mode; `--message-format json` prints the
+/// `bench-report` object instead).
+pub fn print(report: &BenchReport) {
+    crate::shell::result(format!(
+        "module: cold compile {:.1} ms, {} KiB compiled code, {} KiB guest memory at start",
+        report.compile_ms,
+        report.compiled_bytes / 1024,
+        report.startup_memory / 1024
+    ));
+    for step in &report.steps {
+        crate::shell::result(format!("\n{}", step.name));
+        crate::shell::result(format!(
+            "  {:<26} {:>10} {:>10}   {:>10} {:>10}",
+            "callback", "median", "p99", "do-nothing", "added"
+        ));
+        for c in &step.callbacks {
+            crate::shell::result(format!(
+                "  {:<26} {:>10} {:>10}   {:>10} {:>10}",
+                c.callback,
+                human_ns(c.filter.median_ns),
+                human_ns(c.filter.p99_ns),
+                human_ns(c.baseline.median_ns),
+                human_ns(c.filter.median_ns.saturating_sub(c.baseline.median_ns)),
+            ));
+        }
+        crate::shell::result(format!(
+            "  {:<26} {:>10} {:>10}   {:>10} {:>10}",
+            "whole request",
+            human_ns(step.request.median_ns),
+            human_ns(step.request.p99_ns),
+            human_ns(step.baseline_request.median_ns),
+            human_ns(step.added_median_ns().max(0) as u64),
+        ));
+        crate::shell::result(format!(
+            "  instructions per request: {} (do-nothing {}, added {})",
+            step.instructions,
+            step.baseline_instructions,
+            step.added_instructions()
+        ));
+        crate::shell::result(format!(
+            "  guest memory per live stream: {} bytes (do-nothing {}, added {})",
+            step.memory_per_stream,
+            step.baseline_memory_per_stream,
+            step.added_memory_per_stream()
+        ));
     }
 }

@@ -173,3 +173,70 @@ fn packaging(tag: &str, bytes: usize) -> crate::registry::progress::Activity {
         indicatif::HumanBytes(bytes as u64)
     ))
 }
+
+/// Builds the filter crate `options` names through the one pipeline, without storing it, and
+/// says on stderr what the module stage did and which module and image digest the command is
+/// about to use: what `run`, `test`, `fuzz` and `bench` do with a crate.
+pub fn build_crate(options: &BuildOptions) -> Result<BuiltImage, BuildImageError> {
+    let built = build_image(options, &ImageRequest::default())?;
+    report_module(&built);
+    crate::shell::status(
+        "Using",
+        format_args!(
+            "module {} = image {} as `cargo wasme build` stores it ({}, root ids {})",
+            built.module.digest,
+            built.image.digest,
+            built.tag,
+            built.root_ids.join(",")
+        ),
+    );
+    Ok(built)
+}
+
+/// Reports what the module stage did, in cargo's style on stderr: the optimiser, the module's
+/// facts, the times.
+pub fn report_module(built: &BuiltImage) {
+    use crate::shell;
+    let m = &built.module;
+    match &m.optimization {
+        OptOutcome::Optimized { before, after } => shell::status(
+            "Optimizing",
+            format_args!(
+                "{before} -> {after} bytes ({})",
+                m.record.wasm_opt.as_deref().unwrap_or("wasm-opt")
+            ),
+        ),
+        OptOutcome::Skipped(why) => shell::warn(format_args!("wasm-opt skipped: {why}")),
+        OptOutcome::Disabled => shell::status("Skipped", "wasm-opt (--no-opt)"),
+    }
+    report_checked(&m.path, m.bytes.len() as u64, &m.info);
+    shell::status(
+        "Finished",
+        format_args!(
+            "`{}` profile in {:.2}s (cargo {:.2}s, checks and wasm-opt {:.2}s, image {:.2}s), {}",
+            m.record.profile,
+            (m.cargo_time + m.optimize_time + built.image_time).as_secs_f64(),
+            m.cargo_time.as_secs_f64(),
+            m.optimize_time.as_secs_f64(),
+            built.image_time.as_secs_f64(),
+            m.record.rustc,
+        ),
+    );
+}
+
+/// The `Checked` status line: a module's path, size, ABI and features.
+pub fn report_checked(path: &std::path::Path, size: u64, info: &ModuleInfo) {
+    crate::shell::status(
+        "Checked",
+        format_args!(
+            "{} ({size} bytes, ABI {}, features: {})",
+            path.display(),
+            info.abi_versions.join(", "),
+            if info.features.is_empty() {
+                "none beyond MVP".to_string()
+            } else {
+                info.features.join(", ")
+            }
+        ),
+    );
+}

@@ -80,11 +80,11 @@ pub enum Command {
     /// Run the node cache the EnvoyFilter form loads modules from (a daemon, one per node).
     Cache(commands::cache::CacheArgs),
     /// Create a new filter project.
-    Init(commands::author::InitArgs),
+    Init(commands::init::InitArgs),
     /// Send one request or connection through a filter in the harness.
-    Run(commands::author::RunArgs),
+    Run(commands::run::RunArgs),
     /// Run declarative scenario files against filters in the harness.
-    Test(commands::author::TestArgs),
+    Test(commands::test::TestArgs),
     /// Fuzz a filter with generated traffic; a failure is shrunk into a scenario file.
     Fuzz(commands::fuzz::FuzzArgs),
     /// Measure what a filter adds per request against a do-nothing filter.
@@ -192,9 +192,9 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Render(a) => commands::deploy::render(a),
         Command::Crd(a) => commands::deploy::crd(a),
         Command::Cache(a) => commands::cache::cache(a),
-        Command::Init(a) => commands::author::init(a),
-        Command::Run(a) => commands::author::run(a),
-        Command::Test(a) => commands::author::test(a),
+        Command::Init(a) => commands::init::init(a),
+        Command::Run(a) => commands::run::run(a),
+        Command::Test(a) => commands::test::test(a),
         Command::Fuzz(a) => commands::fuzz::fuzz(a),
         Command::Bench(a) => commands::bench::bench(a),
         Command::Completions(a) => completions(a),

@@ -418,3 +418,37 @@ pub fn write_scenario(
         source,
     })
 }
+
+/// One line saying what an exchange holds (the scenario file has it in full).
+pub fn summary(ex: &wasme_harness::fuzz::Exchange) -> String {
+    use wasme_harness::fuzz::Traffic;
+    let bytes = |chunks: &[String]| chunks.iter().map(String::len).sum::<usize>();
+    match &ex.traffic {
+        Traffic::Http(h) => {
+            let path: String = h.path.chars().take(40).collect();
+            let path = if path.len() < h.path.len() {
+                format!("{path}… ({} bytes)", h.path.len())
+            } else {
+                path
+            };
+            let longest = h.headers.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
+            format!(
+                "{} {path}, {} header(s) (longest value {longest} bytes), body {} bytes in {} \
+                 chunk(s), {} trailer(s), client {:?}, callouts answered {:?}",
+                h.method,
+                h.headers.len(),
+                bytes(&h.body),
+                h.body.len(),
+                h.trailers.len(),
+                h.client,
+                h.callouts
+            )
+        }
+        Traffic::Tcp(t) => format!(
+            "a TCP connection of {} chunk(s), {} bytes{}",
+            t.chunks.len(),
+            t.chunks.iter().map(|(_, d)| d.len()).sum::<usize>(),
+            if t.close { ", then closed" } else { "" }
+        ),
+    }
+}

@@ -1,34 +1,46 @@
-//! `cargo-wasme`: the library behind the `cargo wasme` subcommand.
+//! `cargo-wasme`: the library behind the `cargo wasme` subcommand. The binary
+//! (`src/main.rs`, `src/cli.rs`, `src/commands/`) only parses arguments, calls these modules and
+//! prints their results.
 //!
 //! One home per concept:
 //!
-//! * [`reference`](mod@reference) — image references and content [`reference::Digest`]s, parsed and validated
-//!   once.
+//! * [`reference`](mod@reference) — image references and content [`reference::Digest`]s, parsed
+//!   and validated once.
 //! * [`image`] — the image formats: manifests, configs, layers, [`image::build`] and
 //!   [`image::decode`].
 //! * [`store`] — the local OCI image-layout store.
-//! * [`shell`] — every line printed for people (status, warnings, errors) and for scripts
-//!   (results, `--message-format json`), in cargo's style.
-//! * [`registry`] — the registry client, its credentials and progress output.
+//! * [`shell`] — every line printed for people (status, warnings, errors, [`shell::chain`]) and
+//!   for scripts (results, `--message-format json`, whose objects `doc/message-format.schema.json`
+//!   describes), in cargo's style.
+//! * [`registry`] — the registry client, its credentials and progress output;
+//!   [`cache_daemon`] — the node cache (`cargo wasme cache`) that reads images from registries.
 //! * [`sign`] — keys, Sigstore bundles, attestations (provenance, SBOM) as OCI referrers, and
 //!   the fail-closed verification gate.
 //! * [`deploy`] — pure rendering of Istio/Envoy manifests; I/O only behind
 //!   [`deploy::resolve::ImageResolver`].
 //! * [`build`] — the build pipeline's packaging stage ([`build::build_image`]: the harness's
-//!   module stage → image → store); [`module_info`], [`init`], [`run`], [`scenario`] (with its harness [`scenario::bridge`]) —
-//!   checking, scaffolding and testing filters; [`fuzz`] and [`bench`] — finding a filter's
-//!   bugs (with [`wasme_harness::fuzz`]) and its costs.
+//!   module stage → image → store; [`build::build_crate`] for commands that use a crate without
+//!   storing it); [`module_info`] — what a module is.
+//! * [`module_arg`] — the module a command names (`[IMAGE|PATH|-p PKG]`, `--scenario`),
+//!   resolved once for `run`, `test`, `fuzz` and `bench`.
+//! * [`init`], [`run`], [`scenario`] (with its harness [`scenario::bridge`] and the file runner
+//!   [`scenario::suite`]) — scaffolding and testing filters; [`fuzz`] and [`bench`] — finding a
+//!   filter's bugs (with [`wasme_harness::fuzz`]) and its costs.
 //!
-//! Imports between these modules go one way: `reference` ← `image` ← `store` ← `registry`, and
-//! `deploy` uses only `reference`.
+//! Imports between these modules go one way (`python3 .ci/check-imports toolchain/src`):
+//! `reference` ← `image` ← `store` ← `registry` ← `cache_daemon`; `deploy` uses only
+//! `reference` and `image`; `build` uses `image` and `store`; `scenario` uses `store` and, in
+//! `suite`, `build`; `module_arg` uses `build`, `store` and `scenario`.
 #![deny(missing_docs)]
 
 pub mod bench;
 pub mod build;
+pub mod cache_daemon;
 pub mod deploy;
 pub mod fuzz;
 pub mod image;
 pub mod init;
+pub mod module_arg;
 pub mod module_info;
 pub mod reference;
 pub mod registry;

@@ -17,6 +17,11 @@ fn main() -> ExitCode {
         args.remove(1);
     }
     let cli = cli::Cli::parse_from(args);
+    // The README test checks that every `cargo wasme …` line of the documentation parses
+    // (flags, values, conflicts) without running it: clap has already exited 2 on an error.
+    if std::env::var_os("WASME_PARSE_ONLY").is_some() {
+        return ExitCode::SUCCESS;
+    }
     cli.init_output();
     commands::sign::set_global_keys(cli.verify_key.clone());
     match cli::dispatch(cli.command) {
@@ -31,7 +36,7 @@ fn main() -> ExitCode {
             let help = cargo_wasme::shell::Help::find(&err)
                 .map(str::to_string)
                 .or(registry_help);
-            cargo_wasme::shell::error(format!("{err:#}"), help.as_deref());
+            cargo_wasme::shell::error(cargo_wasme::shell::chain(err.as_ref()), help.as_deref());
             ExitCode::FAILURE
         }
     }

@@ -198,6 +198,31 @@ pub fn json(reason: &str, value: &impl Serialize) {
     let _ = writeln!(out, "{}", serde_json::Value::Object(object));
 }
 
+/// An error and its causes on one line, `outer: cause: root`, as anyhow's `{:#}` writes it —
+/// except that a cause whose text the line already holds is not repeated. Many errors (ours
+/// with `{source}` in their message, the OS's, the registry client's) already print their
+/// cause; `{:#}` would print it twice. `main`, `cache` and `test` print errors through this.
+///
+/// ```
+/// use cargo_wasme::shell::chain;
+/// let io = std::io::Error::other("disk full");
+/// let e = anyhow::Error::new(io).context("cannot write x: disk full").context("storing");
+/// assert_eq!(chain(e.as_ref()), "storing: cannot write x: disk full");
+/// ```
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if !text.is_empty() && !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cause = e.source();
+    }
+    line
+}
+
 /// An error that carries a `help:` line: `main` prints it under the `error:` line. Attach one
 /// with [`WithHelp::help`]; the error's message and causes are unchanged.
 ///

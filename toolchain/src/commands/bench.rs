@@ -1,10 +1,9 @@
 //! `cargo wasme bench`: what a filter costs per request, against a do-nothing filter in the
 //! same run; `--baseline` turns it into a CI gate.
 
-use super::fuzz::{TargetArgs, resolve};
+use super::args::TargetArgs;
 use anyhow::{Context, bail};
-use cargo_wasme::bench::{self, BenchOptions, RequestStep, Workload, human_ns};
-use cargo_wasme::scenario::format::{Action, Scenario};
+use cargo_wasme::bench::{self, BenchOptions, Workload};
 use cargo_wasme::shell;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,51 +47,6 @@ fn parse_threshold(text: &str) -> Result<f64, String> {
     Ok(v * scale)
 }
 
-fn steps_of(s: &Scenario) -> Vec<RequestStep> {
-    s.steps
-        .iter()
-        .enumerate()
-        .filter_map(|(i, step)| match &step.action {
-            Action::Http { request, response } => {
-                let mut rq = vec![
-                    (":method".to_string(), request.method.clone()),
-                    (":path".to_string(), request.path.clone()),
-                    (":authority".to_string(), request.authority.clone()),
-                    (":scheme".to_string(), request.scheme.clone()),
-                ];
-                rq.extend(request.headers.0.iter().cloned());
-                let mut rs = vec![(":status".to_string(), response.status.to_string())];
-                rs.extend(response.headers.0.iter().cloned());
-                Some(RequestStep {
-                    name: step
-                        .name
-                        .clone()
-                        .unwrap_or_else(|| format!("step {}", i + 1)),
-                    request_headers: rq,
-                    request_body: request.body.clone().unwrap_or_default().into_bytes(),
-                    response_headers: rs,
-                    response_body: response.body.clone().unwrap_or_default().into_bytes(),
-                })
-            }
-            Action::Check => None,
-            other => {
-                // Never a silent gap in the table: say which steps it leaves out.
-                let what = match other {
-                    Action::Connection(_) => "a TCP connection",
-                    _ => "a clock advance (its on_tick cost)",
-                };
-                shell::warn(format!(
-                    "{} is not measured: `bench` measures HTTP request steps, not {what}",
-                    step.name
-                        .clone()
-                        .unwrap_or_else(|| format!("step {}", i + 1)),
-                ));
-                None
-            }
-        })
-        .collect()
-}
-
 /// Runs `cargo wasme bench`.
 pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let baseline = match &args.baseline {
@@ -109,11 +63,11 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let resolved = resolve(&args.target)?;
+    let resolved = args.target.resolve()?;
     let mut setup = resolved.setup.clone();
     setup.config = resolved.configs.first().cloned().flatten();
     let steps = match &resolved.scenario {
-        Some(s) => steps_of(s),
+        Some(s) => bench::request_steps(s),
         None => Workload::default_get().steps,
     };
     if steps.is_empty() {
@@ -132,50 +86,8 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             options.samples
         ),
     );
-    let report = bench::run(&resolved.wasm, &workload, &options)?;
-    shell::result(format!(
-        "module: cold compile {:.1} ms, {} KiB compiled code, {} KiB guest memory at start",
-        report.compile_ms,
-        report.compiled_bytes / 1024,
-        report.startup_memory / 1024
-    ));
-    for step in &report.steps {
-        shell::result(format!("\n{}", step.name));
-        shell::result(format!(
-            "  {:<26} {:>10} {:>10}   {:>10} {:>10}",
-            "callback", "median", "p99", "do-nothing", "added"
-        ));
-        for c in &step.callbacks {
-            shell::result(format!(
-                "  {:<26} {:>10} {:>10}   {:>10} {:>10}",
-                c.callback,
-                human_ns(c.filter.median_ns),
-                human_ns(c.filter.p99_ns),
-                human_ns(c.baseline.median_ns),
-                human_ns(c.filter.median_ns.saturating_sub(c.baseline.median_ns)),
-            ));
-        }
-        shell::result(format!(
-            "  {:<26} {:>10} {:>10}   {:>10} {:>10}",
-            "whole request",
-            human_ns(step.request.median_ns),
-            human_ns(step.request.p99_ns),
-            human_ns(step.baseline_request.median_ns),
-            human_ns(step.added_median_ns().max(0) as u64),
-        ));
-        shell::result(format!(
-            "  instructions per request: {} (do-nothing {}, added {})",
-            step.instructions,
-            step.baseline_instructions,
-            step.added_instructions()
-        ));
-        shell::result(format!(
-            "  guest memory per live stream: {} bytes (do-nothing {}, added {})",
-            step.memory_per_stream,
-            step.baseline_memory_per_stream,
-            step.added_memory_per_stream()
-        ));
-    }
+    let report = bench::run(&resolved.module.wasm, &workload, &options)?;
+    bench::print(&report);
     shell::json("bench-report", &report);
     let Some(before) = baseline else {
         return Ok(ExitCode::SUCCESS);

@@ -1,10 +1,8 @@
 //! CLI glue: `build` (the library's [`build_image`]: cargo → check → wasm-opt → image → store)
-//! and `package` (an existing module → check → image → store), plus the cargo flags `test` and
-//! `run` share with `build`.
+//! and `package` (an existing module → check → image → store).
+use super::args::CargoFlags;
 use anyhow::Context as _;
-use cargo_wasme::build::{
-    BuildOptions, BuiltImage, ImageRequest, OptOutcome, build_image, package_module,
-};
+use cargo_wasme::build::{ImageRequest, build_image, package_module, report_module};
 use cargo_wasme::image::Format;
 use cargo_wasme::shell;
 use cargo_wasme::store::StoredImage;
@@ -21,83 +19,6 @@ pub struct ImageOptions {
     /// crate name in snake case].
     #[arg(long = "root-id")]
     pub root_ids: Vec<String>,
-}
-
-/// How a filter crate is compiled: the cargo flags `build`, `test` and `run` share.
-#[derive(Debug, Clone, clap::Args)]
-pub struct CargoFlags {
-    /// The cargo profile. `release` (the default) gets the size settings (opt-level "z", LTO,
-    /// one codegen unit, panic=abort, stripped); any other profile is used as written.
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// The release profile (the default; accepted for cargo's habit).
-    #[arg(long, conflicts_with = "profile")]
-    pub release: bool,
-    /// Skip wasm-opt.
-    #[arg(long)]
-    pub no_opt: bool,
-    /// Keep the `name` section (function names in traps and profilers).
-    #[arg(long)]
-    pub debug_names: bool,
-    /// Cargo's target directory [default: cargo's, which honours CARGO_TARGET_DIR].
-    #[arg(long, value_name = "DIR")]
-    pub target_dir: Option<PathBuf>,
-    /// Passed to cargo.
-    #[arg(long)]
-    pub locked: bool,
-    /// Passed to cargo.
-    #[arg(long)]
-    pub offline: bool,
-    /// Passed to cargo.
-    #[arg(long)]
-    pub frozen: bool,
-    /// Passed to cargo (space or comma separated).
-    #[arg(short = 'F', long)]
-    pub features: Vec<String>,
-    /// Passed to cargo.
-    #[arg(long)]
-    pub all_features: bool,
-    /// Passed to cargo.
-    #[arg(long)]
-    pub no_default_features: bool,
-}
-
-impl CargoFlags {
-    /// The pipeline options for the crate at `path` (package `package`).
-    pub fn options(&self, path: Option<PathBuf>, package: Option<String>) -> BuildOptions {
-        BuildOptions {
-            path,
-            package,
-            profile: self.profile.clone(),
-            target_dir: self.target_dir.clone(),
-            features: self.features.clone(),
-            all_features: self.all_features,
-            no_default_features: self.no_default_features,
-            locked: self.locked,
-            offline: self.offline,
-            frozen: self.frozen,
-            optimize: !self.no_opt,
-            debug_names: self.debug_names,
-            cargo_args: cargo_output_flags(),
-            ..BuildOptions::default()
-        }
-    }
-}
-
-/// `-q` and `--color` as cargo takes them, so cargo's own `Compiling`/`Finished` lines follow
-/// the same settings as ours.
-fn cargo_output_flags() -> Vec<String> {
-    let settings = shell::get();
-    let mut flags = Vec::new();
-    if settings.verbosity == shell::Verbosity::Quiet {
-        flags.push("--quiet".to_string());
-    }
-    match settings.color {
-        shell::ColorWhen::Always => flags.extend(["--color".into(), "always".into()]),
-        shell::ColorWhen::Never => flags.extend(["--color".into(), "never".into()]),
-        shell::ColorWhen::Auto => {}
-    }
-    flags
 }
 
 /// Arguments of `cargo wasme build`.
@@ -127,53 +48,6 @@ pub struct BuildArgs {
     pub cargo_args: Vec<String>,
 }
 
-/// Reports what the module stage did, in cargo's style on stderr: the optimiser, the module's
-/// facts, the times.
-pub fn report_module(built: &BuiltImage) {
-    let m = &built.module;
-    match &m.optimization {
-        OptOutcome::Optimized { before, after } => shell::status(
-            "Optimizing",
-            format_args!(
-                "{before} -> {after} bytes ({})",
-                m.record.wasm_opt.as_deref().unwrap_or("wasm-opt")
-            ),
-        ),
-        OptOutcome::Skipped(why) => shell::warn(format_args!("wasm-opt skipped: {why}")),
-        OptOutcome::Disabled => shell::status("Skipped", "wasm-opt (--no-opt)"),
-    }
-    shell::status(
-        "Checked",
-        format_args!(
-            "{} ({} bytes, ABI {}, features: {})",
-            m.path.display(),
-            m.bytes.len(),
-            m.info.abi_versions.join(", "),
-            features(&m.info.features)
-        ),
-    );
-    shell::status(
-        "Finished",
-        format_args!(
-            "`{}` profile in {:.2}s (cargo {:.2}s, checks and wasm-opt {:.2}s, image {:.2}s), {}",
-            m.record.profile,
-            (m.cargo_time + m.optimize_time + built.image_time).as_secs_f64(),
-            m.cargo_time.as_secs_f64(),
-            m.optimize_time.as_secs_f64(),
-            built.image_time.as_secs_f64(),
-            m.record.rustc,
-        ),
-    );
-}
-
-fn features(list: &[&str]) -> String {
-    if list.is_empty() {
-        "none beyond MVP".to_string()
-    } else {
-        list.join(", ")
-    }
-}
-
 /// The `image-built` JSON message (`--message-format json`) and the human status line for an
 /// image added to the store.
 fn report_stored(stored: &StoredImage, module_path: &Path) {
@@ -195,11 +69,11 @@ fn report_stored(stored: &StoredImage, module_path: &Path) {
             "digest": stored.manifest_digest,
             "size": stored.size,
             "format": stored.format,
-            "rootIds": stored.root_ids,
-            "abiVersions": stored.abi_versions,
-            "wasmSha256": stored.wasm_sha256,
-            "modulePath": module_path,
-            "moduleSize": stored.wasm().len(),
+            "root_ids": stored.root_ids,
+            "abi_versions": stored.abi_versions,
+            "wasm_sha256": stored.wasm_sha256,
+            "module_path": module_path,
+            "module_size": stored.wasm().len(),
         }),
     );
     shell::result(&stored.manifest_digest);
@@ -253,16 +127,7 @@ pub fn package(args: PackageArgs) -> anyhow::Result<ExitCode> {
             args.file.display()
         )
     })?;
-    shell::status(
-        "Checked",
-        format_args!(
-            "{} ({} bytes, ABI {}, features: {})",
-            args.file.display(),
-            info.size,
-            info.abi_versions.join(", "),
-            features(&info.features)
-        ),
-    );
+    cargo_wasme::build::report_checked(&args.file, info.size, &info);
     let stem = args
         .file
         .file_stem()

@@ -122,10 +122,10 @@ pub fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
         &serde_json::json!({
             "reference": report.reference,
             "digest": report.digest.to_string(),
-            "blobs-uploaded": report.uploaded,
-            "blobs-skipped": report.skipped,
-            "bytes-uploaded": report.bytes,
-            "referrers-pushed": report.referrers,
+            "blobs_uploaded": report.uploaded,
+            "blobs_skipped": report.skipped,
+            "bytes_uploaded": report.bytes,
+            "referrers_pushed": report.referrers,
         }),
     );
     Ok(ExitCode::SUCCESS)
@@ -186,7 +186,7 @@ pub fn pull(args: PullArgs) -> anyhow::Result<ExitCode> {
             "reference": image.reference,
             "digest": image.manifest_digest.to_string(),
             "format": image.format.to_string(),
-            "module-bytes": image.wasm().len(),
+            "module_size": image.wasm().len(),
         }),
     );
     Ok(ExitCode::SUCCESS)
@@ -303,7 +303,7 @@ pub fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
         &serde_json::json!({
             "registry": server,
             "username": username,
-            "stored-in": stored_in.to_string(),
+            "stored_in": stored_in.to_string(),
         }),
     );
     Ok(ExitCode::SUCCESS)

@@ -17,19 +17,15 @@ use std::process::ExitCode;
 /// The environment variable holding the private key's password.
 pub const PASSWORD_ENV: &str = "WASME_KEY_PASSWORD";
 
-/// The global `--verify-key` files (set once by `main`).
-static GLOBAL_KEYS: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
-
-/// Records the global `--verify-key` files for [`global_policy`].
+/// Records the global `--verify-key` files (the library's [`verify::configure_keys`]).
 pub fn set_global_keys(files: Vec<PathBuf>) {
-    let _ = GLOBAL_KEYS.set(files);
+    verify::configure_keys(files);
 }
 
 /// The verification gate's policy for this process: the global `--verify-key` files, else
 /// the `WASME_VERIFY_KEY` path list; empty (no check) when neither is given.
 pub fn global_policy() -> anyhow::Result<Policy> {
-    let files = GLOBAL_KEYS.get().cloned().unwrap_or_default();
-    Policy::from_args_or_env(&files).context("cannot read the verification keys")
+    verify::configured_policy().context("cannot read the verification keys")
 }
 
 /// Prints a gate's verdict on stderr (a status line) when it verified something.
@@ -313,7 +309,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             "digest": gate.digest.to_string(),
             "pinned": gate.pinned,
             "key": gate.verified.key.fingerprint(),
-            "key-source": gate.verified.key.source,
+            "key_source": gate.verified.key.source,
         }),
     );
     Ok(ExitCode::SUCCESS)

@@ -43,13 +43,13 @@ fn summary_json(image: &StoredImage) -> serde_json::Value {
     serde_json::json!({
         "reference": image.reference,
         "digest": image.manifest_digest,
-        "mediaType": image.manifest_media_type,
+        "media_type": image.manifest_media_type,
         "format": image.format,
         "size": image.size,
-        "moduleSize": image.wasm().len(),
-        "wasmSha256": image.wasm_sha256,
-        "abiVersions": image.abi_versions,
-        "rootIds": image.root_ids,
+        "module_size": image.wasm().len(),
+        "wasm_sha256": image.wasm_sha256,
+        "abi_versions": image.abi_versions,
+        "root_ids": image.root_ids,
     })
 }
 
@@ -177,8 +177,8 @@ pub fn rmi(args: RmiArgs) -> anyhow::Result<ExitCode> {
             &serde_json::json!({
                 "reference": reference,
                 "untagged": report.untagged,
-                "blobsDeleted": report.blobs_deleted,
-                "bytesFreed": report.bytes_freed,
+                "blobs_deleted": report.blobs_deleted,
+                "bytes_freed": report.bytes_freed,
             }),
         );
     }
@@ -303,7 +303,7 @@ pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         &serde_json::json!({
             "path": args.output,
             "size": image.wasm().len(),
-            "wasmSha256": image.wasm_sha256,
+            "wasm_sha256": image.wasm_sha256,
             "digest": image.manifest_digest,
         }),
     );

@@ -9,10 +9,11 @@
 //! * [`exec`] — running a scenario against the harness;
 //! * [`expect`] — checking expectations and describing failures as readable diffs;
 //! * [`junit`] — JUnit XML reports for CI;
-//! * [`discover`] — finding a crate's scenario files.
+//! * [`discover`] — finding a crate's scenario files;
+//! * [`suite`] — running a set of files as `cargo wasme test` does (each crate built once).
 //!
-//! The module depends on nothing above it but the harness bridge (`bridge`, below) and
-//! `wasme_harness`; the commands call into it.
+//! The module depends on the harness (through `bridge`, below), the store (images named as
+//! modules) and, in `suite`, the build pipeline ([`crate::build`]); the commands call into it.
 //!
 //! ```no_run
 //! use cargo_wasme::scenario;
@@ -35,6 +36,7 @@ pub mod expect;
 pub mod format;
 pub mod junit;
 pub mod parse;
+pub mod suite;
 
 /// The JSON schema of scenario files (for editors), as shipped in
 /// `toolchain/schemas/scenario.schema.json`.

@@ -248,6 +248,20 @@ pub fn require_signature(
     )))
 }
 
+/// The key files configured for this process (the CLI's global `--verify-key`).
+static CONFIGURED: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
+
+/// Records the key files the command line gave, for [`configured_policy`] (first call wins).
+pub fn configure_keys(files: Vec<PathBuf>) {
+    let _ = CONFIGURED.set(files);
+}
+
+/// The gate's policy for this process: the keys given to [`configure_keys`], else
+/// `WASME_VERIFY_KEY`'s; empty (no check) when neither.
+pub fn configured_policy() -> Result<Policy, SignError> {
+    Policy::from_args_or_env(CONFIGURED.get().map(Vec::as_slice).unwrap_or_default())
+}
+
 /// Which keys are trusted: verification is required when there is at least one.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {

@@ -58,7 +58,7 @@ fn builds_add_header_reproducibly_into_the_store() {
         serde_json::from_str(&env.ok(&["inspect", "add-header:0.1.0", "--json"])).unwrap();
     assert_eq!(inspect["digest"], digest.as_str());
     assert_eq!(
-        inspect["rootIds"][0], "add_header",
+        inspect["root_ids"][0], "add_header",
         "from [package.metadata.wasme]"
     );
     assert_eq!(inspect["format"], "compat");
@@ -94,7 +94,7 @@ fn builds_add_header_reproducibly_into_the_store() {
     let inspect: serde_json::Value =
         serde_json::from_str(&env.ok(&["inspect", "127.0.0.1:5000/ah:dev", "--json"])).unwrap();
     assert_eq!(inspect["format"], "solo");
-    assert_eq!(inspect["rootIds"][0], "custom");
+    assert_eq!(inspect["root_ids"][0], "custom");
 }
 
 #[test]

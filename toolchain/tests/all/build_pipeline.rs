@@ -119,7 +119,7 @@ fn test_runs_the_stored_module_and_builds_it_once() {
     let inspect: serde_json::Value =
         serde_json::from_str(&env.ok(&["inspect", "add-header:0.1.0", "--json"])).unwrap();
     assert_eq!(
-        format!("sha256:{}", inspect["wasmSha256"].as_str().unwrap()),
+        format!("sha256:{}", inspect["wasm_sha256"].as_str().unwrap()),
         module_digest
     );
 }
@@ -232,7 +232,7 @@ fn without_wasm_opt_the_digest_differs_and_the_build_says_why() {
         "{opt}"
     );
     assert!(
-        opt["moduleSize"].as_u64() < plain_image["moduleSize"].as_u64(),
+        opt["module_size"].as_u64() < plain_image["module_size"].as_u64(),
         "{opt} {plain_image}"
     );
     // Under the same tools, the build is reproducible: the same digest again.

@@ -524,8 +524,8 @@ fn message_format_json_prints_one_object_per_line() {
     let built = &lines[0];
     assert_eq!(built["reason"], "image-built");
     assert_eq!(built["reference"], "docker.io/library/j:1");
-    assert_eq!(built["modulePath"], wasm.to_str().unwrap());
-    assert_eq!(built["moduleSize"], filter_module(31).len());
+    assert_eq!(built["module_path"], wasm.to_str().unwrap());
+    assert_eq!(built["module_size"], filter_module(31).len());
     let digest = built["digest"].as_str().unwrap().to_string();
     assert!(built["size"].as_u64().unwrap() > 0);
 
@@ -580,7 +580,7 @@ fn test_results_as_json_lines() {
         .unwrap();
     assert_eq!(scenario["outcome"], "failed");
     assert!(
-        scenario["setupError"]
+        scenario["setup_error"]
             .as_str()
             .is_some_and(|e| e.contains("nowhere.wasm")),
         "{scenario}"
@@ -599,4 +599,33 @@ fn a_bad_kubectl_variable_is_named() {
     assert!(err.contains("KUBECTL=/nonexistent/kubectl"), "{err}");
     assert!(!err.contains("KUBECTL is not set"), "{err}");
     assert!(err.contains("\n  help: "), "{err}");
+}
+
+/// The `error:` line names each cause once: errors whose message already holds their source
+/// (ours, the OS's, the registry client's) are not followed by that source again.
+#[test]
+fn an_error_names_each_cause_once() {
+    let env = crate::support::TestEnv::new();
+    let no_file = env.fails(&["run", "/nonexistent/dir/x.wasm"]);
+    assert_eq!(no_file.matches("no such file").count(), 1, "{no_file}");
+
+    // A store that cannot be created: the build error, the store's and the OS's, once each.
+    let wasm = env.write_module("e.wasm", &crate::support::filter_module(43));
+    let blocker = env.dir.path().join("file");
+    std::fs::write(&blocker, "not a directory").unwrap();
+    let out = env.run_with(
+        &["package", wasm.to_str().unwrap(), "--tag", "e:1"],
+        &[("WASME_HOME", blocker.join("home").as_os_str())],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().find(|l| l.starts_with("error:")).unwrap();
+    let parts: Vec<&str> = line.split(": ").collect();
+    for (i, part) in parts.iter().enumerate() {
+        assert!(
+            !parts[i + 1..].iter().any(|p| p == part)
+                && !parts[..i].iter().any(|p| p.contains(part)),
+            "{part:?} is repeated in {line:?}"
+        );
+    }
 }

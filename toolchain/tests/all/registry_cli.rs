@@ -32,7 +32,7 @@ fn push_pull_round_trip_in_every_format() {
         let inspect: serde_json::Value =
             serde_json::from_str(&consumer.ok(&["inspect", &reference, "--json"])).unwrap();
         assert_eq!(inspect["format"], format);
-        assert_eq!(inspect["rootIds"][0], "rid");
+        assert_eq!(inspect["root_ids"][0], "rid");
         let out = consumer.dir.path().join("x.wasm");
         consumer.ok(&["export", &reference, "-o", out.to_str().unwrap()]);
         assert_eq!(std::fs::read(&out).unwrap(), filter_module(10 + i as u32));

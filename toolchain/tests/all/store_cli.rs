@@ -35,8 +35,8 @@ fn package_stores_an_oci_layout_readable_back() {
 
     let images: serde_json::Value = serde_json::from_str(&env.ok(&["images", "--json"])).unwrap();
     assert_eq!(images[0]["digest"], digest.as_str());
-    assert_eq!(images[0]["rootIds"][0], "r1");
-    assert_eq!(images[0]["abiVersions"][0], "v0.2.1");
+    assert_eq!(images[0]["root_ids"][0], "r1");
+    assert_eq!(images[0]["abi_versions"][0], "v0.2.1");
     assert_eq!(images[0]["format"], "compat");
     let table = env.ok(&["images"]);
     assert!(
@@ -108,8 +108,8 @@ fn every_format_packages_and_reads_back() {
         let inspect: serde_json::Value =
             serde_json::from_str(&env.ok(&["inspect", &tag, "--json"])).unwrap();
         assert_eq!(inspect["format"], format);
-        assert_eq!(inspect["abiVersions"][0], "v0.2.1");
-        assert_eq!(inspect["rootIds"][0], "x", "{format}");
+        assert_eq!(inspect["abi_versions"][0], "v0.2.1");
+        assert_eq!(inspect["root_ids"][0], "x", "{format}");
         let out = env.dir.path().join(format!("{format}.wasm"));
         env.ok(&["export", &tag, "-o", out.to_str().unwrap()]);
         assert_eq!(std::fs::read(&out).unwrap(), filter_module(2));
@@ -119,7 +119,7 @@ fn every_format_packages_and_reads_back() {
     let inspect: serde_json::Value =
         serde_json::from_str(&env.ok(&["inspect", "f:docker", "--json"])).unwrap();
     assert_eq!(
-        inspect["mediaType"],
+        inspect["media_type"],
         "application/vnd.docker.distribution.manifest.v2+json"
     );
     let inspect: serde_json::Value =

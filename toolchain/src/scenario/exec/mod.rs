@@ -36,7 +36,8 @@ use wasme_harness::HarnessError;
 /// How scenarios are run.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// Use this module (a `.wasm` path or an image reference) instead of the scenario's.
+    /// Use this module (a `.wasm` path or an image reference) instead of the scenario's
+    /// ([`crate::module_arg::Resolved::load_arg`]).
     pub module_override: Option<String>,
     /// Print the hostcall trace of failing steps.
     pub trace_on_failure: bool,
@@ -75,7 +76,10 @@ fn scenario_root_id(s: &Scenario, opts: &Options) -> RootIdChoice {
         return RootIdChoice::given(r, "the scenario's `root_id`");
     }
     if let Some(arg) = &opts.module_override {
-        return choose_root_id(None, arg);
+        return match &opts.built_image {
+            Some((image, ids)) => RootIdChoice::from_image(image, ids),
+            None => choose_root_id(None, arg),
+        };
     }
     match (&s.module, &opts.built_image) {
         (ModuleSource::Image(reference), _) => choose_root_id(None, reference),
