@@ -174,8 +174,12 @@ pub struct WhereArgs {
     /// copy when it has one, else the registry].
     #[arg(long)]
     pub remote: bool,
-    #[command(flatten)]
-    pub connection: super::registry::ConnectionArgs,
+    /// Use plain HTTP (automatic for localhost and 127.0.0.1).
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Accept invalid TLS certificates.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 impl WhereArgs {
@@ -191,8 +195,10 @@ impl WhereArgs {
 
     fn registry(&self) -> Registry {
         Registry::new(RegistryOptions {
+            plain_http: self.plain_http,
+            insecure: self.insecure,
             progress: false,
-            ..self.connection.options()
+            ..Default::default()
         })
     }
 }
