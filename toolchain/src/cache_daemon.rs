@@ -61,6 +61,9 @@ pub enum CacheError {
     /// The image's module is not one the harness (and so Envoy) can load.
     #[error("its module is not a loadable proxy-wasm module: {0}")]
     Module(#[from] wasme_harness::HarnessError),
+    /// The image's signature did not verify (`sign`): the module is not served.
+    #[error("{0}; the module is not served")]
+    Unverified(#[from] crate::sign::SignError),
 }
 
 fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CacheError {
@@ -84,6 +87,9 @@ pub struct CacheOptions {
     pub once: bool,
     /// Speak plain HTTP to the registries.
     pub plain_http: bool,
+    /// The verification gate (`sign`): with keys, only a digest whose signature verifies is
+    /// fetched and served.
+    pub policy: crate::sign::verify::Policy,
 }
 
 impl CacheOptions {
@@ -96,6 +102,7 @@ impl CacheOptions {
             entry_timeout: Duration::from_secs(60),
             once: false,
             plain_http: false,
+            policy: Default::default(),
         }
     }
 }
@@ -190,6 +197,7 @@ pub fn run(a: &CacheOptions) -> Result<Outcome, CacheError> {
                     &mut index,
                     interval,
                     limit,
+                    &a.policy,
                 )
             }
             Err(e) => {
@@ -249,6 +257,7 @@ fn sync(
     index: &mut BTreeMap<String, String>,
     interval: Duration,
     limit: Duration,
+    policy: &crate::sign::verify::Policy,
 ) -> Round {
     entries.retain(|r, _| refs.contains(r));
     let mut order: Vec<&String> = refs.iter().collect();
@@ -266,7 +275,7 @@ fn sync(
             round.failed += 1;
             continue;
         }
-        match cache_one(registry, reference, dir, index, limit) {
+        match cache_one(registry, reference, dir, index, limit, policy) {
             Ok((name, fresh)) => {
                 if fresh {
                     shell::status(
@@ -319,7 +328,18 @@ fn cache_one(
     dir: &Path,
     index: &mut BTreeMap<String, String>,
     limit: Duration,
+    policy: &crate::sign::verify::Policy,
 ) -> Result<(String, bool), CacheError> {
+    // The verification gate (`sign`): only the digest a signature verified is fetched.
+    let gate = registry::block_on(async {
+        Ok::<_, RegistryError>(
+            tokio::time::timeout(limit, crate::sign::verify::gate(registry, reference, policy))
+                .await,
+        )
+    })?
+    .map_err(|_| CacheError::Timeout(limit))??;
+    let pinned = gate.map(|g| g.pinned);
+    let reference = pinned.as_deref().unwrap_or(reference);
     let digest = registry::block_on(async {
         Ok::<_, RegistryError>(
             tokio::time::timeout(limit, registry.resolve_digest(reference)).await,

@@ -22,6 +22,11 @@ pub struct Cli {
     /// The form of results on stdout: human, or json (one object per line).
     #[arg(long, value_enum, global = true, value_name = "FMT", default_value_t = MessageFormat::Human)]
     pub message_format: MessageFormat,
+    /// Refuse an image unless a signature of its digest verifies under this public key (SPKI
+    /// PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says
+    /// what verified. Default: the `WASME_VERIFY_KEY` path list.
+    #[arg(long = "verify-key", value_name = "FILE", global = true)]
+    pub verify_key: Vec<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -49,6 +54,15 @@ pub enum Command {
     Push(commands::registry::PushArgs),
     /// Pull an image from a registry into the local store.
     Pull(commands::registry::PullArgs),
+    /// Generate a signing key pair.
+    #[command(subcommand)]
+    Key(commands::sign::KeyCommand),
+    /// Sign an image (Sigstore bundle attached as an OCI referrer, as cosign v3 writes it).
+    Sign(commands::sign::SignArgs),
+    /// Verify an image's signature; prints the verified digest, fails otherwise.
+    Verify(commands::sign::VerifyArgs),
+    /// Print the SBOM (CycloneDX) attached to an image.
+    Sbom(commands::sign::SbomArgs),
     /// Log in to a registry (verifies the credentials first).
     Login(commands::registry::LoginArgs),
     /// Forget the credentials for a registry.
@@ -167,6 +181,10 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Export(a) => commands::store::export(a),
         Command::Push(a) => commands::registry::push(a),
         Command::Pull(a) => commands::registry::pull(a),
+        Command::Key(c) => commands::sign::key(c),
+        Command::Sign(a) => commands::sign::sign(a),
+        Command::Verify(a) => commands::sign::verify(a),
+        Command::Sbom(a) => commands::sign::sbom(a),
         Command::Login(a) => commands::registry::login(a),
         Command::Logout(a) => commands::registry::logout(a),
         Command::Deploy(c) => commands::deploy::deploy(c),

@@ -14,6 +14,8 @@
 //!   describes), in cargo's style.
 //! * [`registry`] — the registry client, its credentials and progress output;
 //!   [`cache_daemon`] — the node cache (`cargo wasme cache`) that reads images from registries.
+//! * [`sign`] — keys, Sigstore bundles, attestations (provenance, SBOM) as OCI referrers, and
+//!   the fail-closed verification gate.
 //! * [`deploy`] — pure rendering of Istio/Envoy manifests; I/O only behind
 //!   [`deploy::resolve::ImageResolver`].
 //! * [`build`] — the build pipeline's packaging stage ([`build::build_image`]: `wasme-build`'s
@@ -45,4 +47,5 @@ pub mod registry;
 pub mod run;
 pub mod scenario;
 pub mod shell;
+pub mod sign;
 pub mod store;

@@ -17,7 +17,13 @@ fn main() -> ExitCode {
         args.remove(1);
     }
     let cli = cli::Cli::parse_from(args);
+    // The README test checks that every `cargo wasme …` line of the documentation parses
+    // (flags, values, conflicts) without running it: clap has already exited 2 on an error.
+    if std::env::var_os("WASME_PARSE_ONLY").is_some() {
+        return ExitCode::SUCCESS;
+    }
     cli.init_output();
+    commands::sign::set_global_keys(cli.verify_key.clone());
     match cli::dispatch(cli.command) {
         Ok(code) => code,
         Err(err) => {

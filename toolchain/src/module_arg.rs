@@ -51,6 +51,9 @@ pub enum ModuleArgError {
         /// Why the store did not have it.
         reason: StoreError,
     },
+    /// A verification key is configured and the image's signature did not verify (`sign`).
+    #[error("{0}; nothing was run")]
+    Unverified(#[from] crate::sign::SignError),
 }
 
 /// What a command line names: `[IMAGE|PATH]`, `-p PKG`, and a scenario whose `module:` is
@@ -156,6 +159,22 @@ pub fn named(arg: &str) -> Result<Resolved, ModuleArgError> {
             image.root_ids.join(",")
         ),
     );
+    // The verification gate (`sign`): with a key configured, only a verified image runs.
+    let policy = crate::sign::verify::configured_policy()?;
+    if let Some(store) = Store::open_default_existing().map_err(crate::sign::SignError::from)?
+        && let Some(g) = crate::sign::verify::gate_store(&store, &image.reference, &policy)?
+    {
+        shell::status(
+            "Verified",
+            format_args!(
+                "{} {} signed by {} ({})",
+                image.reference,
+                g.digest,
+                g.verified.key.source,
+                g.verified.key.fingerprint()
+            ),
+        );
+    }
     Ok(Resolved {
         wasm: image.wasm().to_vec(),
         source: ModuleSource::Image(image.reference.clone()),

@@ -14,7 +14,7 @@ use std::path::Path;
 pub enum RunError {
     /// The module could not be found or loaded.
     #[error(transparent)]
-    Module(#[from] host::ModuleError),
+    Module(#[from] host::LoadError),
     /// The plugin did not start, or the harness refused the request.
     #[error(transparent)]
     Harness(#[from] wasme_harness::HarnessError),

@@ -40,6 +40,9 @@ pub struct BuildArgs {
     pub cargo: CargoFlags,
     #[command(flatten)]
     pub image: ImageOptions,
+    /// Sign the image and its provenance and SBOM attestations with this private key.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
     /// More cargo arguments, after `--`.
     #[arg(last = true)]
     pub cargo_args: Vec<String>,
@@ -90,6 +93,8 @@ pub fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
     };
     let built = build_image(&options, &request)?;
     report_module(&built);
+    // Provenance and SBOM attestations (`sign`), signed with --sign.
+    super::sign::record_build(&built, &options, args.sign.as_deref())?;
     match &built.stored {
         Some(stored) => report_stored(stored, &built.module.path),
         None => shell::result(&built.image.digest),

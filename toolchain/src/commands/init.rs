@@ -190,7 +190,7 @@ pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     shell::note(format_args!(
-        "next:\n  cd {}\n  cargo wasme test        # run scenarios/*.yaml in the harness\n  cargo test              # the harness test in tests/\n  cargo wasme build       # build the OCI image",
+        "next:\n  cd {}\n  cargo wasme test                # run scenarios/*.yaml in the harness\n  cargo test --features harness   # the harness test in tests/\n  cargo wasme build               # build the OCI image",
         args.dir.display()
     ));
     Ok(ExitCode::SUCCESS)

@@ -9,5 +9,6 @@ pub mod fuzz;
 pub mod init;
 pub mod registry;
 pub mod run;
+pub mod sign;
 pub mod store;
 pub mod test;

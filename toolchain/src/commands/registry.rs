@@ -23,7 +23,8 @@ pub struct ConnectionArgs {
 }
 
 impl ConnectionArgs {
-    fn options(&self) -> RegistryOptions {
+    /// The registry options these flags select.
+    pub fn options(&self) -> RegistryOptions {
         RegistryOptions {
             plain_http: self.plain_http,
             insecure: self.insecure,
@@ -71,6 +72,10 @@ pub struct PushArgs {
     pub reference: String,
     /// Push it under this remote reference instead [default: the local reference].
     pub remote: Option<String>,
+    /// Sign the image with this private key first (in the local store; the signature is
+    /// pushed with the image, as every stored signature and attestation is).
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -79,6 +84,13 @@ pub struct PushArgs {
 /// manifest digest on stdout.
 pub fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
     let store = open()?;
+    if let Some(key) = &args.sign {
+        let signed = super::sign::signing_key(key)
+            .and_then(|k| cargo_wasme::sign::attach::sign_store(&store, &args.reference, &k));
+        if let Err(e) = signed {
+            return Ok(super::sign::failed(&e));
+        }
+    }
     let registry = Registry::new(args.connection.options());
     let report =
         match runtime()?.block_on(registry.push(&store, &args.reference, args.remote.as_deref())) {
@@ -88,12 +100,20 @@ pub fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
     shell::status(
         "Pushed",
         format!(
-            "{} ({} blob{} uploaded, {} already there, {})",
+            "{} ({} blob{} uploaded, {} already there, {}{})",
             report.reference,
             report.uploaded,
             if report.uploaded == 1 { "" } else { "s" },
             report.skipped,
-            indicatif::HumanBytes(report.bytes)
+            indicatif::HumanBytes(report.bytes),
+            match report.referrers {
+                0 => String::new(),
+                n => format!(
+                    ", {n} signature{} or attestation{}",
+                    if n == 1 { "" } else { "s" },
+                    if n == 1 { "" } else { "s" }
+                ),
+            }
         ),
     );
     shell::result(&report.digest);
@@ -105,6 +125,7 @@ pub fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
             "blobs_uploaded": report.uploaded,
             "blobs_skipped": report.skipped,
             "bytes_uploaded": report.bytes,
+            "referrers_pushed": report.referrers,
         }),
     );
     Ok(ExitCode::SUCCESS)
@@ -121,11 +142,31 @@ pub struct PullArgs {
 
 /// Runs `cargo wasme pull`: stores the image and prints its manifest digest on stdout.
 pub fn pull(args: PullArgs) -> anyhow::Result<ExitCode> {
-    let store = open()?;
+    let policy = super::sign::global_policy()?;
     let registry = Registry::new(args.connection.options());
-    let image = match runtime()?.block_on(registry.pull(&store, &args.reference)) {
+    let runtime = runtime()?;
+    // The verification gate (`sign`): with a key configured, nothing is stored unless a
+    // signature verifies, and the verified digest is what is pulled.
+    let gate = match runtime.block_on(cargo_wasme::sign::verify::gate(
+        &registry,
+        &args.reference,
+        &policy,
+    )) {
+        Ok(gate) => gate,
+        Err(e) => return Ok(super::sign::failed(&e)),
+    };
+    super::sign::report_gate(&args.reference, &gate);
+    let store = open()?;
+    let target = gate
+        .as_ref()
+        .map_or(args.reference.as_str(), |g| g.pinned.as_str());
+    let image = match runtime.block_on(registry.pull(&store, target)) {
         Ok(image) => image,
         Err(e) => return Ok(failed(&e, None)),
+    };
+    let image = match &gate {
+        Some(g) => super::sign::keep_verified(&store, g, &args.reference)?.unwrap_or(image),
+        None => image,
     };
     shell::status(
         "Pulled",

@@ -214,7 +214,13 @@ pub struct InspectArgs {
 
 /// Runs `cargo wasme inspect`.
 pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    let store = open_existing(&args.reference)?;
     let image = resolve_existing(&args.reference)?;
+    let referrers = super::sign::referrers_report(
+        &store,
+        &image.manifest_digest,
+        &super::sign::global_policy()?,
+    );
     let info = ModuleInfo::parse(image.wasm())
         .with_context(|| format!("the module in {} is not valid", image.reference))?;
     let manifest: serde_json::Value = serde_json::from_slice(&image.manifest_bytes)?;
@@ -229,6 +235,7 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
         out["exports"] = serde_json::to_value(&info.exports)?;
         out["manifest"] = manifest;
         out["config"] = config;
+        out["referrers"] = referrers;
         if shell::is_json() {
             shell::json("image-inspected", &out);
         } else {
@@ -264,6 +271,7 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     }
     println!("Manifest:\n{}", serde_json::to_string_pretty(&manifest)?);
     println!("Config:\n{}", serde_json::to_string_pretty(&config)?);
+    super::sign::print_referrers(&referrers);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -97,6 +97,10 @@ pub struct FilterSpec {
     /// How the image is pulled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_pull_options: Option<ImagePullOptions>,
+    /// Signature verification before anything is rendered (`cargo wasme sign`): the image
+    /// must carry a signature of exactly its digest that verifies under one of these keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifySpec>,
     /// Which traffic the filter sees. Defaults to inbound for EnvoyFilter output; WasmPlugin
     /// and TrafficExtension output apply to all traffic when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -171,6 +175,16 @@ impl JsonSchema for FilterConfig {
             "x-kubernetes-preserve-unknown-fields": true
         })
     }
+}
+
+/// Which keys a FilterDeployment's image must be signed with.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerifySpec {
+    /// Public keys (SPKI PEM): each the PEM text itself, or a file path (relative to the
+    /// directory `render` runs in). One of them must verify the image's signature.
+    #[schemars(length(min = 1))]
+    pub keys: Vec<String>,
 }
 
 /// Image pull settings.

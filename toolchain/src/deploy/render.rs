@@ -182,6 +182,7 @@ fn pull_options(o: Option<&ImagePullOptions>) -> PullOptions {
     o.map(|o| PullOptions {
         plain_http: o.plain_http,
         insecure_skip_verify: o.insecure_skip_verify,
+        verify_keys: Vec::new(),
     })
     .unwrap_or_default()
 }
@@ -198,7 +199,10 @@ fn generate_resolved(
     fd: &FilterDeployment,
     resolver: &dyn ImageResolver,
 ) -> Result<(Generated, ResolvedImage), DeployError> {
-    let options = pull_options(fd.spec.filter.image_pull_options.as_ref());
+    let mut options = pull_options(fd.spec.filter.image_pull_options.as_ref());
+    if let Some(v) = &fd.spec.filter.verify {
+        options.verify_keys = v.keys.clone();
+    }
     let image = resolve_pinned(resolver, &fd.spec.filter.image, &options)?;
     Ok((generate(fd, &image)?, image))
 }

@@ -19,6 +19,9 @@ pub struct PullOptions {
     pub plain_http: bool,
     /// Accept any TLS certificate.
     pub insecure_skip_verify: bool,
+    /// Public keys (PEM text or paths) the image's signature must verify under (a
+    /// FilterDeployment's `verify.keys`); the resolver enforces them.
+    pub verify_keys: Vec<String>,
 }
 
 /// An image reference pinned to its manifest digest, plus what the store knows about it.

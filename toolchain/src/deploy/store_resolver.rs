@@ -32,6 +32,9 @@ pub struct StoreResolver {
     offline: bool,
     krm: bool,
     insecure_registries: Vec<String>,
+    /// The verification gate's keys (`sign`): with any, an image is resolved only when a
+    /// signature of exactly its digest verifies.
+    policy: cargo_wasme::sign::verify::Policy,
 }
 
 impl StoreResolver {
@@ -46,6 +49,12 @@ impl StoreResolver {
     pub fn krm(mut self, krm: bool) -> Self {
         self.krm = krm;
         self.offline |= krm;
+        self
+    }
+
+    /// Require a signature verified by one of `policy`'s keys for every image (`sign`).
+    pub fn verify(mut self, policy: cargo_wasme::sign::verify::Policy) -> Self {
+        self.policy = policy;
         self
     }
 
@@ -95,6 +104,7 @@ impl StoreResolver {
             offline: false,
             krm: false,
             insecure_registries: Vec::new(),
+            policy: Default::default(),
         })
     }
 
@@ -142,6 +152,91 @@ fn resolved_from_registry(
 
 impl ImageResolver for StoreResolver {
     fn resolve(
+        &self,
+        reference: &Reference,
+        options: &PullOptions,
+    ) -> Result<ResolvedImage, ResolveError> {
+        let resolved = self.resolve_unverified(reference, options)?;
+        self.verified(reference, options, resolved)
+    }
+}
+
+impl StoreResolver {
+    /// The verification gate (`sign::verify`): offline against the store's referrers, else
+    /// against the registry's (what the cluster pulls); the digest that verified must be the
+    /// digest resolved, or nothing is rendered.
+    fn verified(
+        &self,
+        reference: &Reference,
+        options: &PullOptions,
+        resolved: ResolvedImage,
+    ) -> Result<ResolvedImage, ResolveError> {
+        use cargo_wasme::sign::verify;
+        // The command line's keys (`--verify-key`, WASME_VERIFY_KEY) and the document's own
+        // (`verify.keys`) must each verify: a document from Git can add a requirement, never
+        // replace the operator's.
+        let mut policies = Vec::new();
+        if !self.policy.is_empty() {
+            policies.push(self.policy.clone());
+        }
+        if !options.verify_keys.is_empty() {
+            policies.push(
+                verify::Policy::from_specs(&options.verify_keys, Path::new("."))
+                    .map_err(|e| ResolveError::Failed(format!("verify.keys: {e}")))?,
+            );
+        }
+        let whole = reference.whole();
+        for policy in &policies {
+            let gate = if self.offline {
+                match &self.store {
+                    Some(store) => verify::gate_store(store, &whole, policy),
+                    None => {
+                        return Err(ResolveError::Failed(format!(
+                            "a verification key is configured but {whole} is not in the local \
+                             store to check its signature offline: pull it (`cargo wasme pull \
+                             {whole} --verify-key KEY`)"
+                        )));
+                    }
+                }
+            } else {
+                verify::gate_blocking(&whole, policy, &self.registry_options(reference, options)?)
+            };
+            match gate {
+                Ok(Some(g)) if g.digest == resolved.manifest_digest => {
+                    crate::commands::sign::report_gate(&whole, &Some(g));
+                }
+                Ok(Some(g)) => {
+                    return Err(ResolveError::Failed(format!(
+                        "the signature verified {} but {whole} resolved to {}; nothing was \
+                         rendered",
+                        g.digest, resolved.manifest_digest
+                    )));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(ResolveError::Failed(format!(
+                        "{e}{}",
+                        e.help().map(|h| format!(" ({h})")).unwrap_or_default()
+                    )));
+                }
+            }
+        }
+        Ok(resolved)
+    }
+
+    /// The gate for an image used straight from the store (`deploy envoy`): with a key
+    /// configured, the store's copy must carry a signature of its digest that verifies.
+    pub fn verify_stored(&self, reference: &str) -> anyhow::Result<()> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let gate = cargo_wasme::sign::verify::gate_store(store, reference, &self.policy)
+            .map_err(|e| anyhow::anyhow!("{e}; nothing was written"))?;
+        crate::commands::sign::report_gate(reference, &gate);
+        Ok(())
+    }
+
+    fn resolve_unverified(
         &self,
         reference: &Reference,
         options: &PullOptions,

@@ -21,6 +21,7 @@ mod options;
 pub mod progress;
 pub mod pull;
 mod push;
+pub mod referrers;
 pub mod retry;
 
 pub use auth::AuthError;
@@ -48,6 +49,9 @@ pub struct PushReport {
     pub skipped: usize,
     /// Bytes uploaded.
     pub bytes: u64,
+    /// Referrers (signatures, attestations) the store keeps for the image that were new on
+    /// the registry (`referrers`).
+    pub referrers: usize,
 }
 
 /// A registry client.
@@ -90,6 +94,7 @@ impl Registry {
             uploaded: 0,
             skipped: 0,
             bytes: 0,
+            referrers: 0,
         };
         for blob in image.manifest.blobs() {
             let transfer = progress.start("push", &blob.digest, blob.size);
@@ -120,6 +125,10 @@ impl Registry {
         };
         uploader
             .put_manifest(&ctx, name, &image.manifest_media_type, manifest)
+            .await?;
+        // Signatures and attestations go with the image.
+        report.referrers = self
+            .push_store_referrers(store, &image.manifest_digest, &report.reference)
             .await?;
         Ok(report)
     }

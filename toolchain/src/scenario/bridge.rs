@@ -11,7 +11,7 @@ use wasme_harness::{HarnessError, Host, LogEntry, LogLevel, Module};
 
 /// Why a module could not be found or loaded.
 #[derive(Debug, thiserror::Error)]
-pub enum ModuleError {
+pub enum LoadError {
     /// The `.wasm` file is missing or is not a proxy-wasm module.
     #[error("{path}: {source}")]
     Load {
@@ -60,7 +60,7 @@ pub enum Engine {
 }
 
 /// Loads a scenario's module; relative paths are resolved against `base`.
-pub fn load_module(source: &ModuleSource, base: &Path) -> Result<Module, ModuleError> {
+pub fn load_module(source: &ModuleSource, base: &Path) -> Result<Module, LoadError> {
     load_module_on(source, base, Engine::Plain)
 }
 
@@ -69,13 +69,13 @@ pub fn load_module_on(
     source: &ModuleSource,
     base: &Path,
     engine: Engine,
-) -> Result<Module, ModuleError> {
+) -> Result<Module, LoadError> {
     match source {
         ModuleSource::Path(p) => load_file(&base.join(p), engine),
         ModuleSource::Crate { dir, package } => {
             let dir = base.join(dir);
             let wasm = wasme_build::build_filter(&dir, package.as_deref())
-                .map_err(|source| ModuleError::Build { dir, source })?;
+                .map_err(|source| LoadError::Build { dir, source })?;
             load_file(&wasm, engine)
         }
         ModuleSource::Image(reference) => load_image(reference, engine),
@@ -83,18 +83,18 @@ pub fn load_module_on(
 }
 
 /// Loads a module named on the command line: an existing file, else an image reference.
-pub fn load_module_arg(arg: &str) -> Result<Module, ModuleError> {
+pub fn load_module_arg(arg: &str) -> Result<Module, LoadError> {
     load_module_arg_on(arg, Engine::Plain)
 }
 
 /// As [`load_module_arg`], compiled on `engine`.
-pub fn load_module_arg_on(arg: &str, engine: Engine) -> Result<Module, ModuleError> {
+pub fn load_module_arg_on(arg: &str, engine: Engine) -> Result<Module, LoadError> {
     let path = Path::new(arg);
     if path.is_file() {
         return load_file(path, engine);
     }
     if path.extension().is_some_and(|e| e == "wasm") {
-        return Err(ModuleError::Load {
+        return Err(LoadError::Load {
             path: path.to_path_buf(),
             source: Box::new(HarnessError::Io {
                 path: arg.to_string(),
@@ -105,20 +105,20 @@ pub fn load_module_arg_on(arg: &str, engine: Engine) -> Result<Module, ModuleErr
     load_image(arg, engine)
 }
 
-fn load_file(path: &Path, engine: Engine) -> Result<Module, ModuleError> {
+fn load_file(path: &Path, engine: Engine) -> Result<Module, LoadError> {
     let loaded = match engine {
         Engine::Plain => Module::from_file(path),
         Engine::Metered => Module::from_file_metered(path),
     };
-    loaded.map_err(|source| ModuleError::Load {
+    loaded.map_err(|source| LoadError::Load {
         path: path.to_path_buf(),
         source: Box::new(source),
     })
 }
 
 /// Loads the module of an image in the local store (`$WASME_HOME`).
-fn load_image(reference: &str, engine: Engine) -> Result<Module, ModuleError> {
-    let not_found = |reason: String| ModuleError::NotFound {
+fn load_image(reference: &str, engine: Engine) -> Result<Module, LoadError> {
+    let not_found = |reason: String| LoadError::NotFound {
         arg: reference.to_string(),
         reason,
     };
@@ -133,7 +133,7 @@ fn load_image(reference: &str, engine: Engine) -> Result<Module, ModuleError> {
         Engine::Plain => Module::from_bytes(image.wasm()),
         Engine::Metered => Module::from_bytes_metered(image.wasm()),
     }
-    .map_err(|source| ModuleError::Image {
+    .map_err(|source| LoadError::Image {
         reference: image.reference.clone(),
         source: Box::new(source),
     })

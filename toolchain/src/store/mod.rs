@@ -23,6 +23,7 @@
 mod error;
 pub mod layout;
 mod lookup;
+pub mod referrers;
 
 pub use error::StoreError;
 
@@ -407,6 +408,9 @@ impl Store {
                 // A manifest that cannot be read may use any blob: keep them all.
                 None => return,
             }
+        }
+        if self.keep_referrers(&mut used).is_err() {
+            return;
         }
         for d in digests.iter().filter(|d| !used.contains(*d)) {
             let _ = std::fs::remove_file(blob_path(&self.root, d));
@@ -814,6 +818,8 @@ impl Store {
                 None => return Ok(GcReport::default()),
             }
         }
+        // Signatures and attestations stay with their image (`referrers`).
+        self.keep_referrers(&mut keep)?;
         let mut report = GcReport::default();
         let dir = self.root.join("blobs").join("sha256");
         let entries = std::fs::read_dir(&dir).map_err(|e| io_err("list", &dir, e))?;

@@ -80,6 +80,22 @@ fn every_command_s_json_matches_the_schema() {
     run("images", json(&["images"]));
     run("tag", json(&["tag", "j:1", "k:1"]));
     run("inspect", json(&["inspect", "j:1"]));
+    // `sign`: a key (unencrypted: no password, no terminal), a signature, its verification.
+    let prefix = env.dir.path().join("k");
+    run(
+        "key generate",
+        json(&["key", "generate", prefix.to_str().unwrap()]),
+    );
+    let key = prefix.with_extension("key");
+    let public = prefix.with_extension("pub");
+    run(
+        "sign",
+        json(&["sign", "j:1", "--key", key.to_str().unwrap()]),
+    );
+    run(
+        "verify",
+        json(&["verify", "j:1", "--key", public.to_str().unwrap()]),
+    );
     let out = env.dir.path().join("out.wasm");
     run(
         "export",

@@ -222,7 +222,9 @@ fn default_id(image: &str) -> anyhow::Result<String> {
 fn store_resolver(offline: bool) -> anyhow::Result<StoreResolver> {
     Ok(StoreResolver::open_default()
         .context("cannot open the local image store")?
-        .offline(offline))
+        .offline(offline)
+        // The verification gate (`sign`): `--verify-key` (global) or WASME_VERIFY_KEY.
+        .verify(super::sign::global_policy()?))
 }
 
 fn filter_deployment_from(a: &IstioDeployArgs) -> anyhow::Result<FilterDeployment> {
@@ -246,6 +248,7 @@ fn filter_deployment_from(a: &IstioDeployArgs) -> anyhow::Result<FilterDeploymen
             config: a.config.as_deref().map(FilterConfig::from_flag),
             root_id: a.root_id.clone(),
             image_pull_options: (pull != ImagePullOptions::default()).then_some(pull),
+            verify: None,
             patch_context: a.patch_context,
             phase: a.phase,
             priority: a.priority,
@@ -305,6 +308,7 @@ fn pin_and_generate(
     let options = PullOptions {
         plain_http: p.plain_http,
         insecure_skip_verify: false,
+        verify_keys: Vec::new(),
     };
     // Pin the reference before anything is printed: the output never floats on a tag.
     let image = resolve_pinned(&resolver, p.image, &options)?;
@@ -448,6 +452,7 @@ fn deploy_envoy(a: EnvoyDeployArgs) -> anyhow::Result<ExitCode> {
         )
     })?;
     let resolver = resolver.context("the local store disappeared")?;
+    resolver.verify_stored(&a.image)?;
     let root_id = a
         .root_id
         .clone()
