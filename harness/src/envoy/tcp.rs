@@ -12,7 +12,7 @@
 //! * a failed VM: fail-closed closes the connection (no callbacks any more), fail-open lets the
 //!   data through untouched.
 
-use super::{FailurePolicy, Proxy};
+use super::Proxy;
 use crate::abi::{Action, PeerType};
 use crate::envoy::context::{CallData, Context, TcpCtx};
 use crate::values::FilterStatus;

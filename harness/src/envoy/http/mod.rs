@@ -10,7 +10,7 @@
 
 mod end;
 
-use super::{FailurePolicy, Proxy};
+use super::Proxy;
 use crate::abi::Action;
 use crate::abi::wire::Pair;
 use crate::envoy::context::{Avail, CallData, Context, Deferred, Direction, HttpCtx, Stage};
