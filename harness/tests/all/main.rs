@@ -32,6 +32,8 @@ mod conformance_ticks;
 mod conformance_topology;
 mod conformance_trace;
 mod conformance_wasi;
+mod envoy_http_areas;
+mod envoy_http_filter;
 mod fuzz;
 mod host_basics;
 mod reliability_guest;

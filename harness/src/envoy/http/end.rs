@@ -190,6 +190,8 @@ impl Proxy {
             }
             self.vm.state().deferred.clear();
         }
+        // The stream's Context is destroyed: its callouts are cancelled (`Context::~Context`).
+        self.vm.state().callouts.cancel_owned_by(id);
         self.run_events()
     }
 

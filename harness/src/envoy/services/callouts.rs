@@ -41,6 +41,8 @@ pub(crate) struct Scripts {
 pub(crate) struct PendingHttp {
     pub request: HttpCallRequest,
     pub root: u32,
+    /// The context that made the call; Envoy's `Context::~Context` cancels its callouts.
+    pub owner: u32,
     pub deadline_ns: u64,
 }
 
@@ -48,6 +50,8 @@ pub(crate) struct PendingHttp {
 pub(crate) struct PendingGrpc {
     pub request: GrpcCallRequest,
     pub root: u32,
+    /// The context that made the call; Envoy's `Context::~Context` cancels (resets) it.
+    pub owner: u32,
     pub deadline_ns: Option<u64>,
 }
 
@@ -89,6 +93,13 @@ impl Callouts {
         let slot = &mut self.next[kind as usize];
         *slot = slot.wrapping_add(4);
         *slot
+    }
+
+    /// Cancels every callout context `ctx` made (Envoy's `Context::~Context`: HTTP requests
+    /// and gRPC calls cancelled, gRPC streams reset, no callback).
+    pub(crate) fn cancel_owned_by(&mut self, ctx: u32) {
+        self.http.retain(|_, p| p.owner != ctx);
+        self.grpc.retain(|_, p| p.owner != ctx);
     }
 
     /// Bytes held by every pending callout (checked against
@@ -199,6 +210,7 @@ fn add_http(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
             )?;
             let token = state.callouts.next_token(TokenKind::Http);
             let root = state.effective_root();
+            let owner = state.call.effective_id;
             let deadline_ns = if timeout_ms == 0 {
                 u64::MAX
             } else {
@@ -227,6 +239,7 @@ fn add_http(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                         timeout: Duration::from_millis(u64::from(timeout_ms)),
                     },
                     root,
+                    owner,
                     deadline_ns,
                 },
             );
@@ -295,6 +308,7 @@ fn open(
         TokenKind::GrpcCall
     });
     let root = state.effective_root();
+    let owner = state.call.effective_id;
     let deadline_ns = timeout_ms
         .filter(|t| *t > 0)
         .map(|t| state.clock.elapsed_ns() + u64::from(t) * 1_000_000);
@@ -319,6 +333,7 @@ fn open(
                 timeout: timeout_ms.map(|t| Duration::from_millis(u64::from(t))),
             },
             root,
+            owner,
             deadline_ns,
         },
     );
