@@ -143,11 +143,12 @@ impl Proxy {
         // (`AsyncRequestImpl::onRemoteClose`). A stream (`GrpcStreamClientHandler`) sees its
         // initial metadata (empty for a trailers-only answer), each message, its trailing
         // metadata, then the close (`AsyncStreamImpl::onHeaders` / `onTrailers`).
-        let (status, status_message) = if !is_stream && answer.status == 0 && answer.messages.is_empty() {
-            (13, String::new())
-        } else {
-            (answer.status, answer.status_message.clone())
-        };
+        let (status, status_message) =
+            if !is_stream && answer.status == 0 && answer.messages.is_empty() {
+                (13, String::new())
+            } else {
+                (answer.status, answer.status_message.clone())
+            };
         if is_stream {
             let n = answer.initial_metadata.len() as u32;
             let data = CallData::GrpcMetadata {

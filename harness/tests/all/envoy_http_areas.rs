@@ -47,7 +47,10 @@ fn replace_removes_every_value_and_moves_the_header_to_the_end() {
         "request_headers replace_header req x-a new",
         &[(":path", "/"), ("x-a", "1"), ("x-b", "2"), ("x-a", "3")],
     );
-    assert_eq!(pairs(&up), vec![(":path", "/"), ("x-b", "2"), ("x-a", "new")]);
+    assert_eq!(
+        pairs(&up),
+        vec![(":path", "/"), ("x-b", "2"), ("x-a", "new")]
+    );
 }
 
 /// `HeaderMapImpl::insertByKey`: adding to an inline header already present (`user-agent`)
@@ -61,7 +64,12 @@ fn add_to_an_inline_header_appends_with_a_comma() {
     );
     assert_eq!(
         pairs(&up),
-        vec![(":path", "/"), ("user-agent", "a,b"), ("x-c", "1"), ("x-c", "2")]
+        vec![
+            (":path", "/"),
+            ("user-agent", "a,b"),
+            ("x-c", "1"),
+            ("x-c", "2")
+        ]
     );
 }
 
@@ -73,7 +81,10 @@ fn an_added_pseudo_header_stays_before_ordinary_headers() {
         "request_headers add_header req :scheme https",
         &[(":path", "/"), ("x-a", "1")],
     );
-    assert_eq!(pairs(&up), vec![(":path", "/"), (":scheme", "https"), ("x-a", "1")]);
+    assert_eq!(
+        pairs(&up),
+        vec![(":path", "/"), (":scheme", "https"), ("x-a", "1")]
+    );
 }
 
 /// `Context::setHeaderMapPairs`: every key removed, each pair `addCopy`'d — pseudo-headers
@@ -86,7 +97,12 @@ fn set_pairs_puts_pseudo_headers_first_and_merges_inline_headers() {
     );
     assert_eq!(
         pairs(&up),
-        vec![(":path", "/new"), (":method", "GET"), ("x-a", "1"), ("user-agent", "a,b")]
+        vec![
+            (":path", "/new"),
+            (":method", "GET"),
+            ("x-a", "1"),
+            ("user-agent", "a,b")
+        ]
     );
 }
 
@@ -169,8 +185,10 @@ fn local_reply_client(script: &str, request: &[(&str, &str)]) -> (Host, Message,
 /// `_`.
 #[test]
 fn local_reply_details_have_spaces_replaced() {
-    let (_, _, details) =
-        local_reply_client("request_headers local_reply 403 access%20denied%09now -", &[(":path", "/")]);
+    let (_, _, details) = local_reply_client(
+        "request_headers local_reply 403 access%20denied%09now -",
+        &[(":path", "/")],
+    );
     assert_eq!(details, "access_denied_now");
 }
 
@@ -237,8 +255,10 @@ fn local_reply_status_zero_is_passed_on_as_is() {
 /// The same for 4294967295 (the largest u32): `:status: 4294967295`.
 #[test]
 fn local_reply_status_u32_max_is_passed_on_as_is() {
-    let (_, client, _) =
-        local_reply_client("request_headers local_reply 4294967295 d -", &[(":path", "/")]);
+    let (_, client, _) = local_reply_client(
+        "request_headers local_reply 4294967295 d -",
+        &[(":path", "/")],
+    );
     assert_eq!(pairs(&client), vec![(":status", "4294967295")]);
 }
 
@@ -377,7 +397,10 @@ fn unary_grpc_ok_without_a_message_is_internal() {
         &h,
         &format!("> grpc_call_response ctx=2 token={token} status=13 size=0"),
     );
-    assert_eq!(result(&h, "grpc_call_response.get_status"), "0 code=13 msg=\"\"");
+    assert_eq!(
+        result(&h, "grpc_call_response.get_status"),
+        "0 code=13 msg=\"\""
+    );
 }
 
 /// `AsyncRequestImpl::onReceiveMessageRaw` keeps the last message: a unary call answered with
@@ -413,9 +436,16 @@ fn stream_error_delivers_metadata_before_close() {
         .collect();
     assert_eq!(
         names,
-        vec!["grpc_initial_metadata", "grpc_trailing_metadata", "grpc_stream_close"]
+        vec![
+            "grpc_initial_metadata",
+            "grpc_trailing_metadata",
+            "grpc_stream_close"
+        ]
     );
-    assert_logged(&h, &format!("> grpc_stream_close ctx=2 token={token} status=14"));
+    assert_logged(
+        &h,
+        &format!("> grpc_stream_close ctx=2 token={token} status=14"),
+    );
 }
 
 /// A unary call's error reaches only the close.
@@ -439,9 +469,7 @@ fn unary_grpc_error_delivers_no_metadata() {
 /// is PARSE_FAILURE, for calls and streams.
 #[test]
 fn grpc_to_an_unknown_cluster_is_parse_failure() {
-    let h = host(
-        "configure grpc_call nowhere s m req 0\nconfigure grpc_stream nowhere s m",
-    );
+    let h = host("configure grpc_call nowhere s m req 0\nconfigure grpc_stream nowhere s m");
     assert_eq!(result(&h, "configure.grpc_call nowhere s m req 0"), "4");
     assert_eq!(result(&h, "configure.grpc_stream nowhere s m"), "4");
 }
@@ -461,10 +489,13 @@ configure grpc_close 7
 configure grpc_send $g x 0
 ",
     );
-    let t: u32 = result(&h, "configure.http_call cluster 1000 :method=GET :path=/ :authority=a")
-        .trim_start_matches("0 token=")
-        .parse()
-        .unwrap();
+    let t: u32 = result(
+        &h,
+        "configure.http_call cluster 1000 :method=GET :path=/ :authority=a",
+    )
+    .trim_start_matches("0 token=")
+    .parse()
+    .unwrap();
     let g: u32 = result(&h, "configure.grpc_call cluster s m req 0")
         .trim_start_matches("0 token=")
         .parse()
@@ -537,7 +568,11 @@ fn pending_callout_bytes_are_bounded_in_total() {
         let mut s = h.http_stream().unwrap();
         let _ = s.request_headers(&[(":path", "/")], true);
         let calls = s.host().pending_http_calls();
-        assert!(calls.len() >= 7, "{} callouts made before the limit", calls.len());
+        assert!(
+            calls.len() >= 7,
+            "{} callouts made before the limit",
+            calls.len()
+        );
         calls.iter().map(|c| c.body.len()).sum::<usize>()
     };
     assert!(pending <= 512 * 1024, "{pending} bytes pending");
@@ -548,4 +583,29 @@ fn pending_callout_bytes_are_bounded_in_total() {
         "{}",
         failure.message
     );
+}
+
+// --- proxy-wasm-cpp-host test/stop_iteration_test.cc ---------------------------------------
+
+/// `TestVm.AllowOnRequestHeadersStopIteration` (its default half): without Envoy's opt-in
+/// `allow_on_headers_stop_iteration` (default false, `context.cc`
+/// `DefaultAllowOnHeadersStopIteration`), StopIteration (1) from on_request_headers becomes
+/// StopAllIterationAndWatermark (`convertVmCallResultToFilterHeadersStatus`): the body is
+/// withheld from the filter and the upstream until the stream continues. The opt-in itself
+/// (StopIteration passed through) is not modelled.
+#[test]
+fn headers_stop_iteration_withholds_the_body_by_default() {
+    let mut h = host("request_headers return 1\nrequest_body log 2 body-seen");
+    {
+        let mut s = h.http_stream().unwrap();
+        assert_eq!(
+            s.request_headers(&[(":path", "/")], false).unwrap(),
+            FilterStatus::Pause
+        );
+        assert_eq!(s.request_body(b"abc", true).unwrap(), FilterStatus::Pause);
+        assert!(s.upstream_request().is_none());
+        s.finish().unwrap();
+    }
+    assert_not_logged(&h, "request_body.log");
+    assert!(h.failure().is_none());
 }

@@ -81,10 +81,16 @@ request_headers close 9999"
     s.response_headers(&[(":status", "200")], true).unwrap();
     s.finish().unwrap();
     assert_eq!(
-        result(&host, "request_headers.env ENVOY_HTTP_WASM_TEST_HEADERS_KEY_VALUE_ENV"),
+        result(
+            &host,
+            "request_headers.env ENVOY_HTTP_WASM_TEST_HEADERS_KEY_VALUE_ENV"
+        ),
         "0 \"bar\""
     );
-    assert_eq!(result(&host, "request_headers.get_header req :path"), "0 \"/\"");
+    assert_eq!(
+        result(&host, "request_headers.get_header req :path"),
+        "0 \"/\""
+    );
     assert_eq!(result(&host, "request_headers.continue 9999"), "2");
     assert_eq!(result(&host, "request_headers.close 9999"), "2");
     assert_eq!(host.route_cache_clears(), 2);
@@ -152,11 +158,17 @@ fn add_trailers() {
     );
     s.finish().unwrap();
     assert_eq!(
-        results(&host, "request_body.add_header req_trailers newtrailer request"),
+        results(
+            &host,
+            "request_body.add_header req_trailers newtrailer request"
+        ),
         vec!["2", "0"]
     );
     assert_eq!(
-        results(&host, "response_body.add_header resp_trailers newtrailer response"),
+        results(
+            &host,
+            "response_body.add_header resp_trailers newtrailer response"
+        ),
         vec!["2", "0"]
     );
     assert_eq!(
@@ -407,7 +419,10 @@ response_body get_buffer resp_body 0 -1
     );
     s.finish().unwrap();
     assert_eq!(
-        result(&host, "request_body.set_buffer req_body 0 1 partial.replace."),
+        result(
+            &host,
+            "request_body.set_buffer req_body 0 1 partial.replace."
+        ),
         "0"
     );
 }
@@ -847,7 +862,8 @@ request_headers return 1
 #[test]
 fn grpc_call() {
     let (host, token) = grpc_call_host("grpc_call_response get_buffer grpc 0 -1", |h, t| {
-        h.respond_grpc_call(t, GrpcResponse::ok("response")).unwrap()
+        h.respond_grpc_call(t, GrpcResponse::ok("response"))
+            .unwrap()
     });
     assert_eq!(
         result(&host, "grpc_call_response.get_buffer grpc 0 -1"),
@@ -879,7 +895,8 @@ request_headers grpc_close 65282
 grpc_call_response get_status
 ";
     let (host, token) = grpc_call_host(extra, |h, t| {
-        h.respond_grpc_call(t, GrpcResponse::error(1, "bad")).unwrap()
+        h.respond_grpc_call(t, GrpcResponse::error(1, "bad"))
+            .unwrap()
     });
     for (step, want) in [
         ("grpc_send 65280 - 0", "2"),
@@ -892,7 +909,11 @@ grpc_call_response get_status
         ("grpc_cancel 65282", "1"),
         ("grpc_close 65282", "1"),
     ] {
-        assert_eq!(result(&host, &format!("request_headers.{step}")), want, "{step}");
+        assert_eq!(
+            result(&host, &format!("request_headers.{step}")),
+            want,
+            "{step}"
+        );
     }
     assert_logged(
         &host,
@@ -925,7 +946,10 @@ request_headers grpc_cancel $g
     assert!(s.host().pending_grpc_calls().is_empty());
     s.response_headers(&[(":status", "200")], true).unwrap();
     s.finish().unwrap();
-    assert_eq!(results(&host, "request_headers.grpc_cancel 5"), vec!["0", "1"]);
+    assert_eq!(
+        results(&host, "request_headers.grpc_cancel 5"),
+        vec!["0", "1"]
+    );
     assert_not_logged(&host, "> grpc_call_response");
 }
 
@@ -950,7 +974,10 @@ request_headers grpc_close $g
     assert!(s.host().pending_grpc_calls().is_empty());
     s.response_headers(&[(":status", "200")], true).unwrap();
     s.finish().unwrap();
-    assert_eq!(results(&host, "request_headers.grpc_close 5"), vec!["0", "1"]);
+    assert_eq!(
+        results(&host, "request_headers.grpc_close 5"),
+        vec!["0", "1"]
+    );
     assert_not_logged(&host, "> grpc_call_response");
 }
 
@@ -960,7 +987,10 @@ request_headers grpc_close $g
 fn grpc_call_after_destroyed() {
     let (mut host, token) = grpc_call_host("", |_, _| {});
     assert!(host.pending_grpc_calls().is_empty());
-    assert!(host.respond_grpc_call(token, GrpcResponse::ok("response")).is_err());
+    assert!(
+        host.respond_grpc_call(token, GrpcResponse::ok("response"))
+            .is_err()
+    );
     host.shutdown().unwrap();
     assert_not_logged(&host, "> grpc_call_response");
 }
@@ -992,7 +1022,10 @@ request_headers return 1
         token
     };
     assert_eq!(
-        result(&host, "request_headers.grpc_stream bogus%20service service method"),
+        result(
+            &host,
+            "request_headers.grpc_stream bogus%20service service method"
+        ),
         "4"
     );
     (host, token)
@@ -1051,7 +1084,10 @@ fn grpc_stream_close_local() {
             assert!(h.pending_grpc_calls().is_empty());
         },
     );
-    assert_eq!(result(&host, &format!("grpc_message.grpc_close {token}")), "0");
+    assert_eq!(
+        result(&host, &format!("grpc_message.grpc_close {token}")),
+        "0"
+    );
     assert_eq!(
         result(&host, "grpc_stream_close.get_status"),
         "0 code=0 msg=\"ok\""
@@ -1097,7 +1133,10 @@ fn grpc_stream_cancel() {
         result(&host, &format!("grpc_initial_metadata.grpc_cancel {token}")),
         "0"
     );
-    assert_logged(&host, &format!("> grpc_initial_metadata ctx=2 token={token} n=1"));
+    assert_logged(
+        &host,
+        &format!("> grpc_initial_metadata ctx=2 token={token} n=1"),
+    );
     assert_not_logged(&host, "> grpc_message");
     assert_not_logged(&host, "> grpc_stream_close");
 }
@@ -1109,7 +1148,10 @@ fn grpc_stream_open_at_shutdown() {
     let (mut host, token) = grpc_stream_host("", |_, _| {});
     assert!(host.pending_grpc_calls().is_empty());
     host.shutdown().unwrap();
-    assert!(host.respond_grpc_call(token, GrpcResponse::ok("late")).is_err());
+    assert!(
+        host.respond_grpc_call(token, GrpcResponse::ok("late"))
+            .is_err()
+    );
     assert_not_logged(&host, "> grpc_stream_close");
 }
 
@@ -1154,7 +1196,10 @@ log get_property wasm_request_set_key
         "0 \"wasm_node_get_value\""
     );
     assert_eq!(
-        result(&host, "request_body.get_property node.metadata.wasm_node_get_key"),
+        result(
+            &host,
+            "request_body.get_property node.metadata.wasm_node_get_key"
+        ),
         "0 \"wasm_node_get_value\""
     );
     assert_eq!(
@@ -1165,7 +1210,10 @@ log get_property wasm_request_set_key
         "0 \"wasm_request_get_value\""
     );
     assert_eq!(
-        result(&host, "request_headers.set_property wasm_request_set_key wasm_request_set_value"),
+        result(
+            &host,
+            "request_headers.set_property wasm_request_set_key wasm_request_set_value"
+        ),
         "0"
     );
     assert_eq!(
@@ -1194,7 +1242,8 @@ log get_property wasm_state
         .build()
         .unwrap();
     let mut s = host.http_stream().unwrap();
-    s.request_headers(&[(":path", "/test_context")], true).unwrap();
+    s.request_headers(&[(":path", "/test_context")], true)
+        .unwrap();
     s.response_headers(&[(":status", "403")], true).unwrap();
     s.finish().unwrap();
     assert_eq!(
@@ -1202,7 +1251,10 @@ log get_property wasm_state
         "0 \"/test_context\""
     );
     assert_eq!(
-        result(&host, "log.get_property node%00metadata%00istio.io/metadata"),
+        result(
+            &host,
+            "log.get_property node%00metadata%00istio.io/metadata"
+        ),
         "0 \"sample_data\""
     );
     assert_eq!(result(&host, "log.get_property_int response.code"), "0 403");
@@ -1231,7 +1283,10 @@ fn cluster_metadata() {
     s.response_headers(&[(":status", "200")], true).unwrap();
     s.finish().unwrap();
     assert_eq!(
-        result(&host, "log.get_property cluster_metadata.filter_metadata.namespace.key"),
+        result(
+            &host,
+            "log.get_property cluster_metadata.filter_metadata.namespace.key"
+        ),
         "0 \"cluster\""
     );
 }
@@ -1257,7 +1312,10 @@ tick get_shared shared_data_key_bad
         result(&host, "tick.get_shared shared_data_key1"),
         "0 \"shared_data_value1\" cas=2"
     );
-    assert_eq!(result(&host, "tick.set_shared shared_data_key1 again 99"), "8");
+    assert_eq!(
+        result(&host, "tick.set_shared shared_data_key1 again 99"),
+        "8"
+    );
     assert_eq!(
         result(&host, "tick.get_shared shared_data_key2"),
         "0 \"shared_data_value2\" cas=3"
@@ -1294,18 +1352,30 @@ queue_ready dequeue $q
     s.finish().unwrap();
     let q = host.queue_id("my_shared_queue").unwrap();
     assert_eq!(
-        result(&host, "request_headers.resolve_queue probe-vm bad_shared_queue"),
+        result(
+            &host,
+            "request_headers.resolve_queue probe-vm bad_shared_queue"
+        ),
         "1 id=0"
     );
     assert_eq!(
-        result(&host, "request_headers.resolve_queue bad_vm_id bad_shared_queue"),
+        result(
+            &host,
+            "request_headers.resolve_queue bad_vm_id bad_shared_queue"
+        ),
         "1 id=0"
     );
     assert_eq!(
-        result(&host, "request_headers.resolve_queue probe-vm my_shared_queue"),
+        result(
+            &host,
+            "request_headers.resolve_queue probe-vm my_shared_queue"
+        ),
         format!("0 id={q}")
     );
-    assert_eq!(result(&host, &format!("request_headers.enqueue {q} data1")), "0");
+    assert_eq!(
+        result(&host, &format!("request_headers.enqueue {q} data1")),
+        "0"
+    );
     assert_eq!(result(&host, "queue_ready.dequeue 99"), "1");
     assert_eq!(
         results(&host, &format!("queue_ready.dequeue {q}")),
@@ -1339,7 +1409,11 @@ fn two_roots() -> Host {
     wasme_harness::Host::builder(&module)
         .root_id("context1")
         .plugin_config("request_headers log 1 onRequestHeaders1")
-        .add_plugin("context2", "plugin2", "request_headers log 1 onRequestHeaders2\nrequest_headers return 1")
+        .add_plugin(
+            "context2",
+            "plugin2",
+            "request_headers log 1 onRequestHeaders2\nrequest_headers return 1",
+        )
         .build()
         .unwrap()
 }

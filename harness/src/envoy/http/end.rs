@@ -4,9 +4,9 @@
 use super::Dir;
 use crate::abi::MapType;
 use crate::abi::wire::Pair;
-use crate::envoy::services::headers::{add_copy, set_inline};
 use crate::envoy::Proxy;
 use crate::envoy::context::{Avail, CallData, Context, Direction, Stage};
+use crate::envoy::services::headers::{add_copy, set_inline};
 use crate::values::{HarnessError, LocalReply, find_header};
 
 /// The headers of a plain local reply as `Utility::prepareLocalReply`
@@ -46,11 +46,18 @@ fn grpc_local_reply(reply: &LocalReply) -> Vec<Pair> {
     set_inline(&mut headers, ":status", "200".into());
     set_inline(&mut headers, "content-type", "application/grpc".into());
     // A grpc-status the filter set wins.
-    if !headers.iter().any(|(k, v)| k == "grpc-status" && !v.is_empty()) {
+    if !headers
+        .iter()
+        .any(|(k, v)| k == "grpc-status" && !v.is_empty())
+    {
         set_inline(&mut headers, "grpc-status", code.to_string());
     }
     if !reply.body.is_empty() {
-        set_inline(&mut headers, "grpc-message", grpc_percent_encode(&reply.body));
+        set_inline(
+            &mut headers,
+            "grpc-message",
+            grpc_percent_encode(&reply.body),
+        );
     }
     headers.retain(|(k, _)| k != "content-length");
     headers

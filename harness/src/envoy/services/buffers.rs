@@ -146,7 +146,11 @@ pub(crate) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
                 {
                     // Checked before the copy, so a flood never reaches host memory.
                     let len = buf.len() as u64;
-                    let drained = if start == 0 { u64::from(size).min(len) } else { 0 };
+                    let drained = if start == 0 {
+                        u64::from(size).min(len)
+                    } else {
+                        0
+                    };
                     let after = len - drained + data.len() as u64;
                     if after > len {
                         state.vm.enforce(

@@ -6,8 +6,8 @@
 use super::VmState;
 use super::headers::{add_copy, set_inline};
 use super::hostcall::{hostcall, note};
-use crate::abi::{MapType, Status};
 use crate::abi::wire::decode_pairs;
+use crate::abi::{MapType, Status};
 use crate::envoy::context::Event;
 use crate::envoy::shared::ENTRY_OVERHEAD;
 use crate::values::lowered;
@@ -109,7 +109,9 @@ impl Callouts {
             .http
             .values()
             .map(|p| {
-                map_bytes(&p.request.headers) + p.request.body.len() + map_bytes(&p.request.trailers)
+                map_bytes(&p.request.headers)
+                    + p.request.body.len()
+                    + map_bytes(&p.request.trailers)
             })
             .sum();
         let grpc: usize = self

@@ -243,9 +243,7 @@ pub(crate) fn add(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                 &mut caller,
                 (key_ptr, key_size),
                 (value_ptr, value_size),
-                |key, value, state| {
-                    set_value(state, mt, key, value, add_copy)
-                },
+                |key, value, state| set_value(state, mt, key, value, add_copy),
             )
         }
     );
@@ -431,9 +429,19 @@ mod tests {
     #[test]
     fn add_copy_merges_inline_headers_and_keeps_pseudo_headers_first() {
         let mut m = p(&[(":path", "/"), ("user-agent", "a"), ("x-b", "1")]);
-        add_copy(&mut m, MapType::RequestHeaders, "user-agent".into(), "b".into());
+        add_copy(
+            &mut m,
+            MapType::RequestHeaders,
+            "user-agent".into(),
+            "b".into(),
+        );
         add_copy(&mut m, MapType::RequestHeaders, "x-b".into(), "2".into());
-        add_copy(&mut m, MapType::RequestHeaders, ":scheme".into(), "http".into());
+        add_copy(
+            &mut m,
+            MapType::RequestHeaders,
+            ":scheme".into(),
+            "http".into(),
+        );
         assert_eq!(
             m,
             p(&[

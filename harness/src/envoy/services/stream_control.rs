@@ -122,7 +122,9 @@ pub(crate) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
                     .into_iter()
                     .map(|(k, v)| (k.to_ascii_lowercase(), v))
                     .collect(),
-                grpc_status: (0..=16).contains(&grpc_status).then_some(grpc_status as u32),
+                grpc_status: (0..=16)
+                    .contains(&grpc_status)
+                    .then_some(grpc_status as u32),
             };
             note(state, || {
                 format!(
