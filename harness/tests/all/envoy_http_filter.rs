@@ -1,7 +1,7 @@
 //! Envoy's own HTTP Wasm filter tests, mirrored: one harness test per `TEST_P` of
-//! `test/extensions/filters/http/wasm/wasm_filter_test.cc` (Envoy 1.36/1.37, the suite Istio
-//! 1.30's proxy builds), named after it. Envoy's test-data filters (`test_data/*_rust.rs`,
-//! `test_cpp.cc`) are replaced by scripts for the `conformance-probe` guest doing the same
+//! `test/extensions/filters/http/wasm/wasm_filter_test.cc` (the Envoy line Istio 1.30's proxy
+//! builds: see the README's "Envoy conformance"), named after it. Envoy's test-data filters
+//! (`test_data/*_rust.rs`, `test_cpp.cc`) are replaced by scripts for the `conformance-probe` guest doing the same
 //! hostcalls (our own code); each assertion is the one Envoy's test makes on the host side
 //! (statuses, headers and bodies forwarded, local replies, resets, callbacks seen).
 //! Cases that cannot apply to the harness are listed in the README's conformance matrix.
