@@ -154,7 +154,18 @@ impl Proxy {
         let receive: fn(&Exports) -> &Option<_> = |e| &e.on_grpc_receive;
         let trailing: fn(&Exports) -> &Option<_> = |e| &e.on_grpc_receive_trailing_metadata;
         let close: fn(&Exports) -> &Option<_> = |e| &e.on_grpc_close;
-        if is_stream && !answer.initial_metadata.is_empty() {
+        // A unary call (`Grpc::AsyncRequestImpl`) ignores metadata and keeps only the last
+        // message; OK without a message is INTERNAL with an empty message
+        // (`AsyncRequestImpl::onRemoteClose`). A stream (`GrpcStreamClientHandler`) sees its
+        // initial metadata (empty for a trailers-only answer), each message, its trailing
+        // metadata, then the close (`AsyncStreamImpl::onHeaders` / `onTrailers`).
+        let (status, status_message) =
+            if !is_stream && answer.status == 0 && answer.messages.is_empty() {
+                (13, String::new())
+            } else {
+                (answer.status, answer.status_message.clone())
+            };
+        if is_stream {
             let n = answer.initial_metadata.len() as u32;
             let data = CallData::GrpcMetadata {
                 initial: true,
@@ -168,11 +179,11 @@ impl Proxy {
                 data,
             );
         }
-        if answer.status == 0 {
+        if status == 0 {
             let messages = if is_stream {
                 answer.messages.clone()
             } else {
-                answer.messages.first().cloned().into_iter().collect()
+                answer.messages.last().cloned().into_iter().collect()
             };
             for m in messages {
                 if !self.vm.state().callouts.grpc.contains_key(&token) {
@@ -188,7 +199,7 @@ impl Proxy {
                 );
             }
         }
-        if is_stream && !answer.trailing_metadata.is_empty() {
+        if is_stream && self.vm.state().callouts.grpc.contains_key(&token) {
             let n = answer.trailing_metadata.len() as u32;
             let data = CallData::GrpcMetadata {
                 initial: false,
@@ -205,13 +216,13 @@ impl Proxy {
         if self.vm.state().callouts.grpc.remove(&token).is_none() {
             return;
         }
-        if is_stream || answer.status != 0 {
-            self.vm.state().status = (answer.status, answer.status_message.into_bytes());
+        if is_stream || status != 0 {
+            self.vm.state().status = (status, status_message.into_bytes());
             self.root_call(
                 "proxy_on_grpc_close",
                 root,
                 close,
-                (root, token, answer.status),
+                (root, token, status),
                 CallData::None,
             );
         }

@@ -112,11 +112,12 @@ pub struct GrpcCallRequest {
 /// A scripted or hand-given gRPC answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GrpcResponse {
-    /// Initial metadata (streams only; delivered before the messages when non-empty).
+    /// Initial metadata (streams only; always delivered before the messages, possibly empty).
     pub initial_metadata: Vec<Pair>,
-    /// Response messages (a unary call uses the first).
+    /// Response messages (a unary call keeps the last, as Envoy's `AsyncRequestImpl`; OK with
+    /// none is INTERNAL).
     pub messages: Vec<Vec<u8>>,
-    /// Trailing metadata (streams only).
+    /// Trailing metadata (streams only; always delivered before the close, possibly empty).
     pub trailing_metadata: Vec<Pair>,
     /// The gRPC status (0 = OK).
     pub status: u32,

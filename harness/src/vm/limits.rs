@@ -61,6 +61,12 @@ pub struct HostLimits {
     /// `max_pending_requests` and `max_requests` circuit-breaker defaults of an Envoy
     /// cluster).
     pub pending_callouts: usize,
+    /// Bytes of all pending callouts of a VM together: request headers, bodies and trailers
+    /// of HTTP callouts waiting for their answer, and the messages of gRPC calls and streams
+    /// (default 64 MiB: 64 callouts each holding Envoy's 1 MiB
+    /// `per_connection_buffer_limit_bytes` default; Envoy itself bounds each callout, not
+    /// their sum). Crossing it fails the VM, naming `pending_callout_bytes`.
+    pub pending_callout_bytes: usize,
     /// Actions a VM call queues for after it returns (continue, close, local reply, done;
     /// default 1024). Envoy queues them without a limit; a filter needs a handful.
     pub pending_actions: usize,
@@ -88,6 +94,7 @@ impl Default for HostLimits {
             metric_name_bytes: 1 << 20,
             histogram_samples: 100_000,
             pending_callouts: 1024,
+            pending_callout_bytes: 64 << 20,
             pending_actions: 1024,
             property_bytes: 1 << 20,
             log_line_bytes: 64 * 1024,
@@ -113,6 +120,7 @@ pub(crate) enum Limit {
     MetricNameBytes,
     HistogramSamples,
     PendingCallouts,
+    PendingCalloutBytes,
     PendingActions,
     PropertyBytes,
 }
@@ -157,6 +165,11 @@ impl Limit {
                 limits.pending_callouts,
                 "pending callouts",
                 "pending_callouts",
+            ),
+            Limit::PendingCalloutBytes => (
+                limits.pending_callout_bytes,
+                "bytes of pending callouts",
+                "pending_callout_bytes",
             ),
             Limit::PendingActions => (
                 limits.pending_actions,

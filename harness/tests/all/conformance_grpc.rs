@@ -118,19 +118,26 @@ fn a_stream_delivers_metadata_messages_trailers_then_close() {
     );
 }
 
+/// Envoy's `Context::grpcCancel`/`grpcClose`: an unknown token of the call kind (low bits 1)
+/// is NOT_FOUND, a token of neither gRPC kind (low bits 3, as 999) BAD_ARGUMENT. (This test
+/// once expected NOT_FOUND for 999; Envoy's code checks the kind first.)
 #[test]
 fn send_only_on_streams_and_cancel_or_close_of_unknown_tokens_is_not_found() {
     let h = host(
         "configure grpc_call grpc-backend pkg.Echo Say hello 1000
          configure grpc_send $g more 0
+         configure grpc_cancel 997
+         configure grpc_close 997
          configure grpc_cancel 999
          configure grpc_close 999
          configure grpc_stream grpc-backend pkg.Chat Talk
          configure grpc_call grpc-backend pkg.Echo Say again 1000",
     );
     assert_logged(&h, "configure.grpc_send 5 more 0 = 2");
-    assert_logged(&h, "configure.grpc_cancel 999 = 1");
-    assert_logged(&h, "configure.grpc_close 999 = 1");
+    assert_logged(&h, "configure.grpc_cancel 997 = 1");
+    assert_logged(&h, "configure.grpc_close 997 = 1");
+    assert_logged(&h, "configure.grpc_cancel 999 = 2");
+    assert_logged(&h, "configure.grpc_close 999 = 2");
     // Calls 5, 9, …; streams 6, 10, ….
     assert_logged(
         &h,

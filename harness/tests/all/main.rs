@@ -33,6 +33,8 @@ mod conformance_topology;
 mod conformance_trace;
 mod conformance_wasi;
 mod envoy_common;
+mod envoy_http_areas;
+mod envoy_http_filter;
 mod envoy_net_filter;
 mod fuzz;
 mod host_basics;

@@ -2,25 +2,30 @@
 //! the response has not started), resets, and on_log → on_done → on_delete.
 
 use super::Dir;
+use crate::abi::MapType;
 use crate::abi::wire::Pair;
 use crate::envoy::Proxy;
 use crate::envoy::context::{Avail, CallData, Context, Direction, Stage};
+use crate::envoy::services::headers::{add_copy, set_inline};
 use crate::values::{HarnessError, LocalReply, find_header};
 
-/// The headers of a plain local reply: `:status`, the filter's headers (keys lower-cased),
-/// Envoy's `content-length`, and `content-type: text/plain` for a body without one.
+/// The headers of a plain local reply as `Utility::prepareLocalReply`
+/// (`source/common/http/utility.cc`) builds them: `:status`, then the filter's headers each
+/// `addCopy`'d (the Wasm context's `modify_headers`); with a body, `content-length` set to
+/// its size and `content-type: text/plain` unless the filter gave one; with an empty body,
+/// `content-length` and `content-type` removed. The gRPC status goes to gRPC requests only.
 fn http_local_reply(reply: &LocalReply) -> Vec<Pair> {
     let mut headers = vec![(":status".to_string(), reply.status.to_string())];
-    headers.extend(reply.headers.iter().cloned());
-    headers.retain(|(k, _)| k != "content-length");
-    headers.push(("content-length".into(), reply.body.len().to_string()));
-    if !reply.body.is_empty() && !headers.iter().any(|(k, _)| k == "content-type") {
-        headers.push(("content-type".into(), "text/plain".into()));
+    for (k, v) in &reply.headers {
+        add_copy(&mut headers, MapType::ResponseHeaders, k.clone(), v.clone());
     }
-    if let Some(g) = reply.grpc_status
-        && !headers.iter().any(|(k, _)| k == "grpc-status")
-    {
-        headers.push(("grpc-status".into(), g.to_string()));
+    if reply.body.is_empty() {
+        headers.retain(|(k, _)| k != "content-length" && k != "content-type");
+    } else {
+        set_inline(&mut headers, "content-length", reply.body.len().to_string());
+        if !headers.iter().any(|(k, _)| k == "content-type") {
+            set_inline(&mut headers, "content-type", "text/plain".into());
+        }
     }
     headers
 }
@@ -34,22 +39,27 @@ fn grpc_local_reply(reply: &LocalReply) -> Vec<Pair> {
     let code = reply
         .grpc_status
         .unwrap_or_else(|| http_to_grpc_status(reply.status));
-    let mut headers = vec![
-        (":status".to_string(), "200".to_string()),
-        ("content-type".to_string(), "application/grpc".to_string()),
-        ("grpc-status".to_string(), code.to_string()),
-    ];
-    if !reply.body.is_empty() {
-        headers.push(("grpc-message".into(), grpc_percent_encode(&reply.body)));
-    }
+    let mut headers = vec![(":status".to_string(), reply.status.to_string())];
     for (k, v) in &reply.headers {
-        if !matches!(
-            k.as_str(),
-            ":status" | "content-type" | "content-length" | "grpc-status" | "grpc-message"
-        ) {
-            headers.push((k.clone(), v.clone()));
-        }
+        add_copy(&mut headers, MapType::ResponseHeaders, k.clone(), v.clone());
     }
+    set_inline(&mut headers, ":status", "200".into());
+    set_inline(&mut headers, "content-type", "application/grpc".into());
+    // A grpc-status the filter set wins.
+    if !headers
+        .iter()
+        .any(|(k, v)| k == "grpc-status" && !v.is_empty())
+    {
+        set_inline(&mut headers, "grpc-status", code.to_string());
+    }
+    if !reply.body.is_empty() {
+        set_inline(
+            &mut headers,
+            "grpc-message",
+            grpc_percent_encode(&reply.body),
+        );
+    }
+    headers.retain(|(k, _)| k != "content-length");
     headers
 }
 
@@ -66,11 +76,12 @@ pub(crate) fn http_to_grpc_status(http: u32) -> u32 {
 }
 
 /// gRPC's percent-encoding of `grpc-message` (Envoy's `PercentEncoding::encode(text, "%")`):
-/// bytes outside printable ASCII, and `%` itself, become `%XX`.
+/// bytes below ` ` or from `~` up (Envoy's `ch < ' ' || ch >= '~'`: `~` itself is encoded),
+/// and `%`, become `%XX`.
 fn grpc_percent_encode(text: &[u8]) -> String {
     let mut out = String::with_capacity(text.len());
     for &b in text {
-        if (b' '..=b'~').contains(&b) && b != b'%' {
+        if (b' '..b'~').contains(&b) && b != b'%' {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -191,6 +202,8 @@ impl Proxy {
             }
             self.vm.state().deferred.clear();
         }
+        // The stream's Context is destroyed: its callouts are cancelled (`Context::~Context`).
+        self.vm.state().callouts.cancel_owned_by(id);
         self.run_events()
     }
 

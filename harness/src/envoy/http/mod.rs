@@ -312,8 +312,9 @@ impl Proxy {
         let size = d.body.len() as u32;
         let eos = d.end_seen && d.withheld_trailers.is_none() && d.trailers_avail == Avail::Absent;
         d.body_avail = Avail::Live;
-        if dir == Dir::Request && eos {
-            // Envoy lets the last request body callback add trailers.
+        if eos {
+            // `Context::getMap`: the last body callback of either direction may add trailers
+            // (`addDecodedTrailers` / `addEncodedTrailers`).
             d.trailers_avail = Avail::Live;
         }
         let (f, name) = match dir {

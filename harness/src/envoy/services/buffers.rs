@@ -82,16 +82,16 @@ fn is_mutable(bt: BufferType) -> bool {
     )
 }
 
-/// Envoy's `set_buffer_bytes` rules: (0, 0) prepends, start ≥ length appends, (0, ≥ length)
-/// replaces everything; a replacement in the middle is BAD_ARGUMENT.
+/// Envoy's `Buffer::copyFrom` (`source/extensions/common/wasm/context.cc`, since PR #17280):
+/// `start == 0` drains `length` bytes (all there are when `length` is larger) and prepends
+/// the data, so (0, 0) prepends, (0, n) replaces the first n bytes and (0, ≥ len) replaces
+/// everything; `start ≥ len` appends; any other start is BAD_ARGUMENT.
 fn splice(buf: &mut Vec<u8>, start: u32, size: u32, data: &[u8]) -> Status {
-    let (start, size, len) = (u64::from(start), u64::from(size), buf.len() as u64);
-    if start == 0 && size == 0 {
-        buf.splice(0..0, data.iter().copied());
-    } else if start >= len {
-        buf.extend_from_slice(data);
-    } else if start == 0 && size >= len {
-        buf.clear();
+    let len = buf.len();
+    if start == 0 {
+        let drain = usize::try_from(size).unwrap_or(usize::MAX).min(len);
+        buf.splice(0..drain, data.iter().copied());
+    } else if u64::from(start) >= len as u64 {
         buf.extend_from_slice(data);
     } else {
         return Status::BadArgument;
@@ -146,8 +146,12 @@ pub(crate) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
                 {
                     // Checked before the copy, so a flood never reaches host memory.
                     let len = buf.len() as u64;
-                    let replaces_all = start == 0 && u64::from(size) >= len;
-                    let after = if replaces_all { 0 } else { len } + data.len() as u64;
+                    let drained = if start == 0 {
+                        u64::from(size).min(len)
+                    } else {
+                        0
+                    };
+                    let after = len - drained + data.len() as u64;
                     if after > len {
                         state.vm.enforce(
                             Limit::BufferBytes,
@@ -211,6 +215,8 @@ mod tests {
         assert_eq!(splice(&mut b, 99, 3, b"!"), Status::Ok);
         assert_eq!(b, b">body<!");
         assert_eq!(splice(&mut b, 2, 1, b"x"), Status::BadArgument);
+        assert_eq!(splice(&mut b, 0, 2, b"<<"), Status::Ok);
+        assert_eq!(b, b"<<ody<!");
         assert_eq!(splice(&mut b, 0, u32::MAX, b"new"), Status::Ok);
         assert_eq!(b, b"new");
     }

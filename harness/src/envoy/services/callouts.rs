@@ -4,9 +4,10 @@
 //! hostcalls.
 
 use super::VmState;
+use super::headers::{add_copy, set_inline};
 use super::hostcall::{hostcall, note};
-use crate::abi::Status;
 use crate::abi::wire::decode_pairs;
+use crate::abi::{MapType, Status};
 use crate::envoy::context::Event;
 use crate::envoy::shared::ENTRY_OVERHEAD;
 use crate::values::lowered;
@@ -40,6 +41,8 @@ pub(crate) struct Scripts {
 pub(crate) struct PendingHttp {
     pub request: HttpCallRequest,
     pub root: u32,
+    /// The context that made the call; Envoy's `Context::~Context` cancels its callouts.
+    pub owner: u32,
     pub deadline_ns: u64,
 }
 
@@ -47,11 +50,13 @@ pub(crate) struct PendingHttp {
 pub(crate) struct PendingGrpc {
     pub request: GrpcCallRequest,
     pub root: u32,
+    /// The context that made the call; Envoy's `Context::~Context` cancels (resets) it.
+    pub owner: u32,
     pub deadline_ns: Option<u64>,
 }
 
 /// Kinds of tokens; the kind is the low two bits of a token.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TokenKind {
     Http = 0,
     GrpcCall = 1,
@@ -90,6 +95,36 @@ impl Callouts {
         *slot
     }
 
+    /// Cancels every callout context `ctx` made (Envoy's `Context::~Context`: HTTP requests
+    /// and gRPC calls cancelled, gRPC streams reset, no callback).
+    pub(crate) fn cancel_owned_by(&mut self, ctx: u32) {
+        self.http.retain(|_, p| p.owner != ctx);
+        self.grpc.retain(|_, p| p.owner != ctx);
+    }
+
+    /// Bytes held by every pending callout (checked against
+    /// [`HostLimits::pending_callout_bytes`](crate::HostLimits)).
+    pub(crate) fn pending_bytes(&self) -> usize {
+        let http: usize = self
+            .http
+            .values()
+            .map(|p| {
+                map_bytes(&p.request.headers)
+                    + p.request.body.len()
+                    + map_bytes(&p.request.trailers)
+            })
+            .sum();
+        let grpc: usize = self
+            .grpc
+            .values()
+            .map(|p| {
+                map_bytes(&p.request.initial_metadata)
+                    + p.request.messages.iter().map(Vec::len).sum::<usize>()
+            })
+            .sum();
+        http + grpc
+    }
+
     /// The earliest callout deadline, if any.
     pub(crate) fn earliest_deadline(&self) -> Option<u64> {
         let h = self.http.values().map(|p| p.deadline_ns).min();
@@ -126,8 +161,15 @@ fn add_http(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
             let headers = memory::read(&mut caller, headers_ptr, headers_size)?;
             let body = memory::read(&mut caller, body_ptr, body_size)?;
             let trailers = memory::read(&mut caller, trailers_ptr, trailers_size)?;
-            let mut headers = lowered(&decode_pairs(&headers).unwrap_or_default());
-            let trailers = lowered(&decode_pairs(&trailers).unwrap_or_default());
+            // `buildRequestHeaderMapFromPairs`: each pair `addCopy`'d into a request map.
+            let mut headers = build_map(
+                MapType::RequestHeaders,
+                lowered(&decode_pairs(&headers).unwrap_or_default()),
+            );
+            let trailers = build_map(
+                MapType::RequestTrailers,
+                lowered(&decode_pairs(&trailers).unwrap_or_default()),
+            );
             let state = caller.data_mut();
             note(state, || {
                 format!(
@@ -143,14 +185,15 @@ fn add_http(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
             {
                 return Err(Status::BadArgument.into());
             }
+            // `Path() == nullptr || Method() == nullptr || Host() == nullptr`: present, even
+            // with an empty value.
             for required in [":method", ":path", ":authority"] {
-                if !headers.iter().any(|(k, v)| k == required && !v.is_empty()) {
+                if !headers.iter().any(|(k, _)| k == required) {
                     return Err(Status::BadArgument.into());
                 }
             }
             if !body.is_empty() {
-                headers.retain(|(k, _)| k != "content-length");
-                headers.push(("content-length".into(), body.len().to_string()));
+                set_inline(&mut headers, "content-length", body.len().to_string());
             }
             // Check the return slot before handing out a token.
             memory::write_u32(&mut caller, ret_token_ptr, 0)?;
@@ -162,8 +205,14 @@ fn add_http(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                 map_bytes(&headers).max(map_bytes(&trailers)),
             )?;
             state.vm.enforce(Limit::BufferBytes, body.len())?;
+            let adding = map_bytes(&headers) + body.len() + map_bytes(&trailers);
+            state.vm.enforce(
+                Limit::PendingCalloutBytes,
+                state.callouts.pending_bytes().saturating_add(adding),
+            )?;
             let token = state.callouts.next_token(TokenKind::Http);
             let root = state.effective_root();
+            let owner = state.call.effective_id;
             let deadline_ns = if timeout_ms == 0 {
                 u64::MAX
             } else {
@@ -192,6 +241,7 @@ fn add_http(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                         timeout: Duration::from_millis(u64::from(timeout_ms)),
                     },
                     root,
+                    owner,
                     deadline_ns,
                 },
             );
@@ -231,10 +281,12 @@ fn open(
             target.cluster, target.service, target.method, target.metadata
         )
     });
+    // `Context::grpcCall`/`grpcStream`: a name that is neither a serialized GrpcService nor
+    // a known cluster is PARSE_FAILURE (kept for ABI 0.1 callers, per the source's comment).
     if !state.settings.clusters.contains(&target.cluster)
         && !state.callouts.scripted_grpc.contains_key(&target.cluster)
     {
-        return Err(Status::BadArgument.into());
+        return Err(Status::ParseFailure.into());
     }
     memory::write_u32(caller, ret_token_ptr, 0)?;
     let state = caller.data_mut();
@@ -246,6 +298,11 @@ fn open(
     state
         .vm
         .enforce(Limit::BufferBytes, message.as_ref().map_or(0, Vec::len))?;
+    let adding = map_bytes(&target.metadata) + message.as_ref().map_or(0, Vec::len);
+    state.vm.enforce(
+        Limit::PendingCalloutBytes,
+        state.callouts.pending_bytes().saturating_add(adding),
+    )?;
     let is_stream = message.is_none();
     let token = state.callouts.next_token(if is_stream {
         TokenKind::GrpcStream
@@ -253,6 +310,7 @@ fn open(
         TokenKind::GrpcCall
     });
     let root = state.effective_root();
+    let owner = state.call.effective_id;
     let deadline_ns = timeout_ms
         .filter(|t| *t > 0)
         .map(|t| state.clock.elapsed_ns() + u64::from(t) * 1_000_000);
@@ -277,6 +335,7 @@ fn open(
                 timeout: timeout_ms.map(|t| Duration::from_millis(u64::from(t))),
             },
             root,
+            owner,
             deadline_ns,
         },
     );
@@ -346,6 +405,10 @@ fn add_grpc(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
         |caller, token: u32, msg_ptr: u32, msg_size: u32, end_stream: u32| {
             let message = memory::read(&mut caller, msg_ptr, msg_size)?;
             let state = caller.data_mut();
+            // `Context::grpcSend`: only a stream token (else BAD_ARGUMENT), then NOT_FOUND.
+            if kind_of(token) != Some(TokenKind::GrpcStream) {
+                return Err(Status::BadArgument.into());
+            }
             if let Some(p) = state.callouts.grpc.get(&token) {
                 let sent: usize = p
                     .request
@@ -354,25 +417,34 @@ fn add_grpc(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                     .map(|m| m.len() + ENTRY_OVERHEAD)
                     .sum();
                 state.vm.enforce(Limit::BufferBytes, sent + message.len())?;
+                state.vm.enforce(
+                    Limit::PendingCalloutBytes,
+                    state.callouts.pending_bytes().saturating_add(message.len()),
+                )?;
             }
             let p = state
                 .callouts
                 .grpc
                 .get_mut(&token)
                 .ok_or(Status::NotFound)?;
-            if !p.request.is_stream {
-                return Err(Status::BadArgument.into());
-            }
             p.request.messages.push(message);
             p.request.local_closed |= end_stream != 0;
             Ok(())
         }
     );
+    // `Context::grpcCancel` / `grpcClose`: a token of neither gRPC kind (an HTTP callout's, or
+    // kind 3) is BAD_ARGUMENT; a gRPC token that is not pending is NOT_FOUND.
     hostcall!(linker, "proxy_grpc_cancel", |caller, token: u32| {
+        if kind_of(token).is_none_or(|k| matches!(k, TokenKind::Http)) {
+            return Err(Status::BadArgument.into());
+        }
         let removed = caller.data_mut().callouts.grpc.remove(&token);
         removed.map(drop).ok_or(Status::NotFound.into())
     });
     hostcall!(linker, "proxy_grpc_close", |caller, token: u32| {
+        if kind_of(token).is_none_or(|k| matches!(k, TokenKind::Http)) {
+            return Err(Status::BadArgument.into());
+        }
         let grpc = &mut caller.data_mut().callouts.grpc;
         let p = grpc.get_mut(&token).ok_or(Status::NotFound)?;
         if p.request.is_stream {
@@ -383,6 +455,26 @@ fn add_grpc(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
         Ok(())
     });
     Ok(())
+}
+
+/// The kind a token's low two bits name (Envoy's `Wasm::isHttpCallId` / `isGrpcCallId` /
+/// `isGrpcStreamId`); kind 3 is none.
+fn kind_of(token: u32) -> Option<TokenKind> {
+    match token & 3 {
+        0 => Some(TokenKind::Http),
+        1 => Some(TokenKind::GrpcCall),
+        2 => Some(TokenKind::GrpcStream),
+        _ => None,
+    }
+}
+
+/// A header map built pair by pair with Envoy's `addCopy`.
+fn build_map(mt: MapType, pairs: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut map = Vec::with_capacity(pairs.len());
+    for (k, v) in pairs {
+        add_copy(&mut map, mt, k, v);
+    }
+    map
 }
 
 #[cfg(test)]

@@ -85,14 +85,20 @@ impl Metrics {
         f(ty, value)
     }
 
-    /// `proxy_increment_metric`: counters only go up (offset ≤ 0 → BAD_ARGUMENT), gauges move
-    /// either way, histograms → BAD_ARGUMENT.
+    /// `proxy_increment_metric` (Envoy's `Context::incrementMetric`): the type in the id's
+    /// low bits decides first; counters only go up (offset ≤ 0 → BAD_ARGUMENT), gauges move
+    /// either way, an unknown counter or gauge id is NOT_FOUND, and any other type (histogram,
+    /// or the unused type 3) is BAD_ARGUMENT whether or not the id exists.
     pub(crate) fn increment(
         &self,
         shared: &SharedState,
         id: u32,
         offset: i64,
     ) -> Result<(), Status> {
+        match type_of(id) {
+            Some(MetricType::Counter) | Some(MetricType::Gauge) => {}
+            _ => return Err(Status::BadArgument),
+        }
         self.with_value(shared, id, |ty, v| match (ty, v) {
             (MetricType::Counter, MetricValue::Counter(c)) => {
                 if offset <= 0 {
@@ -109,7 +115,8 @@ impl Metrics {
         })
     }
 
-    /// `proxy_record_metric`: counters add, gauges set, histograms record a sample.
+    /// `proxy_record_metric` (`Context::recordMetric`): counters add, gauges set, histograms
+    /// record a sample; an id that is not defined (of any type, including 3) is NOT_FOUND.
     pub(crate) fn record(&self, shared: &SharedState, id: u32, value: u64) -> Result<(), Status> {
         self.with_value(shared, id, |_, v| {
             match v {
@@ -121,8 +128,13 @@ impl Metrics {
         })
     }
 
-    /// `proxy_get_metric`: counters and gauges; histograms → BAD_ARGUMENT.
+    /// `proxy_get_metric` (`Context::getMetric`): counters and gauges (NOT_FOUND when not
+    /// defined); a histogram id or type 3 is BAD_ARGUMENT whether or not it exists.
     pub(crate) fn get(&self, shared: &SharedState, id: u32) -> Result<u64, Status> {
+        match type_of(id) {
+            Some(MetricType::Counter) | Some(MetricType::Gauge) => {}
+            _ => return Err(Status::BadArgument),
+        }
         self.with_value(shared, id, |_, v| match v {
             MetricValue::Counter(c) => Ok(*c),
             MetricValue::Gauge(g) => Ok(*g as u64),

@@ -52,10 +52,20 @@ pub(crate) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
             let state = caller.data_mut();
             note(state, || format!("{stream:?}"));
             let ctx = state.call.effective_id;
-            if matches!(
-                state.contexts.get(&ctx),
-                Some(Context::Http(_) | Context::Tcp(_))
-            ) {
+            // `Context::closeStream`: request/response reset an HTTP stream (details
+            // `wasm_close_stream`); downstream/upstream close a connection; a type without
+            // its callbacks on this context (downstream on an HTTP stream, request on a
+            // connection) does nothing and is still OK.
+            let applies = match state.contexts.get(&ctx) {
+                Some(Context::Http(_)) => {
+                    matches!(stream, StreamType::HttpRequest | StreamType::HttpResponse)
+                }
+                Some(Context::Tcp(_)) => {
+                    matches!(stream, StreamType::Downstream | StreamType::Upstream)
+                }
+                _ => false,
+            };
+            if applies {
                 defer(state, Deferred::Close { ctx, stream })?;
             }
             Ok(())
@@ -89,6 +99,21 @@ pub(crate) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
             let headers = memory::read(&mut caller, headers_ptr, headers_size)?;
             let headers = decode_pairs(&headers).unwrap_or_default();
             let state = caller.data_mut();
+            // `Context::sendLocalResponse`: the details pass through
+            // `StringUtil::replaceAllEmptySpace` (each ASCII space character becomes `_`), and
+            // a gRPC status outside OK..=UNAUTHENTICATED (0..=16; the SDKs send -1 for "none")
+            // is no status at all. The HTTP status is passed on unchecked, as
+            // `static_cast<Http::Code>(response_code)`.
+            let details: String = details
+                .chars()
+                .map(|c| {
+                    if matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r') {
+                        '_'
+                    } else {
+                        c
+                    }
+                })
+                .collect();
             let reply = LocalReply {
                 status: status_code,
                 details,
@@ -97,7 +122,9 @@ pub(crate) fn add(linker: &mut Linker<VmState>, abi: AbiVersion) -> wasmtime::Re
                     .into_iter()
                     .map(|(k, v)| (k.to_ascii_lowercase(), v))
                     .collect(),
-                grpc_status: (grpc_status >= 0).then_some(grpc_status as u32),
+                grpc_status: (0..=16)
+                    .contains(&grpc_status)
+                    .then_some(grpc_status as u32),
             };
             note(state, || {
                 format!(
