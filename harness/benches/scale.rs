@@ -59,8 +59,8 @@ unsafe impl GlobalAlloc for Counting {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             if new_size >= layout.size() {
-                let now = LIVE.fetch_add(new_size - layout.size(), Relaxed) + new_size
-                    - layout.size();
+                let now =
+                    LIVE.fetch_add(new_size - layout.size(), Relaxed) + new_size - layout.size();
                 PEAK.fetch_max(now, Relaxed);
             } else {
                 LIVE.fetch_sub(layout.size() - new_size, Relaxed);
@@ -316,13 +316,17 @@ fn benches(c: &mut Criterion) {
     // Bodies.
     let mut g = c.benchmark_group("body");
     g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(3));
     for b in &bodies {
         let len = b.len();
         g.throughput(Throughput::Bytes(2 * len as u64));
         let mut host = reader_host(&reader);
-        g.bench_with_input(BenchmarkId::new("reader_request_and_response", len), b, |x, b| {
-            x.iter(|| body_exchange(&mut host, black_box(b), true))
-        });
+        g.bench_with_input(
+            BenchmarkId::new("reader_request_and_response", len),
+            b,
+            |x, b| x.iter(|| body_exchange(&mut host, black_box(b), true)),
+        );
         g.throughput(Throughput::Bytes(len as u64));
         let mut host = redact_host(&redact);
         g.bench_with_input(BenchmarkId::new("redact_body_response", len), b, |x, b| {
@@ -334,6 +338,8 @@ fn benches(c: &mut Criterion) {
     // Headers.
     let counts = [1usize, 10, 25, 50, 100];
     let mut g = c.benchmark_group("headers");
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(3));
     for &n in &counts {
         let h = headers(n);
         g.throughput(Throughput::Elements(n as u64));
@@ -351,6 +357,8 @@ fn benches(c: &mut Criterion) {
     // Live streams.
     let live = [1usize, 100, 1_000, 10_000];
     let mut g = c.benchmark_group("streams");
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(3));
     g.throughput(Throughput::Elements(1));
     for &n in &live {
         let mut host = add_header_host(&add_header);
@@ -387,7 +395,9 @@ fn summary(reader: &Module, redact: &Module, add_header: &Module, bodies: &[Vec<
             }));
         }
     }
-    println!("  | body | reader (req + resp) | MB/s | peak host heap | redact-body (resp) | MB/s | peak host heap | guest memory |");
+    println!(
+        "  | body | reader (req + resp) | MB/s | peak host heap | redact-body (resp) | MB/s | peak host heap | guest memory |"
+    );
     let mut reader_heap = Vec::new();
     let mut redact_heap = Vec::new();
     for (i, b) in bodies.iter().enumerate() {
@@ -510,7 +520,10 @@ fn summary(reader: &Module, redact: &Module, add_header: &Module, bodies: &[Vec<
         secs(times[3]) / secs(times[0]),
     );
     let per = |i: usize| hosts[i].2 as f64 / hosts[i].0 as f64;
-    verdicts.ratio("host heap per stream, 10,000 vs 1,000 live", per(3) / per(2));
+    verdicts.ratio(
+        "host heap per stream, 10,000 vs 1,000 live",
+        per(3) / per(2),
+    );
 
     assert!(
         verdicts.0.is_empty(),
