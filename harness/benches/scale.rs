@@ -3,7 +3,8 @@
 //! * **Bodies** 1 KiB → 16 MiB, request and response, through two body-reading filters:
 //!   `reader` (WAT below: every body callback copies the whole chunk into guest memory with
 //!   `proxy_get_buffer_bytes` and checks its length, then continues) and the real
-//!   `redact-body` (buffers the whole response, then reads it and writes it back redacted).
+//!   `redact-body` (buffers the whole response, then reads it whole and scans it; the body has
+//!   no match, so nothing is written back).
 //!   Expected: time and peak host memory linear in the body size.
 //! * **Headers** 1 → 100 request headers through `reader` (reads every pair of both maps with
 //!   `proxy_get_header_map_pairs`) and through add-header. Expected: a constant cost per header.
