@@ -62,6 +62,10 @@ pub struct Registry {
 impl Registry {
     /// A client with `options`.
     pub fn new(options: RegistryOptions) -> Self {
+        // Every HTTP client is built through a `Registry`: give rustls its crypto provider
+        // first (reqwest and oci-client are built without one, see toolchain/Cargo.toml).
+        // Installing fails only when a provider is already installed, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Registry { options }
     }
 
