@@ -333,8 +333,11 @@ fn cache_one(
     // The verification gate (`sign`): only the digest a signature verified is fetched.
     let gate = registry::block_on(async {
         Ok::<_, RegistryError>(
-            tokio::time::timeout(limit, crate::sign::verify::gate(registry, reference, policy))
-                .await,
+            tokio::time::timeout(
+                limit,
+                crate::sign::verify::gate(registry, reference, policy),
+            )
+            .await,
         )
     })?
     .map_err(|_| CacheError::Timeout(limit))??;

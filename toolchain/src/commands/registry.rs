@@ -164,10 +164,12 @@ pub fn pull(args: PullArgs) -> anyhow::Result<ExitCode> {
         Ok(image) => image,
         Err(e) => return Ok(failed(&e, None)),
     };
-    let image = match &gate {
-        Some(g) => super::sign::keep_verified(&store, g, &args.reference)?.unwrap_or(image),
-        None => image,
-    };
+    let mut image = image;
+    if let Some(g) = &gate
+        && let Some(tagged) = super::sign::keep_verified(&store, g, &args.reference)?
+    {
+        image.reference = tagged.reference;
+    }
     shell::status(
         "Pulled",
         format!(

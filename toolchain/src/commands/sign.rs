@@ -28,20 +28,7 @@ pub fn global_policy() -> anyhow::Result<Policy> {
     verify::configured_policy().context("cannot read the verification keys")
 }
 
-/// Prints a gate's verdict on stderr (a status line) when it verified something.
-pub fn report_gate(what: &str, gate: &Option<Gate>) {
-    if let Some(g) = gate {
-        shell::status(
-            "Verified",
-            format!(
-                "{what} {} signed by {} ({})",
-                g.digest,
-                g.verified.key.source,
-                g.verified.key.fingerprint()
-            ),
-        );
-    }
-}
+pub use cargo_wasme::sign::verify::report_gate;
 
 /// After a gated pull by digest: the image also gets the tag it was asked for (when it was a
 /// tag), and the store keeps the signature that verified it.
@@ -49,7 +36,7 @@ pub fn keep_verified(
     store: &Store,
     gate: &Gate,
     reference: &str,
-) -> anyhow::Result<Option<cargo_wasme::store::StoredImage>> {
+) -> anyhow::Result<Option<cargo_wasme::store::ImageSummary>> {
     store
         .add_referrer(&gate.referrer)
         .context("cannot keep the signature in the local store")?;

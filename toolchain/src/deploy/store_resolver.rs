@@ -34,7 +34,7 @@ pub struct StoreResolver {
     insecure_registries: Vec<String>,
     /// The verification gate's keys (`sign`): with any, an image is resolved only when a
     /// signature of exactly its digest verifies.
-    policy: cargo_wasme::sign::verify::Policy,
+    policy: crate::sign::verify::Policy,
 }
 
 impl StoreResolver {
@@ -53,7 +53,7 @@ impl StoreResolver {
     }
 
     /// Require a signature verified by one of `policy`'s keys for every image (`sign`).
-    pub fn verify(mut self, policy: cargo_wasme::sign::verify::Policy) -> Self {
+    pub fn verify(mut self, policy: crate::sign::verify::Policy) -> Self {
         self.policy = policy;
         self
     }
@@ -171,7 +171,7 @@ impl StoreResolver {
         options: &PullOptions,
         resolved: ResolvedImage,
     ) -> Result<ResolvedImage, ResolveError> {
-        use cargo_wasme::sign::verify;
+        use crate::sign::verify;
         // The command line's keys (`--verify-key`, WASME_VERIFY_KEY) and the document's own
         // (`verify.keys`) must each verify: a document from Git can add a requirement, never
         // replace the operator's.
@@ -203,7 +203,7 @@ impl StoreResolver {
             };
             match gate {
                 Ok(Some(g)) if g.digest == resolved.manifest_digest => {
-                    crate::commands::sign::report_gate(&whole, &Some(g));
+                    crate::sign::verify::report_gate(&whole, &Some(g));
                 }
                 Ok(Some(g)) => {
                     return Err(ResolveError::Failed(format!(
@@ -230,9 +230,9 @@ impl StoreResolver {
         let Some(store) = &self.store else {
             return Ok(());
         };
-        let gate = cargo_wasme::sign::verify::gate_store(store, reference, &self.policy)
+        let gate = crate::sign::verify::gate_store(store, reference, &self.policy)
             .map_err(|e| anyhow::anyhow!("{e}; nothing was written"))?;
-        crate::commands::sign::report_gate(reference, &gate);
+        crate::sign::verify::report_gate(reference, &gate);
         Ok(())
     }
 

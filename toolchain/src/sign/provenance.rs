@@ -99,7 +99,7 @@ impl BuildFacts {
             cargo_lock_sha256: cargo_lock_sha256(root),
             git_commit: git.as_ref().map(|g| g.0.clone()),
             git_dirty: git.is_some_and(|g| g.1),
-            rustc: built.module.record.rustc.clone(),
+            rustc: built.module.record.compiler.clone(),
             wasm_opt: built.module.record.wasm_opt.clone(),
             sdks: super::sbom::sdk_versions(&filter.manifest_path),
             module_sha256: built

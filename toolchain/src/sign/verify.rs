@@ -412,3 +412,18 @@ pub fn gate_store(
         referrer,
     }))
 }
+
+/// Prints a gate's verdict on stderr (a status line) when it verified something.
+pub fn report_gate(what: &str, gate: &Option<Gate>) {
+    if let Some(g) = gate {
+        crate::shell::status(
+            "Verified",
+            format!(
+                "{what} {} signed by {} ({})",
+                g.digest,
+                g.verified.key.source,
+                g.verified.key.fingerprint()
+            ),
+        );
+    }
+}
