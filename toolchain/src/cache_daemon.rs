@@ -452,7 +452,9 @@ fn read_index(dir: &Path) -> BTreeMap<String, String> {
 fn write_index(dir: &Path, index: &BTreeMap<String, String>) {
     let text: String = index.iter().map(|(d, m)| format!("{d} {m}\n")).collect();
     let path = dir.join(INDEX_FILE);
-    if std::fs::read_to_string(&path).is_ok_and(|t| t == text) {
+    if std::fs::read_to_string(&path).is_ok_and(|t| t == text)
+        || (index.is_empty() && !path.exists())
+    {
         return;
     }
     let tmp = dir.join(format!("{TMP_PREFIX}index.{}", std::process::id()));

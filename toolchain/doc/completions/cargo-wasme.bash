@@ -52,6 +52,9 @@ _cargo__wasme() {
             cargo__wasme,inspect)
                 cmd="cargo__wasme__subcmd__inspect"
                 ;;
+            cargo__wasme,key)
+                cmd="cargo__wasme__subcmd__key"
+                ;;
             cargo__wasme,login)
                 cmd="cargo__wasme__subcmd__login"
                 ;;
@@ -79,6 +82,12 @@ _cargo__wasme() {
             cargo__wasme,run)
                 cmd="cargo__wasme__subcmd__run"
                 ;;
+            cargo__wasme,sbom)
+                cmd="cargo__wasme__subcmd__sbom"
+                ;;
+            cargo__wasme,sign)
+                cmd="cargo__wasme__subcmd__sign"
+                ;;
             cargo__wasme,tag)
                 cmd="cargo__wasme__subcmd__tag"
                 ;;
@@ -87,6 +96,9 @@ _cargo__wasme() {
                 ;;
             cargo__wasme,undeploy)
                 cmd="cargo__wasme__subcmd__undeploy"
+                ;;
+            cargo__wasme,verify)
+                cmd="cargo__wasme__subcmd__verify"
                 ;;
             cargo__wasme__subcmd__deploy,envoy)
                 cmd="cargo__wasme__subcmd__deploy__subcmd__envoy"
@@ -154,6 +166,9 @@ _cargo__wasme() {
             cargo__wasme__subcmd__help,inspect)
                 cmd="cargo__wasme__subcmd__help__subcmd__inspect"
                 ;;
+            cargo__wasme__subcmd__help,key)
+                cmd="cargo__wasme__subcmd__help__subcmd__key"
+                ;;
             cargo__wasme__subcmd__help,login)
                 cmd="cargo__wasme__subcmd__help__subcmd__login"
                 ;;
@@ -181,6 +196,12 @@ _cargo__wasme() {
             cargo__wasme__subcmd__help,run)
                 cmd="cargo__wasme__subcmd__help__subcmd__run"
                 ;;
+            cargo__wasme__subcmd__help,sbom)
+                cmd="cargo__wasme__subcmd__help__subcmd__sbom"
+                ;;
+            cargo__wasme__subcmd__help,sign)
+                cmd="cargo__wasme__subcmd__help__subcmd__sign"
+                ;;
             cargo__wasme__subcmd__help,tag)
                 cmd="cargo__wasme__subcmd__help__subcmd__tag"
                 ;;
@@ -189,6 +210,9 @@ _cargo__wasme() {
                 ;;
             cargo__wasme__subcmd__help,undeploy)
                 cmd="cargo__wasme__subcmd__help__subcmd__undeploy"
+                ;;
+            cargo__wasme__subcmd__help,verify)
+                cmd="cargo__wasme__subcmd__help__subcmd__verify"
                 ;;
             cargo__wasme__subcmd__help__subcmd__deploy,envoy)
                 cmd="cargo__wasme__subcmd__help__subcmd__deploy__subcmd__envoy"
@@ -202,6 +226,9 @@ _cargo__wasme() {
             cargo__wasme__subcmd__help__subcmd__deploy,istio)
                 cmd="cargo__wasme__subcmd__help__subcmd__deploy__subcmd__istio"
                 ;;
+            cargo__wasme__subcmd__help__subcmd__key,generate)
+                cmd="cargo__wasme__subcmd__help__subcmd__key__subcmd__generate"
+                ;;
             cargo__wasme__subcmd__help__subcmd__undeploy,envoy-gateway)
                 cmd="cargo__wasme__subcmd__help__subcmd__undeploy__subcmd__envoy__subcmd__gateway"
                 ;;
@@ -210,6 +237,18 @@ _cargo__wasme() {
                 ;;
             cargo__wasme__subcmd__help__subcmd__undeploy,istio)
                 cmd="cargo__wasme__subcmd__help__subcmd__undeploy__subcmd__istio"
+                ;;
+            cargo__wasme__subcmd__key,generate)
+                cmd="cargo__wasme__subcmd__key__subcmd__generate"
+                ;;
+            cargo__wasme__subcmd__key,help)
+                cmd="cargo__wasme__subcmd__key__subcmd__help"
+                ;;
+            cargo__wasme__subcmd__key__subcmd__help,generate)
+                cmd="cargo__wasme__subcmd__key__subcmd__help__subcmd__generate"
+                ;;
+            cargo__wasme__subcmd__key__subcmd__help,help)
+                cmd="cargo__wasme__subcmd__key__subcmd__help__subcmd__help"
                 ;;
             cargo__wasme__subcmd__undeploy,envoy-gateway)
                 cmd="cargo__wasme__subcmd__undeploy__subcmd__envoy__subcmd__gateway"
@@ -242,7 +281,7 @@ _cargo__wasme() {
 
     case "${cmd}" in
         cargo__wasme)
-            opts="-v -q -h -V --verbose --quiet --color --message-format --help --version build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help"
+            opts="-v -q -h -V --verbose --quiet --color --message-format --verify-key --help --version build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -256,6 +295,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -264,7 +307,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__bench)
-            opts="-p -F -v -q -h --package --scenario --root-id --config --cluster --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --baseline --threshold --samples --verbose --quiet --color --message-format --help"
+            opts="-p -F -v -q -h --package --scenario --root-id --config --cluster --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --baseline --threshold --samples --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -330,6 +373,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -338,7 +385,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__build)
-            opts="-p -t -F -v -q -h --manifest-path --package --tag --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --format --root-id --verbose --quiet --color --message-format --help"
+            opts="-p -t -F -v -q -h --manifest-path --package --tag --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --format --root-id --sign --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -388,12 +435,20 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sign)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --message-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -404,7 +459,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__cache)
-            opts="-v -q -h --refs --dir --interval --entry-timeout --once --plain-http --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --refs --dir --interval --entry-timeout --once --plain-http --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -434,6 +489,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -442,7 +501,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__completions)
-            opts="-v -q -h --verbose --quiet --color --message-format --help bash elvish fish powershell zsh"
+            opts="-v -q -h --verbose --quiet --color --message-format --verify-key --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -454,6 +513,10 @@ _cargo__wasme() {
                     ;;
                 --message-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -464,7 +527,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__crd)
-            opts="-v -q -h --json --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --json --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -476,6 +539,10 @@ _cargo__wasme() {
                     ;;
                 --message-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -486,7 +553,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__deploy)
-            opts="-v -q -h --verbose --quiet --color --message-format --help istio envoy envoy-gateway higress help"
+            opts="-v -q -h --verbose --quiet --color --message-format --verify-key --help istio envoy envoy-gateway higress help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -500,6 +567,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -508,7 +579,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__deploy__subcmd__envoy)
-            opts="-o -v -q -h --id --config --root-id --listen-address --port --upstream-name --upstream-address --admin-port --type --module-path --output --skip-config-check --verbose --quiet --color --message-format --help"
+            opts="-o -v -q -h --id --config --root-id --listen-address --port --upstream-name --upstream-address --admin-port --type --module-path --output --skip-config-check --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -570,6 +641,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -578,7 +653,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__deploy__subcmd__envoy__subcmd__gateway)
-            opts="-n -v -q -h --target-ref --id --namespace --config --root-id --fail-open --pull-secret --plain-http --offline --skip-config-check --filter-deployment --apply --verbose --quiet --color --message-format --help"
+            opts="-n -v -q -h --target-ref --id --namespace --config --root-id --fail-open --pull-secret --plain-http --offline --skip-config-check --filter-deployment --apply --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -618,6 +693,10 @@ _cargo__wasme() {
                     ;;
                 --message-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -712,7 +791,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__deploy__subcmd__higress)
-            opts="-n -v -q -h --id --namespace --config --match-ingress --match-domain --match-service --root-id --phase --priority --fail-strategy --pull-policy --pull-secret --plain-http --offline --skip-config-check --filter-deployment --apply --verbose --quiet --color --message-format --help"
+            opts="-n -v -q -h --id --namespace --config --match-ingress --match-domain --match-service --root-id --phase --priority --fail-strategy --pull-policy --pull-secret --plain-http --offline --skip-config-check --filter-deployment --apply --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -778,6 +857,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -786,7 +869,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__deploy__subcmd__istio)
-            opts="-n -v -q -h --id --namespace --labels --config --root-id --api --istio-version --phase --priority --fail-strategy --pull-policy --pull-secret --patch-context --workload-type --type --plain-http --offline --skip-config-check --filter-deployment --kustomize --apply --verbose --quiet --color --message-format --help"
+            opts="-n -v -q -h --id --namespace --labels --config --root-id --api --istio-version --phase --priority --fail-strategy --pull-policy --pull-secret --patch-context --workload-type --type --plain-http --offline --skip-config-check --filter-deployment --kustomize --apply --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -868,6 +951,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -876,7 +963,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__export)
-            opts="-o -v -q -h --output --verbose --quiet --color --message-format --help"
+            opts="-o -v -q -h --output --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -898,6 +985,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -906,7 +997,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__fuzz)
-            opts="-p -F -v -q -h --package --scenario --root-id --config --cluster --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --time --runs --seed --grpc --tcp --invariant --fuel-budget --output --verbose --quiet --color --message-format --help"
+            opts="-p -F -v -q -h --package --scenario --root-id --config --cluster --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --time --runs --seed --grpc --tcp --invariant --fuel-budget --output --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -984,6 +1075,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -992,7 +1087,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__help)
-            opts="build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help"
+            opts="build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1229,6 +1324,34 @@ _cargo__wasme() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cargo__subcmd__wasme__subcmd__help__subcmd__key)
+            opts="generate"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__help__subcmd__key__subcmd__generate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cargo__subcmd__wasme__subcmd__help__subcmd__login)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1355,6 +1478,34 @@ _cargo__wasme() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cargo__subcmd__wasme__subcmd__help__subcmd__sbom)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__help__subcmd__sign)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cargo__subcmd__wasme__subcmd__help__subcmd__tag)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1439,8 +1590,22 @@ _cargo__wasme() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cargo__subcmd__wasme__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cargo__subcmd__wasme__subcmd__images)
-            opts="-v -q -h --json --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --json --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1454,6 +1619,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1462,7 +1631,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__init)
-            opts="-y -v -q -h --template --name --yes --sdk-path --sdk-version --verbose --quiet --color --message-format --help"
+            opts="-l -y -v -q -h --template --language --name --yes --sdk-path --sdk-version --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1470,6 +1639,14 @@ _cargo__wasme() {
             case "${prev}" in
                 --template)
                     COMPREPLY=($(compgen -W "http network" -- "${cur}"))
+                    return 0
+                    ;;
+                --language)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --name)
@@ -1492,6 +1669,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1500,7 +1681,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__inspect)
-            opts="-v -q -h --json --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --json --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1514,6 +1695,104 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__key)
+            opts="-v -q -h --verbose --quiet --color --message-format --verify-key --help generate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --message-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__key__subcmd__generate)
+            opts="-v -q -h --verbose --quiet --color --message-format --verify-key --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --message-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__key__subcmd__help)
+            opts="generate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__key__subcmd__help__subcmd__generate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__key__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -1522,7 +1801,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__login)
-            opts="-u -v -q -h --username --password --password-stdin --plain-http --insecure --verbose --quiet --color --message-format --help"
+            opts="-u -v -q -h --username --password --password-stdin --plain-http --insecure --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1548,6 +1827,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1556,7 +1839,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__logout)
-            opts="-v -q -h --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1568,6 +1851,10 @@ _cargo__wasme() {
                     ;;
                 --message-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1578,7 +1865,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__man)
-            opts="-v -q -h --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1592,6 +1879,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1600,7 +1891,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__package)
-            opts="-t -v -q -h --tag --format --root-id --verbose --quiet --color --message-format --help"
+            opts="-t -v -q -h --tag --format --root-id --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1630,6 +1921,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1638,7 +1933,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__pull)
-            opts="-v -q -h --plain-http --insecure --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --plain-http --insecure --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1650,6 +1945,10 @@ _cargo__wasme() {
                     ;;
                 --message-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1660,18 +1959,26 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__push)
-            opts="-v -q -h --plain-http --insecure --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --sign --plain-http --insecure --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --sign)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --message-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1682,7 +1989,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__render)
-            opts="-f -v -q -h --filename --krm --offline --insecure-registry --skip-config-check --kustomize --verbose --quiet --color --message-format --help"
+            opts="-f -v -q -h --filename --krm --offline --insecure-registry --skip-config-check --kustomize --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1712,6 +2019,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1720,7 +2031,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__rmi)
-            opts="-v -q -h --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1734,6 +2045,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1742,7 +2057,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__run)
-            opts="-X -H -d -p -F -v -q -h --method --path --authority --header --body --body-file --trailer --request-file --response-status --response-header --response-body --config --config-file --vm-config --root-id --env --property --worker-config --cluster --tcp --trace --package --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --verbose --quiet --color --message-format --help"
+            opts="-X -H -d -p -F -v -q -h --method --path --authority --header --body --body-file --trailer --request-file --response-status --response-header --response-body --config --config-file --vm-config --root-id --env --property --worker-config --cluster --tcp --trace --package --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1868,6 +2183,70 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__sbom)
+            opts="-v -q -h --key --remote --plain-http --insecure --verbose --quiet --color --message-format --verify-key --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --message-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__sign)
+            opts="-v -q -h --key --remote --plain-http --insecure --verbose --quiet --color --message-format --verify-key --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --message-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1876,7 +2255,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__tag)
-            opts="-v -q -h --verbose --quiet --color --message-format --help"
+            opts="-v -q -h --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1890,6 +2269,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1898,7 +2281,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__test)
-            opts="-F -v -q -h --junit --module --trace --print-schema --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --verbose --quiet --color --message-format --help"
+            opts="-F -v -q -h --junit --module --trace --print-schema --profile --release --no-opt --debug-names --target-dir --locked --offline --frozen --features --all-features --no-default-features --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1936,6 +2319,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1944,7 +2331,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__undeploy)
-            opts="-v -q -h --verbose --quiet --color --message-format --help istio envoy-gateway higress help"
+            opts="-v -q -h --verbose --quiet --color --message-format --verify-key --help istio envoy-gateway higress help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1958,6 +2345,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1966,7 +2357,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__undeploy__subcmd__envoy__subcmd__gateway)
-            opts="-n -v -q -h --id --namespace --apply --verbose --quiet --color --message-format --help"
+            opts="-n -v -q -h --id --namespace --apply --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1990,6 +2381,10 @@ _cargo__wasme() {
                     ;;
                 --message-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -2070,7 +2465,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__undeploy__subcmd__higress)
-            opts="-n -v -q -h --id --namespace --apply --verbose --quiet --color --message-format --help"
+            opts="-n -v -q -h --id --namespace --apply --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2096,6 +2491,10 @@ _cargo__wasme() {
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2104,7 +2503,7 @@ _cargo__wasme() {
             return 0
             ;;
         cargo__subcmd__wasme__subcmd__undeploy__subcmd__istio)
-            opts="-n -v -q -h --id --namespace --api --labels --workload-type --kustomize --apply --verbose --quiet --color --message-format --help"
+            opts="-n -v -q -h --id --namespace --api --labels --workload-type --kustomize --apply --verbose --quiet --color --message-format --verify-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2144,6 +2543,40 @@ _cargo__wasme() {
                     ;;
                 --message-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cargo__subcmd__wasme__subcmd__verify)
+            opts="-v -q -h --key --remote --plain-http --insecure --verbose --quiet --color --message-format --verify-key --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --message-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

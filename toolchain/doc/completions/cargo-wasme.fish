@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_cargo_wasme_global_optspecs
-    string join \n v/verbose q/quiet color= message-format= h/help V/version
+    string join \n v/verbose q/quiet color= message-format= verify-key= h/help V/version
 end
 
 function __fish_cargo_wasme_needs_command
@@ -29,6 +29,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_needs_command" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_needs_command" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_needs_command" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_needs_command" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -42,6 +43,10 @@ complete -c cargo-wasme -n "__fish_cargo_wasme_needs_command" -f -a "inspect" -d
 complete -c cargo-wasme -n "__fish_cargo_wasme_needs_command" -f -a "export" -d 'Write an image\'s Wasm module to a file'
 complete -c cargo-wasme -n "__fish_cargo_wasme_needs_command" -f -a "push" -d 'Push an image from the local store to a registry'
 complete -c cargo-wasme -n "__fish_cargo_wasme_needs_command" -f -a "pull" -d 'Pull an image from a registry into the local store'
+complete -c cargo-wasme -n "__fish_cargo_wasme_needs_command" -f -a "key" -d 'Generate a signing key pair'
+complete -c cargo-wasme -n "__fish_cargo_wasme_needs_command" -f -a "sign" -d 'Sign an image (Sigstore bundle attached as an OCI referrer, as cosign v3 writes it)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_needs_command" -f -a "verify" -d 'Verify an image\'s signature; prints the verified digest, fails otherwise'
+complete -c cargo-wasme -n "__fish_cargo_wasme_needs_command" -f -a "sbom" -d 'Print the SBOM (CycloneDX) attached to an image'
 complete -c cargo-wasme -n "__fish_cargo_wasme_needs_command" -f -a "login" -d 'Log in to a registry (verifies the credentials first)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_needs_command" -f -a "logout" -d 'Forget the credentials for a registry'
 complete -c cargo-wasme -n "__fish_cargo_wasme_needs_command" -f -a "deploy" -d 'Generate deployment manifests (Istio, Envoy) for an image'
@@ -68,11 +73,13 @@ docker\t'Docker schema2 manifest with the compat layer'
 solo\t'solo.io\'s two-layer format (wasme, WebAssembly Hub)'
 cncf\t'The CNCF Wasm OCI artifact (not readable by Istio)'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand build" -l root-id -d 'Root context ids (repeatable) [default: [package.metadata.wasme] root-ids, else the crate name in snake case]' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand build" -l sign -d 'Sign the image and its provenance and SBOM attestations with this private key' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand build" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
 always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand build" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand build" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand build" -l release -d 'The release profile (the default; accepted for cargo\'s habit)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand build" -l no-opt -d 'Skip wasm-opt'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand build" -l debug-names -d 'Keep the `name` section (function names in traps and profilers)'
@@ -95,6 +102,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand package" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand package" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand package" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand package" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand package" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -103,6 +111,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand images" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand images" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand images" -l json -d 'Print a JSON array instead of a table (`--message-format json`: one object per line)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand images" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand images" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
@@ -112,6 +121,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand tag" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand tag" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand tag" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand tag" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand tag" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -120,6 +130,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand rmi" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand rmi" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand rmi" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand rmi" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand rmi" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -128,6 +139,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand inspect" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand inspect" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand inspect" -l json -d 'Print JSON'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand inspect" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand inspect" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
@@ -138,14 +150,17 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand export" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand export" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand export" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand export" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand push" -l sign -d 'Sign the image with this private key first (in the local store; the signature is pushed with the image, as every stored signature and attestation is)' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand push" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
 always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand push" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand push" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand push" -l plain-http -d 'Use plain HTTP (automatic for localhost and 127.0.0.1)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand push" -l insecure -d 'Accept invalid TLS certificates'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand push" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
@@ -156,11 +171,73 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand pull" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand pull" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand pull" -l plain-http -d 'Use plain HTTP (automatic for localhost and 127.0.0.1)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand pull" -l insecure -d 'Accept invalid TLS certificates'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand pull" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand pull" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand pull" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand key; and not __fish_seen_subcommand_from generate help" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
+always\t'Always colour (also into pipes)'
+never\t'Never colour'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand key; and not __fish_seen_subcommand_from generate help" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
+json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand key; and not __fish_seen_subcommand_from generate help" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand key; and not __fish_seen_subcommand_from generate help" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand key; and not __fish_seen_subcommand_from generate help" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand key; and not __fish_seen_subcommand_from generate help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand key; and not __fish_seen_subcommand_from generate help" -f -a "generate" -d 'Generate an ECDSA P-256 key pair: PREFIX.key (PKCS#8 PEM, mode 0600; encrypted with the password from WASME_KEY_PASSWORD or asked on a terminal) and PREFIX.pub (SPKI PEM, what `verify --key` and `cosign verify --key` read)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand key; and not __fish_seen_subcommand_from generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand key; and __fish_seen_subcommand_from generate" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
+always\t'Always colour (also into pipes)'
+never\t'Never colour'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand key; and __fish_seen_subcommand_from generate" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
+json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand key; and __fish_seen_subcommand_from generate" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand key; and __fish_seen_subcommand_from generate" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand key; and __fish_seen_subcommand_from generate" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand key; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "generate" -d 'Generate an ECDSA P-256 key pair: PREFIX.key (PKCS#8 PEM, mode 0600; encrypted with the password from WASME_KEY_PASSWORD or asked on a terminal) and PREFIX.pub (SPKI PEM, what `verify --key` and `cosign verify --key` read)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sign" -l key -d 'The private key (PKCS#8 PEM, encrypted or not, or SEC1 PEM)' -r -F
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sign" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
+always\t'Always colour (also into pipes)'
+never\t'Never colour'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sign" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
+json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sign" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sign" -l remote -d 'Use the registry even when the local store has the reference [default: the store\'s copy when it has one, else the registry]'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sign" -l plain-http -d 'Use plain HTTP (automatic for localhost and 127.0.0.1)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sign" -l insecure -d 'Accept invalid TLS certificates'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sign" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sign" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sign" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand verify" -l key -d 'A trusted public key (SPKI PEM); may be given several times: one must verify' -r -F
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand verify" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
+always\t'Always colour (also into pipes)'
+never\t'Never colour'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand verify" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
+json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand verify" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand verify" -l remote -d 'Use the registry even when the local store has the reference [default: the store\'s copy when it has one, else the registry]'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand verify" -l plain-http -d 'Use plain HTTP (automatic for localhost and 127.0.0.1)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand verify" -l insecure -d 'Accept invalid TLS certificates'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand verify" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand verify" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sbom" -l key -d 'Print the SBOM only when its attestation verifies under this public key (may be given several times)' -r -F
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sbom" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
+always\t'Always colour (also into pipes)'
+never\t'Never colour'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sbom" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
+json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sbom" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sbom" -l remote -d 'Use the registry even when the local store has the reference [default: the store\'s copy when it has one, else the registry]'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sbom" -l plain-http -d 'Use plain HTTP (automatic for localhost and 127.0.0.1)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sbom" -l insecure -d 'Accept invalid TLS certificates'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sbom" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sbom" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand sbom" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand login" -s u -l username -d 'User name [default: asked for on a terminal]' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand login" -l password -d 'Password or token (prefer --password-stdin: arguments are visible to other users) [default: asked for, hidden, on a terminal]' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand login" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
@@ -168,6 +245,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand login" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand login" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand login" -l password-stdin -d 'Read the password or token from standard input'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand login" -l plain-http -d 'Use plain HTTP (automatic for localhost and 127.0.0.1)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand login" -l insecure -d 'Accept invalid TLS certificates'
@@ -179,6 +257,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand logout" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand logout" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand logout" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand logout" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand logout" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -187,6 +266,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy envoy-gateway higress help" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy envoy-gateway higress help" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy envoy-gateway higress help" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy envoy-gateway higress help" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and not __fish_seen_subcommand_from istio envoy envoy-gateway higress help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -229,6 +309,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from istio" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from istio" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from istio" -l plain-http -d 'Resolve the digest over plain HTTP (loopback registries are plain HTTP anyway)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from istio" -l offline -d 'Trust the local store: do not check that the registry has the image (a warning says so). Without it the image is verified against the registry its reference names'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from istio" -l skip-config-check -d 'Do not run the configuration check (the image\'s module started with the exact configuration the output hands it, through on_vm_start and on_configure): a configuration the filter refuses then fails closed in the mesh'
@@ -254,6 +335,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy" -l skip-config-check -d 'Do not start the module with the configuration before writing the bootstrap'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
@@ -269,6 +351,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -l fail-open -d 'Skip the filter when it fails or refuses its configuration (`failOpen: true`); by default traffic gets a 5xx'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -l plain-http -d 'Resolve the digest over plain HTTP (loopback registries are plain HTTP anyway)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from envoy-gateway" -l offline -d 'Trust the local store: do not check that the registry has the image'
@@ -300,6 +383,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l plain-http -d 'Resolve the digest over plain HTTP (loopback registries are plain HTTP anyway)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l offline -d 'Trust the local store: do not check that the registry has the image'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand deploy; and __fish_seen_subcommand_from higress" -l skip-config-check -d 'Do not start the filter with the configuration first (it fails closed if refused)'
@@ -318,6 +402,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio envoy-gateway higress help" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio envoy-gateway higress help" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio envoy-gateway higress help" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio envoy-gateway higress help" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and not __fish_seen_subcommand_from istio envoy-gateway higress help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -340,6 +425,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from istio" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from istio" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from istio" -l apply -d 'Delete with `kubectl delete --ignore-not-found -f -` instead of printing'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from istio" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from istio" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
@@ -351,6 +437,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from envoy-gateway" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from envoy-gateway" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from envoy-gateway" -l apply -d 'Delete with `kubectl delete --ignore-not-found -f -` instead of printing'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from envoy-gateway" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from envoy-gateway" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
@@ -362,6 +449,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from higress" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from higress" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from higress" -l apply -d 'Delete with `kubectl delete --ignore-not-found -f -` instead of printing'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from higress" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand undeploy; and __fish_seen_subcommand_from higress" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
@@ -378,6 +466,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand render" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand render" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand render" -l krm -d 'KRM function mode: read a `ResourceList` on stdin, write one on stdout (kustomize/kpt). Also chosen automatically when stdin holds a single ResourceList'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand render" -l offline -d 'Trust the local store: do not check that the registries have the images. Implied by KRM function mode, which never uses the network'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand render" -l skip-config-check -d 'Do not run the configuration check (each filter\'s module started with the exact configuration its output hands it, through on_vm_start and on_configure)'
@@ -389,6 +478,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand crd" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand crd" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand crd" -l json -d 'Print JSON instead of YAML'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand crd" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand crd" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
@@ -402,6 +492,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l once -d 'Sync once and exit: 0 when every image is cached and the cleanup done, 2 when only part is (some image or the cleanup failed), 1 when nothing could be done'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l plain-http -d 'Speak plain HTTP to the registries (loopback registries are plain HTTP anyway)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
@@ -409,6 +500,7 @@ complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -s q -l q
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand init" -l template -d 'The kind of filter (asked on a terminal when not given; `http` with --yes)' -r -f -a "http\t'An HTTP filter (request/response headers and bodies, local replies)'
 network\t'A network (TCP) filter (connection data, metrics, closing connections)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand init" -s l -l language -d 'The language: rust, cpp, c or assemblyscript (asked on a terminal when not given; `rust` with --yes). Other languages get an HTTP filter, a wasme.toml and scenarios' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand init" -l name -d 'The crate name (default: the directory name)' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand init" -l sdk-path -d 'Point the dependencies at a wasme checkout (its root) with a `[patch.crates-io]` section, instead of the default (the checkout this binary was built from when it still exists, else crates.io). Delete the section to use the published crates' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand init" -l sdk-version -d 'Depend on this crates.io version of wasme-sdk and wasme-harness' -r
@@ -417,6 +509,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand init" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand init" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand init" -s y -l yes -d 'Never prompt: use the defaults for every choice not given'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand init" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand init" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
@@ -449,6 +542,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand run" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand run" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand run" -l tcp -d 'Run a TCP connection through a network filter instead of an HTTP request'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand run" -l trace -d 'Print the hostcall trace'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand run" -l release -d 'The release profile (the default; accepted for cargo\'s habit)'
@@ -472,6 +566,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand test" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand test" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand test" -l trace -d 'Print the hostcall trace of failing steps'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand test" -l print-schema -d 'Print the JSON schema of scenario files and exit'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand test" -l release -d 'The release profile (the default; accepted for cargo\'s habit)'
@@ -504,6 +599,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -l release -d 'The release profile (the default; accepted for cargo\'s habit)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -l no-opt -d 'Skip wasm-opt'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand fuzz" -l debug-names -d 'Keep the `name` section (function names in traps and profilers)'
@@ -533,6 +629,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand bench" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand bench" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand bench" -l release -d 'The release profile (the default; accepted for cargo\'s habit)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand bench" -l no-opt -d 'Skip wasm-opt'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand bench" -l debug-names -d 'Keep the `name` section (function names in traps and profilers)'
@@ -549,6 +646,7 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand completions" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand completions" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand completions" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand completions" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -557,33 +655,39 @@ always\t'Always colour (also into pipes)'
 never\t'Never colour'"
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand man" -l message-format -d 'The form of results on stdout: human, or json (one object per line)' -r -f -a "human\t'Text for people'
 json\t'One JSON object per line (each with a `"reason"` field, as cargo\'s messages have)'"
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand man" -l verify-key -d 'Refuse an image unless a signature of its digest verifies under this public key (SPKI PEM; repeatable): `pull`, `deploy`, `render`, `run`, `test`, `cache`; `inspect` says what verified. Default: the `WASME_VERIFY_KEY` path list' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand man" -s v -l verbose -d 'Use verbose output (-vv very verbose): tracing debug (trace) lines on stderr. `RUST_LOG` overrides the level'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand man" -s q -l quiet -d 'Do not print status lines, warnings or progress (errors still go to stderr)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "build" -d 'Build a filter crate for wasm32-wasip1 and store it as an OCI image'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "package" -d 'Package a module built by any toolchain as an OCI image in the local store'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "images" -d 'List the images in the local store'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "tag" -d 'Give an image in the local store another tag'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "rmi" -d 'Remove images from the local store and garbage-collect unused blobs'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "inspect" -d 'Show an image\'s manifest, config, ABI, root ids, imports and exports'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "export" -d 'Write an image\'s Wasm module to a file'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "push" -d 'Push an image from the local store to a registry'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "pull" -d 'Pull an image from a registry into the local store'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "login" -d 'Log in to a registry (verifies the credentials first)'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "logout" -d 'Forget the credentials for a registry'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "deploy" -d 'Generate deployment manifests (Istio, Envoy) for an image'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "undeploy" -d 'Generate the deletions matching `deploy`'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "render" -d 'Turn FilterDeployment documents into Istio resources (also a KRM function)'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "crd" -d 'Print the FilterDeployment CustomResourceDefinition'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "cache" -d 'Run the node cache the EnvoyFilter form loads modules from (a daemon, one per node)'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "init" -d 'Create a new filter project'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "run" -d 'Send one request or connection through a filter in the harness'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "test" -d 'Run declarative scenario files against filters in the harness'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "fuzz" -d 'Fuzz a filter with generated traffic; a failure is shrunk into a scenario file'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "bench" -d 'Measure what a filter adds per request against a do-nothing filter'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "man" -d 'Print the man page (roff) on stdout: `cargo wasme man | man -l -`'
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "build" -d 'Build a filter crate for wasm32-wasip1 and store it as an OCI image'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "package" -d 'Package a module built by any toolchain as an OCI image in the local store'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "images" -d 'List the images in the local store'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "tag" -d 'Give an image in the local store another tag'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "rmi" -d 'Remove images from the local store and garbage-collect unused blobs'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "inspect" -d 'Show an image\'s manifest, config, ABI, root ids, imports and exports'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "export" -d 'Write an image\'s Wasm module to a file'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "push" -d 'Push an image from the local store to a registry'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "pull" -d 'Pull an image from a registry into the local store'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "key" -d 'Generate a signing key pair'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "sign" -d 'Sign an image (Sigstore bundle attached as an OCI referrer, as cosign v3 writes it)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "verify" -d 'Verify an image\'s signature; prints the verified digest, fails otherwise'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "sbom" -d 'Print the SBOM (CycloneDX) attached to an image'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "login" -d 'Log in to a registry (verifies the credentials first)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "logout" -d 'Forget the credentials for a registry'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "deploy" -d 'Generate deployment manifests (Istio, Envoy) for an image'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "undeploy" -d 'Generate the deletions matching `deploy`'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "render" -d 'Turn FilterDeployment documents into Istio resources (also a KRM function)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "crd" -d 'Print the FilterDeployment CustomResourceDefinition'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "cache" -d 'Run the node cache the EnvoyFilter form loads modules from (a daemon, one per node)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "init" -d 'Create a new filter project'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "run" -d 'Send one request or connection through a filter in the harness'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "test" -d 'Run declarative scenario files against filters in the harness'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "fuzz" -d 'Fuzz a filter with generated traffic; a failure is shrunk into a scenario file'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "bench" -d 'Measure what a filter adds per request against a do-nothing filter'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "man" -d 'Print the man page (roff) on stdout: `cargo wasme man | man -l -`'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and not __fish_seen_subcommand_from build package images tag rmi inspect export push pull key sign verify sbom login logout deploy undeploy render crd cache init run test fuzz bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Generate an ECDSA P-256 key pair: PREFIX.key (PKCS#8 PEM, mode 0600; encrypted with the password from WASME_KEY_PASSWORD or asked on a terminal) and PREFIX.pub (SPKI PEM, what `verify --key` and `cosign verify --key` read)'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and __fish_seen_subcommand_from deploy" -f -a "istio" -d 'Istio manifests (WasmPlugin, TrafficExtension or EnvoyFilter) for an image, printed as YAML (ready to commit) or applied with `kubectl apply`'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and __fish_seen_subcommand_from deploy" -f -a "envoy" -d 'An Envoy v3 bootstrap that runs the image\'s module, for Envoy without Istio'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand help; and __fish_seen_subcommand_from deploy" -f -a "envoy-gateway" -d 'An Envoy Gateway EnvoyExtensionPolicy attaching the image\'s filter to Gateway API routes or gateways'

@@ -521,23 +521,41 @@ pub fn record_build(
         all_features: options.all_features,
         no_default_features: options.no_default_features,
     };
-    let bom = sbom::cyclonedx(&built.module.filter.manifest_path, &selection)?;
     let provenance = attach::attest_store(&store, &stored.reference, key.as_ref(), |d| {
         facts.statement(d)
     })?;
-    let sbom_attached = attach::attest_store(&store, &stored.reference, key.as_ref(), |d| {
-        sbom::statement(d, bom)
-    })?;
+    // The SBOM lists the crates linked into the module, from `cargo metadata`: a C, C++ or
+    // AssemblyScript project (wasme.toml) has no crate graph, so it gets provenance only.
+    let is_crate = built
+        .module
+        .filter
+        .manifest_path
+        .file_name()
+        .is_some_and(|n| n == "Cargo.toml");
+    let sbom_attached = if is_crate {
+        let bom = sbom::cyclonedx(&built.module.filter.manifest_path, &selection)?;
+        Some(attach::attest_store(
+            &store,
+            &stored.reference,
+            key.as_ref(),
+            |d| sbom::statement(d, bom),
+        )?)
+    } else {
+        None
+    };
     if let Some(k) = &key {
         attach::sign_store(&store, &stored.reference, k)?;
     }
     shell::status(
         "Attested",
         format!(
-            "{} with SLSA provenance ({}) and a CycloneDX SBOM ({}){}",
+            "{} with SLSA provenance ({}){}{}",
             stored.reference,
             provenance.referrer.short(),
-            sbom_attached.referrer.short(),
+            sbom_attached
+                .as_ref()
+                .map(|s| format!(" and a CycloneDX SBOM ({})", s.referrer.short()))
+                .unwrap_or_default(),
             if key.is_some() {
                 ", signed"
             } else {

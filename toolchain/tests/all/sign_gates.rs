@@ -156,5 +156,18 @@ fn deploy_render_run_and_cache_refuse_what_does_not_verify() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(snapshot(&dir).len(), 1);
+    // One module (named by its sha256); the cache's digest index sits beside it.
+    let modules = snapshot(&dir)
+        .iter()
+        .filter(|(p, _)| p.file_name().is_some_and(|n| n.len() == 64))
+        .count();
+    assert_eq!(
+        modules,
+        1,
+        "{:?}",
+        snapshot(&dir)
+            .iter()
+            .map(|(p, _)| p.clone())
+            .collect::<Vec<_>>()
+    );
 }
