@@ -52,6 +52,8 @@ impl Proxy {
                         let _ = self.vm.call("proxy_on_delete", ctx, f, ctx, CallData::None);
                     }
                     self.vm.state().contexts.remove(&ctx);
+                    // `Context::~Context`: the root's own callouts die with it.
+                    self.vm.state().callouts.cancel_owned_by(ctx);
                 }
             }
         }
@@ -360,6 +362,7 @@ impl Proxy {
                         .call("proxy_on_delete", root, f, root, CallData::None);
                 }
                 self.vm.state().contexts.remove(&root);
+                self.vm.state().callouts.cancel_owned_by(root);
             }
         }
         self.run_events()

@@ -25,6 +25,13 @@ pub(crate) const DOWNSTREAM_CLOSE_DETAILS: &str = "wasm_downstream_close";
 /// The close reason Envoy gives `proxy_close_stream(Upstream)` (context.cc `closeStream`).
 pub(crate) const UPSTREAM_CLOSE_DETAILS: &str = "wasm_upstream_close";
 
+/// Which side of a proxied connection closed.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Downstream,
+    Upstream,
+}
+
 impl Proxy {
     fn tcp(&mut self, id: u32) -> Option<&mut TcpCtx> {
         match self.vm.state().contexts.get_mut(&id) {
@@ -107,23 +114,29 @@ impl Proxy {
             Some(t) if t.closed.is_none() && !t.finished => t.closed = Some(details.to_string()),
             _ => return,
         }
-        self.tcp_connection_close_callback(id, PeerType::Local);
+        self.tcp_close_callback(id, Side::Downstream, PeerType::Local);
     }
 
-    /// on_downstream_connection_close (Envoy's `onEvent` for `LocalClose`/`RemoteClose`),
-    /// skipped once the VM failed, with what it defers applied after it returns.
-    fn tcp_connection_close_callback(&mut self, id: u32, peer: PeerType) {
+    /// A connection-close callback, skipped once the VM failed, with what it defers applied
+    /// after it returns: on_downstream_connection_close (Envoy's `onEvent` for
+    /// `LocalClose`/`RemoteClose`) or on_upstream_connection_close (`onWrite` with
+    /// end_stream).
+    fn tcp_close_callback(&mut self, id: u32, side: Side, peer: PeerType) {
         if self.vm.failure.is_some() {
             return;
         }
-        if let Some(f) = &self.exports.on_downstream_connection_close {
-            let _ = self.vm.call(
+        let (f, name) = match side {
+            Side::Downstream => (
+                &self.exports.on_downstream_connection_close,
                 "proxy_on_downstream_connection_close",
-                id,
-                f,
-                (id, peer as u32),
-                CallData::None,
-            );
+            ),
+            Side::Upstream => (
+                &self.exports.on_upstream_connection_close,
+                "proxy_on_upstream_connection_close",
+            ),
+        };
+        if let Some(f) = f {
+            let _ = self.vm.call(name, id, f, (id, peer as u32), CallData::None);
             let deferred = std::mem::take(&mut self.vm.state().deferred);
             self.apply_deferred(deferred);
         }
@@ -226,18 +239,8 @@ impl Proxy {
         self.apply_deferred(deferred);
         // Envoy's `onWrite`: end of stream from the upstream is reported as the upstream
         // connection closing, peer unknown, after the data callback's deferred actions ran.
-        if !downstream && eos && self.vm.failure.is_none() {
-            if let Some(f) = &self.exports.on_upstream_connection_close {
-                let _ = self.vm.call(
-                    "proxy_on_upstream_connection_close",
-                    id,
-                    f,
-                    (id, PeerType::Unknown as u32),
-                    CallData::None,
-                );
-            }
-            let deferred = std::mem::take(&mut self.vm.state().deferred);
-            self.apply_deferred(deferred);
+        if !downstream && eos {
+            self.tcp_close_callback(id, Side::Upstream, PeerType::Unknown);
         }
         self.run_events()?;
         Ok(self.tcp_status(id, paused))
@@ -253,7 +256,7 @@ impl Proxy {
         }
         let already_closed = t.closed.is_some();
         if !already_closed {
-            self.tcp_connection_close_callback(id, peer);
+            self.tcp_close_callback(id, Side::Downstream, peer);
         }
         if let Some(t) = self.tcp(id) {
             t.finished = true;
@@ -270,6 +273,9 @@ impl Proxy {
             }
             self.vm.state().deferred.clear();
         }
+        // The filter is destroyed with the connection: `Context::~Context` cancels its
+        // pending callouts, and no callback follows.
+        self.vm.state().callouts.cancel_owned_by(id);
         self.run_events()
     }
 

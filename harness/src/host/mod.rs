@@ -304,6 +304,15 @@ impl Host {
             .script_http(cluster, ScriptedHttp::ConnectFailure);
     }
 
+    /// Makes `cluster` a cluster without a healthy host (registers it): Envoy's async client
+    /// fails such a callout inline (the router's 503 "no healthy upstream" before `send`
+    /// returns), so `proxy_http_call` answers INTERNAL_FAILURE and no callback ever follows
+    /// (Envoy's `AsyncCallBadCall` and `AsyncCallBadCluster`).
+    pub fn script_http_no_healthy_upstream(&mut self, cluster: &str) {
+        self.proxy
+            .script_http(cluster, ScriptedHttp::NoHealthyUpstream);
+    }
+
     /// Configures plugin `plugin` again, as Envoy does on each worker thread after the main
     /// thread's VM started (and on a configuration update): on_configure runs with `config`, or
     /// with the plugin's own configuration when `None`. Returns whether it succeeded. Unlike a

@@ -803,7 +803,6 @@ http_call_response get_status
 /// `AsyncCallAfterDestroyed`: a callout pending when the stream ends is cancelled
 /// (`Context::~Context` cancels `http_request_`); no callback reaches the filter.
 #[test]
-#[ignore = "stream-end cancellation of callouts (Context::~Context) is not reproduced yet: the scenario runner checks pending callouts after ending the stream"]
 fn async_call_after_destroyed() {
     let script = "
 request_headers http_call cluster 5000 :method=POST :path=/ :authority=foo body=hello%20world
@@ -985,7 +984,6 @@ request_headers grpc_close $g
 /// `GrpcCallAfterDestroyed`: the stream (Rust SDK: the context owning the call) is destroyed;
 /// the call is cancelled (`Context::~Context`) and no callback runs.
 #[test]
-#[ignore = "stream-end cancellation of callouts (Context::~Context) is not reproduced yet: the scenario runner checks pending callouts after ending the stream"]
 fn grpc_call_after_destroyed() {
     let (mut host, token) = grpc_call_host("", |_, _| {});
     assert!(host.pending_grpc_calls().is_empty());
@@ -1146,7 +1144,6 @@ fn grpc_stream_cancel() {
 /// `GrpcStreamOpenAtShutdown`: a stream still open when its context and the VM go away is
 /// reset (`Context::~Context`) without a callback.
 #[test]
-#[ignore = "stream-end cancellation of callouts (Context::~Context) is not reproduced yet: the scenario runner checks pending callouts after ending the stream"]
 fn grpc_stream_open_at_shutdown() {
     let (mut host, token) = grpc_stream_host("", |_, _| {});
     assert!(host.pending_grpc_calls().is_empty());

@@ -284,6 +284,9 @@ pub struct ExchangeView {
     pub reset: Option<String>,
     /// The filter still held the request or response at the end.
     pub stalled: bool,
+    /// The HTTP callouts still unanswered when the exchange was over, read before the stream
+    /// ended (ending it destroys the filter's context, which cancels them as Envoy does).
+    pub pending_http_calls: Vec<wasme_harness::HttpCallRequest>,
     /// The harness's own record of the exchange, for the rules the harness judges (the
     /// scenario's `invariants`, through [`wasme_harness::fuzz::UserInvariant::check`]).
     pub harness: wasme_harness::Exchange,
@@ -345,8 +348,8 @@ fn exchange_with(
     for (path, value) in &request.properties {
         stream.set_property(path, value.0.as_str())?;
     }
-    let ex = if wait_for_timeouts {
-        stream.send_request(&req)?;
+    stream.send_request(&req)?;
+    if wait_for_timeouts {
         // Each pass answers at least the earliest pending callout (its timeout passes); a
         // filter that keeps calling out is given up on after a while (it stays paused).
         for _ in 0..64 {
@@ -364,16 +367,18 @@ fn exchange_with(
             };
             stream.host().advance_clock(wait)?;
         }
-        if stream.request_complete() {
-            stream.send_response(&resp)?;
-        }
-        stream.into_exchange()?
-    } else {
-        stream.exchange(&req, &resp)?
-    };
+    }
+    if stream.request_complete() {
+        stream.send_response(&resp)?;
+    }
+    // Read before the stream ends: ending it cancels the filter's callouts (Envoy's
+    // `Context::~Context`), and a step's `pending_http_calls` is what was still waiting.
+    let pending_http_calls = stream.host().pending_http_calls();
+    let ex = stream.into_exchange()?;
     Ok(ExchangeView {
         reset: ex.reset.clone(),
         stalled: ex.stalled,
+        pending_http_calls,
         upstream: ex.upstream_request.as_ref().map(message),
         client: message(&ex.client_response),
         local_reply: ex.local_reply.as_ref().map(|l| ObservedLocalReply {

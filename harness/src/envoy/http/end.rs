@@ -202,9 +202,11 @@ impl Proxy {
             }
             self.vm.state().deferred.clear();
         }
-        // Envoy's `Context::~Context` cancels the stream's callouts here; not done yet: the
-        // scenario runner ends every step's stream before it checks `pending_http_calls`
-        // (filters/ext-authz/scenarios/waiting.yaml), so that check must move first.
+        // The filter is destroyed with the stream: `Context::~Context` cancels the HTTP
+        // requests and gRPC calls it still has pending and resets its gRPC streams, failed VM
+        // or not; no callback follows (Envoy's `AsyncCallAfterDestroyed`,
+        // `GrpcCallAfterDestroyed`, `GrpcStreamOpenAtShutdown`).
+        self.vm.state().callouts.cancel_owned_by(id);
         self.run_events()
     }
 

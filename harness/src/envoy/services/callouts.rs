@@ -28,6 +28,13 @@ pub(crate) enum ScriptedHttp {
     Fail,
     /// The upstream cannot be connected to: the router's 503 answer.
     ConnectFailure,
+    /// The cluster has no healthy host (or is in maintenance mode): the async client's router
+    /// answers 503 inline, so `AsyncClientImpl::send` returns no request
+    /// (source/common/http/async_client_impl.cc: "The request may get immediately failed");
+    /// `Context::httpCall` then answers INTERNAL_FAILURE, and the inline answer, deferred
+    /// until the VM call returns, finds no request for its token and never reaches the
+    /// filter (`Context::onHttpCallSuccess`).
+    NoHealthyUpstream,
 }
 
 /// Answers a builder scripted before the VM existed.
@@ -95,9 +102,11 @@ impl Callouts {
         *slot
     }
 
-    /// Cancels every callout context `ctx` made (Envoy's `Context::~Context`: HTTP requests
-    /// and gRPC calls cancelled, gRPC streams reset, no callback).
-    #[allow(dead_code)]
+    /// Cancels every callout context `ctx` made, as Envoy's `Context::~Context`
+    /// (source/extensions/common/wasm/context.cc) does when a stream, connection or root
+    /// context is destroyed: HTTP requests and gRPC calls cancelled, gRPC streams reset, and no
+    /// callback ever reaches the filter for them (an answer already queued is dropped, since
+    /// delivery looks the token up first).
     pub(crate) fn cancel_owned_by(&mut self, ctx: u32) {
         self.http.retain(|_, p| p.owner != ctx);
         self.grpc.retain(|_, p| p.owner != ctx);
@@ -196,6 +205,14 @@ fn add_http(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
             if !body.is_empty() {
                 set_inline(&mut headers, "content-length", body.len().to_string());
             }
+            if matches!(
+                state.callouts.scripted_http.get(&cluster),
+                Some(ScriptedHttp::NoHealthyUpstream)
+            ) {
+                // `wasm()->nextHttpCallId()` was drawn before `send`: the token is used up.
+                state.callouts.next_token(TokenKind::Http);
+                return Err(Status::InternalFailure.into());
+            }
             // Check the return slot before handing out a token.
             memory::write_u32(&mut caller, ret_token_ptr, 0)?;
             let state = caller.data_mut();
@@ -220,12 +237,17 @@ fn add_http(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
                 state.clock.elapsed_ns()
                     + Duration::from_millis(u64::from(timeout_ms)).as_nanos() as u64
             };
-            if let Some(script) = state.callouts.scripted_http.get(&cluster) {
-                let answer = match script {
-                    ScriptedHttp::Respond(r) => Some(r.clone()),
-                    ScriptedHttp::Fail => None,
-                    ScriptedHttp::ConnectFailure => Some(HttpCallResponse::connect_failure()),
-                };
+            // `Some(None)`: the callout's stream is reset.
+            let answer = match state.callouts.scripted_http.get(&cluster) {
+                Some(ScriptedHttp::Respond(r)) => Some(Some(r.clone())),
+                Some(ScriptedHttp::Fail) => Some(None),
+                Some(ScriptedHttp::ConnectFailure) => {
+                    Some(Some(HttpCallResponse::connect_failure()))
+                }
+                // Answered inline above; nothing is scripted for the others.
+                Some(ScriptedHttp::NoHealthyUpstream) | None => None,
+            };
+            if let Some(answer) = answer {
                 state
                     .events
                     .push_back(Event::HttpCallAnswer { token, answer });

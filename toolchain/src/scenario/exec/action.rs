@@ -17,6 +17,9 @@ pub(super) struct Partial {
     reset: Option<String>,
     stalled: bool,
     http_exchange: bool,
+    /// An HTTP step's callouts still waiting when its exchange was over, read before its
+    /// stream ended (which cancels them); other steps read the host's.
+    pending_http_calls: Option<Vec<wasme_harness::HttpCallRequest>>,
     /// The harness's record of an HTTP exchange, for the scenario's `invariants`.
     pub(super) harness: Option<wasme_harness::Exchange>,
 }
@@ -43,6 +46,7 @@ pub(super) fn run_action(host: &mut Host, action: &Action) -> Result<Partial, Ha
                 reset: ex.reset,
                 stalled: ex.stalled,
                 http_exchange: true,
+                pending_http_calls: Some(ex.pending_http_calls),
                 harness: Some(ex.harness),
             })
         }
@@ -101,7 +105,9 @@ pub(super) fn observe(
         .keys()
         .map(|k| (k.clone(), host.shared_data(k).map(|(v, _cas)| v)))
         .collect();
-    let mut pending = host.pending_http_calls();
+    let mut pending = partial
+        .pending_http_calls
+        .unwrap_or_else(|| host.pending_http_calls());
     pending.sort_by_key(|c| c.token);
     let pending_http_calls = pending
         .iter()
