@@ -750,11 +750,63 @@ http_call_response continue request
     assert_logged(&host, "http_call_response.continue request = 0");
 }
 
-/// `AsyncCallBadCluster`: the "no healthy upstream" path answers inline with a 503 before
-/// `send` returns; Envoy's context then sees no request and answers the filter with the
-/// response (here: the cluster's unreachable upstream gives the router's 503).
+/// A stream of Envoy's `async_call` test filter whose callout goes to `cluster`, a cluster
+/// without a healthy host: Envoy's async client fails the request inline (the router's 503
+/// "no healthy upstream" before `AsyncClientImpl::send` returns, which then returns no
+/// request), `Context::httpCall` answers INTERNAL_FAILURE (10) and the filter logs
+/// "async_call rejected"; the inline answer, deferred until the VM call returns, finds no
+/// request for its token (`Context::onHttpCallSuccess`) and never reaches the filter. The
+/// headers callback still stops (StopAllIterationAndWatermark).
+fn async_call_rejected_inline(path: &str) {
+    let script = "
+request_headers http_call cluster 5000 :method=POST :path=/ :authority=foo body=hello%20world
+request_headers return 1
+http_call_response get_header call_headers :status
+";
+    let mut host = probe_host_with(script);
+    host.script_http_no_healthy_upstream("cluster");
+    let mut s = host.http_stream().unwrap();
+    assert_eq!(
+        s.request_headers(&[(":path", path)], false).unwrap(),
+        FilterStatus::Pause
+    );
+    assert!(s.host().pending_http_calls().is_empty());
+    s.host().advance_clock(Duration::from_secs(10)).unwrap();
+    assert!(s.upstream_request().is_none(), "the request stays stopped");
+    s.finish().unwrap();
+    assert_eq!(
+        result(
+            &host,
+            "request_headers.http_call cluster 5000 :method=POST :path=/ :authority=foo body=hello%20world"
+        ),
+        "10"
+    );
+    assert_not_logged(&host, "> http_call_response");
+}
+
+/// `AsyncCallBadCall`: `send` returns no request, so the filter's call is rejected with
+/// INTERNAL_FAILURE and nothing calls it back. Envoy's mock fails `send` outright; in a running
+/// Envoy `send` returns no request only when the request failed inline, as for a cluster
+/// without a healthy host, which is what the harness reproduces (see
+/// [`async_call_rejected_inline`]).
+#[test]
+fn async_call_bad_call() {
+    async_call_rejected_inline("/bad");
+}
+
+/// `AsyncCallBadCluster`: "no healthy host for HTTP connection pool" — the 503 is given to the
+/// callbacks inline and `send` returns no request; the filter logs "async_call rejected"
+/// (INTERNAL_FAILURE) and never sees the 503 (see [`async_call_rejected_inline`]).
 #[test]
 fn async_call_bad_cluster() {
+    async_call_rejected_inline("/bad");
+}
+
+/// A cluster whose upstream cannot be connected to is not an inline failure: the call is
+/// accepted and the router's 503 comes back later through on_http_call_response
+/// (`Router::Filter::onUpstreamReset` → local reply → `AsyncRequestImpl::onComplete`).
+#[test]
+fn async_call_connect_failure_answers_later() {
     let script = "
 request_headers http_call bad 5000 :method=POST :path=/bad :authority=foo
 request_headers return 1
@@ -768,6 +820,13 @@ http_call_response get_header call_headers :status
         FilterStatus::Pause
     );
     s.finish().unwrap();
+    assert_eq!(
+        result(
+            &host,
+            "request_headers.http_call bad 5000 :method=POST :path=/bad :authority=foo"
+        ),
+        "0 token=4"
+    );
     assert_eq!(
         result(&host, "http_call_response.get_header call_headers :status"),
         "0 \"503\""
