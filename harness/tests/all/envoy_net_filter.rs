@@ -10,9 +10,11 @@
 //! whose log shows every callback it entered (`> name ctx=N …`) and every hostcall's status;
 //! the capability tests use a hand-written module (WAT), as Envoy's C++ variant of them does.
 //!
-//! Not mirrored (see the README's conformance matrix): `BadCode` and `BadCodeFailOpen` — the
-//! harness refuses bytes that do not compile when the module is loaded
-//! ([`Module::from_bytes`]), so there is no filter without a VM to drive.
+//! `BadCode` and `BadCodeFailOpen` drive a filter whose plugin has no usable VM. Envoy's
+//! `PluginConfig::createContext` (source/extensions/common/wasm/wasm.cc) treats "no VM" and "a
+//! failed VM" as one case (`!wasm || wasm->isFailed()`); the harness refuses undecodable bytes
+//! when the module is loaded ([`Module::from_bytes`]), so these tests reach that case with a VM
+//! that failed on the worker (on_configure refused), as an Envoy worker does.
 
 use crate::conformance_support::wat::{self, Wat};
 use crate::conformance_support::{
@@ -25,6 +27,65 @@ use wasme_harness::{FailurePolicy, FilterStatus, Host, HttpCallResponse, Module}
 /// with `write`.
 const LOGGING: &str = "mode tcp
      downstream_data set_buffer downstream 0 4 write";
+
+/// A probe host whose plugin failed on the worker (`Host::reconfigure` refused): what a
+/// connection meets when `PluginConfig::createContext` finds no usable VM.
+fn failed_vm_host(policy: FailurePolicy) -> Host {
+    let module = probe();
+    let mut host = probe_builder(&module, LOGGING)
+        .failure_policy(policy)
+        .build()
+        .unwrap();
+    assert!(
+        !host
+            .reconfigure(0, Some(b"configure return 0".as_slice()))
+            .unwrap()
+    );
+    assert!(host.failure().is_some(), "the VM has failed");
+    host.clear_logs();
+    host
+}
+
+/// `BadCode`: bad code gives no VM (`wasm_ == nullptr`: here, the module does not load); under
+/// fail-closed the connection gets Envoy's empty `Context`, whose `onNewConnection` fails the
+/// stream (`CHECK_FAIL_NET` → `failStream`: the connection closed with FlushWrite) and stops
+/// iteration. No callback reaches a VM.
+#[test]
+fn bad_code() {
+    assert!(Module::from_bytes(b"bad code").is_err());
+    let mut host = failed_vm_host(FailurePolicy::FailClosed);
+    let mut c = host.tcp_connection().unwrap();
+    let id = c.id();
+    assert_eq!(c.new_connection().unwrap(), FilterStatus::Reset);
+    assert_eq!(c.closed_details().as_deref(), Some("wasm_fail_stream"));
+    assert_eq!(
+        c.downstream_data(b"Fake", false).unwrap(),
+        FilterStatus::Reset
+    );
+    assert!(c.sent_upstream().is_empty(), "nothing passes a closed connection");
+    drop(c);
+    assert!(callback_names(&host, id).is_empty(), "{:?}", host.logs());
+}
+
+/// `BadCodeFailOpen`: the same plugin without a VM under the test's `fail_open: true`
+/// (`FailurePolicy::LegacyFailOpen`): `createContext` adds no filter, so the connection goes on
+/// (`Continue`) and its data flows untouched, with no callback.
+#[test]
+fn bad_code_fail_open() {
+    assert!(Module::from_bytes(b"bad code").is_err());
+    let mut host = failed_vm_host(FailurePolicy::LegacyFailOpen);
+    let mut c = host.tcp_connection().unwrap();
+    let id = c.id();
+    assert_eq!(c.new_connection().unwrap(), FilterStatus::Continue);
+    assert_eq!(c.closed_details(), None);
+    assert_eq!(
+        c.downstream_data(b"Fake", false).unwrap(),
+        FilterStatus::Continue
+    );
+    assert_eq!(c.sent_upstream(), b"Fake", "passed through, not replaced");
+    drop(c);
+    assert!(callback_names(&host, id).is_empty(), "{:?}", host.logs());
+}
 
 /// `HappyPath`: callbacks in Envoy's order, the data replaced, end of stream from the upstream
 /// reported as the upstream connection closing (peer unknown = 0), Envoy's own close as peer
@@ -274,6 +335,29 @@ fn stop_and_resume_downstream_via_async_call() {
     assert_logged(&host, "http_call_response.continue downstream = 0");
 }
 
+/// Not an Envoy `TEST_P` of its own: the network-filter side of `Context::~Context`
+/// (source/extensions/common/wasm/context.cc), which cancels a context's callouts when the
+/// connection's filter is destroyed; an answer arriving later has nothing to reach.
+#[test]
+fn a_closed_connection_cancels_its_callouts() {
+    let module = probe();
+    let mut host = probe_builder(&module, &resume_script("downstream_data", "downstream"))
+        .cluster("cluster")
+        .build()
+        .unwrap();
+    let mut c = host.tcp_connection().unwrap();
+    c.new_connection().unwrap();
+    c.downstream_data(b"held", false).unwrap();
+    let token = c.host().pending_http_calls()[0].token;
+    c.close().unwrap();
+    assert!(host.pending_http_calls().is_empty());
+    assert!(
+        host.respond_http_call(token, HttpCallResponse::new(200))
+            .is_err()
+    );
+    assert_not_logged(&host, "> http_call_response");
+}
+
 /// `StopAndResumeUpstreamViaAsyncCall`: continuing the upstream is not implemented in Envoy
 /// (`continueStream(Upstream)` = UNIMPLEMENTED, 12); the held data stays held.
 #[test]
@@ -304,6 +388,7 @@ fn stop_and_resume_upstream_via_async_call() {
 fn panic_on_new_connection() {
     let mut host = probe_host("mode tcp\n new_connection panic boom");
     let mut c = host.tcp_connection().unwrap();
+    let id = c.id();
     assert_eq!(c.new_connection().unwrap(), FilterStatus::Reset);
     assert_eq!(c.closed_details().as_deref(), Some("wasm_fail_stream"));
     assert_eq!(
