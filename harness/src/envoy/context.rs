@@ -156,6 +156,21 @@ impl HttpCtx {
         self.bypass = false;
         self.finished = false;
     }
+
+    /// Whether the filter saw its request headers: Envoy's `in_vm_context_created_`, set by
+    /// `Context::decodeHeaders`. Until then every other stream callback (`decodeData`,
+    /// `decodeTrailers`, `encodeHeaders`, `encodeData`, `encodeTrailers`) answers Continue
+    /// without entering the VM (source/extensions/common/wasm/context.cc).
+    pub(crate) fn started(&self) -> bool {
+        self.request.headers_avail != Avail::Absent
+    }
+
+    /// Whether a callback of this stream stays out of the VM: the plugin is bypassed or
+    /// failed, or (for anything but the request headers) the filter has not seen its request
+    /// headers yet (see [`started`](Self::started)).
+    pub(crate) fn skips_vm(&self, request_headers: bool) -> bool {
+        self.bypass || (!request_headers && !self.started())
+    }
 }
 
 /// A TCP connection's context.

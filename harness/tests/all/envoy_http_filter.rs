@@ -177,6 +177,59 @@ fn add_trailers() {
     );
 }
 
+/// `AllHeadersAndTrailersNotStarted`: until the filter saw its request headers its VM context
+/// does not exist (`in_vm_context_created_` is set by `Context::decodeHeaders`), so request
+/// body and trailers, response headers, body and trailers all answer Continue without entering
+/// the VM (source/extensions/common/wasm/context.cc `decodeData`, `decodeTrailers`,
+/// `encodeHeaders`, `encodeData`, `encodeTrailers`), and pass unchanged: the `headers` filter
+/// would add `test-status` and stop on response trailers. In a running Envoy the response half
+/// is the local reply to a request rejected before any filter ran
+/// (`FilterManager::sendLocalReplyViaFilterChain` creates the filter chain and encodes through
+/// every filter). Request and response metadata are not modelled (no proxy-wasm SDK exports
+/// their callbacks).
+#[test]
+fn all_headers_and_trailers_not_started() {
+    let mut host = headers_host();
+    let mut s = host.http_stream().unwrap();
+    let id = s.id();
+    assert_eq!(
+        s.request_body(b"data", false).unwrap(),
+        FilterStatus::Continue
+    );
+    assert_eq!(
+        s.request_trailers(&[("x-t", "1")]).unwrap(),
+        FilterStatus::Continue
+    );
+    assert_eq!(
+        s.response_headers(&[(":status", "400")], false).unwrap(),
+        FilterStatus::Continue
+    );
+    assert_eq!(
+        s.response_body(b"data", false).unwrap(),
+        FilterStatus::Continue
+    );
+    assert_eq!(
+        s.response_trailers(&[("x-r", "1")]).unwrap(),
+        FilterStatus::Continue
+    );
+    let client = s.client_response().expect("the response went on");
+    assert_eq!(client.header("test-status"), None, "no on_response_headers");
+    assert_eq!(client.body, b"data");
+    assert_eq!(client.trailers, vec![("x-r".into(), "1".into())]);
+    s.finish().unwrap();
+    let names = callback_names(&host, id);
+    for never in [
+        "request_body",
+        "request_trailers",
+        "response_headers",
+        "response_body",
+        "response_trailers",
+    ] {
+        assert!(!names.iter().any(|n| n == never), "{never}: {names:?}");
+    }
+    assert_logged(&host, "done.log 3 onDone = 0");
+}
+
 /// `HeadersOnlyRequestHeadersAndBody`: headers then a last body chunk; the body is read and
 /// the trailer added at its end reaches the upstream.
 #[test]

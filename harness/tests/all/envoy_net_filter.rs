@@ -388,7 +388,6 @@ fn stop_and_resume_upstream_via_async_call() {
 fn panic_on_new_connection() {
     let mut host = probe_host("mode tcp\n new_connection panic boom");
     let mut c = host.tcp_connection().unwrap();
-    let id = c.id();
     assert_eq!(c.new_connection().unwrap(), FilterStatus::Reset);
     assert_eq!(c.closed_details().as_deref(), Some("wasm_fail_stream"));
     assert_eq!(

@@ -210,7 +210,9 @@ impl Proxy {
 
     fn headers_inner(&mut self, id: u32, dir: Dir, headers: Vec<Pair>, eos: bool) {
         let n = headers.len() as u32;
-        let bypass = self.http_ctx(id).is_some_and(|h| h.bypass);
+        let bypass = self
+            .http_ctx(id)
+            .is_some_and(|h| h.skips_vm(dir == Dir::Request));
         let Some(d) = self.dir_mut(id, dir) else {
             return;
         };
@@ -282,7 +284,7 @@ impl Proxy {
         if self.ended(id) {
             return Ok(self.http_status(id, dir));
         }
-        let bypass = self.http_ctx(id).is_some_and(|h| h.bypass);
+        let bypass = self.http_ctx(id).is_some_and(|h| h.skips_vm(false));
         let Some(d) = self.dir_mut(id, dir) else {
             return Ok(FilterStatus::Reset);
         };
@@ -365,7 +367,7 @@ impl Proxy {
         if self.ended(id) {
             return Ok(self.http_status(id, dir));
         }
-        let bypass = self.http_ctx(id).is_some_and(|h| h.bypass);
+        let bypass = self.http_ctx(id).is_some_and(|h| h.skips_vm(false));
         let Some(d) = self.dir_mut(id, dir) else {
             return Ok(FilterStatus::Reset);
         };
