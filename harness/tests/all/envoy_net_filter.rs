@@ -62,7 +62,10 @@ fn bad_code() {
         c.downstream_data(b"Fake", false).unwrap(),
         FilterStatus::Reset
     );
-    assert!(c.sent_upstream().is_empty(), "nothing passes a closed connection");
+    assert!(
+        c.sent_upstream().is_empty(),
+        "nothing passes a closed connection"
+    );
     drop(c);
     assert!(callback_names(&host, id).is_empty(), "{:?}", host.logs());
 }

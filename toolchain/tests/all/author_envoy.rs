@@ -142,3 +142,52 @@ steps:
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
 }
+
+/// `failure_policy: legacy_fail_open` is the deprecated `fail_open: true`
+/// (`FailurePolicy::LegacyFailOpen`): the request whose callback failed the VM goes on without
+/// the plugin, where `fail_open` (Envoy's `FAIL_OPEN`) still fails it closed
+/// (proxy-wasm-cpp-host `CHECK_FAIL`, Envoy's `PluginConfig::createContext`).
+#[test]
+fn scenarios_choose_the_legacy_fail_open_policy() {
+    let wasm = probe_wasm();
+    let dir = tempfile::tempdir().unwrap();
+    for (policy, first) in [
+        (
+            "legacy_fail_open",
+            "upstream: {headers: {\":path\": /a}}\n      local_reply: false",
+        ),
+        (
+            "fail_open",
+            "upstream: false\n      local_reply: {status: 503}",
+        ),
+    ] {
+        let file = dir.path().join(format!("{policy}.yaml"));
+        std::fs::write(
+            &file,
+            format!(
+                r#"
+module: {wasm:?}
+root_id: probe
+config: "request_headers panic boom"
+failure_policy: {policy}
+steps:
+  - request: {{path: /a}}
+    expect:
+      {first}
+      vm_failed: true
+  - request: {{path: /b}}
+    expect:
+      upstream: {{headers: {{":path": /b}}}}
+      local_reply: false
+"#
+            ),
+        )
+        .unwrap();
+        let out = wasme(&["test", file.to_str().unwrap()]);
+        let (stdout, stderr) = text(&out);
+        assert!(
+            out.status.success(),
+            "{policy}:\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+    }
+}

@@ -104,6 +104,7 @@ pub fn plugin_setup(s: &Scenario) -> PluginSetup {
         failure_policy: s.failure_policy.map(|p| match p {
             FailurePolicyName::FailClosed => wasme_harness::FailurePolicy::FailClosed,
             FailurePolicyName::FailOpen => wasme_harness::FailurePolicy::FailOpen,
+            FailurePolicyName::LegacyFailOpen => wasme_harness::FailurePolicy::LegacyFailOpen,
             FailurePolicyName::FailReload => wasme_harness::FailurePolicy::FailReload,
         }),
     }

@@ -43,8 +43,9 @@ pub struct Expect {
     /// Substrings that must not appear in the hostcall trace.
     #[serde(default)]
     pub trace_absent: Vec<String>,
-    /// HTTP callouts waiting for an answer after the step (to clusters without a scripted
-    /// answer), in token order.
+    /// HTTP callouts waiting for an answer at the end of the step (to clusters without a
+    /// scripted answer), in token order; for a request, read before its stream ends, since
+    /// ending it cancels the filter's callouts as Envoy does.
     #[serde(default)]
     pub pending_http_calls: Option<Vec<HttpCallExpect>>,
     /// The stream was reset: `true`, `false`, or a substring of the reset details.

@@ -96,8 +96,8 @@ pub struct Scenario {
     /// Upstream clusters the filter may call, with scripted answers.
     #[serde(default, deserialize_with = "cluster::checked_clusters")]
     pub clusters: BTreeMap<String, Cluster>,
-    /// What happens to traffic once the VM has failed: `fail_closed` (default), `fail_open`
-    /// or `fail_reload`.
+    /// What happens to traffic once the VM has failed: `fail_closed` (default), `fail_open`,
+    /// `legacy_fail_open` or `fail_reload`.
     #[serde(default)]
     pub failure_policy: Option<FailurePolicyName>,
     /// The plugin configuration a worker thread configures the plugin with after start-up

@@ -119,8 +119,12 @@ impl From<serde_json::Value> for Config {
 pub enum FailurePolicyName {
     /// Every stream gets a 503 local reply (Envoy's default).
     FailClosed,
-    /// The plugin is skipped.
+    /// Envoy's `failure_policy: FAIL_OPEN` (Istio's `failStrategy: FAIL_OPEN` since 1.25): the
+    /// stream whose callback failed the VM still fails closed; later streams skip the plugin.
     FailOpen,
+    /// The deprecated `fail_open: true` (Istio before 1.25): every stream skips the failed
+    /// plugin, the one whose callback failed it included.
+    LegacyFailOpen,
     /// A fresh VM is created for later streams.
     FailReload,
 }
