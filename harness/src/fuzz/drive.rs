@@ -123,7 +123,8 @@ fn http(host: &mut Host, ex: &HttpExchange, seen: &mut Observed) -> Result<(), H
     if ex.client == ClientEnd::DisconnectsEarly || ex.callouts == CalloutAnswer::Late {
         seen.client_gone = true;
         seen.http = Some(s.into_exchange()?);
-        // The answers arrive after the stream is gone.
+        // The answers arrive after the stream is gone: its own callouts were cancelled with
+        // it (Envoy's `Context::~Context`); what a root still waits for is answered.
         return answer_pending(
             host,
             CalloutAnswer::Success {

@@ -76,7 +76,9 @@ pub enum CalloutAnswer {
     Failure,
     /// Nobody answers: the clock passes the callout's timeout.
     Timeout,
-    /// The answer arrives after the client went away and the stream ended.
+    /// The answer arrives after the client went away and the stream ended. As in Envoy, the
+    /// stream's end cancelled its callouts (`Context::~Context`), so only calls its root made
+    /// are still answered; the filter must cope with a stream that ends while it waits.
     Late,
 }
 
