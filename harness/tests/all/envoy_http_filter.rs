@@ -1267,6 +1267,30 @@ fn grpc_stream_open_at_shutdown() {
     assert_not_logged(&host, "> grpc_stream_close");
 }
 
+/// Not an Envoy `TEST_P` of its own: the root-context side of `Context::~Context`
+/// (source/extensions/common/wasm/context.cc). A callout a root made (here on a tick) dies with
+/// the root when the plugin shuts down; no callback follows.
+#[test]
+fn a_roots_callouts_end_with_it_at_shutdown() {
+    let script = "
+configure tick_period 10
+tick http_call cluster 5000 :method=GET :path=/ :authority=foo
+http_call_response log 3 late
+";
+    let mut host = probe_host_with(script);
+    host.advance_clock(Duration::from_millis(10)).unwrap();
+    let calls = host.pending_http_calls();
+    assert!(!calls.is_empty(), "the tick called out");
+    let token = calls[0].token;
+    host.shutdown().unwrap();
+    assert!(host.pending_http_calls().is_empty());
+    assert!(
+        host.respond_http_call(token, HttpCallResponse::new(200))
+            .is_err()
+    );
+    assert_not_logged(&host, "> http_call_response");
+}
+
 /// `Metadata`: node metadata from the root's tick, request metadata (a struct) and the
 /// request duration in on_log, and filter state set by the filter (`wasm.` prefix).
 #[test]
