@@ -314,6 +314,15 @@ fn sync(
     if let Some(keep) = known {
         round.cleanup_failed = !remove_stale(dir, &keep);
         index.retain(|_, module| keep.contains(module));
+    } else if !policy.is_empty() {
+        // With a key, a module is served only once this process verified its signature: one
+        // cached earlier (before the key was set, or for a reference that no longer verifies)
+        // is removed now, even while other references are still failing, rather than left for
+        // Envoy to load. Fail closed, as the gate does for a fresh download.
+        let verified: BTreeSet<String> =
+            entries.values().filter_map(|e| e.module.clone()).collect();
+        round.cleanup_failed = !remove_stale(dir, &verified);
+        index.retain(|_, module| verified.contains(module));
     }
     write_index(dir, index);
     round

@@ -140,12 +140,28 @@ fn deploy_render_run_and_cache_refuse_what_does_not_verify() {
             .output()
             .unwrap()
     };
+    // Cached before a key was set: the unsigned module is on the node ...
+    let out = cache(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let modules = |dir: &std::path::Path| {
+        snapshot(dir)
+            .iter()
+            .filter(|(p, _)| p.file_name().is_some_and(|n| n.len() == 64))
+            .count()
+    };
+    assert_eq!(modules(&dir), 1);
+    // ... and once the key is set, it does not verify, so it is removed, not left to Envoy.
     let out = cache(&vars);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("has no signature"), "{err}");
-    assert!(
-        snapshot(&dir).is_empty(),
+    assert_eq!(
+        modules(&dir),
+        0,
         "{:?}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -157,12 +173,8 @@ fn deploy_render_run_and_cache_refuse_what_does_not_verify() {
         String::from_utf8_lossy(&out.stderr)
     );
     // One module (named by its sha256); the cache's digest index sits beside it.
-    let modules = snapshot(&dir)
-        .iter()
-        .filter(|(p, _)| p.file_name().is_some_and(|n| n.len() == 64))
-        .count();
     assert_eq!(
-        modules,
+        modules(&dir),
         1,
         "{:?}",
         snapshot(&dir)
