@@ -24,6 +24,7 @@ mod error;
 pub mod layout;
 mod lookup;
 pub mod referrers;
+pub mod report;
 
 pub use error::StoreError;
 
