@@ -282,8 +282,7 @@ pub fn package_file(
     root_ids: Vec<String>,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    let module =
-        std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let module = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let info = ModuleInfo::parse(&module)
         .with_context(|| format!("{} is not a valid module", file.display()))?;
     info.check_filter()

@@ -411,8 +411,14 @@ pub fn run_request(args: RunRequest) -> anyhow::Result<bool> {
     if args.authority != "example.com" || args.request_file.is_none() {
         request.authority = args.authority.clone();
     }
-    request.headers.0.extend(header_pairs(&args.headers, "--header")?);
-    request.trailers.0.extend(header_pairs(&args.trailers, "--trailer")?);
+    request
+        .headers
+        .0
+        .extend(header_pairs(&args.headers, "--header")?);
+    request
+        .trailers
+        .0
+        .extend(header_pairs(&args.trailers, "--trailer")?);
     let body: Option<Vec<u8>> = match (&args.body, &args.body_file) {
         (Some(b), _) => Some(b.clone().into_bytes()),
         (None, Some(f)) => Some(read_file(f, "body file")?),

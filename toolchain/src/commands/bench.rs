@@ -31,7 +31,11 @@ pub struct BenchArgs {
 
 /// Runs `cargo wasme bench`.
 pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    let baseline = args.baseline.as_deref().map(bench::load_baseline).transpose()?;
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(bench::load_baseline)
+        .transpose()?;
     let resolved = args.target.resolve()?;
     let passed = bench::bench(resolved, baseline, args.threshold, args.samples)?;
     Ok(if passed {

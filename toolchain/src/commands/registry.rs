@@ -63,7 +63,12 @@ pub fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
     }
     let remote = args.remote.as_deref();
     let options = args.connection.options();
-    Ok(exit(actions::push(&store, &args.reference, remote, options)?))
+    Ok(exit(actions::push(
+        &store,
+        &args.reference,
+        remote,
+        options,
+    )?))
 }
 
 /// Arguments of `cargo wasme pull`.
@@ -77,7 +82,10 @@ pub struct PullArgs {
 
 /// Runs `cargo wasme pull`.
 pub fn pull(args: PullArgs) -> anyhow::Result<ExitCode> {
-    Ok(exit(sign::pull(&args.reference, args.connection.options())?))
+    Ok(exit(sign::pull(
+        &args.reference,
+        args.connection.options(),
+    )?))
 }
 
 /// Arguments of `cargo wasme login`.

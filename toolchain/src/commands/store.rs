@@ -66,9 +66,18 @@ pub struct InspectArgs {
 pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let referrers = |store: &_, image: &cargo_wasme::store::StoredImage| {
         let policy = actions::global_policy()?;
-        Ok(actions::referrers_report(store, &image.manifest_digest, &policy))
+        Ok(actions::referrers_report(
+            store,
+            &image.manifest_digest,
+            &policy,
+        ))
     };
-    report::inspect(&args.reference, args.json, referrers, actions::print_referrers)?;
+    report::inspect(
+        &args.reference,
+        args.json,
+        referrers,
+        actions::print_referrers,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

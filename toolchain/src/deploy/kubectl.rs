@@ -1,9 +1,9 @@
 //! Running `kubectl` for `deploy --apply` and `undeploy --apply`: the only place wasme talks to
 //! a cluster.
 
-use anyhow::{Context, bail};
 use crate::deploy::{names, node_cache::WorkloadPatch};
 use crate::shell;
+use anyhow::{Context, bail};
 use std::io::Write;
 use std::process::{Command, Stdio};
 

@@ -95,7 +95,9 @@ pub fn init(args: InitRequest) -> anyhow::Result<()> {
         if interactive && args.name.is_none() {
             let mut input = dialoguer::Input::new()
                 .with_prompt(format!("{given:?} is not a valid crate name; crate name"))
-                .validate_with(|s: &String| crate::init::validate_name(s).map_err(|e| e.to_string()));
+                .validate_with(|s: &String| {
+                    crate::init::validate_name(s).map_err(|e| e.to_string())
+                });
             if let Some(s) = &suggestion {
                 input = input.default(s.clone());
             }
