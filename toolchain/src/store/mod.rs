@@ -52,7 +52,6 @@ struct EntrySummary {
 /// module sha256 and size, ABI versions, root ids).
 pub const SUMMARY_ANNOTATION: &str = "io.wasme.summary";
 
-
 /// A blob being downloaded into the store (see [`Store::blob_writer`]).
 pub struct BlobWriter {
     file: tempfile::NamedTempFile,
