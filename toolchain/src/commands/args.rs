@@ -61,26 +61,10 @@ impl CargoFlags {
             frozen: self.frozen,
             optimize: !self.no_opt,
             debug_names: self.debug_names,
-            cargo_args: cargo_output_flags(),
+            cargo_args: shell::cargo_output_flags(),
             ..BuildOptions::default()
         }
     }
-}
-
-/// `-q` and `--color` as cargo takes them, so cargo's own `Compiling`/`Finished` lines follow
-/// the same settings as ours.
-fn cargo_output_flags() -> Vec<String> {
-    let settings = shell::get();
-    let mut flags = Vec::new();
-    if settings.verbosity == shell::Verbosity::Quiet {
-        flags.push("--quiet".to_string());
-    }
-    match settings.color {
-        shell::ColorWhen::Always => flags.extend(["--color".into(), "always".into()]),
-        shell::ColorWhen::Never => flags.extend(["--color".into(), "never".into()]),
-        shell::ColorWhen::Auto => {}
-    }
-    flags
 }
 
 /// Which module, and how its plugin starts: the arguments `fuzz` and `bench` share.

@@ -38,9 +38,5 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let resolved = args.target.resolve()?;
     let passed = bench::bench(resolved, baseline, args.threshold, args.samples)?;
-    Ok(if passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(crate::commands::exit(passed))
 }

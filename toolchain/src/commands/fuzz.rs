@@ -65,9 +65,5 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     // The invariants are parsed before the module is resolved (a misspelt rule costs no build).
     cargo_wasme::fuzz::check_invariants(&request.invariants)?;
     let passed = cargo_wasme::fuzz::fuzz(&request, args.target.resolve()?)?;
-    Ok(if passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(crate::commands::exit(passed))
 }

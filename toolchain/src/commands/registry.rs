@@ -1,5 +1,6 @@
 //! `push`, `pull`, `login`, `logout`: flags only; the work and its output are
 //! `cargo_wasme::registry::actions` (and `sign::actions` for `push --sign` and the gated pull).
+use super::exit;
 use anyhow::Context as _;
 use cargo_wasme::registry::RegistryOptions;
 use cargo_wasme::registry::actions::{self, Login};
@@ -27,14 +28,6 @@ impl ConnectionArgs {
             progress: true,
             ..Default::default()
         }
-    }
-}
-
-fn exit(ok: bool) -> ExitCode {
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
     }
 }
 

@@ -124,9 +124,5 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         tcp: args.tcp,
         trace: args.trace,
     })?;
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(crate::commands::exit(ok))
 }

@@ -1,5 +1,6 @@
 //! `key generate`, `sign`, `verify`, `sbom`: flags only; the work and its output are
 //! `cargo_wasme::sign::actions`.
+use super::exit;
 use cargo_wasme::sign::actions::{self, Place};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,14 +20,6 @@ pub struct KeyGenerateArgs {
     /// Path prefix of the two files [default: wasme].
     #[arg(default_value = "wasme")]
     pub prefix: PathBuf,
-}
-
-fn exit(ok: bool) -> ExitCode {
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
 }
 
 /// Runs `cargo wasme key …`.

@@ -15,11 +15,7 @@ pub struct ImagesArgs {
 
 /// Runs `cargo wasme images`.
 pub fn images(args: ImagesArgs) -> anyhow::Result<ExitCode> {
-    Ok(if report::images(args.json)? {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(super::exit(report::images(args.json)?))
 }
 
 /// Arguments of `cargo wasme tag`.

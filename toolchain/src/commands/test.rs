@@ -57,9 +57,5 @@ pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         opts.built_image = resolved.built_image;
     }
     let passed = suite::run_and_report(&files, &opts, &build, args.junit.as_deref())?;
-    Ok(if passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(crate::commands::exit(passed))
 }

@@ -53,11 +53,7 @@ pub fn render(a: RenderArgs) -> anyhow::Result<ExitCode> {
         skip_config_check: a.skip_config_check,
         kustomize: a.kustomize,
     })?;
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(crate::commands::exit(ok))
 }
 
 /// Runs `cargo wasme crd`.
