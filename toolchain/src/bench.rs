@@ -609,3 +609,110 @@ pub fn print(report: &BenchReport) {
         ));
     }
 }
+
+/// Parses a `--threshold`: `10%` or `0.1`.
+pub fn parse_threshold(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let (number, scale) = match t.strip_suffix('%') {
+        Some(n) => (n, 0.01),
+        None => (t, 1.0),
+    };
+    let v: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a threshold (write e.g. `10%` or `0.1`)"))?;
+    if !(v * scale).is_finite() || v < 0.0 {
+        return Err(format!("{text:?}: a threshold is a non-negative number"));
+    }
+    Ok(v * scale)
+}
+
+/// Reads a `--baseline` file (a saved `cargo wasme bench --message-format json` output).
+pub fn load_baseline(file: &std::path::Path) -> anyhow::Result<BenchReport> {
+    use anyhow::Context as _;
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading the baseline {}", file.display()))?;
+    read_baseline(&text).with_context(|| {
+        format!(
+            "{} holds no `bench-report` line: save the output of \
+             `cargo wasme bench --message-format json` as the baseline",
+            file.display()
+        )
+    })
+}
+
+/// `cargo wasme bench`: measures `resolved` (its scenario's `request` steps, or one GET)
+/// against a do-nothing filter, prints the table and the `bench-report` object, and with a
+/// `baseline` compares: `Ok(false)` when something grew by more than `threshold`.
+pub fn bench(
+    resolved: crate::module_arg::Target,
+    baseline: Option<BenchReport>,
+    threshold: f64,
+    samples: usize,
+) -> anyhow::Result<bool> {
+    use crate::shell;
+    let mut setup = resolved.setup.clone();
+    setup.config = resolved.configs.first().cloned().flatten();
+    let steps = match &resolved.scenario {
+        Some(s) => request_steps(s),
+        None => Workload::default_get().steps,
+    };
+    if steps.is_empty() {
+        anyhow::bail!("the scenario has no `request` step to measure");
+    }
+    let workload = Workload { setup, steps };
+    let options = BenchOptions {
+        samples: samples.max(10),
+        ..BenchOptions::default()
+    };
+    shell::status(
+        "Benchmarking",
+        format!(
+            "{} step(s), {} requests each, against a do-nothing filter",
+            workload.steps.len(),
+            options.samples
+        ),
+    );
+    let report = run(&resolved.module.wasm, &workload, &options)?;
+    print(&report);
+    shell::json("bench-report", &report);
+    let Some(before) = baseline else {
+        return Ok(true);
+    };
+    let matched = report
+        .steps
+        .iter()
+        .filter(|s| before.steps.iter().any(|b| b.name == s.name))
+        .count();
+    if matched == 0 {
+        anyhow::bail!(
+            "no step of this run is in the baseline (steps are matched by name): nothing was compared"
+        );
+    }
+    let regressions = compare(&before, &report, threshold);
+    shell::json(
+        "bench-comparison",
+        &serde_json::json!({
+            "threshold": threshold,
+            "steps_compared": matched,
+            "regressions": regressions,
+        }),
+    );
+    if regressions.is_empty() {
+        shell::status(
+            "Compared",
+            format!(
+                "{matched} step(s) with the baseline: nothing grew by more than {:.0}%",
+                threshold * 100.0
+            ),
+        );
+        return Ok(true);
+    }
+    for r in &regressions {
+        shell::error(
+            format!("regression: {r}"),
+            Some(&format!("the baseline allows {:.0}%", threshold * 100.0)),
+        );
+    }
+    Ok(false)
+}

@@ -240,3 +240,67 @@ pub fn report_checked(path: &std::path::Path, size: u64, info: &ModuleInfo) {
         ),
     );
 }
+
+/// The `image-built` JSON message (`--message-format json`), the status line and the digest on
+/// stdout for an image `build` or `package` added to the store from `module_path`.
+pub fn report_stored(stored: &StoredImage, module_path: &std::path::Path) {
+    crate::shell::status(
+        "Packaged",
+        format_args!(
+            "{} ({}, {} format, {} bytes, root ids {})",
+            stored.short_reference(),
+            stored.manifest_digest,
+            stored.format,
+            stored.size,
+            stored.root_ids.join(",")
+        ),
+    );
+    crate::shell::json(
+        "image-built",
+        &serde_json::json!({
+            "reference": stored.reference,
+            "digest": stored.manifest_digest,
+            "size": stored.size,
+            "format": stored.format,
+            "root_ids": stored.root_ids,
+            "abi_versions": stored.abi_versions,
+            "wasm_sha256": stored.wasm_sha256,
+            "module_path": module_path,
+            "module_size": stored.wasm().len(),
+        }),
+    );
+    crate::shell::result(&stored.manifest_digest);
+}
+
+/// `package`: the module in `file` (built by any toolchain) checked and stored under `tag`
+/// [default: the file name without `.wasm`, lower case with `_` as `-`, tag `latest`], with
+/// `root_ids` [default: that name in snake case].
+pub fn package_file(
+    file: &std::path::Path,
+    tag: Option<String>,
+    format: Format,
+    root_ids: Vec<String>,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let module = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let info = ModuleInfo::parse(&module)
+        .with_context(|| format!("{} is not a valid module", file.display()))?;
+    info.check_filter()
+        .with_context(|| format!("{} cannot be used as a proxy-wasm filter", file.display()))?;
+    report_checked(file, info.size, &info);
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("filter")
+        .to_lowercase()
+        .replace('_', "-");
+    let tag = tag.unwrap_or_else(|| format!("{stem}:latest"));
+    let root_ids = if root_ids.is_empty() {
+        vec![stem.replace('-', "_")]
+    } else {
+        root_ids
+    };
+    let stored = package_module(&module, format, root_ids, &tag)?;
+    report_stored(&stored, file);
+    Ok(())
+}

@@ -452,3 +452,186 @@ pub fn summary(ex: &wasme_harness::fuzz::Exchange) -> String {
         ),
     }
 }
+
+/// `cargo wasme fuzz`'s request, besides the module and plugin settings.
+#[derive(Debug, Clone, Default)]
+pub struct FuzzRequest {
+    /// Fuzz for this long.
+    pub time: Option<std::time::Duration>,
+    /// Fuzz this many exchanges [default: 100000].
+    pub runs: Option<u64>,
+    /// The seed.
+    pub seed: u64,
+    /// Generate gRPC requests.
+    pub grpc: bool,
+    /// Generate TCP byte streams.
+    pub tcp: bool,
+    /// User invariants as written (`--invariant`), joined by the scenario's.
+    pub invariants: Vec<String>,
+    /// Most wasm instructions one exchange may execute.
+    pub fuel_budget: Option<u64>,
+    /// Where to write the shrunk scenario of a failure.
+    pub output: std::path::PathBuf,
+}
+
+/// Parses `--invariant` rules, so a misspelt one fails before anything is built.
+pub fn check_invariants(rules: &[String]) -> anyhow::Result<()> {
+    for rule in rules {
+        wasme_harness::fuzz::UserInvariant::parse(rule).map_err(anyhow::Error::msg)?;
+    }
+    Ok(())
+}
+
+/// `cargo wasme fuzz`: generated traffic through the module until an invariant breaks (then
+/// a shrunk scenario file, `Ok(false)`) or the limit is reached; the status lines, the
+/// `fuzz-report` JSON object and the result line are printed here.
+pub fn fuzz(request: &FuzzRequest, resolved: crate::module_arg::Target) -> anyhow::Result<bool> {
+    use crate::scenario::format::Invariant;
+    use crate::shell;
+    use anyhow::{Context as _, bail};
+    use wasme_harness::fuzz::{self, FuzzOptions, Limit, TrafficKind, UserInvariant};
+    let args = request;
+    let mut invariants = args
+        .invariants
+        .iter()
+        .map(|i| UserInvariant::parse(i).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    // The scenario's `invariants:` join the flags' (a rule given both ways counts once).
+    for Invariant(rule) in resolved.scenario.iter().flat_map(|s| &s.invariants) {
+        if !invariants.contains(rule) {
+            invariants.push(rule.clone());
+        }
+    }
+    if !invariants.is_empty() {
+        let rules: Vec<String> = invariants.iter().map(ToString::to_string).collect();
+        shell::note(format!("checking invariants: {}", rules.join(", ")));
+    }
+    let module = if args.fuel_budget.is_some() {
+        Module::from_bytes_metered(&resolved.module.wasm)
+    } else {
+        Module::from_bytes(&resolved.module.wasm)
+    }
+    .context("loading the module")?;
+    let target = Target {
+        module,
+        source: resolved.module.source,
+        setup: resolved.setup,
+        configs: resolved.configs,
+    };
+    let limit = match (args.time, args.runs) {
+        (Some(t), _) => Limit::Time(t),
+        (None, Some(n)) => Limit::Runs(n),
+        (None, None) => Limit::Runs(100_000),
+    };
+    let options = FuzzOptions {
+        seed: args.seed,
+        limit,
+        traffic: if args.grpc {
+            TrafficKind::Grpc
+        } else if args.tcp {
+            TrafficKind::Tcp
+        } else {
+            TrafficKind::Http
+        },
+        config_variants: target.configs.len(),
+        invariants,
+        fuel_budget: args.fuel_budget,
+        ..FuzzOptions::default()
+    };
+    let factory = |spec: &fuzz::HostSpec| target.host(spec);
+    shell::status(
+        "Fuzzing",
+        format!(
+            "{} configuration(s), seed {}, {}",
+            target.configs.len(),
+            args.seed,
+            match limit {
+                Limit::Runs(n) => format!("{n} exchanges"),
+                Limit::Time(t) => format!("for {t:?}"),
+            }
+        ),
+    );
+    let report = fuzz::run(&factory, &options).context("fuzzing")?;
+    if report.exchanges == 0 {
+        bail!("no exchange ran, so nothing was checked: give a longer --time or more --runs");
+    }
+    let rate = report.exchanges_per_second();
+    shell::status(
+        "Finished",
+        format!(
+            "{} exchanges in {:.2}s ({rate:.0} exchanges/s), guest memory slope {:.2} bytes/exchange",
+            report.exchanges,
+            report.elapsed.as_secs_f64(),
+            report.memory_slope
+        ),
+    );
+    let Some(finding) = &report.finding else {
+        shell::json(
+            "fuzz-report",
+            &serde_json::json!({
+                "seed": report.seed,
+                "exchanges": report.exchanges,
+                "seconds": report.elapsed.as_secs_f64(),
+                "exchanges_per_second": rate,
+                "memory_slope_bytes_per_exchange": report.memory_slope,
+                "finding": null,
+            }),
+        );
+        shell::result(format!(
+            "fuzz result: ok. {} exchanges, no invariant broken ({rate:.0} exchanges/s)",
+            report.exchanges
+        ));
+        return Ok(true);
+    };
+    write_scenario(&args.output, &target, finding, args.seed)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    shell::error(
+        format!(
+            "exchange {} broke an invariant: {}",
+            finding.case, finding.violation
+        ),
+        Some(&format!(
+            "reproduce it with `cargo wasme test {}` (shrunk in {} step(s))",
+            args.output.display(),
+            finding.shrink_steps
+        )),
+    );
+    if !shell::is_quiet() {
+        if let Some(ex) = finding.steps.last() {
+            shell::info(format!("minimal exchange: {}", summary(ex)));
+        }
+        if let Some(p) = finding
+            .logs
+            .iter()
+            .rev()
+            .find(|l| l.level >= wasme_harness::LogLevel::Error)
+            .filter(|l| !finding.violation.to_string().contains(l.message.trim()))
+        {
+            shell::info(format!("the filter logged: {}", p.message));
+        }
+    }
+    shell::json(
+        "fuzz-report",
+        &serde_json::json!({
+            "seed": report.seed,
+            "exchanges": report.exchanges,
+            "seconds": report.elapsed.as_secs_f64(),
+            "exchanges_per_second": rate,
+            "memory_slope_bytes_per_exchange": report.memory_slope,
+            "finding": {
+                "case": finding.case,
+                "kind": finding.violation.kind(),
+                "message": finding.violation.to_string(),
+                "shrink_steps": finding.shrink_steps,
+                "scenario": args.output.display().to_string(),
+            },
+        }),
+    );
+    shell::result(format!(
+        "fuzz result: FAILED. {} at exchange {}; scenario written to {}",
+        finding.violation.kind(),
+        finding.case,
+        args.output.display()
+    ));
+    Ok(false)
+}

@@ -1,6 +1,10 @@
 //! `cargo-wasme`: the library behind the `cargo wasme` subcommand. The binary
-//! (`src/main.rs`, `src/cli.rs`, `src/commands/`) only parses arguments, calls these modules and
-//! prints their results.
+//! (`src/main.rs`, `src/cli.rs`, `src/commands/`) only parses arguments (clap structs, shared
+//! flag groups in `commands/args.rs` and `commands/deploy/`) and calls these modules, which do
+//! the work and print its results through [`shell`]: each command group's orchestration lives
+//! beside the concept it is about (`store::report`, `registry::actions`, `sign::actions`,
+//! `deploy::request` + `deploy::emit`, `init::interactive`, [`run::run_request`],
+//! [`scenario::suite`], [`fuzz::fuzz`], [`bench::bench`], [`build::package_file`]).
 //!
 //! One home per concept:
 //!
@@ -8,29 +12,37 @@
 //!   and validated once.
 //! * [`image`] — the image formats: manifests, configs, layers, [`image::build`] and
 //!   [`image::decode`].
-//! * [`store`] — the local OCI image-layout store.
+//! * [`store`] — the local OCI image-layout store; [`store::report`] — what the store
+//!   commands (`images`, `tag`, `rmi`, `inspect`, `export`) print.
 //! * [`shell`] — every line printed for people (status, warnings, errors, [`shell::chain`]) and
 //!   for scripts (results, `--message-format json`, whose objects `doc/message-format.schema.json`
 //!   describes), in cargo's style.
-//! * [`registry`] — the registry client, its credentials and progress output;
+//! * [`registry`] — the registry client, its credentials and progress output, and
+//!   [`registry::actions`] (`push`, `login`, `logout`);
 //!   [`cache_daemon`] — the node cache (`cargo wasme cache`) that reads images from registries.
 //! * [`sign`] — keys, Sigstore bundles, attestations (provenance, SBOM) as OCI referrers, and
-//!   the fail-closed verification gate.
-//! * [`deploy`] — pure rendering of Istio/Envoy manifests; I/O only behind
-//!   [`deploy::resolve::ImageResolver`].
+//!   the fail-closed verification gate; [`sign::actions`] — `key generate`, `sign`, `verify`,
+//!   `sbom`, the gated `pull`, `build`'s attestations and `inspect`'s referrer report.
+//! * [`deploy`] — pure rendering of Istio, Envoy Gateway, Higress and Envoy manifests; I/O
+//!   only behind [`deploy::resolve::ImageResolver`] (`store_resolver`), in [`deploy::emit`]
+//!   (printing, kustomize components) and [`deploy::kubectl`] (`--apply`);
+//!   [`deploy::request`] turns `deploy`'s flags into a checked `FilterDeployment`.
 //! * [`build`] — the build pipeline's packaging stage ([`build::build_image`]: `wasme-build`'s
 //!   module stage → image → store; [`build::build_crate`] for commands that use a crate without
 //!   storing it); [`module_info`] — what a module is.
 //! * [`module_arg`] — the module a command names (`[IMAGE|PATH|-p PKG]`, `--scenario`),
-//!   resolved once for `run`, `test`, `fuzz` and `bench`.
+//!   resolved once for `run`, `test`, `fuzz` and `bench` ([`module_arg::target`]: with its
+//!   plugin settings).
 //! * [`init`], [`run`], [`scenario`] (with its harness [`scenario::bridge`] and the file runner
 //!   [`scenario::suite`]) — scaffolding and testing filters; [`fuzz`] and [`bench`] — finding a
 //!   filter's bugs (with [`wasme_harness::fuzz`]) and its costs.
 //!
-//! Imports between these modules go one way (`python3 .ci/check-imports toolchain/src`):
-//! `reference` ← `image` ← `store` ← `registry` ← `cache_daemon`; `deploy` uses only
-//! `reference` and `image`; `build` uses `image` and `store`; `scenario` uses `store` and, in
-//! `suite`, `build`; `module_arg` uses `build`, `store` and `scenario`.
+//! Imports between these modules go one way (`python3 .ci/check-imports toolchain/src`, and
+//! the folders `registry`, `scenario`, `commands` on their own): `reference` ← `image` ←
+//! `store` ← `registry` ← `build` ← `sign` ← `deploy` ← `cache_daemon`; `scenario` uses
+//! `store`, `deploy::yaml` (its input limits) and, in `suite`, `build`; `module_arg` uses
+//! `build`, `store`, `sign` (the gate) and `scenario`; `run`, `fuzz` and `bench` use
+//! `module_arg` and `scenario`.
 #![deny(missing_docs)]
 
 pub mod bench;

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     cli.init_output();
-    commands::sign::set_global_keys(cli.verify_key.clone());
+    cargo_wasme::sign::verify::configure_keys(cli.verify_key.clone());
     match cli::dispatch(cli.command) {
         Ok(code) => code,
         Err(err) => {

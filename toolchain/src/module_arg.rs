@@ -258,3 +258,44 @@ pub fn plugin(
     };
     (setup, configs)
 }
+
+/// A module with its plugin settings: what `fuzz` and `bench` run.
+pub struct Target {
+    /// The module.
+    pub module: Resolved,
+    /// The plugin settings.
+    pub setup: crate::scenario::bridge::PluginSetup,
+    /// The configuration variants (at least one).
+    pub configs: Vec<Option<Vec<u8>>>,
+    /// The scenario, if one was given.
+    pub scenario: Option<crate::scenario::format::Scenario>,
+}
+
+/// Resolves `[IMAGE|PATH|-p PKG]` and `--scenario FILE` ([`resolve`]), then the plugin
+/// settings ([`plugin`]).
+pub fn target(
+    module: Option<String>,
+    package: Option<String>,
+    scenario: Option<&Path>,
+    plugin_args: &PluginArgs,
+    build: &BuildOptions,
+) -> anyhow::Result<Target> {
+    let scenario = match scenario {
+        Some(f) => Some(crate::scenario::parse::load(f)?),
+        None => None,
+    };
+    let arg = ModuleArg {
+        module,
+        package,
+        scenario: scenario.as_ref(),
+    };
+    let module = resolve(&arg, build)?;
+    let scenario = scenario.map(|l| l.scenario);
+    let (setup, configs) = plugin(&module, scenario.as_ref(), plugin_args);
+    Ok(Target {
+        module,
+        setup,
+        configs,
+        scenario,
+    })
+}

@@ -308,6 +308,168 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, RunError> {
     })
 }
 
+/// `cargo wasme run`'s request as its flags give it: text still to be parsed and files
+/// still to be read ([`run_request`]).
+#[derive(Debug, Clone, Default)]
+pub struct RunRequest {
+    /// A `.wasm` file, a filter crate directory, or an image reference in the local store.
+    pub module: String,
+    /// The workspace package to build when `module` is a crate directory.
+    pub package: Option<String>,
+    /// How a crate is compiled.
+    pub build: crate::build::BuildOptions,
+    /// Request method (`GET` keeps a request file's).
+    pub method: String,
+    /// Request path (`/` keeps a request file's).
+    pub path: String,
+    /// Request authority (`example.com` keeps a request file's).
+    pub authority: String,
+    /// Request headers `name: value`.
+    pub headers: Vec<String>,
+    /// The request body.
+    pub body: Option<String>,
+    /// A file holding the request body.
+    pub body_file: Option<std::path::PathBuf>,
+    /// Request trailers `name: value`.
+    pub trailers: Vec<String>,
+    /// A YAML request in the scenario `request` format.
+    pub request_file: Option<std::path::PathBuf>,
+    /// The upstream's response status.
+    pub response_status: u16,
+    /// Upstream response headers `name: value`.
+    pub response_headers: Vec<String>,
+    /// The upstream's response body.
+    pub response_body: Option<String>,
+    /// The plugin configuration.
+    pub config: Option<String>,
+    /// A file holding the plugin configuration.
+    pub config_file: Option<std::path::PathBuf>,
+    /// The VM configuration.
+    pub vm_config: Option<String>,
+    /// The plugin's root id.
+    pub root_id: Option<String>,
+    /// Environment variables `KEY=VALUE`.
+    pub env: Vec<String>,
+    /// Host properties `dotted.path=value`.
+    pub properties: Vec<String>,
+    /// The configuration a worker configures the plugin with after start-up.
+    pub worker_config: Option<String>,
+    /// Clusters `NAME[=STATUS[:BODY]]`.
+    pub clusters: Vec<String>,
+    /// A TCP connection instead of an HTTP request.
+    pub tcp: bool,
+    /// Print the hostcall trace.
+    pub trace: bool,
+}
+
+fn split_pair<'a>(s: &'a str, sep: char, what: &str) -> anyhow::Result<(&'a str, &'a str)> {
+    use anyhow::Context as _;
+    let (k, v) = s
+        .split_once(sep)
+        .with_context(|| format!("{what} {s:?}: expected `NAME{sep}VALUE`"))?;
+    Ok((k.trim(), v.trim_start()))
+}
+
+fn read_file(p: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    use anyhow::Context as _;
+    std::fs::read(p).with_context(|| format!("reading the {what} {}", p.display()))
+}
+
+fn header_pairs(flags: &[String], what: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for h in flags {
+        let (k, v) = split_pair(h, ':', what)?;
+        let name = crate::scenario::format::header_name(k).map_err(anyhow::Error::msg)?;
+        out.push((name, v.to_string()));
+    }
+    Ok(out)
+}
+
+fn pairs(flags: &[String], what: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for e in flags {
+        let (k, v) = split_pair(e, '=', what)?;
+        out.push((k.to_string(), v.to_string()));
+    }
+    Ok(out)
+}
+
+/// `cargo wasme run`: parses the request's flags (a request file's fields are kept where a flag
+/// has its default), resolves the module (building a crate), says the root id, runs and
+/// prints the outcome; `Ok(false)` when the VM failed.
+pub fn run_request(args: RunRequest) -> anyhow::Result<bool> {
+    let mut request = match &args.request_file {
+        Some(f) => load_request_file(f)?,
+        None => default_request(),
+    };
+    if args.method != "GET" || args.request_file.is_none() {
+        request.method = args.method.clone();
+    }
+    if args.path != "/" || args.request_file.is_none() {
+        request.path = args.path.clone();
+    }
+    if args.authority != "example.com" || args.request_file.is_none() {
+        request.authority = args.authority.clone();
+    }
+    request
+        .headers
+        .0
+        .extend(header_pairs(&args.headers, "--header")?);
+    request
+        .trailers
+        .0
+        .extend(header_pairs(&args.trailers, "--trailer")?);
+    let body: Option<Vec<u8>> = match (&args.body, &args.body_file) {
+        (Some(b), _) => Some(b.clone().into_bytes()),
+        (None, Some(f)) => Some(read_file(f, "body file")?),
+        (None, None) => request.body.clone().map(String::into_bytes),
+    };
+    let response_headers = header_pairs(&args.response_headers, "--response-header")?;
+    let config = match (&args.config, &args.config_file) {
+        (Some(c), _) => Some(c.clone().into_bytes()),
+        (None, Some(f)) => Some(read_file(f, "configuration file")?),
+        (None, None) => None,
+    };
+    let env = pairs(&args.env, "--env")?;
+    let properties = pairs(&args.properties, "--property")?;
+    let mut clusters = Vec::new();
+    for c in &args.clusters {
+        clusters.push(parse_cluster_flag(c)?);
+    }
+    let arg = crate::module_arg::ModuleArg {
+        module: Some(args.module.clone()),
+        package: args.package.clone(),
+        scenario: None,
+    };
+    let resolved = crate::module_arg::resolve(&arg, &args.build)?;
+    let mut opts = RunOptions {
+        module: resolved.load_arg(),
+        request,
+        body,
+        response_status: args.response_status,
+        response_headers,
+        response_body: args.response_body.clone().map(String::into_bytes),
+        config,
+        vm_config: args.vm_config.clone().map(String::into_bytes),
+        root_id: args.root_id.clone(),
+        built_image: resolved.built_image,
+        env,
+        properties,
+        clusters,
+        worker_config: args.worker_config.as_ref().map(|c| c.clone().into_bytes()),
+        tcp: args.tcp.then_some(TcpOptions {}),
+        trace: args.trace,
+    };
+    // The root id deploy would give this image, said before the plugin starts (a wrong one is
+    // the usual reason it refuses to).
+    let root_id = root_id_for(&opts);
+    crate::shell::status("Root id", &root_id);
+    opts.root_id = root_id.root_id;
+    let outcome = run(&opts)?;
+    print!("{}", outcome.render(args.trace));
+    Ok(!outcome.vm_failed())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

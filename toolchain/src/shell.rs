@@ -300,3 +300,19 @@ pub fn image_result(reason: &str, message: &ImageMessage<'_>) {
     result(message.digest);
     json(reason, message);
 }
+
+/// `-q` and `--color` as cargo takes them, so cargo's own `Compiling`/`Finished` lines follow
+/// the same settings as ours.
+pub fn cargo_output_flags() -> Vec<String> {
+    let settings = get();
+    let mut flags = Vec::new();
+    if settings.verbosity == Verbosity::Quiet {
+        flags.push("--quiet".to_string());
+    }
+    match settings.color {
+        ColorWhen::Always => flags.extend(["--color".into(), "always".into()]),
+        ColorWhen::Never => flags.extend(["--color".into(), "never".into()]),
+        ColorWhen::Auto => {}
+    }
+    flags
+}

@@ -2,10 +2,8 @@
 //! module a command works on with its plugin settings ([`TargetArgs`]).
 
 use cargo_wasme::build::BuildOptions;
-use cargo_wasme::module_arg::{self, ModuleArg, PluginArgs, Resolved};
-use cargo_wasme::scenario::bridge::PluginSetup;
-use cargo_wasme::scenario::format::Scenario;
-use cargo_wasme::{scenario, shell};
+use cargo_wasme::module_arg::{self, PluginArgs, Target};
+use cargo_wasme::shell;
 use std::path::PathBuf;
 
 /// How a filter crate is compiled: the cargo flags `build`, `test` and `run` share.
@@ -63,26 +61,10 @@ impl CargoFlags {
             frozen: self.frozen,
             optimize: !self.no_opt,
             debug_names: self.debug_names,
-            cargo_args: cargo_output_flags(),
+            cargo_args: shell::cargo_output_flags(),
             ..BuildOptions::default()
         }
     }
-}
-
-/// `-q` and `--color` as cargo takes them, so cargo's own `Compiling`/`Finished` lines follow
-/// the same settings as ours.
-fn cargo_output_flags() -> Vec<String> {
-    let settings = shell::get();
-    let mut flags = Vec::new();
-    if settings.verbosity == shell::Verbosity::Quiet {
-        flags.push("--quiet".to_string());
-    }
-    match settings.color {
-        shell::ColorWhen::Always => flags.extend(["--color".into(), "always".into()]),
-        shell::ColorWhen::Never => flags.extend(["--color".into(), "never".into()]),
-        shell::ColorWhen::Auto => {}
-    }
-    flags
 }
 
 /// Which module, and how its plugin starts: the arguments `fuzz` and `bench` share.
@@ -114,43 +96,16 @@ pub struct TargetArgs {
     pub cargo: CargoFlags,
 }
 
-/// A module with its plugin settings, resolved from [`TargetArgs`].
-pub struct Target {
-    /// The module.
-    pub module: Resolved,
-    /// The plugin settings.
-    pub setup: PluginSetup,
-    /// The configuration variants (at least one).
-    pub configs: Vec<Option<Vec<u8>>>,
-    /// The scenario, if one was given.
-    pub scenario: Option<Scenario>,
-}
-
 impl TargetArgs {
-    /// Resolves `[IMAGE|PATH|-p PKG]` and `--scenario` ([`module_arg`]).
+    /// Resolves `[IMAGE|PATH|-p PKG]` and `--scenario` ([`module_arg::target`]).
     pub fn resolve(&self) -> anyhow::Result<Target> {
-        let scenario = match &self.scenario {
-            Some(f) => Some(scenario::parse::load(f)?),
-            None => None,
-        };
-        let arg = ModuleArg {
-            module: self.module.clone(),
-            package: self.package.clone(),
-            scenario: scenario.as_ref(),
-        };
-        let module = module_arg::resolve(&arg, &self.cargo.options(None, None))?;
         let plugin = PluginArgs {
             root_id: self.root_id.clone(),
             configs: self.configs.clone(),
             clusters: self.clusters.clone(),
         };
-        let scenario = scenario.map(|l| l.scenario);
-        let (setup, configs) = module_arg::plugin(&module, scenario.as_ref(), &plugin);
-        Ok(Target {
-            module,
-            setup,
-            configs,
-            scenario,
-        })
+        let build = self.cargo.options(None, None);
+        let (module, package) = (self.module.clone(), self.package.clone());
+        module_arg::target(module, package, self.scenario.as_deref(), &plugin, &build)
     }
 }

@@ -1,12 +1,10 @@
-//! CLI glue: `build` (the library's [`build_image`]: cargo → check → wasm-opt → image → store)
-//! and `package` (an existing module → check → image → store).
+//! `build` (the library's [`build_image`]: cargo → check → wasm-opt → image → store, then
+//! `sign::actions::record_build`) and `package` (`cargo_wasme::build::package_file`): flags only.
 use super::args::CargoFlags;
-use anyhow::Context as _;
-use cargo_wasme::build::{ImageRequest, build_image, package_module, report_module};
+use cargo_wasme::build::{ImageRequest, build_image, report_module, report_stored};
 use cargo_wasme::image::Format;
 use cargo_wasme::shell;
-use cargo_wasme::store::StoredImage;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Image options shared by `build` and `package`.
@@ -48,37 +46,6 @@ pub struct BuildArgs {
     pub cargo_args: Vec<String>,
 }
 
-/// The `image-built` JSON message (`--message-format json`) and the human status line for an
-/// image added to the store.
-fn report_stored(stored: &StoredImage, module_path: &Path) {
-    shell::status(
-        "Packaged",
-        format_args!(
-            "{} ({}, {} format, {} bytes, root ids {})",
-            stored.short_reference(),
-            stored.manifest_digest,
-            stored.format,
-            stored.size,
-            stored.root_ids.join(",")
-        ),
-    );
-    shell::json(
-        "image-built",
-        &serde_json::json!({
-            "reference": stored.reference,
-            "digest": stored.manifest_digest,
-            "size": stored.size,
-            "format": stored.format,
-            "root_ids": stored.root_ids,
-            "abi_versions": stored.abi_versions,
-            "wasm_sha256": stored.wasm_sha256,
-            "module_path": module_path,
-            "module_size": stored.wasm().len(),
-        }),
-    );
-    shell::result(&stored.manifest_digest);
-}
-
 /// Runs `cargo wasme build`.
 pub fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let mut options = args
@@ -94,7 +61,7 @@ pub fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let built = build_image(&options, &request)?;
     report_module(&built);
     // Provenance and SBOM attestations (`sign`), signed with --sign.
-    super::sign::record_build(&built, &options, args.sign.as_deref())?;
+    cargo_wasme::sign::actions::record_build(&built, &options, args.sign.as_deref())?;
     match &built.stored {
         Some(stored) => report_stored(stored, &built.module.path),
         None => shell::result(&built.image.digest),
@@ -117,31 +84,7 @@ pub struct PackageArgs {
 
 /// Runs `cargo wasme package`.
 pub fn package(args: PackageArgs) -> anyhow::Result<ExitCode> {
-    let module = std::fs::read(&args.file)
-        .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let info = cargo_wasme::module_info::ModuleInfo::parse(&module)
-        .with_context(|| format!("{} is not a valid module", args.file.display()))?;
-    info.check_filter().with_context(|| {
-        format!(
-            "{} cannot be used as a proxy-wasm filter",
-            args.file.display()
-        )
-    })?;
-    cargo_wasme::build::report_checked(&args.file, info.size, &info);
-    let stem = args
-        .file
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("filter")
-        .to_lowercase()
-        .replace('_', "-");
-    let tag = args.tag.clone().unwrap_or_else(|| format!("{stem}:latest"));
-    let root_ids = if args.image.root_ids.is_empty() {
-        vec![stem.replace('-', "_")]
-    } else {
-        args.image.root_ids.clone()
-    };
-    let stored = package_module(&module, args.image.format, root_ids, &tag)?;
-    report_stored(&stored, &args.file);
+    let image = args.image;
+    cargo_wasme::build::package_file(&args.file, args.tag, image.format, image.root_ids)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -41,7 +41,7 @@ pub fn cache(a: CacheArgs) -> anyhow::Result<ExitCode> {
         entry_timeout: Duration::from_secs(a.entry_timeout),
         once: a.once,
         plain_http: a.plain_http,
-        policy: super::sign::global_policy()?,
+        policy: cargo_wasme::sign::actions::global_policy()?,
     })?;
     Ok(ExitCode::from(match outcome {
         Outcome::Complete => 0,

@@ -12,3 +12,13 @@ pub mod run;
 pub mod sign;
 pub mod store;
 pub mod test;
+
+/// The exit status of a command whose library call says whether it succeeded (a failure it
+/// already reported).
+pub fn exit(ok: bool) -> std::process::ExitCode {
+    if ok {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    }
+}

@@ -1,12 +1,9 @@
-//! CLI glue: `cargo wasme run`.
+//! `cargo wasme run`: flags only; the request is parsed and run by
+//! `cargo_wasme::run::run_request`.
 
 use super::args::CargoFlags;
-use anyhow::Context;
-use cargo_wasme::module_arg::{self, ModuleArg};
-use cargo_wasme::run::{RunOptions, TcpOptions};
-use cargo_wasme::scenario;
-use cargo_wasme::shell;
-use std::path::{Path, PathBuf};
+use cargo_wasme::run::RunRequest;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Arguments of `cargo wasme run`.
@@ -99,106 +96,33 @@ pub struct RunArgs {
     pub cargo: CargoFlags,
 }
 
-fn split_pair<'a>(s: &'a str, sep: char, what: &str) -> anyhow::Result<(&'a str, &'a str)> {
-    let (k, v) = s
-        .split_once(sep)
-        .with_context(|| format!("{what} {s:?}: expected `NAME{sep}VALUE`"))?;
-    Ok((k.trim(), v.trim_start()))
-}
-
-fn read_file(p: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(p).with_context(|| format!("reading the {what} {}", p.display()))
-}
-
 /// Runs `cargo wasme run`.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let mut request = match &args.request_file {
-        Some(f) => cargo_wasme::run::load_request_file(f)?,
-        None => cargo_wasme::run::default_request(),
-    };
-    if args.method != "GET" || args.request_file.is_none() {
-        request.method = args.method.clone();
-    }
-    if args.path != "/" || args.request_file.is_none() {
-        request.path = args.path.clone();
-    }
-    if args.authority != "example.com" || args.request_file.is_none() {
-        request.authority = args.authority.clone();
-    }
-    for h in &args.headers {
-        let (k, v) = split_pair(h, ':', "--header")?;
-        let name = scenario::format::header_name(k).map_err(anyhow::Error::msg)?;
-        request.headers.0.push((name, v.to_string()));
-    }
-    for h in &args.trailers {
-        let (k, v) = split_pair(h, ':', "--trailer")?;
-        let name = scenario::format::header_name(k).map_err(anyhow::Error::msg)?;
-        request.trailers.0.push((name, v.to_string()));
-    }
-    let body: Option<Vec<u8>> = match (&args.body, &args.body_file) {
-        (Some(b), _) => Some(b.clone().into_bytes()),
-        (None, Some(f)) => Some(read_file(f, "body file")?),
-        (None, None) => request.body.clone().map(String::into_bytes),
-    };
-    let mut response_headers = Vec::new();
-    for h in &args.response_headers {
-        let (k, v) = split_pair(h, ':', "--response-header")?;
-        let name = scenario::format::header_name(k).map_err(anyhow::Error::msg)?;
-        response_headers.push((name, v.to_string()));
-    }
-    let config = match (&args.config, &args.config_file) {
-        (Some(c), _) => Some(c.clone().into_bytes()),
-        (None, Some(f)) => Some(read_file(f, "configuration file")?),
-        (None, None) => None,
-    };
-    let mut env = Vec::new();
-    for e in &args.env {
-        let (k, v) = split_pair(e, '=', "--env")?;
-        env.push((k.to_string(), v.to_string()));
-    }
-    let mut properties = Vec::new();
-    for p in &args.properties {
-        let (k, v) = split_pair(p, '=', "--property")?;
-        properties.push((k.to_string(), v.to_string()));
-    }
-    let mut clusters = Vec::new();
-    for c in &args.clusters {
-        clusters.push(cargo_wasme::run::parse_cluster_flag(c)?);
-    }
-    let arg = ModuleArg {
-        module: Some(args.module.clone()),
-        package: args.package.clone(),
-        scenario: None,
-    };
-    let resolved = module_arg::resolve(&arg, &args.cargo.options(None, None))?;
-    let mut opts = RunOptions {
-        module: resolved.load_arg(),
-        request,
-        body,
+    let ok = cargo_wasme::run::run_request(RunRequest {
+        module: args.module,
+        package: args.package,
+        build: args.cargo.options(None, None),
+        method: args.method,
+        path: args.path,
+        authority: args.authority,
+        headers: args.headers,
+        body: args.body,
+        body_file: args.body_file,
+        trailers: args.trailers,
+        request_file: args.request_file,
         response_status: args.response_status,
-        response_headers,
-        response_body: args.response_body.clone().map(String::into_bytes),
-        config,
-        vm_config: args.vm_config.clone().map(String::into_bytes),
-        root_id: args.root_id.clone(),
-        built_image: resolved.built_image,
-        env,
-        properties,
-        clusters,
-        worker_config: args.worker_config.as_ref().map(|c| c.clone().into_bytes()),
-        tcp: args.tcp.then_some(TcpOptions {}),
+        response_headers: args.response_headers,
+        response_body: args.response_body,
+        config: args.config,
+        config_file: args.config_file,
+        vm_config: args.vm_config,
+        root_id: args.root_id,
+        env: args.env,
+        properties: args.properties,
+        worker_config: args.worker_config,
+        clusters: args.clusters,
+        tcp: args.tcp,
         trace: args.trace,
-    };
-    // The root id deploy would give this image, said before the plugin starts (a wrong one is
-    // the usual reason it refuses to).
-    let root_id = cargo_wasme::run::root_id_for(&opts);
-    shell::status("Root id", &root_id);
-    opts.root_id = root_id.root_id;
-    let outcome = cargo_wasme::run::run(&opts)?;
-    print!("{}", outcome.render(args.trace));
-    Ok(if outcome.vm_failed() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    })?;
+    Ok(crate::commands::exit(ok))
 }

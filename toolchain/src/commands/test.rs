@@ -1,9 +1,8 @@
-//! CLI glue: `cargo wasme test`.
+//! `cargo wasme test`: flags only; the files and the run are `cargo_wasme::scenario::suite`.
 
 use super::args::CargoFlags;
-use anyhow::{Context, bail};
 use cargo_wasme::module_arg::{self, ModuleArg};
-use cargo_wasme::scenario::{self, exec, suite};
+use cargo_wasme::scenario::{exec, suite};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -38,51 +37,25 @@ pub struct TestArgs {
 /// Runs `cargo wasme test`.
 pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     if args.print_schema {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&scenario::json_schema())?
-        );
+        let schema = cargo_wasme::scenario::json_schema();
+        println!("{}", serde_json::to_string_pretty(&schema)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let files = if args.scenarios.is_empty() {
-        let cwd = std::env::current_dir().context("finding the current directory")?;
-        let found = scenario::discover::default_scenarios(&cwd)?;
-        if found.is_empty() {
-            bail!(
-                "no scenario files found: looked for scenarios/*.yaml and *.scenario.yaml in the crate at {} \
-                 (create one, e.g. with `cargo wasme init`, or name files on the command line)",
-                scenario::discover::crate_root(&cwd)
-                    .unwrap_or(cwd)
-                    .display()
-            );
-        }
-        found
-    } else {
-        scenario::discover::expand(&args.scenarios)?
-    };
+    let files = suite::files(&args.scenarios)?;
     let build = args.cargo.options(None, None);
     let mut opts = exec::Options {
         trace_on_failure: args.trace,
         ..Default::default()
     };
-    if let Some(m) = &args.module {
+    if let Some(m) = args.module {
         let arg = ModuleArg {
-            module: Some(m.clone()),
+            module: Some(m),
             ..ModuleArg::default()
         };
         let resolved = module_arg::resolve(&arg, &build)?;
         opts.module_override = Some(resolved.load_arg());
         opts.built_image = resolved.built_image;
     }
-    let report = suite::run(&files, &opts, &build);
-    report.emit_summary();
-    if let Some(path) = &args.junit {
-        std::fs::write(path, scenario::junit::render(&report.reports))
-            .with_context(|| format!("writing the JUnit report {}", path.display()))?;
-    }
-    Ok(if report.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    let passed = suite::run_and_report(&files, &opts, &build, args.junit.as_deref())?;
+    Ok(crate::commands::exit(passed))
 }

@@ -1,6 +1,6 @@
 //! Declarative deployment: from an image to the Kubernetes/Istio/Envoy configuration that runs it.
 //!
-//! Everything here but [`store_resolver`] is a pure function of its inputs — no cluster, no
+//! Everything here but [`store_resolver`], [`emit`] and [`kubectl`] is a pure function of its inputs — no cluster, no
 //! network — so a GitOps pipeline can run it and a test can pin its output byte for byte:
 //!
 //! * [`filter_deployment`] — the `wasme.io/v1` `FilterDeployment` custom resource and its CRD
@@ -25,6 +25,9 @@
 //! * [`node_cache`] — the EnvoyFilter form's node cache and the workload patch that mounts it.
 //! * [`undeploy`] — the deletions matching what `deploy` generated.
 //! * [`yaml`] — multi-document YAML streams in and out.
+//! * [`request`] — `deploy <target>`'s flags (plain values) → a checked `FilterDeployment`.
+//! * [`emit`] — what `deploy`, `undeploy`, `render` and `crd` do with it: pin, generate, dry-run,
+//!   then print, write a kustomize component or apply with [`kubectl`] (the only cluster I/O).
 //!
 //! ```
 //! use cargo_wasme::deploy::{filter_deployment::*, generate, resolve::ResolvedImage};
@@ -52,6 +55,7 @@
 
 pub mod config_check;
 mod crd_schema;
+pub mod emit;
 pub mod envoy;
 pub mod filter_deployment;
 pub mod gateways;
@@ -59,9 +63,11 @@ pub mod generate;
 pub mod go_json;
 pub mod istio;
 pub mod k8s;
+pub mod kubectl;
 pub mod names;
 pub mod node_cache;
 pub mod render;
+pub mod request;
 pub mod resolve;
 pub mod store_resolver;
 pub mod target;

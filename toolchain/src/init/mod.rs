@@ -35,6 +35,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub mod interactive;
+
 pub use wasme_build::Language;
 
 /// Which kind of filter to generate.

@@ -14,6 +14,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod actions;
 mod auth;
 pub mod credentials;
 mod error;

@@ -191,3 +191,40 @@ pub fn emit_report(report: &ScenarioReport) {
         }),
     );
 }
+
+/// The scenario files `cargo wasme test` runs: those named (directories expanded), else the
+/// crate's `scenarios/*.yaml` and `*.scenario.yaml` around the current directory.
+pub fn files(named: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    use anyhow::Context as _;
+    if !named.is_empty() {
+        return Ok(super::discover::expand(named)?);
+    }
+    let cwd = std::env::current_dir().context("finding the current directory")?;
+    let found = super::discover::default_scenarios(&cwd)?;
+    if found.is_empty() {
+        anyhow::bail!(
+            "no scenario files found: looked for scenarios/*.yaml and *.scenario.yaml in the crate at {} \
+             (create one, e.g. with `cargo wasme init`, or name files on the command line)",
+            super::discover::crate_root(&cwd).unwrap_or(cwd).display()
+        );
+    }
+    Ok(found)
+}
+
+/// `cargo wasme test`: runs `files`, prints the summary, writes the JUnit report when asked;
+/// `Ok(true)` when every scenario passed.
+pub fn run_and_report(
+    files: &[PathBuf],
+    opts: &exec::Options,
+    build: &BuildOptions,
+    junit: Option<&std::path::Path>,
+) -> anyhow::Result<bool> {
+    use anyhow::Context as _;
+    let report = run(files, opts, build);
+    report.emit_summary();
+    if let Some(path) = junit {
+        std::fs::write(path, super::junit::render(&report.reports))
+            .with_context(|| format!("writing the JUnit report {}", path.display()))?;
+    }
+    Ok(report.passed())
+}

@@ -15,6 +15,8 @@
 //! * [`verify`] — the acceptance rules, [`verify::Policy`] and the one gate every command that
 //!   runs, caches or deploys a module goes through ([`verify::gate`]).
 //! * [`attach`] — signing and attesting an image in the store or on a registry.
+//! * [`actions`] — what `key generate`, `sign`, `verify`, `sbom`, `build --sign` and `inspect`
+//!   do with these, and the lines they print.
 //!
 //! Keyless signing (Fulcio certificates, Rekor entries) is not reachable from here; the bundle
 //! type has the slots for it ([`bundle::VerificationMaterial`]) and the verifier refuses a
@@ -32,6 +34,7 @@
 //! assert_eq!(verified.predicate_type, dsse::COSIGN_SIGN_V1);
 //! ```
 
+pub mod actions;
 pub mod attach;
 pub mod bundle;
 pub mod dsse;

@@ -25,6 +25,7 @@ mod languages;
 mod message_format;
 mod other_sdks;
 mod readme_examples;
+mod readme_runs;
 mod registry_cli;
 mod registry_origins;
 mod registry_transfer;

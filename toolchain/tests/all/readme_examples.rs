@@ -2,8 +2,10 @@
 //! examples/**/README.md and in examples/*.sh is parsed by the real binary's argument parser
 //! (`WASME_PARSE_ONLY=1`: clap parses, checks values and conflicts, and exits without running),
 //! so a renamed flag, a removed short option, a value of the wrong type or two conflicting flags
-//! shown in the documentation fail here. The JSON examples are checked by `message_format.rs`
-//! against the schema their table documents.
+//! shown in the documentation fail here, also in blocks `readme_runs.rs` does not run (skipped
+//! ones, examples/*.sh). `readme_runs.rs` runs the README's shell blocks and compares their
+//! output; the JSON objects are checked by `message_format.rs` against the schema their table
+//! documents.
 //!
 //! Convention for new README sections (any helper): write commands as lines starting with
 //! `cargo wasme` (in ```sh blocks) or `$ cargo wasme` (in ```console blocks); continue long
@@ -119,7 +121,16 @@ fn arguments(command: &str) -> Vec<String> {
                     in_word = false;
                 }
             }
-            (None, '#' | '|' | '>' | '<' | ';' | '&' | ')') if !in_word || c != '#' => break,
+            (None, '#' | '|' | '>' | '<' | ';' | '&' | ')') if !in_word || c != '#' => {
+                // `2>&1`: the digits name a file descriptor, not an argument.
+                if matches!(c, '>' | '<')
+                    && !word.is_empty()
+                    && word.bytes().all(|b| b.is_ascii_digit())
+                {
+                    in_word = false;
+                }
+                break;
+            }
             (None, c) => {
                 word.push(c);
                 in_word = true;

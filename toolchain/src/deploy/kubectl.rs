@@ -1,8 +1,9 @@
-//! Running `kubectl` for `--apply`: the only place the CLI talks to a cluster.
+//! Running `kubectl` for `deploy --apply` and `undeploy --apply`: the only place wasme talks to
+//! a cluster.
 
+use crate::deploy::{names, node_cache::WorkloadPatch};
+use crate::shell;
 use anyhow::{Context, bail};
-use cargo_wasme::deploy::{names, node_cache::WorkloadPatch};
-use cargo_wasme::shell;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -46,6 +47,7 @@ fn spawn_kubectl(
         })
 }
 
+/// Runs `kubectl ARGS` with `input` on its stdin; fails with kubectl's own message.
 pub fn kubectl_stdin(args: &[&str], input: &str) -> anyhow::Result<()> {
     let mut child = spawn_kubectl(args, Stdio::piped(), false)?;
     if let Some(mut stdin) = child.stdin.take() {
@@ -72,6 +74,8 @@ fn check(what: &str, out: &std::process::Output) -> anyhow::Result<()> {
     bail!("`{what}` failed ({}): {cause}", out.status);
 }
 
+/// Patches the pod annotations of the workloads `patch` selects (`kubectl get`, then one
+/// strategic-merge `kubectl patch` each); warns when none matches.
 pub fn kubectl_patch_workloads(patch: &WorkloadPatch) -> anyhow::Result<()> {
     let kind = patch.kind.as_str().to_ascii_lowercase();
     let ns = patch.namespace.clone().unwrap_or_else(|| "default".into());
