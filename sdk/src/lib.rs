@@ -63,6 +63,8 @@ pub mod json;
 pub mod metrics;
 mod net;
 mod root;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod shared_data;
 
 pub use callout::{
@@ -76,6 +78,8 @@ pub use net::{NetCx, NetworkFilter, NetworkFilterContext};
 pub use root::FilterRootContext;
 
 pub use log;
+#[cfg(feature = "schema")]
+pub use schemars;
 pub use proxy_wasm;
 pub use proxy_wasm::types::{Action, LogLevel, PeerType};
 
@@ -192,6 +196,36 @@ macro_rules! export_network_filter {
         $crate::proxy_wasm::main! {{
             $crate::__private::register_network::<$filter>();
         }}
+    };
+}
+
+/// Exports the JSON Schema of a configuration type (feature `schema`): `cargo wasme build`
+/// records it in the image and removes the export; see [`schema`](crate::schema) for the ABI.
+///
+/// The type implements [`JsonConfig`] and derives `JsonSchema` (through the re-exported
+/// `wasme_sdk::schemars`, with `#[schemars(crate = "wasme_sdk::schemars")]`). Expands to
+/// nothing when not compiling for `wasm32`.
+#[cfg(feature = "schema")]
+#[macro_export]
+macro_rules! export_config_schema {
+    ($config:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn wasme_config_schema() -> u64 {
+            $crate::schema::__export::<$config>()
+        }
+    };
+}
+
+/// Exports the JSON Schema of a configuration type: needs the SDK's `schema` feature.
+#[cfg(not(feature = "schema"))]
+#[macro_export]
+macro_rules! export_config_schema {
+    ($config:ty) => {
+        compile_error!(
+            "export_config_schema! needs wasme-sdk's `schema` feature: \
+             wasme-sdk = { version = \"…\", features = [\"schema\"] }"
+        );
     };
 }
 

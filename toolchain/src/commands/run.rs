@@ -182,6 +182,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         vm_config: args.vm_config.clone().map(String::into_bytes),
         root_id: args.root_id.clone(),
         built_image: resolved.built_image,
+        config_schema: resolved.config_schema,
         env,
         properties,
         clusters,

@@ -73,6 +73,7 @@ pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         let resolved = module_arg::resolve(&arg, &build)?;
         opts.module_override = Some(resolved.load_arg());
         opts.built_image = resolved.built_image;
+        opts.config_schema = resolved.config_schema;
     }
     let report = suite::run(&files, &opts, &build);
     report.emit_summary();

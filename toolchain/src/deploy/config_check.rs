@@ -17,12 +17,17 @@
 //!
 //! When Higress's merged configuration is refused, each match rule is tried on its own (the
 //! default configuration plus that one rule) to name the rule at fault.
+//!
+//! Before any module runs, every configuration is checked against the configuration schema the
+//! image records, when it records one ([`crate::config_schema`]): a violation names the JSON
+//! pointer of the value at fault, and the dry run does not start.
 
 use super::DeployError;
 use super::go_json::{self, Numbers};
 use super::k8s::{
     ENVOY_EXTENSION_POLICY, ENVOY_FILTER, HIGRESS_WASM_PLUGIN, TRAFFIC_EXTENSION, WASM_PLUGIN,
 };
+use crate::config_schema::{self, ConfigSchema};
 use serde_json::{Map, Value};
 use wasme_harness::{HarnessError, Host, LogEntry, Module};
 
@@ -210,12 +215,20 @@ pub fn configs_of(doc: &Value) -> Vec<TargetConfig> {
     Vec::new()
 }
 
-/// Runs `module` through `on_vm_start` and `on_configure` with every configuration in
-/// `configs`. The first refusal is an error carrying the filter's log lines (and, for Higress,
-/// which match rules are refused on their own).
-pub fn check(module: &[u8], configs: &[TargetConfig]) -> Result<(), DeployError> {
+/// Checks every configuration in `configs` against `schema` (the one the image records, if
+/// any), then runs `module` through `on_vm_start` and `on_configure` with each. The first
+/// refusal is an error carrying the schema's violations or the filter's log lines (and, for
+/// Higress, which match rules are refused on their own).
+pub fn check(
+    module: &[u8],
+    schema: Option<&ConfigSchema>,
+    configs: &[TargetConfig],
+) -> Result<(), DeployError> {
     if configs.is_empty() {
         return Ok(());
+    }
+    if let Some(schema) = schema {
+        check_schema(schema, configs)?;
     }
     let module = Module::from_bytes(module).map_err(|e| DeployError::ConfigRefused {
         what: configs[0].what.clone(),
@@ -242,6 +255,35 @@ pub fn check(module: &[u8], configs: &[TargetConfig]) -> Result<(), DeployError>
                 what: config.what.clone(),
                 reason,
                 logs,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The schema half of [`check`]: no module runs.
+pub fn check_schema(schema: &ConfigSchema, configs: &[TargetConfig]) -> Result<(), DeployError> {
+    for config in configs {
+        let Some(bytes) = &config.bytes else { continue };
+        if let Err(violations) = schema.check(bytes) {
+            let mut reason = format!(
+                "the configuration schema recorded in the image rejects it (the filter was not \
+                 started): {}",
+                config_schema::describe(&violations)
+            );
+            let culprits: Vec<&str> = config
+                .parts
+                .iter()
+                .filter(|(_, bytes)| schema.check(bytes).is_err())
+                .map(|(label, _)| label.as_str())
+                .collect();
+            if !culprits.is_empty() {
+                reason.push_str(&format!(" (rejected on its own: {})", culprits.join(", ")));
+            }
+            return Err(DeployError::ConfigRefused {
+                what: config.what.clone(),
+                reason,
+                logs: Vec::new(),
             });
         }
     }

@@ -257,7 +257,7 @@ fn check_manifests_once(
             image.reference.whole()
         )));
     };
-    super::config_check::check(module, &configs)?;
+    super::config_check::check(module, image.config_schema.as_ref(), &configs)?;
     passed.insert(key);
     Ok(())
 }

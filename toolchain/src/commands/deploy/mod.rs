@@ -469,8 +469,10 @@ fn deploy_envoy(a: EnvoyDeployArgs) -> anyhow::Result<ExitCode> {
         );
     } else {
         // Envoy hands the StringValue's bytes verbatim.
+        let schema = cargo_wasme::config_schema::of_image(stored.format, &stored.config_bytes)?;
         cargo_wasme::deploy::config_check::check(
             stored.wasm(),
+            schema.as_ref(),
             &[cargo_wasme::deploy::config_check::TargetConfig::verbatim(
                 "the Envoy bootstrap",
                 &config,
