@@ -23,10 +23,15 @@
 //! assert_eq!(schema["additionalProperties"], false);
 //! ```
 //!
-//! `cargo wasme build` runs the export once, checks that the result is a JSON Schema, records
-//! it in the image (`inspect` shows it; `deploy`, `render`, `run` and `test` validate every
-//! configuration against it before the filter's own dry run), then removes the export before
-//! wasm-opt, so the code only the schema needs is not shipped.
+//! `cargo wasme build` records the schema in the image (`inspect` shows it; `deploy`,
+//! `render`, `run` and `test` validate every configuration against it before the filter's own
+//! dry run). The shipped module carries none of the code that makes the schema: an ordinary
+//! build of the macro writes only a one-byte custom section, [`MARKER_SECTION`], which the
+//! pipeline strips; seeing it, `cargo wasme build` builds the crate a second time (profile
+//! `wasme-schema`, a `dev` profile in its own directory) with this crate's `schema-export`
+//! feature, where the macro writes the export, runs that module once in a sandbox and discards
+//! it. (Running an export in the shipped build and removing it afterwards leaves the data and
+//! the function-table entries of the schema code behind: add-header grew by 20 KB that way.)
 //!
 //! # What the schema describes
 //!
@@ -42,7 +47,8 @@
 //! in the module's memory in the high 32 bits, its length in bytes in the low 32 bits. It
 //! calls no host function (the toolchain runs it with every import trapping). A module from
 //! another language can instead carry the schema as a custom section named
-//! `wasme.config_schema` holding the raw JSON text.
+//! `wasme.config_schema` holding the raw JSON text (or export the function itself: the build
+//! then removes the export before optimising).
 
 use crate::JsonConfig;
 pub use schemars;
@@ -54,6 +60,10 @@ pub const EXPORT_NAME: &str = "wasme_config_schema";
 
 /// The custom section a module from another language may carry the schema in (raw JSON).
 pub const SECTION_NAME: &str = "wasme.config_schema";
+
+/// The custom section an ordinary build of [`export_config_schema!`](crate::export_config_schema)
+/// writes (one byte): the crate has a schema, to be read from a `schema-export` build.
+pub const MARKER_SECTION: &str = "wasme.config_schema.export";
 
 /// Texts offered to [`JsonConfig::from_plain_string`] to find out whether the type takes plain
 /// strings at all (the default implementation returns `None` for every text).

@@ -127,7 +127,7 @@ pub fn build_image(
     )
     .with_source_date_epoch();
     spec.build = Some(BuildInfo::from(&module.record));
-    let config_schema = schema_of(&module)?;
+    let config_schema = schema_of(&module, options)?;
     spec.config_schema = config_schema.as_ref().map(|s| s.value().clone());
     let packaging = packaging(&tag, module.bytes.len());
     let image = image::build(&module.bytes, &spec)?;
@@ -148,31 +148,42 @@ pub fn build_image(
     })
 }
 
-/// The schema a built module carries, read once per module (running the export compiles the
-/// module: `test` and `run` build the same crate more than once in one process).
-fn schema_of(module: &wasme_build::BuiltModule) -> Result<Option<ConfigSchema>, SchemaError> {
+/// The schema a built module carries, read once per schema carrier and process (running the
+/// export compiles a module: `test` and `run` use one crate more than once in one process).
+fn schema_of(
+    module: &wasme_build::BuiltModule,
+    options: &BuildOptions,
+) -> Result<Option<ConfigSchema>, BuildImageError> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    type Memo = Mutex<HashMap<String, Result<Option<ConfigSchema>, SchemaError>>>;
+    use wasme_build::SchemaSource;
+    type Memo = Mutex<HashMap<String, Option<ConfigSchema>>>;
     static MEMO: OnceLock<Memo> = OnceLock::new();
-    let Some(source) = &module.config_schema else {
-        return Ok(None);
+    // Keyed by what carries the schema (the shipped bytes are the same for two schemas); the
+    // SDK's schema build by the build options (the module stage is memoised by them too).
+    let key = match &module.config_schema {
+        None => return Ok(None),
+        Some(SchemaSource::Section(json)) => crate::reference::Digest::of(json).to_string(),
+        Some(SchemaSource::Export(m)) => crate::reference::Digest::of(m).to_string(),
+        Some(SchemaSource::SdkBuild) => format!("{options:?}"),
     };
-    // Keyed by what carries the schema: the shipped bytes are the same for two schemas.
-    let key = match source {
-        wasme_build::SchemaSource::Section(json) => crate::reference::Digest::of(json),
-        wasme_build::SchemaSource::Export(module) => crate::reference::Digest::of(module),
-    }
-    .to_string();
     let memo = MEMO.get_or_init(Default::default);
     if let Some(known) = memo.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-        return known.clone();
+        return Ok(known.clone());
     }
-    let found = config_schema::from_source(source).map(Some);
+    let source = match &module.config_schema {
+        // A second cargo build, whose module has the export (and is never shipped).
+        Some(SchemaSource::SdkBuild) => {
+            crate::shell::status("Building", "the configuration schema (profile wasme-schema)");
+            SchemaSource::Export(wasme_build::schema::schema_module(options)?.into())
+        }
+        other => other.clone().unwrap_or(SchemaSource::SdkBuild),
+    };
+    let found = Some(config_schema::from_source(&source)?);
     memo.lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(key, found.clone());
-    found
+    Ok(found)
 }
 
 fn store(tag: &str, image: &image::BuiltImage) -> Result<StoredImage, BuildImageError> {

@@ -295,6 +295,11 @@ pub fn from_source(source: &SchemaSource) -> Result<ConfigSchema, SchemaError> {
             let text = run_export(module).map_err(SchemaError::Export)?;
             ConfigSchema::from_json_named(&text, &format!("export `{EXPORT}`"))
         }
+        SchemaSource::SdkBuild => Err(SchemaError::Module(
+            "the schema of a crate using `export_config_schema!` is read from its schema build \
+             (`cargo wasme build`), not from a module file"
+                .into(),
+        )),
     }
 }
 
@@ -313,7 +318,11 @@ pub fn of_image(
 /// section or export; `None` when it has neither.
 pub fn of_module(module: &[u8]) -> Result<Option<ConfigSchema>, SchemaError> {
     let (_, source) = wasme_build::schema::take(module.to_vec()).map_err(SchemaError::Module)?;
-    source.as_ref().map(from_source).transpose()
+    match source {
+        // An unstripped cargo output: its schema needs the crate, which a file does not name.
+        None | Some(SchemaSource::SdkBuild) => Ok(None),
+        Some(source) => from_source(&source).map(Some),
+    }
 }
 
 /// The schema of a module named as `run` and `test` name one: a `.wasm` file (the schema it

@@ -1,15 +1,22 @@
 //! Where a module carries its configuration's JSON Schema, and taking it out before the module
 //! ships.
 //!
-//! Two carriers are read:
-//! * the export [`EXPORT`] (`() -> i64`, the schema's address `<< 32 | length`), written by
-//!   `wasme_sdk::export_config_schema!`: the module is kept as it was ([`SchemaSource::Export`],
-//!   for the toolchain to run the export once in a sandbox), and the export is removed from the
-//!   module that goes on to wasm-opt, which then drops the code only the export reached;
+//! Three carriers are read:
+//! * the marker section [`MARKER`] that `wasme_sdk::export_config_schema!` writes in an
+//!   ordinary build ([`SchemaSource::SdkBuild`]): the crate is built a second time by
+//!   [`schema_module`] with the SDK's `schema-export` feature, in the `wasme-schema` profile (a
+//!   `dev` profile in its own directory), and that module's export is run; the shipped module
+//!   never contains the schema code (removing an export after linking leaves the code's data
+//!   and function-table entries behind: 20 KB in add-header);
+//! * the export [`EXPORT`] (`() -> i64`, the schema's address `<< 32 | length`) in the module
+//!   itself (a module that exports it by hand): the module is kept as it was
+//!   ([`SchemaSource::Export`]) and the export is removed from the module that goes on to
+//!   wasm-opt;
 //! * a custom section [`SECTION`] holding the raw JSON text, for modules from other languages
-//!   (no code in the module; the stripping stage drops the section like any other).
+//!   (no code in the module).
 //!
-//! This crate does not run Wasm (the harness depends on it); the toolchain runs the export.
+//! The stripping stage drops both custom sections. This crate does not run Wasm (the harness
+//! depends on it); the toolchain runs the export.
 
 use std::sync::Arc;
 
@@ -19,6 +26,12 @@ pub const EXPORT: &str = "wasme_config_schema";
 /// The custom section a module from another language may carry its schema in (raw JSON).
 pub const SECTION: &str = "wasme.config_schema";
 
+/// The one-byte custom section an ordinary build of `wasme_sdk::export_config_schema!` writes.
+pub const MARKER: &str = "wasme.config_schema.export";
+
+/// The cargo profile of the schema build ([`schema_module`]).
+pub const PROFILE: &str = "wasme-schema";
+
 /// Where the schema of a built module is to be read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SchemaSource {
@@ -27,6 +40,9 @@ pub enum SchemaSource {
     /// The module as the compiler wrote it, still exporting [`EXPORT`]: run the export to get
     /// the schema. The module that ships has the export removed.
     Export(Arc<[u8]>),
+    /// The crate uses `wasme_sdk::export_config_schema!`: [`schema_module`] builds the module
+    /// whose export gives the schema.
+    SdkBuild,
 }
 
 /// Finds the module's schema and returns the module to continue the build with: without the
@@ -34,6 +50,7 @@ pub enum SchemaSource {
 pub fn take(module: Vec<u8>) -> Result<(Vec<u8>, Option<SchemaSource>), String> {
     let mut section = None;
     let mut exported = false;
+    let mut marker = false;
     for payload in wasmparser::Parser::new(0).parse_all(&module) {
         match payload.map_err(|e| e.to_string())? {
             wasmparser::Payload::CustomSection(c) if c.name() == SECTION => {
@@ -42,6 +59,7 @@ pub fn take(module: Vec<u8>) -> Result<(Vec<u8>, Option<SchemaSource>), String> 
                 }
                 section = Some(c.data().to_vec());
             }
+            wasmparser::Payload::CustomSection(c) if c.name() == MARKER => marker = true,
             wasmparser::Payload::ExportSection(reader) => {
                 for export in reader {
                     exported |= export.map_err(|e| e.to_string())?.name == EXPORT;
@@ -55,6 +73,11 @@ pub fn take(module: Vec<u8>) -> Result<(Vec<u8>, Option<SchemaSource>), String> 
             "the module carries its configuration schema twice (the `{EXPORT}` export and the \
              `{SECTION}` custom section): keep one"
         )),
+        (Some(_), false) | (None, true) if marker => Err(format!(
+            "the module carries its configuration schema twice (`export_config_schema!` and a \
+             `{SECTION}` section or `{EXPORT}` export of its own): keep one"
+        )),
+        (None, false) if marker => Ok((module, Some(SchemaSource::SdkBuild))),
         (Some(json), false) => Ok((module, Some(SchemaSource::Section(json)))),
         (None, true) => {
             let shipped = remove_export(&module, EXPORT)?;
@@ -62,6 +85,29 @@ pub fn take(module: Vec<u8>) -> Result<(Vec<u8>, Option<SchemaSource>), String> 
         }
         (None, false) => Ok((module, None)),
     }
+}
+
+/// Builds the module [`SchemaSource::SdkBuild`] asks for: the crate `options` names, in the
+/// [`PROFILE`] profile (a `dev` profile: quick to build, run once) with the SDK's
+/// `schema-export` feature, under the same target directory. Returns its bytes (not optimised,
+/// never shipped).
+pub fn schema_module(options: &crate::BuildOptions) -> Result<Vec<u8>, crate::BuildError> {
+    let filter = crate::cargo::locate(options)?;
+    let sdk = crate::cargo::sdk_dependency(&filter)?;
+    let mut schema = options.clone();
+    schema.profile = Some(PROFILE.to_owned());
+    schema.features.push(format!("{sdk}/schema-export"));
+    schema.cargo_args.extend([
+        "--config".to_owned(),
+        format!("profile.{PROFILE}.inherits=\"dev\""),
+        "--config".to_owned(),
+        format!("profile.{PROFILE}.debug=false"),
+    ]);
+    let path = crate::cargo::build(&filter, &schema)?;
+    std::fs::read(&path).map_err(|e| crate::BuildError::Io {
+        path,
+        message: e.to_string(),
+    })
 }
 
 /// `module` without the export named `name` (every other byte kept). The export section is
@@ -203,5 +249,13 @@ mod tests {
         assert!(take(both).unwrap_err().contains("twice"));
         let none = wat::parse_str(r#"(module (func (export "f")))"#).unwrap();
         assert_eq!(take(none.clone()).unwrap(), (none, None));
+        let marked = wat::parse_str(
+            r#"(module (@custom "wasme.config_schema.export" "\01") (func (export "f")))"#,
+        )
+        .unwrap();
+        assert_eq!(
+            take(marked.clone()).unwrap(),
+            (marked, Some(SchemaSource::SdkBuild))
+        );
     }
 }
