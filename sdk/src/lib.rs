@@ -78,10 +78,10 @@ pub use net::{NetCx, NetworkFilter, NetworkFilterContext};
 pub use root::FilterRootContext;
 
 pub use log;
-#[cfg(feature = "schema")]
-pub use schemars;
 pub use proxy_wasm;
 pub use proxy_wasm::types::{Action, LogLevel, PeerType};
+#[cfg(feature = "schema")]
+pub use schemars;
 
 use std::rc::Rc;
 use std::time::Duration;

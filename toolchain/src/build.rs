@@ -174,7 +174,10 @@ fn schema_of(
     let source = match &module.config_schema {
         // A second cargo build, whose module has the export (and is never shipped).
         Some(SchemaSource::SdkBuild) => {
-            crate::shell::status("Building", "the configuration schema (profile wasme-schema)");
+            crate::shell::status(
+                "Building",
+                "the configuration schema (profile wasme-schema)",
+            );
             SchemaSource::Export(wasme_build::schema::schema_module(options)?.into())
         }
         other => other.clone().unwrap_or(SchemaSource::SdkBuild),

@@ -407,9 +407,19 @@ mod tests {
         assert_eq!(v.len(), 1, "{v:?}");
         assert_eq!(v[0].to_string(), r#"/name: 5 is not of type "string""#);
         let v = s.check(br#"{"name": "a"}"#).unwrap_err();
-        assert!(v[0].to_string().contains("\"value\" is a required property"), "{v:?}");
+        assert!(
+            v[0].to_string()
+                .contains("\"value\" is a required property"),
+            "{v:?}"
+        );
         // Plain strings, numbers read as text, empty text and broken JSON pass to the filter.
-        for ok in [&b"hello"[..], b"5", b"  ", b"{broken", br#"{"name":"a","value":"b"}"#] {
+        for ok in [
+            &b"hello"[..],
+            b"5",
+            b"  ",
+            b"{broken",
+            br#"{"name":"a","value":"b"}"#,
+        ] {
             assert!(s.check(ok).is_ok(), "{}", String::from_utf8_lossy(ok));
         }
         // No alternative matches an array: the anyOf error itself.
@@ -426,7 +436,10 @@ mod tests {
         let s = ConfigSchema::new(json!({"type": "integer"})).unwrap();
         assert!(s.check(b"5").is_ok());
         let v = s.check(b"five").unwrap_err();
-        assert_eq!(v[0].to_string(), r#"(the configuration): "five" is not of type "integer""#);
+        assert_eq!(
+            v[0].to_string(),
+            r#"(the configuration): "five" is not of type "integer""#
+        );
     }
 
     #[test]

@@ -117,8 +117,7 @@ pub fn remove_export(module: &[u8], name: &str) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(module.len());
     let mut copied = 0;
     for payload in wasmparser::Parser::new(0).parse_all(module) {
-        let wasmparser::Payload::ExportSection(reader) = payload.map_err(|e| e.to_string())?
-        else {
+        let wasmparser::Payload::ExportSection(reader) = payload.map_err(|e| e.to_string())? else {
             continue;
         };
         let range = reader.range();

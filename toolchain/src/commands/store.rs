@@ -264,7 +264,10 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     println!("Root ids:     {}", image.root_ids.join(", "));
     println!("Features:     {}", info.features.join(", "));
     let summary = schema.as_ref().map(|s| s.summary());
-    println!("Config schema: {}", summary.as_deref().unwrap_or("none recorded"));
+    println!(
+        "Config schema: {}",
+        summary.as_deref().unwrap_or("none recorded")
+    );
     println!("Imports ({}):", info.imports.len());
     for i in &info.imports {
         println!("  {} {}.{}", i.kind, i.module, i.name);

@@ -286,9 +286,7 @@ impl StoreResolver {
                 ))),
             },
             None => match registry::block_on(registry.inspect(&whole)) {
-                Ok((digest, image)) => {
-                    resolved_from_registry(reference.clone(), digest, &image)
-                }
+                Ok((digest, image)) => resolved_from_registry(reference.clone(), digest, &image),
                 Err(RegistryError::NotFound { .. }) => Err(ResolveError::NotFound(format!(
                     "neither the local store nor {} has it: build it and {push_hint}, \
                      or check the name",

@@ -263,7 +263,11 @@ fn with_field(json: &[u8], key: &str, value: &serde_json::Value) -> Vec<u8> {
     if out.len() > 1 {
         out.push(b',');
     }
-    out.extend_from_slice(serde_json::Value::String(key.to_owned()).to_string().as_bytes());
+    out.extend_from_slice(
+        serde_json::Value::String(key.to_owned())
+            .to_string()
+            .as_bytes(),
+    );
     out.push(b':');
     out.extend_from_slice(value.to_string().as_bytes());
     out.push(b'}');
@@ -540,13 +544,17 @@ mod tests {
 
     #[test]
     fn every_format_but_legacy_records_the_config_schema_in_its_config_blob() {
-        let schema = serde_json::json!({"type": "object", "properties": {"n": {"type": "integer"}}});
+        let schema =
+            serde_json::json!({"type": "object", "properties": {"n": {"type": "integer"}}});
         for format in [Format::Compat, Format::Docker, Format::Solo, Format::Cncf] {
             let mut spec = ImageSpec::new(format, vec!["v0.2.1".into()], vec!["a".into()]);
             let without = build(&module(), &spec).unwrap();
             spec.config_schema = Some(schema.clone());
             let built = build(&module(), &spec).unwrap();
-            assert_ne!(built.digest, without.digest, "{format}: the digest covers the schema");
+            assert_ne!(
+                built.digest, without.digest,
+                "{format}: the digest covers the schema"
+            );
             let decoded = decode(&built.manifest, |d| built.blob(d).map(<[u8]>::to_vec)).unwrap();
             assert_eq!(decoded.config_schema.as_ref(), Some(&schema), "{format}");
             let manifest = Manifest::parse(&built.manifest).unwrap();
@@ -560,7 +568,11 @@ mod tests {
             let old = Manifest::parse(&without.manifest).unwrap();
             let module_layer = |m: &Manifest| m.layers.last().map(|l| l.digest.clone());
             assert_eq!(module_layer(&manifest), module_layer(&old), "{format}");
-            assert_eq!(build(&module(), &spec).unwrap(), built, "{format}: reproducible");
+            assert_eq!(
+                build(&module(), &spec).unwrap(),
+                built,
+                "{format}: reproducible"
+            );
             let plain = decode(&without.manifest, |d| without.blob(d).map(<[u8]>::to_vec)).unwrap();
             assert_eq!(plain.config_schema, None);
         }

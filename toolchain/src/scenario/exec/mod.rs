@@ -145,7 +145,11 @@ fn run_into(loaded: &LoadedScenario, opts: &Options, report: &mut ScenarioReport
     let mut settings = setup::plugin_setup(s);
     if let Some(error) = schema_rejects(loaded, opts, &settings) {
         report.setup_error = Some(error);
-        not_run_all(s, report, "the configuration schema rejects the configuration");
+        not_run_all(
+            s,
+            report,
+            "the configuration schema rejects the configuration",
+        );
         return;
     }
     settings.root_id = root_id.root_id.clone();
@@ -401,7 +405,11 @@ fn instructions(
 /// `worker_config`), checked before the plugin starts as `deploy` checks them: `Some(error)`
 /// naming the scenario line and the JSON pointers when it rejects one. A scenario that expects
 /// start-up to fail tests the filter's own refusal, so the filter still runs.
-fn schema_rejects(loaded: &LoadedScenario, opts: &Options, setup: &host::PluginSetup) -> Option<String> {
+fn schema_rejects(
+    loaded: &LoadedScenario,
+    opts: &Options,
+    setup: &host::PluginSetup,
+) -> Option<String> {
     let s = &loaded.scenario;
     if s.startup.as_ref().is_some_and(|st| st.fails) {
         return None;
@@ -420,7 +428,10 @@ fn schema_rejects(loaded: &LoadedScenario, opts: &Options, setup: &host::PluginS
         Ok(None) => return None,
         Err(e) => return Some(format!("{}: module: {e}", loaded.locate_key("module"))),
     };
-    for (key, config) in [("config", &setup.config), ("worker_config", &setup.worker_config)] {
+    for (key, config) in [
+        ("config", &setup.config),
+        ("worker_config", &setup.worker_config),
+    ] {
         if let Some(Err(v)) = config.as_deref().map(|c| schema.check(c)) {
             return Some(format!(
                 "{}: {key}: the configuration schema recorded in the image rejects it (`deploy` \
