@@ -9,7 +9,7 @@
 //!
 //! | manifest | what the filter receives |
 //! |---|---|
-//! | Istio `WasmPlugin` / `TrafficExtension` | `pluginConfig` through `protomarshal.ToJSON` ([`go_json`](super::go_json), numbers as `float64`); nothing when it is absent or `{}` |
+//! | Istio `WasmPlugin` / `TrafficExtension` | `pluginConfig` through `protomarshal.ToJSON` ([`go_json`], numbers as `float64`); nothing when it is absent or `{}` |
 //! | Istio `EnvoyFilter` | the `StringValue` `configuration.value` (or the legacy `configuration` string), verbatim |
 //! | Envoy Gateway `EnvoyExtensionPolicy` | each `spec.wasm[].config` as the API server's JSON (integers exact) |
 //! | Higress `WasmPlugin` | `defaultConfig` plus `_rules_` merged as Higress's `convertIstioWasmPlugin` does, then Istio's encoding |
