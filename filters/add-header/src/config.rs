@@ -6,9 +6,8 @@ use wasme_sdk::schemars::JsonSchema;
 use wasme_sdk::{ConfigError, JsonConfig, PluginConfig};
 
 /// The header the filter adds to every response.
-///
-/// Its JSON Schema (the object, or a plain string: the value of `hello`) is exported with
-/// `wasme_sdk::export_config_schema!` and recorded in the image by `cargo wasme build`.
+// Its JSON Schema (this object, or a plain string: the value of `hello`) is exported with
+// `wasme_sdk::export_config_schema!` (lib.rs) and recorded in the image by `cargo wasme build`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[schemars(crate = "wasme_sdk::schemars")]
 #[serde(deny_unknown_fields)]

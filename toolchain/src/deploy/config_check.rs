@@ -266,11 +266,7 @@ pub fn check_schema(schema: &ConfigSchema, configs: &[TargetConfig]) -> Result<(
     for config in configs {
         let Some(bytes) = &config.bytes else { continue };
         if let Err(violations) = schema.check(bytes) {
-            let mut reason = format!(
-                "the configuration schema recorded in the image rejects it (the filter was not \
-                 started): {}",
-                config_schema::describe(&violations)
-            );
+            let mut reason = config_schema::describe(&violations);
             let culprits: Vec<&str> = config
                 .parts
                 .iter()
@@ -280,10 +276,9 @@ pub fn check_schema(schema: &ConfigSchema, configs: &[TargetConfig]) -> Result<(
             if !culprits.is_empty() {
                 reason.push_str(&format!(" (rejected on its own: {})", culprits.join(", ")));
             }
-            return Err(DeployError::ConfigRefused {
+            return Err(DeployError::SchemaRejected {
                 what: config.what.clone(),
-                reason,
-                logs: Vec::new(),
+                violations: reason,
             });
         }
     }

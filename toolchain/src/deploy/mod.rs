@@ -145,6 +145,18 @@ pub enum DeployError {
         /// Every line the filter logged, `[level] message`.
         logs: Vec<String>,
     },
+    /// The configuration schema the image records rejects the configuration a target would
+    /// hand the filter ([`config_check::check_schema`]); the filter was not started.
+    #[error(
+        "{what}: the configuration schema recorded in the image rejects this configuration \
+         (the filter was not started): {violations}"
+    )]
+    SchemaRejected {
+        /// The manifest (or target) that would hand the configuration over.
+        what: String,
+        /// Every violation, `pointer: message`, and for Higress the rules at fault.
+        violations: String,
+    },
     /// The configuration check cannot run: the module is not known (an `--offline` digest,
     /// a resolver that reads no module).
     #[error(

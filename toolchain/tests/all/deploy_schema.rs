@@ -91,7 +91,7 @@ fn schema_refused(out: &Output, pointer_message: &str) -> String {
     assert!(!out.status.success(), "expected a refusal:\n{err}");
     assert!(out.stdout.is_empty(), "nothing printed on a refusal");
     assert!(
-        err.contains("configuration schema recorded in the image rejects it"),
+        err.contains("configuration schema recorded in the image rejects this configuration"),
         "{err}"
     );
     assert!(err.contains(pointer_message), "{err}");
@@ -417,7 +417,7 @@ fn add_header_builds_its_schema_into_the_image_and_deploy_checks_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && out.stdout.is_empty(), "{err}");
     assert!(
-        err.contains("configuration schema recorded in the image rejects it")
+        err.contains("configuration schema recorded in the image rejects this configuration")
             && err.contains(r#"/name: 5 is not of type "string""#),
         "{err}"
     );
