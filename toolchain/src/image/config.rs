@@ -15,6 +15,25 @@ pub const CONFIG_SCHEMA_LABEL: &str = "io.wasme.config-schema";
 /// configuration schema as a JSON object.
 pub const CONFIG_SCHEMA_FIELD: &str = "configSchema";
 
+/// `value` with every object's keys in sorted order, whatever order the JSON map keeps (with
+/// serde_json's `preserve_order`, insertion order): the schema's bytes in the image depend on
+/// the schema only.
+pub(super) fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&map[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
 /// The configuration schema an image's config blob records, if any: the compat and Docker
 /// formats' image-config label [`CONFIG_SCHEMA_LABEL`], the solo and CNCF configs' field
 /// [`CONFIG_SCHEMA_FIELD`]. Only the JSON is read here; whether it is a valid schema is

@@ -118,7 +118,8 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
     let runtime = RuntimeConfig::new(spec.abi_versions.clone(), spec.root_ids.clone())
         .with_build(spec.build.clone())
         .to_json();
-    let schema_text = spec.config_schema.as_ref().map(|s| s.to_string());
+    let schema = spec.config_schema.as_ref().map(super::config::sorted);
+    let schema_text = schema.as_ref().map(|s| s.to_string());
     let created = spec.created.map(rfc3339);
     let mut blobs = BTreeMap::new();
     let mut annotations = BTreeMap::new();
@@ -182,7 +183,7 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
             }
         }
         Format::Solo => {
-            let runtime = match &spec.config_schema {
+            let runtime = match &schema {
                 Some(schema) => with_field(&runtime, super::config::CONFIG_SCHEMA_FIELD, schema),
                 None => runtime,
             };
@@ -219,7 +220,7 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
                 architecture: "wasm",
                 os: "wasip1",
                 layer_digests: vec![module_d.digest.to_string()],
-                config_schema: spec.config_schema.clone(),
+                config_schema: schema.clone(),
             });
             let config_d = Descriptor::of(CNCF_CONFIG, &config);
             blobs.insert(config_d.digest.clone(), config);
