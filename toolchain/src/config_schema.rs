@@ -107,6 +107,123 @@ impl std::fmt::Display for Violation {
     }
 }
 
+impl Violation {
+    /// The pointer's reference tokens (`/a~1b/0` → `["a/b", "0"]`).
+    pub fn path(&self) -> Vec<String> {
+        if self.pointer.is_empty() {
+            return Vec::new();
+        }
+        self.pointer
+            .split('/')
+            .skip(1)
+            .map(|t| t.replace("~1", "/").replace("~0", "~"))
+            .collect()
+    }
+}
+
+/// Where the value at `path` (mapping keys and sequence indexes) starts in a YAML document
+/// `text`: 1-based (line, column). `None` when the path is not in the text (a configuration
+/// written as a JSON string, or built from several places).
+///
+/// serde reports no positions of values it has read, so the document is read once more with a
+/// visitor that follows `path` and fails on purpose at its end: the parser's error carries the
+/// position.
+///
+/// ```
+/// let yaml = "name: x\nconfig:\n  headers:\n    - {name: 5}\n";
+/// let at = cargo_wasme::config_schema::locate_yaml(yaml, &["config", "headers", "0", "name"]);
+/// assert_eq!(at, Some((4, 14))); // the `5`
+/// ```
+pub fn locate_yaml(text: &str, path: &[&str]) -> Option<(usize, usize)> {
+    let error = match serde::de::DeserializeSeed::deserialize(
+        Seek { path },
+        serde_norway::Deserializer::from_str(text),
+    ) {
+        Ok(()) => return None,
+        Err(e) => e,
+    };
+    if !error.to_string().contains(HERE) {
+        return None;
+    }
+    error.location().map(|l| (l.line(), l.column()))
+}
+
+const HERE: &str = "wasme: the value sought";
+
+/// Follows a path of keys and indexes through any document; fails with [`HERE`] at its end.
+struct Seek<'p> {
+    path: &'p [&'p str],
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Seek<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Seek<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a document holding the path")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        use serde::de::Error as _;
+        let Some((first, rest)) = self.path.split_first() else {
+            return Err(A::Error::custom(HERE));
+        };
+        while let Some(key) = map.next_key::<String>()? {
+            if key == *first {
+                return map.next_value_seed(Seek { path: rest });
+            }
+            map.next_value::<serde::de::IgnoredAny>()?;
+        }
+        Err(A::Error::custom("not found"))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        use serde::de::Error as _;
+        let Some((first, rest)) = self.path.split_first() else {
+            return Err(A::Error::custom(HERE));
+        };
+        let index: usize = first.parse().map_err(|_| A::Error::custom("not found"))?;
+        for _ in 0..index {
+            if seq.next_element::<serde::de::IgnoredAny>()?.is_none() {
+                return Err(A::Error::custom("not found"));
+            }
+        }
+        seq.next_element_seed(Seek { path: rest })?
+            .ok_or_else(|| A::Error::custom("not found"))
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.scalar()
+    }
+}
+
+impl Seek<'_> {
+    fn scalar<E: serde::de::Error>(self) -> Result<(), E> {
+        Err(E::custom(if self.path.is_empty() {
+            HERE
+        } else {
+            "not found"
+        }))
+    }
+}
+
 /// The violations on one line, `; `-separated, for error messages.
 pub fn describe(violations: &[Violation]) -> String {
     violations

@@ -266,23 +266,51 @@ pub fn check_schema(schema: &ConfigSchema, configs: &[TargetConfig]) -> Result<(
     for config in configs {
         let Some(bytes) = &config.bytes else { continue };
         if let Err(violations) = schema.check(bytes) {
-            let mut reason = config_schema::describe(&violations);
-            let culprits: Vec<&str> = config
+            let rules = config
                 .parts
                 .iter()
                 .filter(|(_, bytes)| schema.check(bytes).is_err())
-                .map(|(label, _)| label.as_str())
+                .map(|(label, _)| label.clone())
                 .collect();
-            if !culprits.is_empty() {
-                reason.push_str(&format!(" (rejected on its own: {})", culprits.join(", ")));
-            }
             return Err(DeployError::SchemaRejected {
                 what: config.what.clone(),
-                violations: reason,
+                violations,
+                rules,
             });
         }
     }
     Ok(())
+}
+
+/// A schema rejection of a FilterDeployment's configuration as a [`DeployError::Located`]
+/// error at the value in its file (`spec.filter.config` plus the violation's pointer, as the
+/// Istio and Envoy Gateway targets hand it over); `None` for any other error, a document with
+/// no text of its own, or a value not found there (a configuration written as a string).
+pub fn locate_rejection(
+    error: &DeployError,
+    doc: &super::yaml::Document,
+    name: &str,
+) -> Option<DeployError> {
+    let DeployError::SchemaRejected { violations, .. } = error else {
+        return None;
+    };
+    let first = violations.first()?;
+    if doc.line == 0 {
+        return None;
+    }
+    let tokens = first.path();
+    let mut path = vec!["spec", "filter", "config"];
+    path.extend(tokens.iter().map(String::as_str));
+    let (line, column) = config_schema::locate_yaml(&doc.text, &path)?;
+    Some(DeployError::Located {
+        file: doc.source.clone(),
+        line: doc.line + line - 1,
+        column,
+        message: format!(
+            "FilterDeployment {name}: spec.filter.config{}: {error}",
+            first.pointer
+        ),
+    })
 }
 
 /// One start-up; on failure, why and every line the filter logged.

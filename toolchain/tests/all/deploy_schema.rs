@@ -290,7 +290,14 @@ fn render_run_and_test_check_the_schema_first() {
     );
     let out = env.run_with_stdin(&["render", "--offline", "-f", "-"], &fd);
     let err = schema_refused(&out, r#"/v: 5 is not of type "string""#);
-    assert!(err.contains("FilterDeployment one"), "{err}");
+    // At the value in the input: line 5, the `5` of `config: {v: 5}`.
+    let column = fd.lines().nth(4).unwrap().find("5}").unwrap() + 1;
+    assert!(
+        err.contains(&format!(
+            "-:5:{column}: FilterDeployment one: spec.filter.config/v:"
+        )),
+        "{err}"
+    );
 
     let out = env.run_with(&["run", REF, "--config", r#"{"v": 5}"#], &[]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -326,7 +333,7 @@ fn render_run_and_test_check_the_schema_first() {
     );
     assert!(!out.status.success(), "{text}");
     assert!(
-        text.contains(&format!("{}:3: config:", bad.display()))
+        text.contains(&format!("{}:3:13: config:", bad.display()))
             && text.contains(r#"/v: 5 is not of type "string""#),
         "{text}"
     );

@@ -433,10 +433,18 @@ fn schema_rejects(
         ("worker_config", &setup.worker_config),
     ] {
         if let Some(Err(v)) = config.as_deref().map(|c| schema.check(c)) {
+            // At the value in the scenario file when it is there, else at the key's line.
+            let tokens = v.first().map(|first| first.path()).unwrap_or_default();
+            let path: Vec<&str> = std::iter::once(key)
+                .chain(tokens.iter().map(String::as_str))
+                .collect();
+            let at = match crate::config_schema::locate_yaml(&loaded.text, &path) {
+                Some((line, column)) => format!("{}:{line}:{column}", loaded.file.display()),
+                None => loaded.locate_key(key),
+            };
             return Some(format!(
-                "{}: {key}: the configuration schema recorded in the image rejects it (`deploy` \
+                "{at}: {key}: the configuration schema recorded in the image rejects it (`deploy` \
                  refuses it too; the filter was not started): {}",
-                loaded.locate_key(key),
                 crate::config_schema::describe(&v)
             ));
         }
