@@ -63,6 +63,8 @@ pub mod json;
 pub mod metrics;
 mod net;
 mod root;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod shared_data;
 
 pub use callout::{
@@ -78,6 +80,8 @@ pub use root::FilterRootContext;
 pub use log;
 pub use proxy_wasm;
 pub use proxy_wasm::types::{Action, LogLevel, PeerType};
+#[cfg(feature = "schema")]
+pub use schemars;
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -192,6 +196,65 @@ macro_rules! export_network_filter {
         $crate::proxy_wasm::main! {{
             $crate::__private::register_network::<$filter>();
         }}
+    };
+}
+
+/// Exports the JSON Schema of a configuration type (feature `schema`) for `cargo wasme build`
+/// to record in the image; see [`schema`](crate::schema) for how and the ABI.
+///
+/// The type implements [`JsonConfig`] and derives `JsonSchema` (through the re-exported
+/// `wasme_sdk::schemars`, with `#[schemars(crate = "wasme_sdk::schemars")]`). In an ordinary
+/// build this writes only a one-byte custom section saying the schema exists (the pipeline
+/// strips it); `cargo wasme build` then builds the crate once more with the SDK's
+/// `schema-export` feature, where it writes the export, runs that module and discards it.
+#[cfg(feature = "schema")]
+#[macro_export]
+macro_rules! export_config_schema {
+    ($config:ty) => {
+        // Type-checks `$config` in every build (a function pointer nothing calls: no code).
+        const _: fn() -> u64 = $crate::schema::__export::<$config>;
+        $crate::__config_schema_export!($config);
+    };
+}
+
+/// The export itself (feature `schema-export`); not a public API.
+#[cfg(feature = "schema-export")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __config_schema_export {
+    ($config:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn wasme_config_schema() -> u64 {
+            $crate::schema::__export::<$config>()
+        }
+    };
+}
+
+/// The marker of an ordinary build (no `schema-export`); not a public API.
+#[cfg(all(feature = "schema", not(feature = "schema-export")))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __config_schema_export {
+    ($config:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            #[used]
+            #[unsafe(link_section = "wasme.config_schema.export")]
+            static WASME_CONFIG_SCHEMA_MARKER: [u8; 1] = [1];
+        };
+    };
+}
+
+/// Exports the JSON Schema of a configuration type: needs the SDK's `schema` feature.
+#[cfg(not(feature = "schema"))]
+#[macro_export]
+macro_rules! export_config_schema {
+    ($config:ty) => {
+        compile_error!(
+            "export_config_schema! needs wasme-sdk's `schema` feature: \
+             wasme-sdk = { version = \"…\", features = [\"schema\"] }"
+        );
     };
 }
 

@@ -14,6 +14,7 @@
 //! # Ok::<(), cargo_wasme::build::BuildImageError>(())
 //! ```
 
+use crate::config_schema::{self, ConfigSchema, SchemaError};
 use crate::image::{self, Format, ImageError, ImageSpec, runtime_config::BuildInfo};
 use crate::module_info::ModuleInfo;
 use crate::reference::ReferenceError;
@@ -33,6 +34,9 @@ pub enum BuildImageError {
     /// The module is not a proxy-wasm filter.
     #[error("the module cannot be used as a proxy-wasm filter: {0}")]
     Check(#[from] crate::module_info::ModuleError),
+    /// The module carries a configuration schema that cannot be read or is not a JSON Schema.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
     /// The tag is not a valid image reference.
     #[error(transparent)]
     Reference(#[from] ReferenceError),
@@ -87,6 +91,8 @@ pub struct BuiltImage {
     pub root_ids: Vec<String>,
     /// The image.
     pub image: image::BuiltImage,
+    /// The configuration schema the module carried, recorded in the image.
+    pub config_schema: Option<ConfigSchema>,
     /// The stored image, when [`ImageRequest::store`] was set.
     pub stored: Option<StoredImage>,
     /// Time spent packaging and storing.
@@ -121,6 +127,8 @@ pub fn build_image(
     )
     .with_source_date_epoch();
     spec.build = Some(BuildInfo::from(&module.record));
+    let config_schema = schema_of(&module, options)?;
+    spec.config_schema = config_schema.as_ref().map(|s| s.value().clone());
     let packaging = packaging(&tag, module.bytes.len());
     let image = image::build(&module.bytes, &spec)?;
     let stored = if request.store {
@@ -134,9 +142,51 @@ pub fn build_image(
         tag,
         root_ids,
         image,
+        config_schema,
         stored,
         image_time: started.elapsed(),
     })
+}
+
+/// The schema a built module carries, read once per schema carrier and process (running the
+/// export compiles a module: `test` and `run` use one crate more than once in one process).
+fn schema_of(
+    module: &wasme_build::BuiltModule,
+    options: &BuildOptions,
+) -> Result<Option<ConfigSchema>, BuildImageError> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    use wasme_build::SchemaSource;
+    type Memo = Mutex<HashMap<String, Option<ConfigSchema>>>;
+    static MEMO: OnceLock<Memo> = OnceLock::new();
+    // Keyed by what carries the schema (the shipped bytes are the same for two schemas); the
+    // SDK's schema build by the build options (the module stage is memoised by them too).
+    let key = match &module.config_schema {
+        None => return Ok(None),
+        Some(SchemaSource::Section(json)) => crate::reference::Digest::of(json).to_string(),
+        Some(SchemaSource::Export(m)) => crate::reference::Digest::of(m).to_string(),
+        Some(SchemaSource::SdkBuild) => format!("{options:?}"),
+    };
+    let memo = MEMO.get_or_init(Default::default);
+    if let Some(known) = memo.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Ok(known.clone());
+    }
+    let source = match &module.config_schema {
+        // A second cargo build, whose module has the export (and is never shipped).
+        Some(SchemaSource::SdkBuild) => {
+            crate::shell::status(
+                "Building",
+                "the configuration schema (profile wasme-schema)",
+            );
+            SchemaSource::Export(wasme_build::schema::schema_module(options)?.into())
+        }
+        other => other.clone().unwrap_or(SchemaSource::SdkBuild),
+    };
+    let found = Some(config_schema::from_source(&source)?);
+    memo.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, found.clone());
+    Ok(found)
 }
 
 fn store(tag: &str, image: &image::BuiltImage) -> Result<StoredImage, BuildImageError> {
@@ -149,7 +199,8 @@ fn store(tag: &str, image: &image::BuiltImage) -> Result<StoredImage, BuildImage
 }
 
 /// Packages a module built by any toolchain (checked, not optimised: its bytes are kept as
-/// given) and adds it to the local store under `tag`.
+/// given) and adds it to the local store under `tag`. A configuration schema the module carries
+/// (custom section `wasme.config_schema`, or the export) is recorded in the image.
 pub fn package_module(
     module: &[u8],
     format: Format,
@@ -159,7 +210,8 @@ pub fn package_module(
     let info = ModuleInfo::parse(module)?;
     info.check_filter()?;
     crate::reference::parse(tag)?;
-    let spec = ImageSpec::new(format, info.abi_versions, root_ids).with_source_date_epoch();
+    let mut spec = ImageSpec::new(format, info.abi_versions, root_ids).with_source_date_epoch();
+    spec.config_schema = config_schema::of_module(module)?.map(|s| s.value().clone());
     let _packaging = packaging(tag, module.len());
     let image = image::build(module, &spec)?;
     store(tag, &image)
@@ -210,6 +262,12 @@ pub fn report_module(built: &BuiltImage) {
         OptOutcome::Disabled => shell::status("Skipped", "wasm-opt (--no-opt)"),
     }
     report_checked(&m.path, m.bytes.len() as u64, &m.info);
+    if let Some(schema) = &built.config_schema {
+        shell::status(
+            "Schema",
+            format_args!("configuration {} (recorded in the image)", schema.summary()),
+        );
+    }
     shell::status(
         "Finished",
         format_args!(

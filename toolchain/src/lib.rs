@@ -48,6 +48,7 @@
 pub mod bench;
 pub mod build;
 pub mod cache_daemon;
+pub mod config_schema;
 pub mod deploy;
 pub mod fuzz;
 pub mod image;

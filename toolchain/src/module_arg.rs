@@ -54,6 +54,9 @@ pub enum ModuleArgError {
     /// A verification key is configured and the image's signature did not verify (`sign`).
     #[error("{0}; nothing was run")]
     Unverified(#[from] crate::sign::SignError),
+    /// The configuration schema the image or module carries cannot be read.
+    #[error(transparent)]
+    Schema(#[from] crate::config_schema::SchemaError),
 }
 
 /// What a command line names: `[IMAGE|PATH]`, `-p PKG`, and a scenario whose `module:` is
@@ -83,6 +86,9 @@ pub struct Resolved {
     /// For a crate: the tag it was built as and its root ids, as `cargo wasme build` would
     /// store it (the root id `deploy` would give it).
     pub built_image: Option<(String, Vec<String>)>,
+    /// The configuration schema: the one the image records (built or stored), or the one a
+    /// module file carries itself.
+    pub config_schema: Option<crate::config_schema::ConfigSchema>,
 }
 
 impl Resolved {
@@ -115,6 +121,7 @@ pub fn resolve(arg: &ModuleArg<'_>, build: &BuildOptions) -> Result<Resolved, Mo
             source: ModuleSource::Path(built.module.path.clone()),
             root_ids: built.root_ids.clone(),
             built_image: Some((built.tag.clone(), built.root_ids.clone())),
+            config_schema: built.config_schema,
             wasm: built.module.bytes,
         })
     };
@@ -180,6 +187,7 @@ pub fn named(arg: &str) -> Result<Resolved, ModuleArgError> {
         source: ModuleSource::Image(image.reference.clone()),
         root_ids: image.root_ids.clone(),
         built_image: None,
+        config_schema: crate::config_schema::of_image(image.format, &image.config_bytes)?,
     })
 }
 
@@ -207,6 +215,7 @@ fn file(path: &Path, say: bool) -> Result<Resolved, ModuleArgError> {
         );
     }
     Ok(Resolved {
+        config_schema: crate::config_schema::of_module(&wasm)?,
         wasm,
         source: ModuleSource::Path(path.canonicalize().unwrap_or_else(|_| path.to_path_buf())),
         root_ids: Vec::new(),

@@ -26,6 +26,17 @@ pub enum RunError {
         "--cluster {0:?}: expected NAME, NAME=STATUS, NAME=STATUS:BODY, NAME=fail or NAME=reset"
     )]
     ClusterFlag(String),
+    /// The configuration schema the image records rejects the configuration.
+    #[error(
+        "the configuration schema recorded in the image rejects {what} (the filter was not \
+         started; `deploy` refuses it too): {violations}"
+    )]
+    ConfigSchema {
+        /// Which configuration.
+        what: &'static str,
+        /// Every violation, `pointer: message`.
+        violations: String,
+    },
 }
 
 /// Options of a TCP run (the request body is what the client sends; the response body what
@@ -70,6 +81,9 @@ pub struct RunOptions {
     pub tcp: Option<TcpOptions>,
     /// Record the hostcall trace.
     pub trace: bool,
+    /// The configuration schema the configurations are checked against first
+    /// ([`crate::module_arg::Resolved::config_schema`]).
+    pub config_schema: Option<crate::config_schema::ConfigSchema>,
 }
 
 /// The request `run` sends when nothing else is said: `GET /` to `example.com`.
@@ -253,6 +267,17 @@ pub fn root_id_for(opts: &RunOptions) -> RootIdChoice {
 
 /// Runs one request or connection, with the root id [`root_id_for`] chooses.
 pub fn run(opts: &RunOptions) -> Result<RunOutcome, RunError> {
+    if let Some(schema) = &opts.config_schema {
+        for (what, config) in [
+            ("the plugin configuration", &opts.config),
+            ("the worker configuration", &opts.worker_config),
+        ] {
+            if let Some(Err(v)) = config.as_deref().map(|c| schema.check(c)) {
+                let violations = crate::config_schema::describe(&v);
+                return Err(RunError::ConfigSchema { what, violations });
+            }
+        }
+    }
     let module = host::load_module_arg(&opts.module)?;
     let setup = PluginSetup {
         root_id: root_id_for(opts).root_id,
@@ -453,6 +478,7 @@ pub fn run_request(args: RunRequest) -> anyhow::Result<bool> {
         vm_config: args.vm_config.clone().map(String::into_bytes),
         root_id: args.root_id.clone(),
         built_image: resolved.built_image,
+        config_schema: resolved.config_schema,
         env,
         properties,
         clusters,

@@ -2,10 +2,14 @@
 
 use serde::Deserialize;
 use wasme_sdk::config::quoted;
+use wasme_sdk::schemars::JsonSchema;
 use wasme_sdk::{ConfigError, JsonConfig, PluginConfig};
 
 /// The header the filter adds to every response.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+// Its JSON Schema (this object, or a plain string: the value of `hello`) is exported with
+// `wasme_sdk::export_config_schema!` (lib.rs) and recorded in the image by `cargo wasme build`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[schemars(crate = "wasme_sdk::schemars")]
 #[serde(deny_unknown_fields)]
 pub struct HeaderConfig {
     /// Header name, lower-case (Envoy lower-cases keys anyway).

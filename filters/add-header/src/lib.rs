@@ -47,3 +47,4 @@ impl HttpFilter for AddHeader {
 }
 
 wasme_sdk::export_http_filter!(AddHeader);
+wasme_sdk::export_config_schema!(HeaderConfig);

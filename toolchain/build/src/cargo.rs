@@ -356,6 +356,33 @@ pub(crate) fn build_args(filter: &FilterCrate, options: &BuildOptions) -> Vec<St
     args
 }
 
+/// The name `filter`'s manifest gives its `wasme-sdk` dependency (renamed or not), for
+/// `--features NAME/schema-export`.
+pub(crate) fn sdk_dependency(filter: &FilterCrate) -> Result<String, BuildError> {
+    let metadata = cargo_metadata::MetadataCommand::new()
+        .cargo_path(cargo())
+        .manifest_path(&filter.manifest_path)
+        .no_deps()
+        .exec()
+        .map_err(|e| BuildError::Metadata {
+            path: filter.manifest_path.clone(),
+            message: e.to_string(),
+        })?;
+    metadata
+        .packages
+        .iter()
+        .filter(|p| p.name.as_str() == filter.name)
+        .flat_map(|p| &p.dependencies)
+        .find(|d| d.name == "wasme-sdk")
+        .map(|d| d.rename.clone().unwrap_or_else(|| d.name.clone()))
+        .ok_or_else(|| BuildError::Module {
+            path: filter.manifest_path.clone(),
+            message: "the module was built with `wasme_sdk::export_config_schema!` but the crate \
+                      has no `wasme-sdk` dependency to build its schema with"
+                .into(),
+        })
+}
+
 /// Runs cargo and returns the `.wasm` it wrote for `filter`. cargo's diagnostics go to stderr
 /// as cargo renders them.
 pub fn build(filter: &FilterCrate, options: &BuildOptions) -> Result<PathBuf, BuildError> {

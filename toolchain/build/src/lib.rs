@@ -26,11 +26,13 @@ mod lang;
 pub mod module_info;
 pub mod optimize;
 pub mod project;
+pub mod schema;
 
 pub use cargo::FilterCrate;
 pub use lang::{C_PACKAGES, CPP_PACKAGES};
 pub use optimize::OptOutcome;
 pub use project::{Language, PROJECT_FILE, Project};
+pub use schema::SchemaSource;
 
 use module_info::ModuleInfo;
 use std::collections::HashMap;
@@ -271,6 +273,9 @@ pub struct BuiltModule {
     pub optimization: OptOutcome,
     /// What ran.
     pub record: BuildRecord,
+    /// Where the module's configuration schema is read from, when it carries one (the
+    /// [`schema`] export, already removed from [`bytes`](Self::bytes), or custom section).
+    pub config_schema: Option<SchemaSource>,
     /// Time spent in the compiler (cargo, clang, npm + asc).
     pub cargo_time: Duration,
     /// Time spent checking and optimising.
@@ -384,6 +389,11 @@ fn build_uncached(options: &BuildOptions) -> Result<BuiltModule, BuildError> {
     };
     let raw = std::fs::read(&cargo_output).map_err(io(&cargo_output))?;
     let info = check(&raw, &cargo_output)?;
+    // The schema export is removed before wasm-opt, which then drops what only it reached.
+    let (raw, config_schema) = schema::take(raw).map_err(|message| BuildError::Module {
+        path: cargo_output.clone(),
+        message,
+    })?;
     let wasm_opt = options.optimize.then(optimize::find_wasm_opt).flatten();
     let (optimized, optimization, wasm_opt_version) = match (&wasm_opt, options.optimize) {
         (_, false) => (raw.clone(), OptOutcome::Disabled, None),
@@ -460,6 +470,7 @@ fn build_uncached(options: &BuildOptions) -> Result<BuiltModule, BuildError> {
         info,
         optimization,
         record,
+        config_schema,
         cargo_time,
         optimize_time: started.elapsed(),
     })

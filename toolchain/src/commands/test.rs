@@ -55,6 +55,7 @@ pub fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         let resolved = module_arg::resolve(&arg, &build)?;
         opts.module_override = Some(resolved.load_arg());
         opts.built_image = resolved.built_image;
+        opts.config_schema = resolved.config_schema;
     }
     let passed = suite::run_and_report(&files, &opts, &build, args.junit.as_deref())?;
     Ok(crate::commands::exit(passed))

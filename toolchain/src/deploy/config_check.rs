@@ -9,7 +9,7 @@
 //!
 //! | manifest | what the filter receives |
 //! |---|---|
-//! | Istio `WasmPlugin` / `TrafficExtension` | `pluginConfig` through `protomarshal.ToJSON` ([`go_json`](super::go_json), numbers as `float64`); nothing when it is absent or `{}` |
+//! | Istio `WasmPlugin` / `TrafficExtension` | `pluginConfig` through `protomarshal.ToJSON` ([`go_json`], numbers as `float64`); nothing when it is absent or `{}` |
 //! | Istio `EnvoyFilter` | the `StringValue` `configuration.value` (or the legacy `configuration` string), verbatim |
 //! | Envoy Gateway `EnvoyExtensionPolicy` | each `spec.wasm[].config` as the API server's JSON (integers exact) |
 //! | Higress `WasmPlugin` | `defaultConfig` plus `_rules_` merged as Higress's `convertIstioWasmPlugin` does, then Istio's encoding |
@@ -17,12 +17,17 @@
 //!
 //! When Higress's merged configuration is refused, each match rule is tried on its own (the
 //! default configuration plus that one rule) to name the rule at fault.
+//!
+//! Before any module runs, every configuration is checked against the configuration schema the
+//! image records, when it records one ([`crate::config_schema`]): a violation names the JSON
+//! pointer of the value at fault, and the dry run does not start.
 
 use super::DeployError;
 use super::go_json::{self, Numbers};
 use super::k8s::{
     ENVOY_EXTENSION_POLICY, ENVOY_FILTER, HIGRESS_WASM_PLUGIN, TRAFFIC_EXTENSION, WASM_PLUGIN,
 };
+use crate::config_schema::{self, ConfigSchema};
 use serde_json::{Map, Value};
 use wasme_harness::{HarnessError, Host, LogEntry, Module};
 
@@ -210,12 +215,20 @@ pub fn configs_of(doc: &Value) -> Vec<TargetConfig> {
     Vec::new()
 }
 
-/// Runs `module` through `on_vm_start` and `on_configure` with every configuration in
-/// `configs`. The first refusal is an error carrying the filter's log lines (and, for Higress,
-/// which match rules are refused on their own).
-pub fn check(module: &[u8], configs: &[TargetConfig]) -> Result<(), DeployError> {
+/// Checks every configuration in `configs` against `schema` (the one the image records, if
+/// any), then runs `module` through `on_vm_start` and `on_configure` with each. The first
+/// refusal is an error carrying the schema's violations or the filter's log lines (and, for
+/// Higress, which match rules are refused on their own).
+pub fn check(
+    module: &[u8],
+    schema: Option<&ConfigSchema>,
+    configs: &[TargetConfig],
+) -> Result<(), DeployError> {
     if configs.is_empty() {
         return Ok(());
+    }
+    if let Some(schema) = schema {
+        check_schema(schema, configs)?;
     }
     let module = Module::from_bytes(module).map_err(|e| DeployError::ConfigRefused {
         what: configs[0].what.clone(),
@@ -246,6 +259,58 @@ pub fn check(module: &[u8], configs: &[TargetConfig]) -> Result<(), DeployError>
         }
     }
     Ok(())
+}
+
+/// The schema half of [`check`]: no module runs.
+pub fn check_schema(schema: &ConfigSchema, configs: &[TargetConfig]) -> Result<(), DeployError> {
+    for config in configs {
+        let Some(bytes) = &config.bytes else { continue };
+        if let Err(violations) = schema.check(bytes) {
+            let rules = config
+                .parts
+                .iter()
+                .filter(|(_, bytes)| schema.check(bytes).is_err())
+                .map(|(label, _)| label.clone())
+                .collect();
+            return Err(DeployError::SchemaRejected {
+                what: config.what.clone(),
+                violations,
+                rules,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A schema rejection of a FilterDeployment's configuration as a [`DeployError::Located`]
+/// error at the value in its file (`spec.filter.config` plus the violation's pointer, as the
+/// Istio and Envoy Gateway targets hand it over); `None` for any other error, a document with
+/// no text of its own, or a value not found there (a configuration written as a string).
+pub fn locate_rejection(
+    error: &DeployError,
+    doc: &super::yaml::Document,
+    name: &str,
+) -> Option<DeployError> {
+    let DeployError::SchemaRejected { violations, .. } = error else {
+        return None;
+    };
+    let first = violations.first()?;
+    if doc.line == 0 {
+        return None;
+    }
+    let tokens = first.path();
+    let mut path = vec!["spec", "filter", "config"];
+    path.extend(tokens.iter().map(String::as_str));
+    let (line, column) = config_schema::locate_yaml(&doc.text, &path)?;
+    Some(DeployError::Located {
+        file: doc.source.clone(),
+        line: doc.line + line - 1,
+        column,
+        message: format!(
+            "FilterDeployment {name}: spec.filter.config{}: {error}",
+            first.pointer
+        ),
+    })
 }
 
 /// One start-up; on failure, why and every line the filter logged.

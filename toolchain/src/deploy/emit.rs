@@ -273,8 +273,10 @@ pub fn envoy(a: EnvoyRequest) -> anyhow::Result<()> {
         );
     } else {
         // Envoy hands the StringValue's bytes verbatim.
+        let schema = crate::config_schema::of_image(stored.format, &stored.config_bytes)?;
         crate::deploy::config_check::check(
             stored.wasm(),
+            schema.as_ref(),
             &[crate::deploy::config_check::TargetConfig::verbatim(
                 "the Envoy bootstrap",
                 &config,

@@ -151,6 +151,22 @@ pub enum DeployError {
         /// Every line the filter logged, `[level] message`.
         logs: Vec<String>,
     },
+    /// The configuration schema the image records rejects the configuration a target would
+    /// hand the filter ([`config_check::check_schema`]); the filter was not started.
+    #[error(
+        "{what}: the configuration schema recorded in the image rejects this configuration \
+         (the filter was not started): {}{}",
+        crate::config_schema::describe(.violations),
+        describe_rules(.rules)
+    )]
+    SchemaRejected {
+        /// The manifest (or target) that would hand the configuration over.
+        what: String,
+        /// Every violation.
+        violations: Vec<crate::config_schema::Violation>,
+        /// For Higress, the match rules rejected on their own.
+        rules: Vec<String>,
+    },
     /// The configuration check cannot run: the module is not known (an `--offline` digest,
     /// a resolver that reads no module).
     #[error(
@@ -161,6 +177,14 @@ pub enum DeployError {
     /// Serialising the output failed (a bug: every output type is serialisable).
     #[error("cannot serialise the output: {0}")]
     Serialize(String),
+}
+
+fn describe_rules(rules: &[String]) -> String {
+    if rules.is_empty() {
+        String::new()
+    } else {
+        format!(" (rejected on its own: {})", rules.join(", "))
+    }
 }
 
 fn describe_logs(logs: &[String]) -> String {

@@ -257,7 +257,7 @@ fn check_manifests_once(
             image.reference.whole()
         )));
     };
-    super::config_check::check(module, &configs)?;
+    super::config_check::check(module, image.config_schema.as_ref(), &configs)?;
     passed.insert(key);
     Ok(())
 }
@@ -355,7 +355,11 @@ pub fn render(
                 .map(serde_json::to_value)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| DeployError::Serialize(e.to_string()))?;
-            check_manifests_once(&values, &image, &mut passed).map_err(in_document)?;
+            if let Err(e) = check_manifests_once(&values, &image, &mut passed) {
+                // A schema violation is shown at its value in the file.
+                let located = super::config_check::locate_rejection(&e, &doc, &name);
+                return Err(located.unwrap_or_else(|| in_document(e)));
+            }
         }
         for w in &generated.warnings {
             warnings.add(&name, w);

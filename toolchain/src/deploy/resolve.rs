@@ -45,6 +45,9 @@ pub struct ResolvedImage {
     /// The module itself, when the image was read: what the configuration check runs
     /// ([`super::config_check`]).
     pub module: Option<std::sync::Arc<[u8]>>,
+    /// The filter's configuration schema the image records, checked before the dry run
+    /// ([`crate::config_schema`]).
+    pub config_schema: Option<crate::config_schema::ConfigSchema>,
 }
 
 impl ResolvedImage {
@@ -59,6 +62,7 @@ impl ResolvedImage {
             wasm_path: None,
             format: None,
             module: None,
+            config_schema: None,
         }
     }
 

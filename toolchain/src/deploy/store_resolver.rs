@@ -118,8 +118,13 @@ impl StoreResolver {
 }
 
 /// What the resolver reports for a stored image.
-fn resolved_from_store(reference: Reference, image: &StoredImage) -> ResolvedImage {
-    ResolvedImage {
+fn resolved_from_store(
+    reference: Reference,
+    image: &StoredImage,
+) -> Result<ResolvedImage, ResolveError> {
+    let config_schema = crate::config_schema::of_image(image.format, &image.config_bytes)
+        .map_err(|e| ResolveError::Failed(format!("{}: {e}", image.reference)))?;
+    Ok(ResolvedImage {
         reference,
         manifest_digest: image.manifest_digest.clone(),
         wasm_sha256: Some(image.wasm_sha256.clone()),
@@ -128,7 +133,8 @@ fn resolved_from_store(reference: Reference, image: &StoredImage) -> ResolvedIma
         wasm_path: None,
         format: Some(image.format),
         module: Some(image.wasm().into()),
-    }
+        config_schema,
+    })
 }
 
 /// What the resolver reports for an image read from its registry: the same fields as
@@ -137,8 +143,14 @@ fn resolved_from_registry(
     reference: Reference,
     digest: Digest,
     image: &DecodedImage,
-) -> ResolvedImage {
-    ResolvedImage {
+) -> Result<ResolvedImage, ResolveError> {
+    let config_schema = image
+        .config_schema
+        .clone()
+        .map(crate::config_schema::ConfigSchema::new)
+        .transpose()
+        .map_err(|e| ResolveError::Failed(format!("{}: {e}", reference.whole())))?;
+    Ok(ResolvedImage {
         reference,
         manifest_digest: digest,
         wasm_sha256: Some(Digest::of(&image.module).hex().to_owned()),
@@ -147,7 +159,8 @@ fn resolved_from_registry(
         wasm_path: None,
         format: Some(image.format),
         module: Some(image.module.as_slice().into()),
-    }
+        config_schema,
+    })
 }
 
 impl ImageResolver for StoreResolver {
@@ -255,7 +268,7 @@ impl StoreResolver {
         match stored {
             Some(image) => match registry::block_on(registry.resolve_digest(&whole)) {
                 Ok(remote) if remote == image.manifest_digest => {
-                    Ok(resolved_from_store(reference.clone(), &image))
+                    resolved_from_store(reference.clone(), &image)
                 }
                 Ok(remote) => Err(ResolveError::Failed(format!(
                     "the registry's {whole} is {remote} but the local store's is {}: \
@@ -273,9 +286,7 @@ impl StoreResolver {
                 ))),
             },
             None => match registry::block_on(registry.inspect(&whole)) {
-                Ok((digest, image)) => {
-                    Ok(resolved_from_registry(reference.clone(), digest, &image))
-                }
+                Ok((digest, image)) => resolved_from_registry(reference.clone(), digest, &image),
                 Err(RegistryError::NotFound { .. }) => Err(ResolveError::NotFound(format!(
                     "neither the local store nor {} has it: build it and {push_hint}, \
                      or check the name",
@@ -311,7 +322,7 @@ fn offline(
                  (`cargo wasme push {whole}` if it does not)",
                 reference.registry()
             ));
-            Ok(resolved_from_store(reference.clone(), image))
+            resolved_from_store(reference.clone(), image)
         }
         (None, Some(digest)) => {
             shell::warn(format_args!(

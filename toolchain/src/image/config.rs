@@ -1,8 +1,70 @@
 //! The config blobs: a normal OCI/Docker image config for the compat formats, the CNCF Wasm
-//! artifact config, and the RFC 3339 `created` timestamp they carry.
+//! artifact config, and the RFC 3339 `created` timestamp they carry; and where each format's
+//! config blob records the filter's configuration schema ([`config_schema`]).
 
+use super::{Format, ImageError};
 use serde::Serialize;
+use serde_json::Value;
 use std::collections::BTreeMap;
+
+/// The image-config label (compat and Docker formats) holding the filter's configuration
+/// schema as compact JSON text.
+pub const CONFIG_SCHEMA_LABEL: &str = "io.wasme.config-schema";
+
+/// The config-blob field (solo's `runtime-config.json`, the CNCF config) holding the filter's
+/// configuration schema as a JSON object.
+pub const CONFIG_SCHEMA_FIELD: &str = "configSchema";
+
+/// `value` with every object's keys in sorted order, whatever order the JSON map keeps (with
+/// serde_json's `preserve_order`, insertion order): the schema's bytes in the image depend on
+/// the schema only.
+pub(super) fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&map[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The configuration schema an image's config blob records, if any: the compat and Docker
+/// formats' image-config label [`CONFIG_SCHEMA_LABEL`], the solo and CNCF configs' field
+/// [`CONFIG_SCHEMA_FIELD`]. Only the JSON is read here; whether it is a valid schema is
+/// [`crate::config_schema`]'s to say. The fetchers of Istio, Envoy Gateway and Higress read
+/// layers only, never the config blob.
+pub fn config_schema(format: Format, config: &[u8]) -> Result<Option<Value>, ImageError> {
+    let Ok(blob) = serde_json::from_slice::<Value>(config) else {
+        return Ok(None); // a config blob of another shape records none
+    };
+    match format {
+        Format::Compat | Format::Docker => {
+            let label = blob
+                .pointer("/config/Labels")
+                .and_then(|l| l.get(CONFIG_SCHEMA_LABEL));
+            match label {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(text)) => serde_json::from_str(text).map(Some).map_err(|e| {
+                    ImageError::Config(format!("label {CONFIG_SCHEMA_LABEL} is not JSON: {e}"))
+                }),
+                Some(_) => Err(ImageError::Config(format!(
+                    "label {CONFIG_SCHEMA_LABEL} is not a string"
+                ))),
+            }
+        }
+        Format::Solo | Format::Cncf => Ok(blob
+            .get(CONFIG_SCHEMA_FIELD)
+            .filter(|v| !v.is_null())
+            .cloned()),
+        Format::Legacy => Ok(None),
+    }
+}
 
 /// `epoch` (seconds) as an RFC 3339 UTC timestamp.
 pub(super) fn rfc3339(epoch: u64) -> String {
@@ -59,6 +121,8 @@ pub(super) struct CncfConfig {
     pub(super) architecture: &'static str,
     pub(super) os: &'static str,
     pub(super) layer_digests: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) config_schema: Option<Value>,
 }
 
 /// JSON bytes of `value`.

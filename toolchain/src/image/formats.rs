@@ -60,6 +60,9 @@ pub struct ImageSpec {
     /// What built the module (the runtime config's `build` block); `None` for a module packaged
     /// as it was.
     pub build: Option<super::runtime_config::BuildInfo>,
+    /// The filter's configuration schema, recorded in the config blob
+    /// ([`config_schema`](super::config_schema)); `None` for none.
+    pub config_schema: Option<serde_json::Value>,
 }
 
 impl ImageSpec {
@@ -71,6 +74,7 @@ impl ImageSpec {
             root_ids,
             created: None,
             build: None,
+            config_schema: None,
         }
     }
 
@@ -114,6 +118,8 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
     let runtime = RuntimeConfig::new(spec.abi_versions.clone(), spec.root_ids.clone())
         .with_build(spec.build.clone())
         .to_json();
+    let schema = spec.config_schema.as_ref().map(super::config::sorted);
+    let schema_text = schema.as_ref().map(|s| s.to_string());
     let created = spec.created.map(rfc3339);
     let mut blobs = BTreeMap::new();
     let mut annotations = BTreeMap::new();
@@ -129,7 +135,10 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
             let layer = layer::build(module, &runtime, spec.created.unwrap_or(0))?;
             // Metadata lives in the layer's runtime-config.json; the config stays minimal so
             // the image costs < 1 KiB over the gzip of the module.
-            let labels = BTreeMap::new();
+            let mut labels = BTreeMap::new();
+            if let Some(text) = &schema_text {
+                labels.insert(super::config::CONFIG_SCHEMA_LABEL.to_string(), text.clone());
+            }
             let config = to_json(&ImageConfig {
                 created,
                 architecture: "wasm",
@@ -174,6 +183,10 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
             }
         }
         Format::Solo => {
+            let runtime = match &schema {
+                Some(schema) => with_field(&runtime, super::config::CONFIG_SCHEMA_FIELD, schema),
+                None => runtime,
+            };
             let config_d = Descriptor::of(SOLO_CONFIG, &runtime);
             let mut config_layer = config_d.clone();
             config_layer.annotations.insert(
@@ -207,6 +220,7 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
                 architecture: "wasm",
                 os: "wasip1",
                 layer_digests: vec![module_d.digest.to_string()],
+                config_schema: schema.clone(),
             });
             let config_d = Descriptor::of(CNCF_CONFIG, &config);
             blobs.insert(config_d.digest.clone(), config);
@@ -244,6 +258,23 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
     })
 }
 
+/// `json` (an object's canonical bytes) with `key: value` appended as its last field.
+fn with_field(json: &[u8], key: &str, value: &serde_json::Value) -> Vec<u8> {
+    let mut out = json.strip_suffix(b"}").unwrap_or(json).to_vec();
+    if out.len() > 1 {
+        out.push(b',');
+    }
+    out.extend_from_slice(
+        serde_json::Value::String(key.to_owned())
+            .to_string()
+            .as_bytes(),
+    );
+    out.push(b':');
+    out.extend_from_slice(value.to_string().as_bytes());
+    out.push(b'}');
+    out
+}
+
 /// An image read back: its format, module and metadata.
 #[derive(Debug, Clone)]
 pub struct DecodedImage {
@@ -255,6 +286,9 @@ pub struct DecodedImage {
     pub module: Vec<u8>,
     /// Metadata: from `runtime-config.json` when the image has one, else from annotations.
     pub runtime_config: RuntimeConfig,
+    /// The filter's configuration schema the config blob records
+    /// ([`config_schema`](super::config_schema)).
+    pub config_schema: Option<serde_json::Value>,
 }
 
 fn split_list(s: Option<&String>) -> Vec<String> {
@@ -408,11 +442,17 @@ pub fn decode(
     if module.len() as u64 > layer::MAX_MODULE_SIZE {
         return Err(ImageError::TooLarge);
     }
+    // The schema is recorded in the config blob (compat, Docker, solo and CNCF).
+    let config_schema = match (format, get(&manifest.config)) {
+        (Format::Legacy, _) | (_, Err(_)) => None,
+        (_, Ok(config)) => super::config_schema(format, &config)?,
+    };
     Ok(DecodedImage {
         manifest,
         format,
         module,
         runtime_config,
+        config_schema,
     })
 }
 
@@ -501,6 +541,42 @@ mod tests {
             "image {total} B, gzip {gzip} B: overhead {} B",
             total - gzip
         );
+    }
+
+    #[test]
+    fn every_format_but_legacy_records_the_config_schema_in_its_config_blob() {
+        let schema =
+            serde_json::json!({"type": "object", "properties": {"n": {"type": "integer"}}});
+        for format in [Format::Compat, Format::Docker, Format::Solo, Format::Cncf] {
+            let mut spec = ImageSpec::new(format, vec!["v0.2.1".into()], vec!["a".into()]);
+            let without = build(&module(), &spec).unwrap();
+            spec.config_schema = Some(schema.clone());
+            let built = build(&module(), &spec).unwrap();
+            assert_ne!(
+                built.digest, without.digest,
+                "{format}: the digest covers the schema"
+            );
+            let decoded = decode(&built.manifest, |d| built.blob(d).map(<[u8]>::to_vec)).unwrap();
+            assert_eq!(decoded.config_schema.as_ref(), Some(&schema), "{format}");
+            let manifest = Manifest::parse(&built.manifest).unwrap();
+            let config = built.blob(&manifest.config).unwrap();
+            assert_eq!(
+                super::super::config_schema(format, config).unwrap(),
+                Some(schema.clone()),
+                "{format}"
+            );
+            // The layers the fetchers of Istio, Envoy Gateway and Higress read are unchanged.
+            let old = Manifest::parse(&without.manifest).unwrap();
+            let module_layer = |m: &Manifest| m.layers.last().map(|l| l.digest.clone());
+            assert_eq!(module_layer(&manifest), module_layer(&old), "{format}");
+            assert_eq!(
+                build(&module(), &spec).unwrap(),
+                built,
+                "{format}: reproducible"
+            );
+            let plain = decode(&without.manifest, |d| without.blob(d).map(<[u8]>::to_vec)).unwrap();
+            assert_eq!(plain.config_schema, None);
+        }
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub mod layer;
 mod manifest;
 pub mod runtime_config;
 
+pub use config::{CONFIG_SCHEMA_FIELD, CONFIG_SCHEMA_LABEL, config_schema};
 pub use formats::{BuiltImage, DecodedImage, Format, ImageSpec, build, decode};
 pub use manifest::{
     ACCEPTED_MANIFESTS, ANNOTATION_ABI, ANNOTATION_ROOT_IDS, ANNOTATION_TITLE, ANNOTATION_TYPE,

@@ -79,7 +79,11 @@ impl SuiteReport {
 pub fn run(files: &[PathBuf], opts: &exec::Options, build: &BuildOptions) -> SuiteReport {
     let mut reports = Vec::new();
     let mut unreadable_files = 0;
-    type Built = (PathBuf, (String, Vec<String>));
+    type Built = (
+        PathBuf,
+        (String, Vec<String>),
+        Option<crate::config_schema::ConfigSchema>,
+    );
     let mut builds: HashMap<(PathBuf, Option<String>), Result<Built, String>> = HashMap::new();
     let mut build_time = Duration::ZERO;
     let started = Instant::now();
@@ -111,7 +115,7 @@ pub fn run(files: &[PathBuf], opts: &exec::Options, build: &BuildOptions) -> Sui
                     package: key.1.clone(),
                     ..build.clone()
                 })
-                .map(|b| (b.module.path, (b.tag, b.root_ids)))
+                .map(|b| (b.module.path, (b.tag, b.root_ids), b.config_schema))
                 .map_err(|e| {
                     format!(
                         "building the filter crate {}: {}",
@@ -123,9 +127,10 @@ pub fn run(files: &[PathBuf], opts: &exec::Options, build: &BuildOptions) -> Sui
                 r
             });
             match built {
-                Ok((path, image)) => {
+                Ok((path, image, schema)) => {
                     loaded.scenario.module = ModuleSource::Path(path.clone());
                     opts.built_image = Some(image.clone());
+                    opts.config_schema = schema.clone();
                 }
                 Err(e) => {
                     let report = ScenarioReport::invalid(file, e);

@@ -196,8 +196,10 @@ pub fn inspect(
         serde_json::from_slice(&image.config_bytes).unwrap_or_else(|_| {
             serde_json::Value::String(String::from_utf8_lossy(&image.config_bytes).into_owned())
         });
+    let schema = crate::config_schema::of_image(image.format, &image.config_bytes)?;
     if json || shell::is_json() {
         let mut out = summary_json(&image.summary());
+        out["config_schema"] = schema.as_ref().map(|s| s.value().clone()).into();
         out["features"] = serde_json::json!(info.features);
         out["imports"] = serde_json::to_value(&info.imports)?;
         out["exports"] = serde_json::to_value(&info.exports)?;
@@ -229,6 +231,11 @@ pub fn inspect(
     println!("ABI versions: {}", image.abi_versions.join(", "));
     println!("Root ids:     {}", image.root_ids.join(", "));
     println!("Features:     {}", info.features.join(", "));
+    let summary = schema.as_ref().map(|s| s.summary());
+    println!(
+        "Config schema: {}",
+        summary.as_deref().unwrap_or("none recorded")
+    );
     println!("Imports ({}):", info.imports.len());
     for i in &info.imports {
         println!("  {} {}.{}", i.kind, i.module, i.name);

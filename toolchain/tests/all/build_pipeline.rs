@@ -69,7 +69,16 @@ fn cargo_builds(log: &Path) -> usize {
     std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()
-        .filter(|l| l.starts_with("rustc "))
+        .filter(|l| l.starts_with("rustc ") && !l.contains("--profile wasme-schema"))
+        .count()
+}
+
+/// The configuration-schema builds (`--profile wasme-schema`) cargo was asked for.
+fn schema_builds(log: &Path) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("rustc ") && l.contains("--profile wasme-schema"))
         .count()
 }
 
@@ -101,6 +110,13 @@ fn test_runs_the_stored_module_and_builds_it_once() {
     );
     assert_eq!(
         cargo_builds(&log),
+        1,
+        "{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    // add-header has a configuration schema: its schema build runs once too.
+    assert_eq!(
+        schema_builds(&log),
         1,
         "{}",
         std::fs::read_to_string(&log).unwrap()

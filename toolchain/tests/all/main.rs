@@ -17,6 +17,7 @@ mod deploy_gateways;
 mod deploy_generate;
 mod deploy_inputs;
 mod deploy_render;
+mod deploy_schema;
 mod deploy_seed;
 mod deploy_support;
 mod deploy_verify;

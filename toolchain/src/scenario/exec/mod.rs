@@ -45,6 +45,10 @@ pub struct Options {
     /// from a crate through the image pipeline (`cargo wasme test` sets it): a scenario without
     /// `root_id` then gets the image's first root id, as `deploy` would give it.
     pub built_image: Option<(String, Vec<String>)>,
+    /// The configuration schema of that image (or module); when `None`, the one the
+    /// scenario's module file or stored image carries. Configurations are checked against it
+    /// before the plugin starts ([`crate::config_schema`]).
+    pub config_schema: Option<crate::config_schema::ConfigSchema>,
 }
 
 /// Runs one scenario. Never panics on bad input: every problem ends up in the report.
@@ -139,6 +143,15 @@ fn run_into(loaded: &LoadedScenario, opts: &Options, report: &mut ScenarioReport
     };
     let root_id = scenario_root_id(s, opts);
     let mut settings = setup::plugin_setup(s);
+    if let Some(error) = schema_rejects(loaded, opts, &settings) {
+        report.setup_error = Some(error);
+        not_run_all(
+            s,
+            report,
+            "the configuration schema rejects the configuration",
+        );
+        return;
+    }
     settings.root_id = root_id.root_id.clone();
     // A repeated step would record its hostcalls thousands of times: the trace is kept only
     // when something reads it.
@@ -388,6 +401,57 @@ fn instructions(
 }
 
 /// Reports every step of the scenario as not run, for `why`.
+/// The configuration schema's verdict on the scenario's configurations (`config`,
+/// `worker_config`), checked before the plugin starts as `deploy` checks them: `Some(error)`
+/// naming the scenario line and the JSON pointers when it rejects one. A scenario that expects
+/// start-up to fail tests the filter's own refusal, so the filter still runs.
+fn schema_rejects(
+    loaded: &LoadedScenario,
+    opts: &Options,
+    setup: &host::PluginSetup,
+) -> Option<String> {
+    let s = &loaded.scenario;
+    if s.startup.as_ref().is_some_and(|st| st.fails) {
+        return None;
+    }
+    let schema = match (&opts.config_schema, &opts.module_override, &s.module) {
+        (Some(schema), _, _) => Ok(Some(schema.clone())),
+        (None, Some(arg), _) => crate::config_schema::of_module_arg(arg),
+        (None, None, ModuleSource::Path(p)) => {
+            crate::config_schema::of_module_arg(&loaded.base_dir().join(p).display().to_string())
+        }
+        (None, None, ModuleSource::Image(r)) => crate::config_schema::of_module_arg(r),
+        (None, None, ModuleSource::Crate { .. }) => Ok(None),
+    };
+    let schema = match schema {
+        Ok(Some(schema)) => schema,
+        Ok(None) => return None,
+        Err(e) => return Some(format!("{}: module: {e}", loaded.locate_key("module"))),
+    };
+    for (key, config) in [
+        ("config", &setup.config),
+        ("worker_config", &setup.worker_config),
+    ] {
+        if let Some(Err(v)) = config.as_deref().map(|c| schema.check(c)) {
+            // At the value in the scenario file when it is there, else at the key's line.
+            let tokens = v.first().map(|first| first.path()).unwrap_or_default();
+            let path: Vec<&str> = std::iter::once(key)
+                .chain(tokens.iter().map(String::as_str))
+                .collect();
+            let at = match crate::config_schema::locate_yaml(&loaded.text, &path) {
+                Some((line, column)) => format!("{}:{line}:{column}", loaded.file.display()),
+                None => loaded.locate_key(key),
+            };
+            return Some(format!(
+                "{at}: {key}: the configuration schema recorded in the image rejects it (`deploy` \
+                 refuses it too; the filter was not started): {}",
+                crate::config_schema::describe(&v)
+            ));
+        }
+    }
+    None
+}
+
 fn not_run_all(s: &Scenario, report: &mut ScenarioReport, why: &str) {
     for step in &s.steps {
         report.steps.push(StepReport {

@@ -1,0 +1,594 @@
+//! A filter's configuration schema: read from the module when it is built, recorded in the
+//! image, shown by `inspect`, and checked before any configuration reaches the filter.
+//!
+//! * **Reading** ([`from_source`], [`of_module`]): a module carries its schema in the
+//!   `wasme_config_schema` export (`wasme_sdk::export_config_schema!`), which is run once here
+//!   in a sandbox where every import traps, with a fuel and memory limit; or in a
+//!   `wasme.config_schema` custom section holding the JSON text (other languages). Either way
+//!   the text must be JSON and a valid JSON Schema ([`ConfigSchema::new`]).
+//! * **Checking** ([`ConfigSchema::check`]): `deploy` (every target, every configuration a
+//!   target hands the filter), `render`, the node cache, the KRM function, `run` and `test` call
+//!   it before the filter's own dry run. A violation names the JSON pointer of the value at
+//!   fault: `/name: 5 is not of type "string"`.
+//!
+//! How configuration text is read, as `wasme_sdk::JsonConfig` reads it: empty (white space)
+//! text is not checked (the filter's `empty()` decides); text starting with `{` or `[` is a
+//! JSON document (text that is not JSON is left to the filter, whose error is more precise);
+//! any other text is a plain string, checked as a JSON string, and also as JSON when it parses
+//! as JSON (`5`, `true`): it passes when either reading is valid, so the schema never rejects
+//! a configuration the filter takes.
+//!
+//! ```
+//! use cargo_wasme::config_schema::ConfigSchema;
+//! let schema = ConfigSchema::from_json(
+//!     br#"{"type":"object","properties":{"name":{"type":"string"}}}"#,
+//! ).unwrap();
+//! assert!(schema.check(br#"{"name": "x"}"#).is_ok());
+//! let errors = schema.check(br#"{"name": 5}"#).unwrap_err();
+//! assert_eq!(errors[0].to_string(), r#"/name: 5 is not of type "string""#);
+//! ```
+
+use jsonschema::error::ValidationErrorKind;
+use serde_json::Value;
+use std::sync::Arc;
+use wasme_build::SchemaSource;
+
+pub use wasme_build::schema::{EXPORT, SECTION};
+
+/// Why a module's schema cannot be read or used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaError {
+    /// The schema text is not JSON.
+    #[error("the configuration schema ({from}) is not JSON: {reason}")]
+    NotJson {
+        /// Where it came from.
+        from: String,
+        /// The parser's error.
+        reason: String,
+    },
+    /// The JSON is not a valid JSON Schema.
+    #[error("the configuration schema ({from}) is not a valid JSON Schema: {reason}")]
+    Invalid {
+        /// Where it came from.
+        from: String,
+        /// The meta-schema's complaint.
+        reason: String,
+    },
+    /// Running the export failed (it trapped, called the host, ran out of fuel or returned a
+    /// range outside memory).
+    #[error("running the module's `{EXPORT}` export failed: {0}")]
+    Export(String),
+    /// The module could not be read.
+    #[error("the module cannot be read: {0}")]
+    Module(String),
+    /// The image's config blob records a schema that is not JSON.
+    #[error("{0}")]
+    Image(String),
+}
+
+/// A checked JSON Schema of a filter's configuration.
+#[derive(Clone)]
+pub struct ConfigSchema {
+    value: Arc<Value>,
+    validator: Arc<jsonschema::Validator>,
+}
+
+impl std::fmt::Debug for ConfigSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ConfigSchema").field(&self.value).finish()
+    }
+}
+
+impl PartialEq for ConfigSchema {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl Eq for ConfigSchema {}
+
+/// One way a configuration violates the schema: where (a JSON pointer into the configuration)
+/// and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The JSON pointer of the value at fault (`""` for the whole configuration).
+    pub pointer: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.pointer.is_empty() {
+            write!(f, "(the configuration): {}", self.message)
+        } else {
+            write!(f, "{}: {}", self.pointer, self.message)
+        }
+    }
+}
+
+impl Violation {
+    /// The pointer's reference tokens (`/a~1b/0` → `["a/b", "0"]`).
+    pub fn path(&self) -> Vec<String> {
+        if self.pointer.is_empty() {
+            return Vec::new();
+        }
+        self.pointer
+            .split('/')
+            .skip(1)
+            .map(|t| t.replace("~1", "/").replace("~0", "~"))
+            .collect()
+    }
+}
+
+/// Where the value at `path` (mapping keys and sequence indexes) starts in a YAML document
+/// `text`: 1-based (line, column). `None` when the path is not in the text (a configuration
+/// written as a JSON string, or built from several places).
+///
+/// serde reports no positions of values it has read, so the document is read once more with a
+/// visitor that follows `path` and fails on purpose at its end: the parser's error carries the
+/// position.
+///
+/// ```
+/// let yaml = "name: x\nconfig:\n  headers:\n    - {name: 5}\n";
+/// let at = cargo_wasme::config_schema::locate_yaml(yaml, &["config", "headers", "0", "name"]);
+/// assert_eq!(at, Some((4, 14))); // the `5`
+/// ```
+pub fn locate_yaml(text: &str, path: &[&str]) -> Option<(usize, usize)> {
+    let error = match serde::de::DeserializeSeed::deserialize(
+        Seek { path },
+        serde_norway::Deserializer::from_str(text),
+    ) {
+        Ok(()) => return None,
+        Err(e) => e,
+    };
+    if !error.to_string().contains(HERE) {
+        return None;
+    }
+    error.location().map(|l| (l.line(), l.column()))
+}
+
+const HERE: &str = "wasme: the value sought";
+
+/// Follows a path of keys and indexes through any document; fails with [`HERE`] at its end.
+struct Seek<'p> {
+    path: &'p [&'p str],
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Seek<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Seek<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a document holding the path")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        use serde::de::Error as _;
+        let Some((first, rest)) = self.path.split_first() else {
+            return Err(A::Error::custom(HERE));
+        };
+        while let Some(key) = map.next_key::<String>()? {
+            if key == *first {
+                return map.next_value_seed(Seek { path: rest });
+            }
+            map.next_value::<serde::de::IgnoredAny>()?;
+        }
+        Err(A::Error::custom("not found"))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        use serde::de::Error as _;
+        let Some((first, rest)) = self.path.split_first() else {
+            return Err(A::Error::custom(HERE));
+        };
+        let index: usize = first.parse().map_err(|_| A::Error::custom("not found"))?;
+        for _ in 0..index {
+            if seq.next_element::<serde::de::IgnoredAny>()?.is_none() {
+                return Err(A::Error::custom("not found"));
+            }
+        }
+        seq.next_element_seed(Seek { path: rest })?
+            .ok_or_else(|| A::Error::custom("not found"))
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.scalar()
+    }
+}
+
+impl Seek<'_> {
+    fn scalar<E: serde::de::Error>(self) -> Result<(), E> {
+        Err(E::custom(if self.path.is_empty() {
+            HERE
+        } else {
+            "not found"
+        }))
+    }
+}
+
+/// The violations on one line, `; `-separated, for error messages.
+pub fn describe(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ConfigSchema {
+    /// Checks that `value` is a valid JSON Schema (its `$schema` draft, else 2020-12).
+    pub fn new(value: Value) -> Result<Self, SchemaError> {
+        Self::named(value, "recorded in the image")
+    }
+
+    fn named(value: Value, from: &str) -> Result<Self, SchemaError> {
+        let invalid = |reason: String| SchemaError::Invalid {
+            from: from.to_owned(),
+            reason,
+        };
+        if !value.is_object() && !value.is_boolean() {
+            return Err(invalid("a schema is a JSON object (or a boolean)".into()));
+        }
+        jsonschema::meta::validate(&value).map_err(|e| {
+            let at = e.instance_path().to_string();
+            invalid(if at.is_empty() {
+                e.to_string()
+            } else {
+                format!("{at}: {e}")
+            })
+        })?;
+        let validator = jsonschema::validator_for(&value).map_err(|e| invalid(e.to_string()))?;
+        Ok(ConfigSchema {
+            value: Arc::new(value),
+            validator: Arc::new(validator),
+        })
+    }
+
+    /// Parses and checks schema text.
+    pub fn from_json(text: &[u8]) -> Result<Self, SchemaError> {
+        Self::from_json_named(text, "recorded in the image")
+    }
+
+    fn from_json_named(text: &[u8], from: &str) -> Result<Self, SchemaError> {
+        let value = serde_json::from_slice(text).map_err(|e| SchemaError::NotJson {
+            from: from.to_owned(),
+            reason: e.to_string(),
+        })?;
+        Self::named(value, from)
+    }
+
+    /// The schema.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// The schema as compact JSON: what the image records (keys in the order the JSON map
+    /// keeps them, so the same schema is the same text).
+    pub fn to_json(&self) -> String {
+        self.value.to_string()
+    }
+
+    /// Checks configuration text as the filter reads it (see the [module](self) docs): `Ok`
+    /// when the schema accepts it (or it is not checked), else every violation.
+    pub fn check(&self, config: &[u8]) -> Result<(), Vec<Violation>> {
+        let Ok(text) = std::str::from_utf8(config) else {
+            return Ok(()); // not text: the filter decides
+        };
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Ok(());
+        }
+        if trimmed.starts_with(['{', '[']) {
+            return match serde_json::from_str::<Value>(trimmed) {
+                Ok(doc) => self.violations(&doc),
+                Err(_) => Ok(()), // not JSON: the filter's own error says where
+            };
+        }
+        let as_string = self.violations(&Value::String(trimmed.to_owned()));
+        if as_string.is_ok() {
+            return Ok(());
+        }
+        match serde_json::from_str::<Value>(trimmed) {
+            Ok(doc) if self.validator.is_valid(&doc) => Ok(()),
+            _ => as_string,
+        }
+    }
+
+    fn violations(&self, doc: &Value) -> Result<(), Vec<Violation>> {
+        let mut out = Vec::new();
+        for e in self.validator.iter_errors(doc) {
+            explain(&e, &mut out);
+        }
+        if out.is_empty() { Ok(()) } else { Err(out) }
+    }
+
+    /// One line saying what the schema takes: `object {name: string, value: string}
+    /// (required: name, value), or a string`.
+    pub fn summary(&self) -> String {
+        let root = self.value.as_ref();
+        match root.get("anyOf").or_else(|| root.get("oneOf")) {
+            Some(Value::Array(alternatives)) if root.get("type").is_none() => alternatives
+                .iter()
+                .map(|a| shape(a, root))
+                .collect::<Vec<_>>()
+                .join(", or "),
+            _ => shape(root, root),
+        }
+    }
+}
+
+/// A schema's shape in a few words (for [`ConfigSchema::summary`]).
+fn shape(schema: &Value, root: &Value) -> String {
+    let schema = resolve(schema, root);
+    let kind = match schema.get("type") {
+        Some(Value::String(t)) => t.clone(),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join("|"),
+        _ if schema.get("enum").is_some() => "enum".into(),
+        _ => "any".into(),
+    };
+    let Some(Value::Object(props)) = schema.get("properties") else {
+        return kind;
+    };
+    let fields: Vec<String> = props
+        .iter()
+        .map(|(name, s)| format!("{name}: {}", shape(s, root)))
+        .collect();
+    let mut out = format!("{kind} {{{}}}", fields.join(", "));
+    if let Some(Value::Array(req)) = schema.get("required") {
+        let names: Vec<&str> = req.iter().filter_map(Value::as_str).collect();
+        out.push_str(&format!(" (required: {})", names.join(", ")));
+    }
+    if schema.get("additionalProperties") == Some(&Value::Bool(false)) {
+        out.push_str(" (no other fields)");
+    }
+    out
+}
+
+/// `schema` with a local `$ref` (`#/$defs/…`) followed once.
+fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) if r.starts_with('#') => root.pointer(&r[1..]).unwrap_or(schema),
+        _ => schema,
+    }
+}
+
+/// Turns a validator error into violations. An `anyOf`/`oneOf` failure is explained by the
+/// one alternative whose type matched the value (the others fail only on `type` at the same
+/// place): `{"name": 5}` against "a string, or an object with a string `name`" names `/name`.
+fn explain(e: &jsonschema::ValidationError<'_>, out: &mut Vec<Violation>) {
+    let at = e.instance_path().to_string();
+    if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } =
+        e.kind()
+    {
+        let type_only = |branch: &Vec<jsonschema::ValidationError<'static>>| {
+            branch.iter().all(|b| {
+                matches!(b.kind(), ValidationErrorKind::Type { .. })
+                    && b.instance_path().to_string() == at
+            })
+        };
+        let matched: Vec<_> = context.iter().filter(|b| !type_only(b)).collect();
+        if let [one] = matched.as_slice() {
+            for inner in one.iter() {
+                explain(inner, out);
+            }
+            return;
+        }
+    }
+    out.push(Violation {
+        pointer: at,
+        message: e.to_string(),
+    });
+}
+
+/// Reads the schema a build found ([`wasme_build::BuiltModule::config_schema`]).
+pub fn from_source(source: &SchemaSource) -> Result<ConfigSchema, SchemaError> {
+    match source {
+        SchemaSource::Section(text) => {
+            ConfigSchema::from_json_named(text, &format!("custom section `{SECTION}`"))
+        }
+        SchemaSource::Export(module) => {
+            let text = run_export(module).map_err(SchemaError::Export)?;
+            ConfigSchema::from_json_named(&text, &format!("export `{EXPORT}`"))
+        }
+        SchemaSource::SdkBuild => Err(SchemaError::Module(
+            "the schema of a crate using `export_config_schema!` is read from its schema build \
+             (`cargo wasme build`), not from a module file"
+                .into(),
+        )),
+    }
+}
+
+/// The schema an image records in its config blob ([`crate::image::config_schema`]).
+pub fn of_image(
+    format: crate::image::Format,
+    config_blob: &[u8],
+) -> Result<Option<ConfigSchema>, SchemaError> {
+    crate::image::config_schema(format, config_blob)
+        .map_err(|e| SchemaError::Image(e.to_string()))?
+        .map(ConfigSchema::new)
+        .transpose()
+}
+
+/// The schema a module carries itself (a `.wasm` file given to `run` or `test`): its custom
+/// section or export; `None` when it has neither.
+pub fn of_module(module: &[u8]) -> Result<Option<ConfigSchema>, SchemaError> {
+    let (_, source) = wasme_build::schema::take(module.to_vec()).map_err(SchemaError::Module)?;
+    match source {
+        // An unstripped cargo output: its schema needs the crate, which a file does not name.
+        None | Some(SchemaSource::SdkBuild) => Ok(None),
+        Some(source) => from_source(&source).map(Some),
+    }
+}
+
+/// The schema of a module named as `run` and `test` name one: a `.wasm` file (the schema it
+/// carries itself) or an image in the local store (the schema its config blob records);
+/// `None` when there is none or the image is not in the store (loading it reports that).
+pub fn of_module_arg(arg: &str) -> Result<Option<ConfigSchema>, SchemaError> {
+    let path = std::path::Path::new(arg);
+    if path.is_file() {
+        let module = std::fs::read(path).map_err(|e| SchemaError::Module(e.to_string()))?;
+        return of_module(&module);
+    }
+    let image = match crate::store::Store::open_default_existing() {
+        Ok(Some(store)) => store.resolve_local(arg).ok(),
+        _ => None,
+    };
+    match image {
+        Some(image) => of_image(image.format, &image.config_bytes),
+        None => Ok(None),
+    }
+}
+
+/// The schema's JSON text, from running the export in a sandbox: every import traps (the
+/// export must not call the host), at most 1e9 instructions and 256 MiB of memory. wasmtime is
+/// used directly (the harness's engine and features): the harness's host starts the plugin,
+/// which needs a configuration the schema is meant to check.
+fn run_export(module: &[u8]) -> Result<Vec<u8>, String> {
+    use wasmtime::{Config, Engine, Linker, Module, Store, StoreLimits, StoreLimitsBuilder};
+    const FUEL: u64 = 1_000_000_000;
+    const MEMORY: usize = 256 << 20;
+    let e = |e: wasmtime::Error| format!("{e:#}");
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    // Run once: compile fast rather than well.
+    config.cranelift_opt_level(wasmtime::OptLevel::None);
+    let engine = Engine::new(&config).map_err(e)?;
+    let module = Module::new(&engine, module).map_err(e)?;
+    let mut linker: Linker<StoreLimits> = Linker::new(&engine);
+    linker.define_unknown_imports_as_traps(&module).map_err(e)?;
+    let limits = StoreLimitsBuilder::new().memory_size(MEMORY).build();
+    let mut store = Store::new(&engine, limits);
+    store.limiter(|l| l);
+    store.set_fuel(FUEL).map_err(e)?;
+    let instance = linker.instantiate(&mut store, &module).map_err(e)?;
+    let export = instance
+        .get_typed_func::<(), i64>(&mut store, EXPORT)
+        .map_err(|err| format!("it is not `() -> i64`: {err:#}"))?;
+    let packed = export.call(&mut store, ()).map_err(e)? as u64;
+    let (address, length) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
+    let memory = instance
+        .get_memory(&mut store, "memory")
+        .ok_or("the module exports no `memory`")?;
+    memory
+        .data(&store)
+        .get(address..address.saturating_add(length))
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| {
+            format!("it returned bytes {address}..{address}+{length}, outside the module's memory")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn add_header_like() -> ConfigSchema {
+        ConfigSchema::new(json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "anyOf": [
+                {"type": "string"},
+                {"type": "object", "properties": {"name": {"type": "string"}, "value": {"type": "string"}},
+                 "required": ["name", "value"], "additionalProperties": false}
+            ]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_matching_alternative_names_the_pointer() {
+        let s = add_header_like();
+        let v = s.check(br#"{"name": 5, "value": "v"}"#).unwrap_err();
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].to_string(), r#"/name: 5 is not of type "string""#);
+        let v = s.check(br#"{"name": "a"}"#).unwrap_err();
+        assert!(
+            v[0].to_string()
+                .contains("\"value\" is a required property"),
+            "{v:?}"
+        );
+        // Plain strings, numbers read as text, empty text and broken JSON pass to the filter.
+        for ok in [
+            &b"hello"[..],
+            b"5",
+            b"  ",
+            b"{broken",
+            br#"{"name":"a","value":"b"}"#,
+        ] {
+            assert!(s.check(ok).is_ok(), "{}", String::from_utf8_lossy(ok));
+        }
+        // No alternative matches an array: the anyOf error itself.
+        let v = s.check(b"[1]").unwrap_err();
+        assert_eq!(v[0].pointer, "");
+        assert_eq!(
+            s.summary(),
+            "string, or object {name: string, value: string} (required: name, value) (no other fields)"
+        );
+    }
+
+    #[test]
+    fn plain_text_is_also_read_as_json() {
+        let s = ConfigSchema::new(json!({"type": "integer"})).unwrap();
+        assert!(s.check(b"5").is_ok());
+        let v = s.check(b"five").unwrap_err();
+        assert_eq!(
+            v[0].to_string(),
+            r#"(the configuration): "five" is not of type "integer""#
+        );
+    }
+
+    #[test]
+    fn invalid_schemas_are_refused() {
+        let e = ConfigSchema::new(json!({"type": 5})).unwrap_err();
+        assert!(matches!(e, SchemaError::Invalid { .. }), "{e}");
+        assert!(ConfigSchema::new(json!([1])).is_err());
+        let e = ConfigSchema::from_json(b"{not json").unwrap_err();
+        assert!(e.to_string().contains("is not JSON"), "{e}");
+    }
+
+    #[test]
+    fn the_export_runs_sandboxed() {
+        let module = |body: &str| {
+            wat::parse_str(format!(
+                r#"(module (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+                   (memory (export "memory") 1)
+                   (data (i32.const 16) "{{\"type\":\"string\"}}")
+                   (func (export "wasme_config_schema") (result i64) {body}))"#
+            ))
+            .unwrap()
+        };
+        let ok = module("i64.const 68719476753"); // 16 << 32 | 17
+        let s = from_source(&SchemaSource::Export(ok.into())).unwrap();
+        assert_eq!(s.value(), &json!({"type": "string"}));
+        let host = module("i32.const 0 i32.const 0 i32.const 0 call $log drop i64.const 0");
+        let e = from_source(&SchemaSource::Export(host.into())).unwrap_err();
+        assert!(e.to_string().contains("running the module's"), "{e}");
+        let outside = module("i64.const -1");
+        let e = from_source(&SchemaSource::Export(outside.into())).unwrap_err();
+        assert!(e.to_string().contains("outside the module's memory"), "{e}");
+        let spin = module("(loop (br 0)) i64.const 0");
+        assert!(from_source(&SchemaSource::Export(spin.into())).is_err());
+    }
+}
