@@ -69,7 +69,7 @@ pub struct InspectArgs {
 /// Runs `cargo wasme inspect`.
 pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let referrers = |store: &_, image: &cargo_wasme::store::StoredImage| {
-        let policy = actions::global_policy().map_err(anyhow::Error::into_boxed_dyn_error)?;
+        let policy = actions::global_policy()?;
         Ok(actions::referrers_report(
             store,
             &image.manifest_digest,
