@@ -21,7 +21,7 @@ use crate::deploy::{
     yaml,
 };
 use crate::shell;
-use crate::sign::SignError;
+use crate::sign::actions::SignActionError;
 use crate::store::StoreError;
 use std::path::{Path, PathBuf};
 
@@ -35,9 +35,10 @@ pub enum EmitError {
     /// Generating, checking or rendering the resources failed.
     #[error(transparent)]
     Deploy(#[from] DeployError),
-    /// The verification keys (`--verify-key`, `WASME_VERIFY_KEY`) cannot be read.
-    #[error("cannot read the verification keys")]
-    Keys(#[source] SignError),
+    /// The verification keys (`--verify-key`, `WASME_VERIFY_KEY`) cannot be read
+    /// ([`global_policy`](crate::sign::actions::global_policy)'s error).
+    #[error(transparent)]
+    Keys(#[from] SignActionError),
     /// The local image store cannot be opened.
     #[error("cannot open the local image store")]
     OpenStore(#[source] StoreError),
@@ -113,7 +114,7 @@ fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) ->
 /// The local store and the registries as a resolver (only the store with `offline`), with the
 /// verification gate the process was configured with (`--verify-key`, `WASME_VERIFY_KEY`).
 pub fn store_resolver(offline: bool) -> Result<StoreResolver, EmitError> {
-    let policy = crate::sign::verify::configured_policy().map_err(EmitError::Keys)?;
+    let policy = crate::sign::actions::global_policy()?;
     Ok(StoreResolver::open_default()
         .map_err(EmitError::OpenStore)?
         .offline(offline)
