@@ -65,6 +65,30 @@ pub enum BenchError {
         /// What went wrong.
         message: String,
     },
+    /// The `--baseline` file cannot be read.
+    #[error("reading the baseline {}", path.display())]
+    ReadBaseline {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The OS's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The `--baseline` file holds no report.
+    #[error(
+        "{} holds no `bench-report` line: save the output of \
+         `cargo wasme bench --message-format json` as the baseline",
+        .0.display()
+    )]
+    NoBaselineReport(std::path::PathBuf),
+    /// The scenario measures nothing.
+    #[error("the scenario has no `request` step to measure")]
+    NoRequestStep,
+    /// The baseline shares no step with this run: no verdict.
+    #[error(
+        "no step of this run is in the baseline (steps are matched by name): nothing was compared"
+    )]
+    NothingCompared,
 }
 
 fn harness(what: &str) -> impl FnOnce(HarnessError) -> BenchError + '_ {
@@ -628,17 +652,12 @@ pub fn parse_threshold(text: &str) -> Result<f64, String> {
 }
 
 /// Reads a `--baseline` file (a saved `cargo wasme bench --message-format json` output).
-pub fn load_baseline(file: &std::path::Path) -> anyhow::Result<BenchReport> {
-    use anyhow::Context as _;
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("reading the baseline {}", file.display()))?;
-    read_baseline(&text).with_context(|| {
-        format!(
-            "{} holds no `bench-report` line: save the output of \
-             `cargo wasme bench --message-format json` as the baseline",
-            file.display()
-        )
-    })
+pub fn load_baseline(file: &std::path::Path) -> Result<BenchReport, BenchError> {
+    let text = std::fs::read_to_string(file).map_err(|source| BenchError::ReadBaseline {
+        path: file.to_path_buf(),
+        source,
+    })?;
+    read_baseline(&text).ok_or_else(|| BenchError::NoBaselineReport(file.to_path_buf()))
 }
 
 /// `cargo wasme bench`: measures `resolved` (its scenario's `request` steps, or one GET)
@@ -649,7 +668,7 @@ pub fn bench(
     baseline: Option<BenchReport>,
     threshold: f64,
     samples: usize,
-) -> anyhow::Result<bool> {
+) -> Result<bool, BenchError> {
     use crate::shell;
     let mut setup = resolved.setup.clone();
     setup.config = resolved.configs.first().cloned().flatten();
@@ -658,7 +677,7 @@ pub fn bench(
         None => Workload::default_get().steps,
     };
     if steps.is_empty() {
-        anyhow::bail!("the scenario has no `request` step to measure");
+        return Err(BenchError::NoRequestStep);
     }
     let workload = Workload { setup, steps };
     let options = BenchOptions {
@@ -685,9 +704,7 @@ pub fn bench(
         .filter(|s| before.steps.iter().any(|b| b.name == s.name))
         .count();
     if matched == 0 {
-        anyhow::bail!(
-            "no step of this run is in the baseline (steps are matched by name): nothing was compared"
-        );
+        return Err(BenchError::NothingCompared);
     }
     let regressions = compare(&before, &report, threshold);
     shell::json(

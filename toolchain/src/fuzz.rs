@@ -45,6 +45,32 @@ pub enum ScenarioWriteError {
     },
 }
 
+/// Why `cargo wasme fuzz` could not give a verdict.
+#[derive(Debug, thiserror::Error)]
+pub enum FuzzCommandError {
+    /// An `--invariant` rule does not parse (the message says which and what is allowed).
+    #[error("{0}")]
+    Invariant(String),
+    /// The module cannot be compiled.
+    #[error("loading the module")]
+    Load(#[source] HarnessError),
+    /// The fuzzer itself failed.
+    #[error("fuzzing")]
+    Fuzz(#[source] wasme_harness::fuzz::FuzzError),
+    /// The limit ran out before one exchange ran: no verdict.
+    #[error("no exchange ran, so nothing was checked: give a longer --time or more --runs")]
+    NothingRan,
+    /// The shrunk scenario of a finding cannot be written.
+    #[error("writing {}", path.display())]
+    Write {
+        /// The scenario file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: ScenarioWriteError,
+    },
+}
+
 /// The plugin under fuzz: its module, the settings every VM starts with, and the
 /// configuration variants exchanges choose from.
 #[derive(Debug, Clone)]
@@ -475,9 +501,9 @@ pub struct FuzzRequest {
 }
 
 /// Parses `--invariant` rules, so a misspelt one fails before anything is built.
-pub fn check_invariants(rules: &[String]) -> anyhow::Result<()> {
+pub fn check_invariants(rules: &[String]) -> Result<(), FuzzCommandError> {
     for rule in rules {
-        wasme_harness::fuzz::UserInvariant::parse(rule).map_err(anyhow::Error::msg)?;
+        wasme_harness::fuzz::UserInvariant::parse(rule).map_err(FuzzCommandError::Invariant)?;
     }
     Ok(())
 }
@@ -485,17 +511,19 @@ pub fn check_invariants(rules: &[String]) -> anyhow::Result<()> {
 /// `cargo wasme fuzz`: generated traffic through the module until an invariant breaks (then
 /// a shrunk scenario file, `Ok(false)`) or the limit is reached; the status lines, the
 /// `fuzz-report` JSON object and the result line are printed here.
-pub fn fuzz(request: &FuzzRequest, resolved: crate::module_arg::Target) -> anyhow::Result<bool> {
+pub fn fuzz(
+    request: &FuzzRequest,
+    resolved: crate::module_arg::Target,
+) -> Result<bool, FuzzCommandError> {
     use crate::scenario::format::Invariant;
     use crate::shell;
-    use anyhow::{Context as _, bail};
     use wasme_harness::fuzz::{self, FuzzOptions, Limit, TrafficKind, UserInvariant};
     let args = request;
     let mut invariants = args
         .invariants
         .iter()
-        .map(|i| UserInvariant::parse(i).map_err(anyhow::Error::msg))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .map(|i| UserInvariant::parse(i).map_err(FuzzCommandError::Invariant))
+        .collect::<Result<Vec<_>, _>>()?;
     // The scenario's `invariants:` join the flags' (a rule given both ways counts once).
     for Invariant(rule) in resolved.scenario.iter().flat_map(|s| &s.invariants) {
         if !invariants.contains(rule) {
@@ -511,7 +539,7 @@ pub fn fuzz(request: &FuzzRequest, resolved: crate::module_arg::Target) -> anyho
     } else {
         Module::from_bytes(&resolved.module.wasm)
     }
-    .context("loading the module")?;
+    .map_err(FuzzCommandError::Load)?;
     let target = Target {
         module,
         source: resolved.module.source,
@@ -551,9 +579,9 @@ pub fn fuzz(request: &FuzzRequest, resolved: crate::module_arg::Target) -> anyho
             }
         ),
     );
-    let report = fuzz::run(&factory, &options).context("fuzzing")?;
+    let report = fuzz::run(&factory, &options).map_err(FuzzCommandError::Fuzz)?;
     if report.exchanges == 0 {
-        bail!("no exchange ran, so nothing was checked: give a longer --time or more --runs");
+        return Err(FuzzCommandError::NothingRan);
     }
     let rate = report.exchanges_per_second();
     shell::status(
@@ -583,8 +611,12 @@ pub fn fuzz(request: &FuzzRequest, resolved: crate::module_arg::Target) -> anyho
         ));
         return Ok(true);
     };
-    write_scenario(&args.output, &target, finding, args.seed)
-        .with_context(|| format!("writing {}", args.output.display()))?;
+    write_scenario(&args.output, &target, finding, args.seed).map_err(|source| {
+        FuzzCommandError::Write {
+            path: args.output.clone(),
+            source,
+        }
+    })?;
     shell::error(
         format!(
             "exchange {} broke an invariant: {}",

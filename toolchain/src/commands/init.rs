@@ -49,6 +49,10 @@ pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
         yes: args.yes,
         sdk_path: args.sdk_path,
         sdk_version: args.sdk_version,
+    })
+    .map_err(|e| match e.help() {
+        Some(help) => cargo_wasme::shell::with_help(e, help),
+        None => e.into(),
     })?;
     Ok(ExitCode::SUCCESS)
 }

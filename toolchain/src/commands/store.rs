@@ -5,6 +5,14 @@ use cargo_wasme::store::report;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// `error` with its `help:` line (how to repair a damaged image), when it has one.
+fn with_help(error: report::ReportError) -> anyhow::Error {
+    match error.help() {
+        Some(help) => cargo_wasme::shell::with_help(error, help),
+        None => error.into(),
+    }
+}
+
 /// Arguments of `cargo wasme images`.
 #[derive(Debug, clap::Args)]
 pub struct ImagesArgs {
@@ -15,7 +23,7 @@ pub struct ImagesArgs {
 
 /// Runs `cargo wasme images`.
 pub fn images(args: ImagesArgs) -> anyhow::Result<ExitCode> {
-    Ok(super::exit(report::images(args.json)?))
+    Ok(super::exit(report::images(args.json).map_err(with_help)?))
 }
 
 /// Arguments of `cargo wasme tag`.
@@ -29,7 +37,7 @@ pub struct TagArgs {
 
 /// Runs `cargo wasme tag`.
 pub fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
-    report::tag(&args.source, &args.target)?;
+    report::tag(&args.source, &args.target).map_err(with_help)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -44,7 +52,7 @@ pub struct RmiArgs {
 
 /// Runs `cargo wasme rmi`.
 pub fn rmi(args: RmiArgs) -> anyhow::Result<ExitCode> {
-    report::rmi(&args.references)?;
+    report::rmi(&args.references).map_err(with_help)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -73,7 +81,8 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
         args.json,
         referrers,
         actions::print_referrers,
-    )?;
+    )
+    .map_err(with_help)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -89,6 +98,6 @@ pub struct ExportArgs {
 
 /// Runs `cargo wasme export`.
 pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
-    report::export(&args.reference, &args.output)?;
+    report::export(&args.reference, &args.output).map_err(with_help)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@
 
 use crate::deploy::kubectl::{kubectl_patch_workloads, kubectl_stdin};
 use crate::deploy::store_resolver::{StoreResolver, export_module};
+use crate::deploy::{DeployError, kubectl::KubectlError, request::RequestError};
 use crate::deploy::{
     envoy::EnvoyBootstrap,
     filter_deployment::{self as fdm, FilterConfig, FilterDeployment, FilterType},
@@ -20,16 +21,102 @@ use crate::deploy::{
     yaml,
 };
 use crate::shell;
-use anyhow::{Context, bail};
+use crate::sign::actions::SignActionError;
+use crate::store::StoreError;
 use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong in `deploy`, `undeploy`, `render` and `crd` once the request
+/// is checked.
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    /// The request's flags do not make a deployment.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// Generating, checking or rendering the resources failed.
+    #[error(transparent)]
+    Deploy(#[from] DeployError),
+    /// The verification keys (`--verify-key`, `WASME_VERIFY_KEY`) cannot be read
+    /// ([`global_policy`](crate::sign::actions::global_policy)'s error).
+    #[error(transparent)]
+    Keys(#[from] SignActionError),
+    /// The local image store cannot be opened.
+    #[error("cannot open the local image store")]
+    OpenStore(#[source] StoreError),
+    /// The local store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// `deploy envoy`'s image is not in the local store.
+    #[error("`deploy envoy` loads the module from the local store: pull or build {image} first")]
+    NotStored {
+        /// The image reference as given.
+        image: String,
+        /// Why it cannot be loaded.
+        #[source]
+        source: StoreError,
+    },
+    /// The local store was there when checked, and then was not.
+    #[error("the local store disappeared")]
+    StoreDisappeared,
+    /// The stored image fails the verification gate (from
+    /// [`StoreResolver::verify_stored`], which still returns `anyhow`).
+    #[error(transparent)]
+    StoredUnverified(anyhow::Error),
+    /// The module cannot be written out for Envoy.
+    #[error(transparent)]
+    ExportModule(std::io::Error),
+    /// A file or directory cannot be created, listed, read or written.
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        /// What was being done (`create`, `write`, `list`, `read`, `write the bootstrap to`).
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The OS's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The deletion cannot be written as YAML.
+    #[error("cannot write the deletion")]
+    Deletion(#[source] DeployError),
+    /// KRM mode got other than one document.
+    #[error("KRM mode reads exactly one ResourceList on stdin, got {0} documents")]
+    KrmInput(usize),
+    /// A manifest cannot be converted to JSON.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// A manifest cannot be converted to YAML.
+    #[error(transparent)]
+    Yaml(#[from] serde_norway::Error),
+    /// kubectl failed.
+    #[error(transparent)]
+    Kubectl(#[from] KubectlError),
+}
+
+impl EmitError {
+    /// What to do about the error, when there is something to say beyond its message.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            EmitError::Kubectl(e) => e.help(),
+            _ => None,
+        }
+    }
+}
+
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> EmitError {
+    let path = path.to_path_buf();
+    move |source| EmitError::Io {
+        action,
+        path,
+        source,
+    }
+}
 
 /// The local store and the registries as a resolver (only the store with `offline`), with the
 /// verification gate the process was configured with (`--verify-key`, `WASME_VERIFY_KEY`).
-pub fn store_resolver(offline: bool) -> anyhow::Result<StoreResolver> {
-    let policy =
-        crate::sign::verify::configured_policy().context("cannot read the verification keys")?;
+pub fn store_resolver(offline: bool) -> Result<StoreResolver, EmitError> {
+    let policy = crate::sign::actions::global_policy()?;
     Ok(StoreResolver::open_default()
-        .context("cannot open the local image store")?
+        .map_err(EmitError::OpenStore)?
         .offline(offline)
         .verify(policy))
 }
@@ -66,7 +153,7 @@ pub struct Output<'a> {
 pub fn pin_and_generate(
     fd: &FilterDeployment,
     p: &Pinning,
-) -> anyhow::Result<(generate::Generated, ResolvedImage)> {
+) -> Result<(generate::Generated, ResolvedImage), EmitError> {
     generate::check_input(fd)?;
     // `--plain-http` is the user's own word for the image's registry (a document's is not).
     let trusted = match crate::deploy::resolve::parse_image(p.image) {
@@ -100,7 +187,7 @@ pub fn pin_and_generate(
 
 /// Prints `fd` with its image pinned (and its root id filled in), so a later render needs no
 /// lookup.
-fn print_pinned(mut fd: FilterDeployment, image: &ResolvedImage) -> anyhow::Result<()> {
+fn print_pinned(mut fd: FilterDeployment, image: &ResolvedImage) -> Result<(), EmitError> {
     fd.spec.filter.image = image.pinned_reference();
     if fd.spec.filter.root_id.is_none() {
         fd.spec.filter.root_id = image.root_ids.first().cloned();
@@ -111,7 +198,7 @@ fn print_pinned(mut fd: FilterDeployment, image: &ResolvedImage) -> anyhow::Resu
 
 /// `deploy istio`: pins, generates and checks, then prints, writes the kustomize component or
 /// applies the resources (and the EnvoyFilter form's workload patch).
-pub fn istio(fd: FilterDeployment, p: &Pinning, out: Output) -> anyhow::Result<()> {
+pub fn istio(fd: FilterDeployment, p: &Pinning, out: Output) -> Result<(), EmitError> {
     let (generated, image) = pin_and_generate(&fd, p)?;
     if out.filter_deployment {
         return print_pinned(fd, &image);
@@ -165,7 +252,7 @@ pub fn istio(fd: FilterDeployment, p: &Pinning, out: Output) -> anyhow::Result<(
 
 /// `deploy envoy-gateway` and `deploy higress`: pins, generates, checks, then prints (or
 /// applies) the resources or the FilterDeployment.
-pub fn gateway(fd: FilterDeployment, p: &Pinning, out: Output) -> anyhow::Result<()> {
+pub fn gateway(fd: FilterDeployment, p: &Pinning, out: Output) -> Result<(), EmitError> {
     let (generated, image) = pin_and_generate(&fd, p)?;
     for w in &generated.warnings {
         shell::warn(w);
@@ -183,14 +270,14 @@ pub fn gateway(fd: FilterDeployment, p: &Pinning, out: Output) -> anyhow::Result
 }
 
 /// Writes the files of a kustomize component directory, each atomically.
-pub fn write_kustomize_dir(dir: &Path, files: &[(&'static str, String)]) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+pub fn write_kustomize_dir(dir: &Path, files: &[(&'static str, String)]) -> Result<(), EmitError> {
+    std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
     for (name, text) in files {
         let path = dir.join(name);
         let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
         std::fs::write(&tmp, text)
             .and_then(|()| std::fs::rename(&tmp, &path))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+            .map_err(io_error("write", &path))?;
     }
     shell::status(
         "Wrote",
@@ -235,7 +322,7 @@ pub struct EnvoyRequest {
 
 /// `deploy envoy`: checks the configuration against the stored module, writes the module out
 /// and prints (or writes) the bootstrap.
-pub fn envoy(a: EnvoyRequest) -> anyhow::Result<()> {
+pub fn envoy(a: EnvoyRequest) -> Result<(), EmitError> {
     let id = match &a.id {
         Some(id) => id.clone(),
         None => crate::deploy::request::default_id(&a.image)?,
@@ -249,14 +336,14 @@ pub fn envoy(a: EnvoyRequest) -> anyhow::Result<()> {
         Some(r) => r.load(&a.image),
         None => Err(crate::store::Store::absent(&a.image)?),
     };
-    let stored = loaded.with_context(|| {
-        format!(
-            "`deploy envoy` loads the module from the local store: pull or build {} first",
-            a.image
-        )
+    let stored = loaded.map_err(|source| EmitError::NotStored {
+        image: a.image.clone(),
+        source,
     })?;
-    let resolver = resolver.context("the local store disappeared")?;
-    resolver.verify_stored(&a.image)?;
+    let resolver = resolver.ok_or(EmitError::StoreDisappeared)?;
+    resolver
+        .verify_stored(&a.image)
+        .map_err(EmitError::StoredUnverified)?;
     let root_id = a
         .root_id
         .clone()
@@ -284,7 +371,8 @@ pub fn envoy(a: EnvoyRequest) -> anyhow::Result<()> {
             )],
         )?;
     }
-    let wasm_path = export_module(&resolver, &stored, a.module_path.as_deref())?;
+    let wasm_path = export_module(&resolver, &stored, a.module_path.as_deref())
+        .map_err(EmitError::ExportModule)?;
     let bootstrap = EnvoyBootstrap {
         id,
         root_id,
@@ -300,8 +388,7 @@ pub fn envoy(a: EnvoyRequest) -> anyhow::Result<()> {
     let text = bootstrap.to_yaml()?;
     match &a.output {
         Some(path) => {
-            std::fs::write(path, &text)
-                .with_context(|| format!("cannot write the bootstrap to {}", path.display()))?;
+            std::fs::write(path, &text).map_err(io_error("write the bootstrap to", path))?;
             shell::status(
                 "Wrote",
                 format_args!("{} (run: envoy -c {})", path.display(), path.display()),
@@ -318,7 +405,7 @@ pub fn undeploy_istio(
     request: &UndeployRequest,
     apply: bool,
     kustomize: Option<&Path>,
-) -> anyhow::Result<()> {
+) -> Result<(), EmitError> {
     let out = deletions(request)?;
     let patch = out.workload_patch;
     let stream = yaml::to_stream(&out.documents)?;
@@ -373,7 +460,12 @@ pub fn undeploy_istio(
 
 /// `undeploy envoy-gateway` and `undeploy higress`: the deletion of one resource of `kind`,
 /// printed or applied.
-pub fn deletion(kind: ResourceKind, id: &str, namespace: &str, apply: bool) -> anyhow::Result<()> {
+pub fn deletion(
+    kind: ResourceKind,
+    id: &str,
+    namespace: &str,
+    apply: bool,
+) -> Result<(), EmitError> {
     names::validate_dns1123_subdomain("id", id)?;
     names::validate_dns1123_label("namespace", namespace)?;
     let doc = serde_json::json!({
@@ -381,7 +473,7 @@ pub fn deletion(kind: ResourceKind, id: &str, namespace: &str, apply: bool) -> a
         "kind": kind.kind,
         "metadata": {"name": id, "namespace": namespace},
     });
-    let stream = yaml::to_stream(&[doc]).context("cannot write the deletion")?;
+    let stream = yaml::to_stream(&[doc]).map_err(EmitError::Deletion)?;
     if apply {
         kubectl_stdin(&["delete", "--ignore-not-found", "-f", "-"], &stream)?;
     } else {
@@ -392,14 +484,14 @@ pub fn deletion(kind: ResourceKind, id: &str, namespace: &str, apply: bool) -> a
 
 /// Reads `path` (a file, a directory's YAML files, or `-`), taking from `budget` (the
 /// [`yaml::MAX_INPUT_BYTES`] all inputs share).
-fn read_input(path: &Path, budget: &mut u64) -> anyhow::Result<Vec<(String, String)>> {
+fn read_input(path: &Path, budget: &mut u64) -> Result<Vec<(String, String)>, EmitError> {
     if path == Path::new("-") {
         let text = yaml::read_capped(std::io::stdin().lock(), "-", budget)?;
         return Ok(vec![("-".into(), text)]);
     }
     if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-            .with_context(|| format!("cannot list {}", path.display()))?
+            .map_err(io_error("list", path))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
                 p.is_file()
@@ -413,8 +505,7 @@ fn read_input(path: &Path, budget: &mut u64) -> anyhow::Result<Vec<(String, Stri
         }
         return Ok(out);
     }
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file = std::fs::File::open(path).map_err(io_error("read", path))?;
     let text = yaml::read_capped(file, &path.display().to_string(), budget)?;
     Ok(vec![(path.display().to_string(), text)])
 }
@@ -439,7 +530,7 @@ pub struct RenderRequest {
 /// `render`: FilterDeployment streams (files, directories, stdin, or a KRM ResourceList) →
 /// the resources, printed. `Ok(false)` when a KRM function failed (its ResourceList, with
 /// the error as a result, is printed all the same).
-pub fn render(a: &RenderRequest) -> anyhow::Result<bool> {
+pub fn render(a: &RenderRequest) -> Result<bool, EmitError> {
     let files = if a.files.is_empty() {
         vec![PathBuf::from("-")]
     } else {
@@ -470,10 +561,7 @@ pub fn render(a: &RenderRequest) -> anyhow::Result<bool> {
     }
     if krm {
         let [list] = docs.as_slice() else {
-            bail!(
-                "KRM mode reads exactly one ResourceList on stdin, got {} documents",
-                docs.len()
-            );
+            return Err(EmitError::KrmInput(docs.len()));
         };
         return match rnd::render_resource_list(&list.value, &resolver, &options) {
             Ok(out) => {
@@ -510,7 +598,7 @@ pub fn render(a: &RenderRequest) -> anyhow::Result<bool> {
 }
 
 /// `crd`: prints the FilterDeployment CustomResourceDefinition (YAML, or JSON).
-pub fn crd(json: bool) -> anyhow::Result<()> {
+pub fn crd(json: bool) -> Result<(), EmitError> {
     let crd = fdm::crd();
     if json {
         println!("{}", serde_json::to_string_pretty(&crd)?);

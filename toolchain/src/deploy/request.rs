@@ -8,17 +8,51 @@ use crate::deploy::filter_deployment::{
     ImagePullOptions, IstioApi, IstioDeployment, PatchContext, Phase, PullPolicy, Target,
     TargetRef, WorkloadKind,
 };
-use crate::deploy::names;
-use anyhow::{Context, bail};
+use crate::deploy::{DeployError, names};
+
+/// A deployment request's flags that do not make a [`FilterDeployment`].
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// No `--id`, and none can be derived from the image name.
+    #[error("cannot derive a filter id from the image name: pass --id")]
+    NoDefaultId(#[source] DeployError),
+    /// A name, namespace or label list is malformed.
+    #[error(transparent)]
+    Invalid(#[from] DeployError),
+    /// A gateway's configuration is not a JSON object.
+    #[error(
+        "{flag} {value:?} is not a JSON object; the gateway hands the filter its \
+         configuration as JSON text (e.g. --config '{{\"value\": \"hello\"}}')"
+    )]
+    NotAnObject {
+        /// The flag (`--config`, `--match-ingress`, …).
+        flag: String,
+        /// The value as given.
+        value: String,
+    },
+    /// A `--target-ref` is not `KIND/NAME` or `NAME`.
+    #[error("--target-ref {0:?}: expected KIND/NAME (e.g. HTTPRoute/backend) or NAME")]
+    TargetRef(String),
+    /// A Higress match rule names no ingress, domain or service.
+    #[error(
+        "{flag} {value:?} names nothing to match: Higress's controller rejects the whole \
+         plugin for a rule without ingress, domain or service"
+    )]
+    EmptyMatch {
+        /// The flag (`--match-ingress`, …).
+        flag: String,
+        /// The value as given.
+        value: String,
+    },
+}
 
 /// The filter id a deployment gets when none is given: the repository's last path segment.
-pub fn default_id(image: &str) -> anyhow::Result<String> {
-    names::filter_id_for_image(image)
-        .context("cannot derive a filter id from the image name: pass --id")
+pub fn default_id(image: &str) -> Result<String, RequestError> {
+    names::filter_id_for_image(image).map_err(RequestError::NoDefaultId)
 }
 
 /// The given id, else [`default_id`].
-fn id_or_default(id: &Option<String>, image: &str) -> anyhow::Result<String> {
+fn id_or_default(id: &Option<String>, image: &str) -> Result<String, RequestError> {
     match id {
         Some(id) => Ok(id.clone()),
         None => default_id(image),
@@ -105,7 +139,7 @@ fn new_fd(
 
 impl IstioRequest {
     /// The FilterDeployment this request means (names and labels checked).
-    pub fn filter_deployment(&self) -> anyhow::Result<FilterDeployment> {
+    pub fn filter_deployment(&self) -> Result<FilterDeployment, RequestError> {
         let a = &self.common;
         let id = id_or_default(&a.id, &a.image)?;
         names::validate_dns1123_subdomain("filter id", &id)?;
@@ -140,21 +174,21 @@ impl IstioRequest {
 }
 
 /// A `--config` that must be a JSON object (both gateways carry JSON text).
-fn object_config(flag: &str, value: &str) -> anyhow::Result<FilterConfig> {
+fn object_config(flag: &str, value: &str) -> Result<FilterConfig, RequestError> {
     match FilterConfig::from_flag(value) {
         c @ FilterConfig::Object(_) => Ok(c),
-        FilterConfig::String(_) => bail!(
-            "{flag} {value:?} is not a JSON object; the gateway hands the filter its \
-             configuration as JSON text (e.g. --config '{{\"value\": \"hello\"}}')"
-        ),
+        FilterConfig::String(_) => Err(RequestError::NotAnObject {
+            flag: flag.to_owned(),
+            value: value.to_owned(),
+        }),
     }
 }
 
 /// `KIND/NAME` or `NAME` (an HTTPRoute).
-fn target_ref(value: &str) -> anyhow::Result<TargetRef> {
+fn target_ref(value: &str) -> Result<TargetRef, RequestError> {
     let (kind, name) = value.split_once('/').unwrap_or(("HTTPRoute", value));
     if name.is_empty() || kind.is_empty() {
-        bail!("--target-ref {value:?}: expected KIND/NAME (e.g. HTTPRoute/backend) or NAME");
+        return Err(RequestError::TargetRef(value.to_owned()));
     }
     Ok(TargetRef {
         kind: kind.to_owned(),
@@ -177,7 +211,7 @@ pub struct EnvoyGatewayRequest {
 
 impl EnvoyGatewayRequest {
     /// The FilterDeployment (`target: envoy-gateway`) this request means.
-    pub fn filter_deployment(&self) -> anyhow::Result<FilterDeployment> {
+    pub fn filter_deployment(&self) -> Result<FilterDeployment, RequestError> {
         let a = &self.common;
         let id = id_or_default(&a.id, &a.image)?;
         names::validate_dns1123_label("namespace", &a.namespace)?;
@@ -190,7 +224,7 @@ impl EnvoyGatewayRequest {
             .target_refs
             .iter()
             .map(|r| target_ref(r))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
         let filter = FilterSpec {
             id: Some(id.clone()),
             image: a.image.clone(),
@@ -213,7 +247,7 @@ impl EnvoyGatewayRequest {
 type JsonObject = serde_json::Map<String, serde_json::Value>;
 
 /// `ROUTES[=CONFIG]` → (names, config).
-fn match_rule(flag: &str, value: &str) -> anyhow::Result<(Vec<String>, Option<JsonObject>)> {
+fn match_rule(flag: &str, value: &str) -> Result<(Vec<String>, Option<JsonObject>), RequestError> {
     let (names, config) = match value.split_once('=') {
         Some((n, c)) => (n, Some(c)),
         None => (value, None),
@@ -225,10 +259,10 @@ fn match_rule(flag: &str, value: &str) -> anyhow::Result<(Vec<String>, Option<Js
         .map(str::to_owned)
         .collect();
     if names.is_empty() {
-        bail!(
-            "{flag} {value:?} names nothing to match: Higress's controller rejects the whole \
-             plugin for a rule without ingress, domain or service"
-        );
+        return Err(RequestError::EmptyMatch {
+            flag: flag.to_owned(),
+            value: value.to_owned(),
+        });
     }
     let config = match config {
         None => None,
@@ -257,7 +291,7 @@ pub struct HigressRequest {
 
 impl HigressRequest {
     /// The FilterDeployment (`target: higress`) this request means.
-    pub fn filter_deployment(&self) -> anyhow::Result<FilterDeployment> {
+    pub fn filter_deployment(&self) -> Result<FilterDeployment, RequestError> {
         let a = &self.common;
         let id = id_or_default(&a.id, &a.image)?;
         names::validate_dns1123_label("namespace", &a.namespace)?;

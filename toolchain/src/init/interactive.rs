@@ -2,11 +2,63 @@
 //! filter, a valid crate name), the checks made before anything is written, and the lines
 //! printed after [`generate`](crate::init::generate).
 
-use crate::init::{Dependencies, InitOptions, Language, Template};
-use crate::shell::{self, WithHelp};
-use anyhow::{Context, bail};
+use crate::init::{Dependencies, InitError, InitOptions, Language, Template};
+use crate::shell;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+
+/// Why `cargo wasme init` stopped (nothing was written unless generation itself failed).
+#[derive(Debug, thiserror::Error)]
+pub enum InitRequestError {
+    /// A prompt on the terminal failed.
+    #[error("reading {reading}")]
+    Prompt {
+        /// What was being read, and the flag that skips the prompt.
+        reading: &'static str,
+        /// Why.
+        #[source]
+        source: dialoguer::Error,
+    },
+    /// The crate name (given, or the directory's) is not valid; `help` names a fix.
+    #[error("{error}")]
+    BadName {
+        /// The [`InitError::BadName`] itself (its message is this error's; it has no cause).
+        error: InitError,
+        /// What to pass instead.
+        help: String,
+    },
+    /// `--sdk-path` does not resolve.
+    #[error("--sdk-path {}", path.display())]
+    SdkPath {
+        /// The path as given.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `--sdk-path` is not the root of a wasme checkout.
+    #[error(
+        "--sdk-path {}: no sdk/Cargo.toml there; give the root of a wasme checkout",
+        .0.display()
+    )]
+    NotACheckout(PathBuf),
+    /// Generating the project failed.
+    #[error(transparent)]
+    Generate(#[from] InitError),
+}
+
+impl InitRequestError {
+    /// What to do about the error, when there is something to say beyond its message.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            InitRequestError::BadName { help, .. } => Some(help.clone()),
+            InitRequestError::Generate(InitError::NotEmpty(_)) => {
+                Some("give a new directory; `init` never writes into one that has files".into())
+            }
+            _ => None,
+        }
+    }
+}
 
 /// What `cargo wasme init` was asked for.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +82,7 @@ pub struct InitRequest {
 /// `cargo wasme init`: asks (on a terminal, unless `yes`) for what `request` leaves open,
 /// checks the crate name before anything is written, generates the project and says what to
 /// run next.
-pub fn init(args: InitRequest) -> anyhow::Result<()> {
+pub fn init(args: InitRequest) -> Result<(), InitRequestError> {
     let interactive =
         !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let language = match args.language {
@@ -52,7 +104,10 @@ pub fn init(args: InitRequest) -> anyhow::Result<()> {
                 ])
                 .default(0)
                 .interact()
-                .context("reading your choice (use --language and --yes to skip the prompt)")?;
+                .map_err(|source| InitRequestError::Prompt {
+                    reading: "your choice (use --language and --yes to skip the prompt)",
+                    source,
+                })?;
             languages[choice]
         }
         None => Language::Rust,
@@ -69,7 +124,10 @@ pub fn init(args: InitRequest) -> anyhow::Result<()> {
                 ])
                 .default(0)
                 .interact()
-                .context("reading your choice (use --template and --yes to skip the prompt)")?;
+                .map_err(|source| InitRequestError::Prompt {
+                    reading: "your choice (use --template and --yes to skip the prompt)",
+                    source,
+                })?;
             if choice == 0 {
                 Template::Http
             } else {
@@ -89,7 +147,7 @@ pub fn init(args: InitRequest) -> anyhow::Result<()> {
     };
     if let Err(e) = crate::init::validate_name(&given) {
         let suggestion = match &e {
-            crate::init::InitError::BadName { suggestion, .. } => suggestion.clone(),
+            InitError::BadName { suggestion, .. } => suggestion.clone(),
             _ => None,
         };
         if interactive && args.name.is_none() {
@@ -101,9 +159,13 @@ pub fn init(args: InitRequest) -> anyhow::Result<()> {
             if let Some(s) = &suggestion {
                 input = input.default(s.clone());
             }
-            let typed: String = input
-                .interact_text()
-                .context("reading the crate name (use --name to skip the prompt)")?;
+            let typed: String =
+                input
+                    .interact_text()
+                    .map_err(|source| InitRequestError::Prompt {
+                        reading: "the crate name (use --name to skip the prompt)",
+                        source,
+                    })?;
             name = Some(typed);
         } else {
             let help = match suggestion {
@@ -115,19 +177,19 @@ pub fn init(args: InitRequest) -> anyhow::Result<()> {
                          e.g. `--name my-filter`"
                     .to_string(),
             };
-            return Err(e).help(help);
+            return Err(InitRequestError::BadName { error: e, help });
         }
     }
     let deps = match (args.sdk_path, args.sdk_version) {
         (Some(p), _) => {
             let root = p
                 .canonicalize()
-                .with_context(|| format!("--sdk-path {}", p.display()))?;
+                .map_err(|source| InitRequestError::SdkPath {
+                    path: p.clone(),
+                    source,
+                })?;
             if !root.join("sdk").join("Cargo.toml").is_file() {
-                bail!(
-                    "--sdk-path {}: no sdk/Cargo.toml there; give the root of a wasme checkout",
-                    root.display()
-                );
+                return Err(InitRequestError::NotACheckout(root));
             }
             Dependencies::Repo(root)
         }
@@ -140,13 +202,6 @@ pub fn init(args: InitRequest) -> anyhow::Result<()> {
         template,
         language,
         deps,
-    })
-    .map_err(|e| match e {
-        crate::init::InitError::NotEmpty(_) => shell::with_help(
-            e,
-            "give a new directory; `init` never writes into one that has files",
-        ),
-        e => e.into(),
     })?;
     shell::status(
         "Created",

@@ -4,20 +4,43 @@
 //! the `help: …` line [`RegistryError::help`] gives ([`failed`]; the functions then return
 //! `Ok(false)`, exit status 1).
 
-use crate::registry::credentials::{self, Credential};
+use crate::registry::credentials::{self, Credential, CredentialsError};
 use crate::registry::{Registry, RegistryError, RegistryOptions};
 use crate::shell;
 use crate::store::{Store, StoredImage};
-use anyhow::Context as _;
 use std::io::{IsTerminal, Read};
 
+/// What `push`, `login` and `logout` fail with besides a registry's answer (which they print
+/// and report as `Ok(false)`).
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryActionError {
+    /// The async runtime cannot be started.
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+    /// A prompt on the terminal failed.
+    #[error("cannot read {what}")]
+    Prompt {
+        /// What was asked (`the user name`, `the password`).
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: dialoguer::Error,
+    },
+    /// `--password-stdin` could not read standard input.
+    #[error("cannot read the password from stdin")]
+    PasswordStdin(#[source] std::io::Error),
+    /// The credentials cannot be stored or erased.
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+}
+
 /// The async runtime the registry commands block on.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, RegistryActionError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .context("cannot start the async runtime")
+        .map_err(RegistryActionError::Runtime)
 }
 
 /// Prints a registry failure (after `context`, when given) with its `help:` line.
@@ -44,7 +67,7 @@ pub fn push(
     reference: &str,
     remote: Option<&str>,
     options: RegistryOptions,
-) -> anyhow::Result<bool> {
+) -> Result<bool, RegistryActionError> {
     let registry = Registry::new(options);
     let report = match runtime()?.block_on(registry.push(store, reference, remote)) {
         Ok(report) => report,
@@ -140,14 +163,17 @@ pub struct Login {
 
 /// `login`: asks for what is missing (on a terminal), checks the credentials against the
 /// registry, and only then stores them.
-pub fn login(args: &Login, options: RegistryOptions) -> anyhow::Result<bool> {
+pub fn login(args: &Login, options: RegistryOptions) -> Result<bool, RegistryActionError> {
     let server = host(&args.server);
     let username = match &args.username {
         Some(u) => u.clone(),
         None if interactive() && !args.password_stdin => dialoguer::Input::<String>::new()
             .with_prompt(format!("Username for {server}"))
             .interact_text()
-            .context("cannot read the user name")?,
+            .map_err(|source| RegistryActionError::Prompt {
+                what: "the user name",
+                source,
+            })?,
         None => {
             shell::error(
                 "no user name given",
@@ -165,14 +191,17 @@ pub fn login(args: &Login, options: RegistryOptions) -> anyhow::Result<bool> {
             let mut s = String::new();
             std::io::stdin()
                 .read_to_string(&mut s)
-                .context("cannot read the password from stdin")?;
+                .map_err(RegistryActionError::PasswordStdin)?;
             s.trim_end_matches(['\r', '\n']).to_string()
         }
         (None, false) if interactive() => dialoguer::Password::new()
             .with_prompt(format!("Password for {username}@{server}"))
             .allow_empty_password(true)
             .interact()
-            .context("cannot read the password")?,
+            .map_err(|source| RegistryActionError::Prompt {
+                what: "the password",
+                source,
+            })?,
         (None, false) => {
             shell::error(
                 "no password given and standard input is not a terminal to ask for one",
@@ -225,7 +254,7 @@ pub fn login(args: &Login, options: RegistryOptions) -> anyhow::Result<bool> {
 }
 
 /// `logout`: forgets the credentials stored for the registry.
-pub fn logout(server: &str) -> anyhow::Result<()> {
+pub fn logout(server: &str) -> Result<(), RegistryActionError> {
     let server = host(server);
     let removed = credentials::erase(&server)?;
     if removed {

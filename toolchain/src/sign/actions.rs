@@ -4,24 +4,60 @@
 //! ([`failed`]); the functions then return `Ok(false)` (exit status 1).
 
 use crate::reference::Digest;
+use crate::registry::actions::RegistryActionError;
 use crate::registry::{Registry, RegistryOptions};
 use crate::shell;
 use crate::sign::keys::{self, KeyPair};
 use crate::sign::verify::{self, Gate, Policy, report_gate};
 use crate::sign::{SignError, attach, dsse, provenance, sbom};
-use crate::store::Store;
 use crate::store::referrers::Referrer;
-use anyhow::Context as _;
+use crate::store::{Store, StoreError};
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 /// The environment variable holding the private key's password.
 pub const PASSWORD_ENV: &str = "WASME_KEY_PASSWORD";
 
+/// What the signing commands fail with besides a signing or verification verdict (which they
+/// print, [`failed`], and report as `Ok(false)`).
+#[derive(Debug, thiserror::Error)]
+pub enum SignActionError {
+    /// The verification keys (`--verify-key`, `WASME_VERIFY_KEY`) cannot be read.
+    #[error("cannot read the verification keys")]
+    Keys(#[source] SignError),
+    /// The local store cannot be opened.
+    #[error("cannot open the local store")]
+    OpenStore(#[source] StoreError),
+    /// The signature that verified a pulled image cannot be stored with it.
+    #[error("cannot keep the signature in the local store")]
+    KeepSignature(#[source] StoreError),
+    /// The verified image cannot get the tag it was pulled by.
+    #[error("cannot tag the verified image")]
+    TagVerified(#[source] StoreError),
+    /// The async runtime cannot be started.
+    #[error(transparent)]
+    Runtime(#[from] RegistryActionError),
+    /// The private key's password cannot be read from the terminal.
+    #[error("cannot read the password")]
+    Password(#[source] dialoguer::Error),
+    /// `verify` was given no key.
+    #[error("no key given")]
+    NoKey,
+    /// Reading the key, attesting or signing failed (`build --sign`).
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    /// The SBOM cannot be made (`build`).
+    #[error(transparent)]
+    Sbom(#[from] sbom::SbomError),
+    /// The SBOM cannot be printed.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
 /// The verification gate's policy for this process: the global `--verify-key` files, else
 /// the `WASME_VERIFY_KEY` path list; empty (no check) when neither is given.
-pub fn global_policy() -> anyhow::Result<Policy> {
-    verify::configured_policy().context("cannot read the verification keys")
+pub fn global_policy() -> Result<Policy, SignActionError> {
+    verify::configured_policy().map_err(SignActionError::Keys)
 }
 
 /// After a gated pull by digest: the image also gets the tag it was asked for (when it was a
@@ -30,23 +66,23 @@ pub fn keep_verified(
     store: &Store,
     gate: &Gate,
     reference: &str,
-) -> anyhow::Result<Option<crate::store::ImageSummary>> {
+) -> Result<Option<crate::store::ImageSummary>, SignActionError> {
     store
         .add_referrer(&gate.referrer)
-        .context("cannot keep the signature in the local store")?;
+        .map_err(SignActionError::KeepSignature)?;
     let tagged = crate::reference::parse(reference)
         .ok()
         .filter(|r| r.digest().is_none())
         .map(|_| store.tag(&gate.pinned, reference))
         .transpose()
-        .context("cannot tag the verified image")?;
+        .map_err(SignActionError::TagVerified)?;
     Ok(tagged)
 }
 
 /// `pull` through the verification gate: with a key configured nothing is stored unless a
 /// signature verifies, and the verified digest is what is pulled (and kept with the tag asked
 /// for). Prints the stored image's digest.
-pub fn pull(reference: &str, options: RegistryOptions) -> anyhow::Result<bool> {
+pub fn pull(reference: &str, options: RegistryOptions) -> Result<bool, SignActionError> {
     let policy = global_policy()?;
     let registry = Registry::new(options);
     let runtime = crate::registry::actions::runtime()?;
@@ -58,7 +94,7 @@ pub fn pull(reference: &str, options: RegistryOptions) -> anyhow::Result<bool> {
         }
     };
     report_gate(reference, &gate);
-    let store = Store::open_default().context("cannot open the local store")?;
+    let store = Store::open_default().map_err(SignActionError::OpenStore)?;
     let target = gate.as_ref().map_or(reference, |g| g.pinned.as_str());
     let mut image = match runtime.block_on(registry.pull(&store, target)) {
         Ok(image) => image,
@@ -123,7 +159,7 @@ pub fn signing_key(path: &Path) -> Result<KeyPair, SignError> {
 
 /// `key generate`: PREFIX.key and PREFIX.pub, the password from `WASME_KEY_PASSWORD` or asked
 /// on a terminal (empty: unencrypted, with a warning).
-pub fn generate_key(prefix: &Path) -> anyhow::Result<bool> {
+pub fn generate_key(prefix: &Path) -> Result<bool, SignActionError> {
     let password = match std::env::var(PASSWORD_ENV) {
         Ok(p) if !p.is_empty() => Some(p),
         Ok(_) => None,
@@ -133,7 +169,7 @@ pub fn generate_key(prefix: &Path) -> anyhow::Result<bool> {
                 .with_confirmation("Repeat the password", "the passwords differ")
                 .allow_empty_password(true)
                 .interact()
-                .context("cannot read the password")?;
+                .map_err(SignActionError::Password)?;
             (!p.is_empty()).then_some(p)
         }
         Err(_) => None,
@@ -192,12 +228,12 @@ pub struct Place {
 
 impl Place {
     /// The store, when it holds `reference` and `remote` is not set.
-    fn local(&self, reference: &str) -> anyhow::Result<Option<Store>> {
+    fn local(&self, reference: &str) -> Result<Option<Store>, SignActionError> {
         if self.remote {
             return Ok(None);
         }
         // Never creates a store: verifying must write nothing.
-        let store = Store::open_default_existing().context("cannot open the local store")?;
+        let store = Store::open_default_existing().map_err(SignActionError::OpenStore)?;
         Ok(store.filter(|s| s.resolve(reference).is_ok()))
     }
 
@@ -211,16 +247,16 @@ impl Place {
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+fn runtime() -> Result<tokio::runtime::Runtime, RegistryActionError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")
+        .map_err(RegistryActionError::Runtime)
 }
 
 /// `sign`: a Sigstore bundle (DSSE, in-toto `cosign/sign/v1` statement) attached as an OCI
 /// referrer of the manifest digest; prints the digest signed.
-pub fn sign(reference: &str, key: &Path, place: Place) -> anyhow::Result<bool> {
+pub fn sign(reference: &str, key: &Path, place: Place) -> Result<bool, SignActionError> {
     let key = match signing_key(key) {
         Ok(k) => k,
         Err(e) => {
@@ -274,7 +310,11 @@ pub fn sign(reference: &str, key: &Path, place: Place) -> anyhow::Result<bool> {
 
 /// `verify`: `Ok(true)` and the digest printed only when a bundle verifies under one of the
 /// keys and names exactly that digest.
-pub fn verify_image(reference: &str, keys: &[PathBuf], place: Place) -> anyhow::Result<bool> {
+pub fn verify_image(
+    reference: &str,
+    keys: &[PathBuf],
+    place: Place,
+) -> Result<bool, SignActionError> {
     let policy = match Policy::from_files(keys) {
         Ok(p) => p,
         Err(e) => {
@@ -288,7 +328,7 @@ pub fn verify_image(reference: &str, keys: &[PathBuf], place: Place) -> anyhow::
     };
     let gate = match gate {
         Ok(Some(g)) => g,
-        Ok(None) => anyhow::bail!("no key given"),
+        Ok(None) => return Err(SignActionError::NoKey),
         Err(e) => {
             failed(&e);
             return Ok(false);
@@ -313,7 +353,7 @@ pub fn verify_image(reference: &str, keys: &[PathBuf], place: Place) -> anyhow::
 fn referrers_of(
     place: &Place,
     reference: &str,
-) -> anyhow::Result<Result<(Digest, Vec<Referrer>), SignError>> {
+) -> Result<Result<(Digest, Vec<Referrer>), SignError>, SignActionError> {
     Ok(match place.local(reference)? {
         Some(store) => store
             .resolve(reference)
@@ -331,7 +371,11 @@ fn referrers_of(
 
 /// `sbom`: prints the CycloneDX SBOM `build` attached to the image (only a verified one when
 /// `keys` are given).
-pub fn print_sbom(reference: &str, keys: &[PathBuf], place: Place) -> anyhow::Result<bool> {
+pub fn print_sbom(
+    reference: &str,
+    keys: &[PathBuf],
+    place: Place,
+) -> Result<bool, SignActionError> {
     let policy = match Policy::from_files(keys) {
         Ok(p) => p,
         Err(e) => {
@@ -504,12 +548,12 @@ pub fn record_build(
     built: &crate::build::BuiltImage,
     options: &crate::build::BuildOptions,
     key: Option<&Path>,
-) -> anyhow::Result<()> {
+) -> Result<(), SignActionError> {
     let Some(stored) = &built.stored else {
         return Ok(());
     };
     let key = key.map(signing_key).transpose()?;
-    let store = Store::open_default().context("cannot open the local store")?;
+    let store = Store::open_default().map_err(SignActionError::OpenStore)?;
     let facts = provenance::BuildFacts::from_build(built, options);
     let selection = sbom::Selection {
         features: options.features.clone(),

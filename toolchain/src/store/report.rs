@@ -1,16 +1,74 @@
 //! What the store commands (`images`, `tag`, `rmi`, `inspect`, `export`) do and print: the
 //! table, the JSON objects, the status lines and the repair advice for a damaged image.
 
-use crate::module_info::ModuleInfo;
+use crate::module_info::{ModuleError, ModuleInfo};
 use crate::shell;
 use crate::store::{ImageSummary, Store, StoreError, StoredImage};
-use anyhow::Context as _;
 use std::path::{Path, PathBuf};
+
+/// Everything the store commands can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The local store cannot be opened.
+    #[error("cannot open the local store")]
+    Open(#[source] StoreError),
+    /// The store failed (no such image, no store yet, …).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The image is damaged in the store ([`ReportError::help`] says how to repair it).
+    #[error("cannot read image `{reference}`")]
+    Damaged {
+        /// The image as named.
+        reference: String,
+        /// What is damaged.
+        #[source]
+        source: StoreError,
+    },
+    /// The stored module does not parse.
+    #[error("the module in {reference} is not valid")]
+    InvalidModule {
+        /// The image.
+        reference: String,
+        /// Why.
+        #[source]
+        source: ModuleError,
+    },
+    /// The caller's report of the image's signatures failed.
+    #[error(transparent)]
+    Referrers(Box<dyn std::error::Error + Send + Sync>),
+    /// A manifest or the output is not valid JSON.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// `export`'s output cannot be written (`action`: `write to` its directory, or `write` it).
+    #[error("cannot {action} {}", path.display())]
+    Write {
+        /// `write to` (the directory) or `write` (the file).
+        action: &'static str,
+        /// The directory or file.
+        path: PathBuf,
+        /// The OS's error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ReportError {
+    /// What to do about the error, when there is something to say beyond its message.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            ReportError::Damaged { reference, .. } => Some(format!(
+                "repair it with `cargo wasme pull {reference}` (from its registry) or by \
+                 building it again with the same tag; damaged blobs are replaced"
+            )),
+            _ => None,
+        }
+    }
+}
 
 /// The local store for a command that only reads it: never created here; `reference` is what
 /// the command looked for, named in the error when no store exists yet.
-pub fn open_existing(reference: &str) -> anyhow::Result<Store> {
-    match Store::open_default_existing().context("cannot open the local store")? {
+pub fn open_existing(reference: &str) -> Result<Store, ReportError> {
+    match Store::open_default_existing().map_err(ReportError::Open)? {
         Some(store) => Ok(store),
         None => Err(Store::absent(reference)?.into()),
     }
@@ -19,16 +77,13 @@ pub fn open_existing(reference: &str) -> anyhow::Result<Store> {
 /// The image `reference` names in the existing store, whole (module decoded). A damaged
 /// image says which one and how to repair it: `images` does not read layers, so this is
 /// where a layer damaged in place is found.
-pub fn resolve_existing(reference: &str) -> anyhow::Result<StoredImage> {
-    use crate::shell::WithHelp as _;
+pub fn resolve_existing(reference: &str) -> Result<StoredImage, ReportError> {
     match open_existing(reference)?.resolve_local(reference) {
         Ok(image) => Ok(image),
-        Err(e @ StoreError::Corrupt(_)) => Err(e)
-            .with_context(|| format!("cannot read image `{reference}`"))
-            .help(format!(
-                "repair it with `cargo wasme pull {reference}` (from its registry) or by \
-                 building it again with the same tag; damaged blobs are replaced"
-            )),
+        Err(source @ StoreError::Corrupt(_)) => Err(ReportError::Damaged {
+            reference: reference.to_owned(),
+            source,
+        }),
         Err(e) => Err(e.into()),
     }
 }
@@ -66,8 +121,8 @@ pub fn summary_json(image: &ImageSummary) -> serde_json::Value {
 
 /// `images`: the table (or a JSON array, or JSON lines); `Ok(false)` when an image is
 /// damaged (each said with its repair).
-pub fn images(json: bool) -> anyhow::Result<bool> {
-    let store = Store::open_default_existing().context("cannot open the local store")?;
+pub fn images(json: bool) -> Result<bool, ReportError> {
+    let store = Store::open_default_existing().map_err(ReportError::Open)?;
     let mut images = Vec::new();
     let mut broken = 0;
     let entries = match &store {
@@ -134,7 +189,7 @@ pub fn images(json: bool) -> anyhow::Result<bool> {
 }
 
 /// `tag`: names the image `source` (a reference, digest or unique digest prefix) `target`.
-pub fn tag(source: &str, target: &str) -> anyhow::Result<()> {
+pub fn tag(source: &str, target: &str) -> Result<(), ReportError> {
     let store = open_existing(source)?;
     let image = store.tag(&store.expand_prefix(source)?, target)?;
     shell::status(
@@ -147,7 +202,7 @@ pub fn tag(source: &str, target: &str) -> anyhow::Result<()> {
 }
 
 /// `rmi`: removes each image and collects the blobs nothing uses any more.
-pub fn rmi(references: &[String]) -> anyhow::Result<()> {
+pub fn rmi(references: &[String]) -> Result<(), ReportError> {
     let Some(first) = references.first() else {
         return Ok(());
     };
@@ -183,14 +238,19 @@ pub fn rmi(references: &[String]) -> anyhow::Result<()> {
 pub fn inspect(
     reference: &str,
     json: bool,
-    referrers: impl FnOnce(&Store, &StoredImage) -> anyhow::Result<serde_json::Value>,
+    referrers: impl FnOnce(
+        &Store,
+        &StoredImage,
+    ) -> Result<serde_json::Value, Box<dyn std::error::Error + Send + Sync>>,
     print_referrers: impl FnOnce(&serde_json::Value),
-) -> anyhow::Result<()> {
+) -> Result<(), ReportError> {
     let store = open_existing(reference)?;
     let image = resolve_existing(reference)?;
-    let referrers = referrers(&store, &image)?;
-    let info = ModuleInfo::parse(image.wasm())
-        .with_context(|| format!("the module in {} is not valid", image.reference))?;
+    let referrers = referrers(&store, &image).map_err(ReportError::Referrers)?;
+    let info = ModuleInfo::parse(image.wasm()).map_err(|source| ReportError::InvalidModule {
+        reference: image.reference.clone(),
+        source,
+    })?;
     let manifest: serde_json::Value = serde_json::from_slice(&image.manifest_bytes)?;
     let config: serde_json::Value =
         serde_json::from_slice(&image.config_bytes).unwrap_or_else(|_| {
@@ -251,26 +311,32 @@ pub fn inspect(
 }
 
 /// `export`: writes the image's module to `output` (atomically, mode 0644).
-pub fn export(reference: &str, output: &Path) -> anyhow::Result<()> {
+pub fn export(reference: &str, output: &Path) -> Result<(), ReportError> {
     let image = resolve_existing(reference)?;
     let dir = match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     // Temp file + rename: a failed write never leaves a truncated file behind.
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
-        .with_context(|| format!("cannot write to {}", dir.display()))?;
-    std::io::Write::write_all(&mut tmp, image.wasm())
-        .with_context(|| format!("cannot write {}", output.display()))?;
+    let written = |source: std::io::Error| ReportError::Write {
+        action: "write",
+        path: output.to_path_buf(),
+        source,
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|source| ReportError::Write {
+        action: "write to",
+        path: dir.clone(),
+        source,
+    })?;
+    std::io::Write::write_all(&mut tmp, image.wasm()).map_err(written)?;
     // A temporary file is private (0600); the module is not a secret: 0644 as `docker save`.
     #[cfg(unix)]
     std::fs::set_permissions(
         tmp.path(),
         std::os::unix::fs::PermissionsExt::from_mode(0o644),
     )
-    .with_context(|| format!("cannot write {}", output.display()))?;
-    tmp.persist(output)
-        .with_context(|| format!("cannot write {}", output.display()))?;
+    .map_err(written)?;
+    tmp.persist(output).map_err(|e| written(e.error))?;
     shell::status(
         "Exported",
         format_args!(

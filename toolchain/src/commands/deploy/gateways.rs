@@ -144,7 +144,7 @@ pub fn deploy_envoy_gateway(a: EnvoyGatewayDeployArgs) -> anyhow::Result<()> {
         pull_secret: a.pull_secret,
     }
     .filter_deployment()?;
-    emit::gateway(fd, &a.pin.pinning(&a.image), output(&a.pin, a.apply))
+    emit::gateway(fd, &a.pin.pinning(&a.image), output(&a.pin, a.apply)).map_err(super::with_help)
 }
 
 /// Runs `cargo wasme deploy higress`.
@@ -164,15 +164,15 @@ pub fn deploy_higress(a: HigressDeployArgs) -> anyhow::Result<()> {
         placement: a.placement.placement(),
     }
     .filter_deployment()?;
-    emit::gateway(fd, &a.pin.pinning(&a.image), output(&a.pin, a.apply))
+    emit::gateway(fd, &a.pin.pinning(&a.image), output(&a.pin, a.apply)).map_err(super::with_help)
 }
 
 /// Runs `cargo wasme undeploy envoy-gateway`.
 pub fn undeploy_envoy_gateway(a: EnvoyGatewayUndeployArgs) -> anyhow::Result<()> {
-    emit::deletion(ENVOY_EXTENSION_POLICY, &a.id, &a.namespace, a.apply)
+    emit::deletion(ENVOY_EXTENSION_POLICY, &a.id, &a.namespace, a.apply).map_err(super::with_help)
 }
 
 /// Runs `cargo wasme undeploy higress`.
 pub fn undeploy_higress(a: HigressUndeployArgs) -> anyhow::Result<()> {
-    emit::deletion(HIGRESS_WASM_PLUGIN, &a.id, &a.namespace, a.apply)
+    emit::deletion(HIGRESS_WASM_PLUGIN, &a.id, &a.namespace, a.apply).map_err(super::with_help)
 }

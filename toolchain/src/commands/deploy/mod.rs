@@ -279,7 +279,7 @@ pub fn deploy(c: DeployCommand) -> anyhow::Result<ExitCode> {
                 apply: a.apply,
                 kustomize: a.kustomize.as_deref(),
             };
-            emit::istio(fd, &a.pin.pinning(&a.image), out)?;
+            emit::istio(fd, &a.pin.pinning(&a.image), out).map_err(with_help)?;
         }
         DeployCommand::Envoy(a) => emit::envoy(emit::EnvoyRequest {
             image: a.image,
@@ -295,11 +295,20 @@ pub fn deploy(c: DeployCommand) -> anyhow::Result<ExitCode> {
             module_path: a.module_path,
             output: a.output,
             skip_config_check: a.skip_config_check,
-        })?,
+        })
+        .map_err(with_help)?,
         DeployCommand::EnvoyGateway(a) => gateways::deploy_envoy_gateway(a)?,
         DeployCommand::Higress(a) => gateways::deploy_higress(a)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `error` with its `help:` line (kubectl's advice), when it has one.
+pub(crate) fn with_help(error: emit::EmitError) -> anyhow::Error {
+    match error.help() {
+        Some(help) => cargo_wasme::shell::with_help(error, help),
+        None => error.into(),
+    }
 }
 
 /// Runs `cargo wasme undeploy`.
@@ -313,7 +322,7 @@ pub fn undeploy(c: UndeployCommand) -> anyhow::Result<ExitCode> {
                 labels: a.labels,
                 workload_kind: a.workload_type,
             };
-            emit::undeploy_istio(&request, a.apply, a.kustomize.as_deref())?;
+            emit::undeploy_istio(&request, a.apply, a.kustomize.as_deref()).map_err(with_help)?;
         }
         UndeployCommand::EnvoyGateway(a) => gateways::undeploy_envoy_gateway(a)?,
         UndeployCommand::Higress(a) => gateways::undeploy_higress(a)?,
