@@ -29,6 +29,9 @@ use std::path::{Path, PathBuf};
 /// is checked.
 #[derive(Debug, thiserror::Error)]
 pub enum EmitError {
+    /// The configuration schema recorded in the image cannot be read.
+    #[error(transparent)]
+    Schema(#[from] crate::config_schema::SchemaError),
     /// The request's flags do not make a deployment.
     #[error(transparent)]
     Request(#[from] RequestError),

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 /// Everything the store commands can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
+    /// The configuration schema recorded in the image cannot be read.
+    #[error(transparent)]
+    Schema(#[from] crate::config_schema::SchemaError),
     /// The local store cannot be opened.
     #[error("cannot open the local store")]
     Open(#[source] StoreError),
