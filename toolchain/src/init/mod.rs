@@ -498,7 +498,11 @@ mod tests {
             Template::Http,
             &Dependencies::Registry("9.9.9".into()),
         );
-        assert!(files[0].1.contains("wasme-sdk = \"9.9.9\""));
+        assert!(
+            files[0]
+                .1
+                .contains("wasme-sdk = { version = \"9.9.9\", features = [\"schema\"] }")
+        );
         assert!(files[0].1.contains("# [patch.crates-io]"));
         let local = render(
             "demo-f",
