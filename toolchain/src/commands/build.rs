@@ -2,10 +2,10 @@
 //! and `package` (an existing module → check → image → store).
 use super::args::CargoFlags;
 use anyhow::Context as _;
-use cargo_wasme::build::{ImageRequest, build_image, package_module, report_module};
+use cargo_wasme::build::{ImageRequest, build_image, package_file, report_module};
 use cargo_wasme::image::Format;
 use cargo_wasme::shell;
-use cargo_wasme::store::StoredImage;
+use cargo_wasme::store::ImageSummary;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -50,7 +50,7 @@ pub struct BuildArgs {
 
 /// The `image-built` JSON message (`--message-format json`) and the human status line for an
 /// image added to the store.
-fn report_stored(stored: &StoredImage, module_path: &Path) {
+fn report_stored(stored: &ImageSummary, module_path: &Path) {
     shell::status(
         "Packaged",
         format_args!(
@@ -73,7 +73,7 @@ fn report_stored(stored: &StoredImage, module_path: &Path) {
             "abi_versions": stored.abi_versions,
             "wasm_sha256": stored.wasm_sha256,
             "module_path": module_path,
-            "module_size": stored.wasm().len(),
+            "module_size": stored.module_size,
         }),
     );
     shell::result(&stored.manifest_digest);
@@ -96,7 +96,7 @@ pub fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
     // Provenance and SBOM attestations (`sign`), signed with --sign.
     super::sign::record_build(&built, &options, args.sign.as_deref())?;
     match &built.stored {
-        Some(stored) => report_stored(stored, &built.module.path),
+        Some(stored) => report_stored(&stored.summary(), &built.module.path),
         None => shell::result(&built.image.digest),
     }
     Ok(ExitCode::SUCCESS)
@@ -117,9 +117,10 @@ pub struct PackageArgs {
 
 /// Runs `cargo wasme package`.
 pub fn package(args: PackageArgs) -> anyhow::Result<ExitCode> {
-    let module = std::fs::read(&args.file)
+    let module = cargo_wasme::build::ModuleFile::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let info = cargo_wasme::module_info::ModuleInfo::parse(&module)
+    let info = module
+        .info()
         .with_context(|| format!("{} is not a valid module", args.file.display()))?;
     info.check_filter().with_context(|| {
         format!(
@@ -141,7 +142,7 @@ pub fn package(args: PackageArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.image.root_ids.clone()
     };
-    let stored = package_module(&module, args.image.format, root_ids, &tag)?;
+    let stored = package_file(&module, args.image.format, root_ids, &tag)?;
     report_stored(&stored, &args.file);
     Ok(ExitCode::SUCCESS)
 }

@@ -176,7 +176,7 @@ pub fn pull(args: PullArgs) -> anyhow::Result<ExitCode> {
             "{} ({} format, module {}, ABI {}, root ids {})",
             image.reference,
             image.format,
-            indicatif::HumanBytes(image.wasm().len() as u64),
+            indicatif::HumanBytes(image.module_size),
             image.abi_versions.join(","),
             image.root_ids.join(",")
         ),
@@ -188,7 +188,7 @@ pub fn pull(args: PullArgs) -> anyhow::Result<ExitCode> {
             "reference": image.reference,
             "digest": image.manifest_digest.to_string(),
             "format": image.format.to_string(),
-            "module_size": image.wasm().len(),
+            "module_size": image.module_size,
         }),
     );
     Ok(ExitCode::SUCCESS)
