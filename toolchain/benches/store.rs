@@ -11,6 +11,8 @@
 //! `images` at 10,000 < 1 s, its 10,000/1,000 ratio < 20 (linear is 10), `tag` and `rmi`
 //! at 10,000 < 1 s, listing a 100 MiB image within 2× of listing a 1 KiB one.
 
+#[path = "rss.rs"]
+mod rss;
 #[path = "../tests/all/support/mod.rs"]
 mod support;
 
@@ -74,27 +76,10 @@ fn rmi_round(env: &TestEnv, k: usize) -> Duration {
 }
 
 /// Peak RSS (KiB) of `cargo-wasme args…` in `env`.
-// The child is reaped by `wait4`, which also gives its rusage; `Child::wait` cannot.
-#[allow(clippy::zombie_processes)]
 fn peak_rss_kib(env: &TestEnv, args: &[&str]) -> i64 {
-    let child = env
-        .cmd()
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawns");
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid out-parameter; wait4 on our own child's pid.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "wait4");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{args:?} failed"
-    );
-    usage.ru_maxrss
+    let mut cmd = env.cmd();
+    cmd.args(args);
+    rss::run_measured(&cmd)
 }
 
 /// A module of `size` bytes: a valid filter plus one custom section of incompressible bytes
