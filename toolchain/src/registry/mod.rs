@@ -151,7 +151,7 @@ impl Registry {
         let fetched = self.fetch(Some(store), reference_text).await?;
         let whole = fetched.whole;
         store
-            .add_pulled(&whole, &fetched.manifest_bytes)
+            .add_pulled(&whole, &fetched.manifest_bytes, &fetched.added)
             .map_err(|e| match e {
                 crate::store::StoreError::Image(source) => RegistryError::Image {
                     reference: whole.clone(),

@@ -38,6 +38,8 @@ pub(super) struct Fetched {
     pub(super) whole: String,
     pub(super) manifest_bytes: Vec<u8>,
     pub(super) blobs: BTreeMap<Digest, Vec<u8>>,
+    /// The blobs streamed into the store (verified on the way).
+    pub(super) added: Vec<Digest>,
 }
 
 /// Why one download attempt failed.
@@ -279,6 +281,7 @@ pub(super) async fn fetch(
         whole,
         manifest_bytes,
         blobs,
+        added,
     })
 }
 

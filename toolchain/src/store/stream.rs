@@ -56,12 +56,17 @@ struct VerifiedBlob<'f> {
     hashing: Hashing<std::io::Sink>,
     digest: Digest,
     ended: bool,
+    /// Whether to hash at all: not for a blob this process has just written and verified.
+    verify: bool,
     failure: &'f std::cell::RefCell<Option<StoreError>>,
 }
 
 impl VerifiedBlob<'_> {
     fn end(&mut self) -> std::io::Result<()> {
         self.ended = true;
+        if !self.verify {
+            return Ok(());
+        }
         let (_, actual, _) =
             std::mem::replace(&mut self.hashing, Hashing::new(std::io::sink())).finish();
         if actual == self.digest {
@@ -86,7 +91,7 @@ impl std::io::Read for VerifiedBlob<'_> {
         let n = self.file.read(buf)?;
         if n == 0 {
             self.end()?;
-        } else {
+        } else if self.verify {
             self.hashing.update(&buf[..n]);
         }
         Ok(n)
@@ -95,7 +100,7 @@ impl std::io::Read for VerifiedBlob<'_> {
 
 impl Drop for VerifiedBlob<'_> {
     fn drop(&mut self) {
-        if self.ended {
+        if self.ended || !self.verify {
             return;
         }
         let mut buf = vec![0u8; 64 * 1024];
@@ -121,6 +126,17 @@ impl Store {
         manifest: &[u8],
         module: &mut dyn Write,
     ) -> Result<DecodedStream, StoreError> {
+        self.decode_stored_with(manifest, module, &[])
+    }
+
+    /// [`Store::decode_stored`] that does not hash the blobs `fresh` again (this process has
+    /// just written and verified them).
+    fn decode_stored_with(
+        &self,
+        manifest: &[u8],
+        module: &mut dyn Write,
+        fresh: &[Digest],
+    ) -> Result<DecodedStream, StoreError> {
         let failure = RefCell::new(None);
         let result = image::decode_to(
             manifest,
@@ -132,6 +148,7 @@ impl Store {
                         hashing: Hashing::new(std::io::sink()),
                         digest: d.digest.clone(),
                         ended: false,
+                        verify: !fresh.contains(&d.digest),
                         failure: &failure,
                     }) as Box<dyn Read>),
                     Err(e) => {
@@ -177,10 +194,16 @@ impl Store {
     /// (streamed in and verified by a pull through [`Store::blob_writer`]): the image is decoded
     /// from the store, streamed, and must be a Wasm image; then the manifest and the index
     /// entry are written. A refused image leaves nothing behind: the blobs it named that no
-    /// other image uses are deleted again.
-    pub fn add_pulled(&self, reference: &str, manifest: &[u8]) -> Result<ImageSummary, StoreError> {
+    /// other image uses are deleted again. The blobs `fresh` were just written through
+    /// [`Store::blob_writer`] by the caller, which verified them: they are not hashed again.
+    pub fn add_pulled(
+        &self,
+        reference: &str,
+        manifest: &[u8],
+        fresh: &[Digest],
+    ) -> Result<ImageSummary, StoreError> {
         let (name, digest) = named(reference, manifest)?;
-        let read = match self.decode_stored(manifest, &mut std::io::sink()) {
+        let read = match self.decode_stored_with(manifest, &mut std::io::sink(), fresh) {
             Ok(read) => read,
             Err(e) => {
                 if let Ok(parsed) = Manifest::parse(manifest) {
@@ -275,6 +298,7 @@ impl Store {
                     hashing: Hashing::new(std::io::sink()),
                     digest: d.digest.clone(),
                     ended: false,
+                    verify: true,
                     failure: &failure,
                 }) as Box<dyn Read>)
             },
