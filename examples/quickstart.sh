@@ -32,7 +32,9 @@ with_heartbeat() {
 # The `quickstart` profile (Cargo.toml): dev without debug info and with the compiler crates
 # unoptimised, the cheapest build of a working cargo-wasme (it lands in target/quickstart/).
 phase "building cargo-wasme (the first build compiles ~290 crates: a few minutes on 2 cores)"
-with_heartbeat cargo build -p cargo-wasme --profile quickstart
+# WASME_QUICKSTART_TIMINGS=1 adds cargo's `--timings` report (target/cargo-timings/), where a
+# cold build's time goes.
+with_heartbeat cargo build -p cargo-wasme --profile quickstart ${WASME_QUICKSTART_TIMINGS:+--timings}
 wasme=target/quickstart/cargo-wasme
 
 phase "cargo wasme build -p add-header --tag add-header:quickstart"

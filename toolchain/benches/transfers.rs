@@ -2,7 +2,8 @@
 //! incompressible layer on loopback against Debian's `docker-registry`, each beside `curl`
 //! moving the same bytes in the same run (target: within 1.5× of curl), and the peak RSS of
 //! the `cargo-wasme` process for a 10 MiB and a 100 MiB layer (target: independent of the
-//! layer size; measured with `wait4`'s rusage of each child, printed, not timed).
+//! layer size: the 100 MiB / 10 MiB ratio of each peak is checked to be <= 1.25 after
+//! everything is printed; measured with GNU `time`'s `%M`, see `rss.rs`, beside curl's).
 //!
 //! curl's push is the spec's monolithic upload (`POST` then one `PUT` with the whole blob);
 //! its pull downloads the layer blob to `/dev/null`. cargo-wasme's push is chunked (4 MiB
@@ -13,12 +14,14 @@
 //! and curl; about 1 GiB of scratch space for the images, the registry's storage and the
 //! stores pulled into, which a tmpfs keeps off a small disk).
 
+#[path = "rss.rs"]
+mod rss;
 #[path = "../tests/all/support/mod.rs"]
 mod support;
 
 use criterion::{BatchSize, Criterion, SamplingMode, criterion_group, criterion_main};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use support::TestEnv;
@@ -72,34 +75,9 @@ fn layer_of(env: &TestEnv) -> (PathBuf, String) {
     (path, digest)
 }
 
-/// Runs `cmd` to completion; panics on failure; returns the child's peak RSS in KiB.
-// The child is reaped by `wait4` (for its own rusage), which clippy cannot see.
-#[allow(clippy::zombie_processes)]
-fn run_measured(mut cmd: Command) -> i64 {
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id() as libc::pid_t;
-    let mut stderr = child.stderr.unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut stderr, &mut text).ok();
-        text
-    });
-    let mut status = 0;
-    // SAFETY: an all-zero `rusage` is a valid value; `wait4` fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our child, not yet waited for; the pointers are to live locals.
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let text = reader.join().unwrap_or_default();
-    assert!(
-        waited == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{cmd:?} failed:\n{text}"
-    );
-    usage.ru_maxrss
+/// Runs `cmd` to completion; panics on failure; returns its peak RSS in KiB.
+fn run_measured(cmd: Command) -> i64 {
+    rss::run_measured(&cmd)
 }
 
 fn curl() -> Command {
@@ -108,8 +86,9 @@ fn curl() -> Command {
     cmd
 }
 
-/// curl's monolithic upload of `file` (blob `digest`) to `repo` on `registry`.
-fn curl_push(registry: &str, repo: &str, file: &Path, digest: &str) {
+/// curl's monolithic upload of `file` (blob `digest`) to `repo` on `registry`; returns the
+/// peak RSS (KiB) of the upload.
+fn curl_push(registry: &str, repo: &str, file: &Path, digest: &str) -> i64 {
     let out = Command::new("curl")
         .args(["-sS", "-f", "-D", "-", "-o", "/dev/null", "-X", "POST"])
         .arg(format!("http://{registry}/v2/{repo}/blobs/uploads/"))
@@ -136,7 +115,14 @@ fn curl_push(registry: &str, repo: &str, file: &Path, digest: &str) {
         .arg("--data-binary")
         .arg(format!("@{}", file.display()))
         .arg(format!("{location}{sep}digest={digest}"));
-    run_measured(cmd);
+    run_measured(cmd)
+}
+
+/// curl's download of blob `digest` of `repo` to /dev/null; returns its peak RSS (KiB).
+fn curl_pull(registry: &str, repo: &str, digest: &str) -> i64 {
+    let mut cmd = curl();
+    cmd.arg(format!("http://{registry}/v2/{repo}/blobs/{digest}"));
+    run_measured(cmd)
 }
 
 /// A criterion estimate (mean, ns) of `group/function` from this run.
@@ -204,24 +190,38 @@ fn bench_transfers(c: &mut Criterion) {
         )
     });
     group.bench_function("pull_curl", |b| {
-        b.iter(|| {
-            let mut cmd = curl();
-            cmd.arg(format!(
-                "http://{}/v2/transfer/blobs/{digest}",
-                registry.addr
-            ));
-            run_measured(cmd)
-        })
+        b.iter(|| curl_pull(&registry.addr, "transfer", &digest))
     });
     group.finish();
-    // Peak memory: the 100 MiB image above and a 10 MiB one.
+    // Peak memory: the 100 MiB image above and a 10 MiB one, cargo-wasme and curl.
     let small = TestEnv::new();
     let wasm = small.write_module("small.wasm", &module_of(10 * MIB));
     let small_local = format!("{}/small:1", registry.addr);
     small.ok(&["package", wasm.to_str().unwrap(), "--tag", &small_local]);
-    let (p10, l10) = peak_rss(&small, &registry.addr, &small_local, "m10");
-    let (p100, l100) = peak_rss(&env, &registry.addr, &local, "m100");
-    report_memory(&[(10, p10, l10), (100, p100, l100)]);
+    small.ok(&["push", &small_local]);
+    let (small_layer, small_digest) = layer_of(&small);
+    let mut rows = Vec::new();
+    for (mib, env, local, layer, digest) in [
+        (10, &small, &small_local, &small_layer, &small_digest),
+        (100, &env, &local, &layer, &digest),
+    ] {
+        let (push, pull) = peak_rss(env, &registry.addr, local, &format!("m{mib}"));
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        let curl_push_kib = curl_push(&registry.addr, &format!("cm{n}"), layer, digest);
+        let repo = local
+            .split_once('/')
+            .and_then(|(_, r)| r.split_once(':'))
+            .map_or("transfer", |(r, _)| r);
+        let curl_pull_kib = curl_pull(&registry.addr, repo, digest);
+        rows.push(Memory {
+            mib,
+            push,
+            pull,
+            curl_push: curl_push_kib,
+            curl_pull: curl_pull_kib,
+        });
+    }
+    let flat = report_memory(&rows);
     for op in ["push", "pull"] {
         let ours = mean_ns(group_name, &format!("{op}_cargo_wasme"));
         let theirs = mean_ns(group_name, &format!("{op}_curl"));
@@ -235,6 +235,8 @@ fn bench_transfers(c: &mut Criterion) {
             );
         }
     }
+    // Checked after every number is printed.
+    assert!(flat, "peak memory grows with the layer size");
 }
 
 /// Peak RSS (KiB) of a `push` of `local` to a new repository and of a `pull` of it into an
@@ -249,22 +251,43 @@ fn peak_rss(env: &TestEnv, registry: &str, local: &str, repo: &str) -> (i64, i64
     (push_kib, run_measured(pull))
 }
 
-/// Prints the peak RSS of `push` and `pull` for a 10 MiB and a 100 MiB layer.
-fn report_memory(rows: &[(usize, i64, i64)]) {
-    for (mib, push, pull) in rows {
+/// Peak RSS (KiB) of each transfer of one layer size.
+struct Memory {
+    mib: usize,
+    push: i64,
+    pull: i64,
+    curl_push: i64,
+    curl_pull: i64,
+}
+
+/// The most the 100 MiB transfer's peak RSS may exceed the 10 MiB one's: flat, give or take
+/// allocator noise.
+const FLAT: f64 = 1.25;
+
+/// Prints the peak RSS of `push` and `pull` (and curl's) for a 10 MiB and a 100 MiB layer,
+/// and the 100 MiB / 10 MiB ratios; whether both are within [`FLAT`].
+fn report_memory(rows: &[Memory]) -> bool {
+    let mib = |kib: i64| kib as f64 / 1024.0;
+    for r in rows {
         eprintln!(
-            "peak RSS, {mib} MiB layer: push {:.1} MiB, pull {:.1} MiB",
-            *push as f64 / 1024.0,
-            *pull as f64 / 1024.0
+            "peak RSS, {} MiB layer: push {:.1} MiB (curl {:.1}), pull {:.1} MiB (curl {:.1})",
+            r.mib,
+            mib(r.push),
+            mib(r.curl_push),
+            mib(r.pull),
+            mib(r.curl_pull)
         );
     }
-    if let [(_, p10, l10), (_, p100, l100)] = rows[..] {
-        eprintln!(
-            "peak RSS growth 10 -> 100 MiB: push {:+.1} MiB, pull {:+.1} MiB (target: flat)",
-            (p100 - p10) as f64 / 1024.0,
-            (l100 - l10) as f64 / 1024.0
-        );
-    }
+    let [small, large] = rows else { return false };
+    let push = large.push as f64 / small.push as f64;
+    let pull = large.pull as f64 / small.pull as f64;
+    eprintln!(
+        "peak RSS 100 MiB / 10 MiB layer: push {push:.2}, pull {pull:.2} (curl {:.2}, {:.2}; \
+         target <= {FLAT}: flat)",
+        large.curl_push as f64 / small.curl_push as f64,
+        large.curl_pull as f64 / small.curl_pull as f64,
+    );
+    push <= FLAT && pull <= FLAT
 }
 
 criterion_group!(benches, bench_transfers);

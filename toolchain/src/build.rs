@@ -1,7 +1,7 @@
 //! The whole build pipeline as a library function: [`build_image`] runs the module
 //! stage ([`wasme_build::build_module`]: cargo → module checks → optimisation), then
 //! packages the final bytes as an OCI image and (optionally) adds it to the local store.
-//! `cargo wasme build`, `test` and `run` call it; `package` calls [`package_module`] for a
+//! `cargo wasme build`, `test` and `run` call it; `package` calls [`package_file`] for a
 //! module built elsewhere.
 //!
 //! ```no_run
@@ -18,7 +18,7 @@ use crate::config_schema::{self, ConfigSchema, SchemaError};
 use crate::image::{self, Format, ImageError, ImageSpec, runtime_config::BuildInfo};
 use crate::module_info::ModuleInfo;
 use crate::reference::ReferenceError;
-use crate::store::{Store, StoreError, StoredImage};
+use crate::store::{ImageSummary, Store, StoreError, StoredImage};
 use std::time::{Duration, Instant};
 
 pub use wasme_build::{
@@ -198,23 +198,165 @@ fn store(tag: &str, image: &image::BuiltImage) -> Result<StoredImage, BuildImage
     store.add(tag, image).map_err(failed)
 }
 
+/// A module file as `package` reads it: everything the module checks need, without holding
+/// the module. Its sections are kept, except the payload of custom sections over 64 KiB
+/// (debug info, embedded data: nothing validation or the proxy-wasm checks read; their names
+/// are kept, so a malformed name is still refused); the whole file is hashed on the way.
+/// So a module whose size is mostly custom sections is checked in memory that does not grow
+/// with it; the code and data sections are held, as `wasmparser` validates from a slice.
+#[derive(Debug)]
+pub struct ModuleFile {
+    path: std::path::PathBuf,
+    checked: Vec<u8>,
+    size: u64,
+    sha256: crate::reference::Digest,
+}
+
+/// Custom sections larger than this are checked by name only (see [`ModuleFile`]).
+const KEEP_CUSTOM: u64 = 64 * 1024;
+
+impl ModuleFile {
+    /// Reads the module at `path` (one pass, bounded buffers).
+    pub fn read(path: &std::path::Path) -> std::io::Result<ModuleFile> {
+        use std::io::Read as _;
+        let file = std::fs::File::open(path)?;
+        let mut input = image::layer::Hashing::new(std::io::sink());
+        let mut reader = std::io::BufReader::with_capacity(256 * 1024, file);
+        let mut checked = Vec::new();
+        // A reader that hashes everything it hands out.
+        let mut take = |n: u64, out: Option<&mut Vec<u8>>| -> std::io::Result<u64> {
+            let mut buf = [0u8; 64 * 1024];
+            let mut left = n;
+            let mut out = out;
+            while left > 0 {
+                let want = left.min(buf.len() as u64) as usize;
+                let got = reader.read(&mut buf[..want])?;
+                if got == 0 {
+                    break;
+                }
+                input.update(&buf[..got]);
+                if let Some(out) = out.as_deref_mut() {
+                    out.extend_from_slice(&buf[..got]);
+                }
+                left -= got as u64;
+            }
+            Ok(n - left)
+        };
+        // The 8-byte header, then sections: an id byte, a LEB128 size, the payload.
+        take(8, Some(&mut checked))?;
+        loop {
+            let mut head = Vec::new();
+            if take(1, Some(&mut head))? == 0 {
+                break;
+            }
+            let mut size: u64 = 0;
+            let mut framed = true;
+            for i in 0..5 {
+                if take(1, Some(&mut head))? == 0 {
+                    framed = false;
+                    break;
+                }
+                let byte = head[head.len() - 1];
+                size |= u64::from(byte & 0x7f) << (7 * i);
+                if byte & 0x80 == 0 {
+                    break;
+                }
+            }
+            if !framed || head[0] != 0 || size <= KEEP_CUSTOM {
+                checked.extend_from_slice(&head);
+                // A size past the end only reads what is there: wasmparser reports it.
+                take(size, Some(&mut checked))?;
+                continue;
+            }
+            // A large custom section: its name (LEB128 length, then UTF-8) and no payload.
+            let mut name = Vec::new();
+            let mut len: u64 = 0;
+            for i in 0..5 {
+                if take(1, Some(&mut name))? == 0 {
+                    break;
+                }
+                let byte = name[name.len() - 1];
+                len |= u64::from(byte & 0x7f) << (7 * i);
+                if byte & 0x80 == 0 {
+                    break;
+                }
+            }
+            let len = len.min(size.saturating_sub(name.len() as u64));
+            take(len, Some(&mut name))?;
+            let rest = size.saturating_sub(name.len() as u64);
+            if take(rest, None)? < rest {
+                // Truncated: keep the section as declared, so the module is refused as it is.
+                checked.extend_from_slice(&head);
+                checked.extend_from_slice(&name);
+                break;
+            }
+            checked.push(0);
+            let mut n = name.len() as u64;
+            loop {
+                let byte = (n & 0x7f) as u8;
+                n >>= 7;
+                checked.push(if n == 0 { byte } else { byte | 0x80 });
+                if n == 0 {
+                    break;
+                }
+            }
+            checked.extend_from_slice(&name);
+        }
+        let (_, sha256, size) = input.finish();
+        Ok(ModuleFile {
+            path: path.to_path_buf(),
+            checked,
+            size,
+            sha256,
+        })
+    }
+
+    /// The module's facts (validity, ABI versions, imports, exports, features); `size` is the
+    /// file's.
+    pub fn info(&self) -> Result<ModuleInfo, crate::module_info::ModuleError> {
+        let mut info = ModuleInfo::parse(&self.checked)?;
+        info.size = self.size;
+        Ok(info)
+    }
+}
+
 /// Packages a module built by any toolchain (checked, not optimised: its bytes are kept as
-/// given) and adds it to the local store under `tag`. A configuration schema the module carries
-/// (custom section `wasme.config_schema`, or the export) is recorded in the image.
+/// given) and adds it to the local store under `tag`. The module is streamed from its file
+/// into the layer: memory does not grow with its size. A configuration schema the module
+/// carries (custom section `wasme.config_schema`, or the export) is recorded in the image.
 pub fn package_module(
-    module: &[u8],
+    module: &ModuleFile,
     format: Format,
     root_ids: Vec<String>,
     tag: &str,
-) -> Result<StoredImage, BuildImageError> {
-    let info = ModuleInfo::parse(module)?;
+) -> Result<ImageSummary, BuildImageError> {
+    let info = module.info()?;
     info.check_filter()?;
     crate::reference::parse(tag)?;
     let mut spec = ImageSpec::new(format, info.abi_versions, root_ids).with_source_date_epoch();
-    spec.config_schema = config_schema::of_module(module)?.map(|s| s.value().clone());
-    let _packaging = packaging(tag, module.len());
-    let image = image::build(module, &spec)?;
-    store(tag, &image)
+    // Custom sections up to 64 KiB and all code are in `checked`: the schema section or export.
+    spec.config_schema = config_schema::of_module(&module.checked)?.map(|s| s.value().clone());
+    let _packaging = packaging(tag, module.size as usize);
+    let failed = |source| BuildImageError::Store {
+        tag: tag.to_string(),
+        source,
+    };
+    let store = Store::open_default().map_err(failed)?;
+    let io = |e: std::io::Error| {
+        failed(StoreError::Io {
+            action: "read".into(),
+            path: module.path.clone(),
+            source: e,
+        })
+    };
+    let mut file = std::io::BufReader::with_capacity(
+        256 * 1024,
+        std::fs::File::open(&module.path).map_err(io)?,
+    );
+    // What is packaged must be what was checked (the file could change in between).
+    store
+        .add_module(tag, &mut file, module.size, Some(&module.sha256), &spec)
+        .map_err(failed)
 }
 
 /// A spinner while a module is compressed, hashed and stored (a minute for 40 MiB at gzip's
@@ -301,7 +443,7 @@ pub fn report_checked(path: &std::path::Path, size: u64, info: &ModuleInfo) {
 
 /// The `image-built` JSON message (`--message-format json`), the status line and the digest on
 /// stdout for an image `build` or `package` added to the store from `module_path`.
-pub fn report_stored(stored: &StoredImage, module_path: &std::path::Path) {
+pub fn report_stored(stored: &ImageSummary, module_path: &std::path::Path) {
     crate::shell::status(
         "Packaged",
         format_args!(
@@ -324,7 +466,7 @@ pub fn report_stored(stored: &StoredImage, module_path: &std::path::Path) {
             "abi_versions": stored.abi_versions,
             "wasm_sha256": stored.wasm_sha256,
             "module_path": module_path,
-            "module_size": stored.wasm().len(),
+            "module_size": stored.module_size,
         }),
     );
     crate::shell::result(&stored.manifest_digest);
@@ -340,8 +482,10 @@ pub fn package_file(
     root_ids: Vec<String>,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    let module = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let info = ModuleInfo::parse(&module)
+    let module =
+        ModuleFile::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let info = module
+        .info()
         .with_context(|| format!("{} is not a valid module", file.display()))?;
     info.check_filter()
         .with_context(|| format!("{} cannot be used as a proxy-wasm filter", file.display()))?;
@@ -361,4 +505,68 @@ pub fn package_file(
     let stored = package_module(&module, format, root_ids, &tag)?;
     report_stored(&stored, file);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn custom_section(name: &str, payload: usize) -> Vec<u8> {
+        let mut body = vec![name.len() as u8];
+        body.extend_from_slice(name.as_bytes());
+        body.extend((0..payload).map(|i| (i * 7 + i / 251) as u8));
+        let mut section = vec![0u8];
+        let mut n = body.len();
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            section.push(if n == 0 { byte } else { byte | 0x80 });
+            if n == 0 {
+                break;
+            }
+        }
+        section.extend(body);
+        section
+    }
+
+    #[test]
+    fn a_module_file_is_checked_like_the_whole_module_without_its_large_custom_sections() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wasm = wat::parse_str(
+            r#"(module (memory (export "memory") 1)
+                (func (export "proxy_abi_version_0_2_1"))
+                (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 0))"#,
+        )
+        .unwrap();
+        wasm.extend(custom_section("small", 100));
+        wasm.extend(custom_section("large", 300 * 1024));
+        let path = dir.path().join("m.wasm");
+        std::fs::write(&path, &wasm).unwrap();
+        let file = ModuleFile::read(&path).unwrap();
+        assert!(
+            file.checked.len() < 2048,
+            "{} bytes held",
+            file.checked.len()
+        );
+        assert_eq!(file.sha256, crate::reference::Digest::of(&wasm));
+        let whole = ModuleInfo::parse(&wasm).unwrap();
+        let info = file.info().unwrap();
+        assert_eq!(info.size, wasm.len() as u64);
+        assert_eq!(
+            (info.abi_versions, info.exports, info.features),
+            (whole.abi_versions, whole.exports, whole.features)
+        );
+        // Cut inside the large section: refused, as the whole file would be.
+        std::fs::write(&path, &wasm[..wasm.len() - 10]).unwrap();
+        assert!(ModuleInfo::parse(&wasm[..wasm.len() - 10]).is_err());
+        assert!(ModuleFile::read(&path).unwrap().info().is_err());
+        // A large custom section with a name that is not UTF-8: refused too.
+        let mut bad = wasm.clone();
+        let at = bad.len() - 300 * 1024 - 5;
+        assert_eq!(&bad[at..at + 5], b"large");
+        bad[at] = 0xff;
+        std::fs::write(&path, &bad).unwrap();
+        assert!(ModuleInfo::parse(&bad).is_err());
+        assert!(ModuleFile::read(&path).unwrap().info().is_err());
+    }
 }

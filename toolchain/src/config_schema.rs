@@ -442,25 +442,6 @@ pub fn of_module(module: &[u8]) -> Result<Option<ConfigSchema>, SchemaError> {
     }
 }
 
-/// The schema of a module named as `run` and `test` name one: a `.wasm` file (the schema it
-/// carries itself) or an image in the local store (the schema its config blob records);
-/// `None` when there is none or the image is not in the store (loading it reports that).
-pub fn of_module_arg(arg: &str) -> Result<Option<ConfigSchema>, SchemaError> {
-    let path = std::path::Path::new(arg);
-    if path.is_file() {
-        let module = std::fs::read(path).map_err(|e| SchemaError::Module(e.to_string()))?;
-        return of_module(&module);
-    }
-    let image = match crate::store::Store::open_default_existing() {
-        Ok(Some(store)) => store.resolve_local(arg).ok(),
-        _ => None,
-    };
-    match image {
-        Some(image) => of_image(image.format, &image.config_bytes),
-        None => Ok(None),
-    }
-}
-
 /// The schema's JSON text, from running the export in a sandbox: every import traps (the
 /// export must not call the host), at most 1e9 instructions and 256 MiB of memory. wasmtime is
 /// used directly (the harness's engine and features): the harness's host starts the plugin,

@@ -65,6 +65,12 @@ impl Digest {
         Digest(format!("{PREFIX}{:x}", sha2::Sha256::digest(data)))
     }
 
+    /// The digest a streaming hasher computed (for content hashed while it is read or written:
+    /// [`crate::image::layer::Hashing`]).
+    pub fn from_hasher(hasher: sha2::Sha256) -> Digest {
+        Digest(format!("{PREFIX}{:x}", hasher.finalize()))
+    }
+
     /// The digest whose hex part is `hex` (64 lower-case hex digits).
     pub fn from_hex(hex: &str) -> Result<Digest, DigestError> {
         if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {

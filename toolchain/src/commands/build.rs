@@ -63,7 +63,7 @@ pub fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
     // Provenance and SBOM attestations (`sign`), signed with --sign.
     cargo_wasme::sign::actions::record_build(&built, &options, args.sign.as_deref())?;
     match &built.stored {
-        Some(stored) => report_stored(stored, &built.module.path),
+        Some(stored) => report_stored(&stored.summary(), &built.module.path),
         None => shell::result(&built.image.digest),
     }
     Ok(ExitCode::SUCCESS)

@@ -112,9 +112,99 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
     if !module.starts_with(b"\0asm") {
         return Err(ImageError::NotWasm);
     }
-    if module.len() as u64 > layer::MAX_MODULE_SIZE {
+    let streamed = build_to(&mut &module[..], module.len() as u64, spec, Vec::new())?;
+    let mut image = streamed.image;
+    image.blobs.insert(streamed.layer.digest, streamed.out);
+    Ok(image)
+}
+
+/// What a streamed build or decode learnt of the module that passed through it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleFacts {
+    /// The module's digest.
+    pub sha256: Digest,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// An image [`build_to`] made.
+#[derive(Debug)]
+pub struct StreamedImage<W> {
+    /// The manifest and every blob but the module's layer.
+    pub image: BuiltImage,
+    /// The module's layer (the tar+gzip, or the raw module), written to `out`.
+    pub layer: Descriptor,
+    /// The module read.
+    pub module: ModuleFacts,
+    /// The writer the layer went to.
+    pub out: W,
+}
+
+/// The module as [`build_to`] reads it: hashed, counted, its first four bytes kept.
+struct ModuleReader<'a> {
+    inner: &'a mut dyn std::io::Read,
+    hashing: layer::Hashing<std::io::Sink>,
+    head: Vec<u8>,
+}
+
+impl std::io::Read for ModuleReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let wanted = 4usize.saturating_sub(self.head.len()).min(n);
+        self.head.extend_from_slice(&buf[..wanted]);
+        self.hashing.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Copies exactly `len` bytes of the module to `out` as a raw module layer of `media_type`.
+fn raw_layer<W: std::io::Write>(
+    reader: &mut ModuleReader<'_>,
+    len: u64,
+    out: W,
+    media_type: &str,
+) -> Result<(Descriptor, W), ImageError> {
+    use std::io::Read as _;
+    let mut hashing = layer::Hashing::new(out);
+    let copied = std::io::copy(&mut reader.take(len), &mut hashing)
+        .map_err(|e| ImageError::Layer(e.to_string()))?;
+    if copied != len {
+        return Err(ImageError::Layer(format!(
+            "the module ended after {copied} of its {len} bytes (did the file change while it \
+             was packaged?)"
+        )));
+    }
+    let (written, digest, size) = hashing.finish();
+    Ok((
+        Descriptor {
+            media_type: media_type.to_string(),
+            digest,
+            size,
+            annotations: BTreeMap::new(),
+        },
+        written,
+    ))
+}
+
+/// [`build`] for a module read from `module` (exactly `module_len` bytes): its layer is
+/// written to `out` as it is made and the module is never held in memory, so packaging a
+/// 100 MiB module takes as little memory as a 100 KiB one. Fails with
+/// [`ImageError::NotWasm`] after the fact when the bytes read do not start with `\0asm` (the
+/// caller discards what `out` received).
+pub fn build_to<W: std::io::Write>(
+    module: &mut dyn std::io::Read,
+    module_len: u64,
+    spec: &ImageSpec,
+    out: W,
+) -> Result<StreamedImage<W>, ImageError> {
+    if module_len > layer::MAX_MODULE_SIZE {
         return Err(ImageError::TooLarge);
     }
+    let mut reader = ModuleReader {
+        inner: module,
+        hashing: layer::Hashing::new(std::io::sink()),
+        head: Vec::with_capacity(4),
+    };
     let runtime = RuntimeConfig::new(spec.abi_versions.clone(), spec.root_ids.clone())
         .with_build(spec.build.clone())
         .to_json();
@@ -129,10 +219,21 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
     if !spec.root_ids.is_empty() {
         annotations.insert(ANNOTATION_ROOT_IDS.to_string(), spec.root_ids.join(","));
     }
+    // Each arm writes the layer to `out` and hands the writer back here.
+    let out_back;
     let manifest = match spec.format {
         Format::Compat | Format::Docker => {
             let docker = spec.format == Format::Docker;
-            let layer = layer::build(module, &runtime, spec.created.unwrap_or(0))?;
+            let hashing = layer::Hashing::new(out);
+            let (hashing, diff_id) = layer::write(
+                &mut reader,
+                module_len,
+                &runtime,
+                spec.created.unwrap_or(0),
+                hashing,
+            )?;
+            let (written, digest, size) = hashing.finish();
+            out_back = written;
             // Metadata lives in the layer's runtime-config.json; the config stays minimal so
             // the image costs < 1 KiB over the gzip of the module.
             let mut labels = BTreeMap::new();
@@ -146,20 +247,22 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
                 config: ImageConfigConfig { labels },
                 rootfs: RootFs {
                     kind: "layers",
-                    diff_ids: vec![Digest::of(&layer.tar).to_string()],
+                    diff_ids: vec![diff_id.to_string()],
                 },
             });
             let config_d = Descriptor::of(if docker { DOCKER_CONFIG } else { OCI_CONFIG }, &config);
-            let layer_d = Descriptor::of(
-                if docker {
+            let layer_d = Descriptor {
+                media_type: if docker {
                     DOCKER_LAYER_GZIP
                 } else {
                     OCI_LAYER_GZIP
-                },
-                &layer.gzip,
-            );
+                }
+                .to_string(),
+                digest,
+                size,
+                annotations: BTreeMap::new(),
+            };
             blobs.insert(config_d.digest.clone(), config);
-            blobs.insert(layer_d.digest.clone(), layer.gzip);
             annotations.remove(ANNOTATION_ROOT_IDS);
             if docker {
                 annotations.clear(); // schema2 has no annotations
@@ -193,12 +296,15 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
                 ANNOTATION_TITLE.to_string(),
                 "runtime-config.json".to_string(),
             );
-            let mut module_d = Descriptor::of(SOLO_LAYER, module);
+            let mut module_d = {
+                let (d, written) = raw_layer(&mut reader, module_len, out, SOLO_LAYER)?;
+                out_back = written;
+                d
+            };
             module_d
                 .annotations
                 .insert(ANNOTATION_TITLE.to_string(), "filter.wasm".to_string());
             blobs.insert(config_d.digest.clone(), runtime);
-            blobs.insert(module_d.digest.clone(), module.to_vec());
             annotations.remove(ANNOTATION_ROOT_IDS);
             annotations.insert(
                 ANNOTATION_TYPE.to_string(),
@@ -214,7 +320,11 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
             }
         }
         Format::Cncf => {
-            let module_d = Descriptor::of(CNCF_LAYER, module);
+            let module_d = {
+                let (d, written) = raw_layer(&mut reader, module_len, out, CNCF_LAYER)?;
+                out_back = written;
+                d
+            };
             let config = to_json(&CncfConfig {
                 created,
                 architecture: "wasm",
@@ -224,7 +334,6 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
             });
             let config_d = Descriptor::of(CNCF_CONFIG, &config);
             blobs.insert(config_d.digest.clone(), config);
-            blobs.insert(module_d.digest.clone(), module.to_vec());
             Manifest {
                 schema_version: 2,
                 media_type: Some(OCI_MANIFEST.to_string()),
@@ -236,9 +345,12 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
         }
         Format::Legacy => {
             let config_d = Descriptor::of(LEGACY_CONFIG, b"{}");
-            let module_d = Descriptor::of(LEGACY_LAYER, module);
+            let module_d = {
+                let (d, written) = raw_layer(&mut reader, module_len, out, LEGACY_LAYER)?;
+                out_back = written;
+                d
+            };
             blobs.insert(config_d.digest.clone(), b"{}".to_vec());
-            blobs.insert(module_d.digest.clone(), module.to_vec());
             Manifest {
                 schema_version: 2,
                 media_type: Some(OCI_MANIFEST.to_string()),
@@ -250,11 +362,26 @@ pub fn build(module: &[u8], spec: &ImageSpec) -> Result<BuiltImage, ImageError> 
         }
     };
     let bytes = to_json(&manifest);
-    Ok(BuiltImage {
-        digest: Digest::of(&bytes),
-        media_type: manifest.media_type().to_string(),
-        manifest: bytes,
-        blobs,
+    if reader.head != b"\0asm" {
+        return Err(ImageError::NotWasm);
+    }
+    let (_, sha256, size) = reader.hashing.finish();
+    let layer = manifest
+        .layers
+        .last()
+        .cloned()
+        .ok_or_else(|| unknown(&manifest))?;
+    let out = out_back;
+    Ok(StreamedImage {
+        image: BuiltImage {
+            digest: Digest::of(&bytes),
+            media_type: manifest.media_type().to_string(),
+            manifest: bytes,
+            blobs,
+        },
+        layer,
+        module: ModuleFacts { sha256, size },
+        out,
     })
 }
 
@@ -356,9 +483,94 @@ pub fn decode(
     manifest_bytes: &[u8],
     mut fetch: impl FnMut(&Descriptor) -> Option<Vec<u8>>,
 ) -> Result<DecodedImage, ImageError> {
+    let mut module = Vec::new();
+    let read = decode_to(
+        manifest_bytes,
+        |d| {
+            fetch(d)
+                .map(|b| Box::new(std::io::Cursor::new(b)) as Box<dyn std::io::Read>)
+                .ok_or_else(|| ImageError::MissingBlob(d.digest.to_string()))
+        },
+        &mut module,
+    )?;
+    Ok(DecodedImage {
+        manifest: read.manifest,
+        format: read.format,
+        module,
+        runtime_config: read.runtime_config,
+        config_schema: read.config_schema,
+    })
+}
+
+/// What [`decode_to`] read: [`DecodedImage`] with the module's digest and size in place of
+/// its bytes.
+#[derive(Debug, Clone)]
+pub struct DecodedStream {
+    /// The parsed manifest.
+    pub manifest: Manifest,
+    /// The layout recognised.
+    pub format: Format,
+    /// The module's digest and size (it starts with `\0asm`).
+    pub module: ModuleFacts,
+    /// Metadata, as in [`DecodedImage`].
+    pub runtime_config: RuntimeConfig,
+    /// The configuration schema, as in [`DecodedImage`].
+    pub config_schema: Option<serde_json::Value>,
+}
+
+/// The module as [`decode_to`] writes it out: hashed, counted, its first four bytes kept.
+struct ModuleWriter<'a> {
+    out: &'a mut dyn std::io::Write,
+    hashing: layer::Hashing<std::io::Sink>,
+    head: Vec<u8>,
+}
+
+impl std::io::Write for ModuleWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        let wanted = 4usize.saturating_sub(self.head.len()).min(n);
+        self.head.extend_from_slice(&buf[..wanted]);
+        self.hashing.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// [`decode`] reading each blob from the reader `open` gives for it (which must fail, e.g.
+/// with [`ImageError::MissingBlob`], when it has none) and writing the module to `module` as
+/// it is unpacked: no layer and no module is held in memory, so the store reads a 100 MiB
+/// image in as little memory as a 100 KiB one. The same rules as [`decode`], which calls it.
+/// Each blob's reader is read to its end (a reader that checks a digest there can fail).
+pub fn decode_to<'a>(
+    manifest_bytes: &[u8],
+    mut open: impl FnMut(&Descriptor) -> Result<Box<dyn std::io::Read + 'a>, ImageError>,
+    module: &mut dyn std::io::Write,
+) -> Result<DecodedStream, ImageError> {
+    use std::io::Read as _;
     let manifest = Manifest::parse(manifest_bytes)?;
-    let mut get =
-        |d: &Descriptor| fetch(d).ok_or_else(|| ImageError::MissingBlob(d.digest.to_string()));
+    let read_small = |mut reader: Box<dyn std::io::Read + 'a>| -> Result<Vec<u8>, ImageError> {
+        let mut data = Vec::new();
+        reader
+            .read_to_end(&mut data)
+            .map_err(|e| ImageError::Layer(e.to_string()))?;
+        Ok(data)
+    };
+    let mut sink = ModuleWriter {
+        out: module,
+        hashing: layer::Hashing::new(std::io::sink()),
+        head: Vec::with_capacity(4),
+    };
+    // A raw module layer, copied out (at most one byte past the limit, to see it broken).
+    let copy_raw = |reader: Box<dyn std::io::Read + 'a>, sink: &mut ModuleWriter<'_>| {
+        let mut reader = reader;
+        std::io::copy(&mut (&mut reader).take(layer::MAX_MODULE_SIZE + 1), sink)
+            .and_then(|_| std::io::copy(&mut reader, &mut std::io::sink()))
+            .map(|_| ())
+            .map_err(|e| ImageError::Layer(e.to_string()))
+    };
     let from_annotations = || {
         RuntimeConfig::new(
             split_list(manifest.annotations.get(ANNOTATION_ABI)),
@@ -377,7 +589,7 @@ pub fn decode(
             )));
         }
     };
-    let (module, runtime_config) = match format {
+    let runtime_config = match format {
         Format::Solo => {
             // Istio's extractOCIArtifactImage: exactly two layers, the module the first of
             // its media type.
@@ -389,16 +601,20 @@ pub fn decode(
                 )));
             }
             let layer = only_layer(&manifest, SOLO_LAYER)?;
-            let config = get(&manifest.config)?;
+            let config = read_small(open(&manifest.config)?)?;
             let rc: RuntimeConfig =
                 serde_json::from_slice(&config).map_err(|e| ImageError::Config(e.to_string()))?;
-            (get(layer)?, rc)
+            copy_raw(open(layer)?, &mut sink)?;
+            rc
         }
-        Format::Cncf => (get(only_layer(&manifest, CNCF_LAYER)?)?, from_annotations()),
-        Format::Legacy => (
-            get(only_layer(&manifest, LEGACY_LAYER)?)?,
-            from_annotations(),
-        ),
+        Format::Cncf => {
+            copy_raw(open(only_layer(&manifest, CNCF_LAYER)?)?, &mut sink)?;
+            from_annotations()
+        }
+        Format::Legacy => {
+            copy_raw(open(only_layer(&manifest, LEGACY_LAYER)?)?, &mut sink)?;
+            from_annotations()
+        }
         Format::Compat | Format::Docker => {
             let last = manifest.layers.last().ok_or_else(|| unknown(&manifest))?;
             // Istio reads a Docker manifest's last layer only with Docker's media type, and
@@ -427,30 +643,38 @@ pub fn decode(
                     limit: layer::MAX_LAYER_UNCOMPRESSED,
                 });
             }
-            let contents = layer::extract(&get(last)?)?;
-            let rc = match contents.runtime_config {
+            let mut reader = open(last)?;
+            let runtime_config = layer::extract_to(&mut reader, &mut sink)?;
+            // What follows the gzip stream is read too, so a checking reader sees its end.
+            std::io::copy(&mut reader, &mut std::io::sink())
+                .map_err(|e| ImageError::Layer(e.to_string()))?;
+            match runtime_config {
                 Some(bytes) => serde_json::from_slice(&bytes)
                     .map_err(|e| ImageError::Config(format!("runtime-config.json: {e}")))?,
                 None => from_annotations(),
-            };
-            (contents.module, rc)
+            }
         }
     };
-    if !module.starts_with(b"\0asm") {
+    if sink.head != b"\0asm" {
         return Err(ImageError::NotWasm);
     }
-    if module.len() as u64 > layer::MAX_MODULE_SIZE {
+    let (_, sha256, size) = sink.hashing.finish();
+    if size > layer::MAX_MODULE_SIZE {
         return Err(ImageError::TooLarge);
     }
-    // The schema is recorded in the config blob (compat, Docker, solo and CNCF).
-    let config_schema = match (format, get(&manifest.config)) {
-        (Format::Legacy, _) | (_, Err(_)) => None,
-        (_, Ok(config)) => super::config_schema(format, &config)?,
+    // The schema is recorded in the config blob (compat, Docker, solo and CNCF); a config
+    // blob that cannot be read records none.
+    let config_schema = match format {
+        Format::Legacy => None,
+        _ => match open(&manifest.config).and_then(read_small) {
+            Ok(config) => super::config_schema(format, &config)?,
+            Err(_) => None,
+        },
     };
-    Ok(DecodedImage {
+    Ok(DecodedStream {
         manifest,
         format,
-        module,
+        module: ModuleFacts { sha256, size },
         runtime_config,
         config_schema,
     })

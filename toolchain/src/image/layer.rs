@@ -7,6 +7,7 @@
 //! (miniz_oxide) backend.
 
 use super::ImageError;
+use crate::reference::Digest;
 use flate2::Compression;
 use std::io::{Read, Write};
 
@@ -17,11 +18,12 @@ pub const RUNTIME_CONFIG_ENTRY: &str = "runtime-config.json";
 /// The largest module Istio's agent accepts (256 MiB); reading stops there.
 pub const MAX_MODULE_SIZE: u64 = 256 * 1024 * 1024;
 
-/// A layer: the uncompressed tar (for `rootfs.diff_ids`) and its gzip.
+/// A layer built in memory: the digest of its uncompressed tar (for `rootfs.diff_ids`) and
+/// its gzip.
 pub struct Layer {
-    /// The uncompressed tar.
-    pub tar: Vec<u8>,
-    /// The gzip of `tar`.
+    /// The sha256 of the uncompressed tar.
+    pub diff_id: Digest,
+    /// The tar+gzip bytes.
     pub gzip: Vec<u8>,
 }
 
@@ -33,65 +35,184 @@ pub fn observe_compression(observer: fn(u64, u64)) -> bool {
     COMPRESSION_OBSERVER.set(observer).is_ok()
 }
 
+/// A writer (or, over [`std::io::sink`], a counter) that hashes what passes through it:
+/// sha256 and length of a blob while it is written, so nothing has to be held to digest it.
+pub struct Hashing<W> {
+    inner: W,
+    hasher: sha2::Sha256,
+    len: u64,
+}
+
+impl<W> Hashing<W> {
+    /// Hashes what is written on its way to `inner`.
+    pub fn new(inner: W) -> Self {
+        Hashing {
+            inner,
+            hasher: sha2::Sha256::default(),
+            len: 0,
+        }
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Records `data` as written without forwarding it (for bytes already in `inner`).
+    pub fn update(&mut self, data: &[u8]) {
+        sha2::Digest::update(&mut self.hasher, data);
+        self.len += data.len() as u64;
+    }
+
+    /// The inner writer, the digest and the length of everything written.
+    pub fn finish(self) -> (W, Digest, u64) {
+        (self.inner, Digest::from_hasher(self.hasher), self.len)
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        sha2::Digest::update(&mut self.hasher, &buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The tar stream on its way into gzip: hashed (the diff id) and reported to the
+/// [`observe_compression`] observer after each MiB.
+struct TarSink<W> {
+    hashing: Hashing<W>,
+    total: u64,
+    reported: u64,
+}
+
+impl<W: Write> Write for TarSink<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.hashing.write(buf)?;
+        let done = self.hashing.len();
+        if done >= self.reported + (1 << 20) || done == self.total {
+            self.reported = done;
+            if let Some(observer) = COMPRESSION_OBSERVER.get() {
+                observer(done.min(self.total), self.total);
+            }
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.hashing.flush()
+    }
+}
+
+/// A reader that counts what it reads.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// The size of the tar [`write`] makes: a 512-byte header and the padded data per entry, and
+/// two zero blocks at the end.
+fn tar_size(entries: &[u64]) -> u64 {
+    entries
+        .iter()
+        .map(|len| 512 + len.div_ceil(512) * 512)
+        .sum::<u64>()
+        + 1024
+}
+
 /// Builds the layer with `plugin.wasm` and `runtime-config.json`, every entry stamped `mtime`.
 pub fn build(module: &[u8], runtime_config: &[u8], mtime: u64) -> Result<Layer, ImageError> {
-    let mut builder = tar::Builder::new(Vec::new());
-    for (name, data) in [
-        (MODULE_ENTRY, module),
-        (RUNTIME_CONFIG_ENTRY, runtime_config),
-    ] {
+    let mut reader = module;
+    let (gzip, diff_id) = write(
+        &mut reader,
+        module.len() as u64,
+        runtime_config,
+        mtime,
+        Vec::new(),
+    )?;
+    Ok(Layer { diff_id, gzip })
+}
+
+/// Writes the layer [`build`] makes to `out` as it is made, reading exactly `module_len`
+/// bytes of the module from `module`: memory use does not depend on the module's size (the
+/// tar goes straight into gzip, hashed on the way for its diff id, which is returned with
+/// `out`). Byte for byte the same layer as [`build`]: the same tar, and deflate's output does
+/// not depend on how its input is split.
+pub fn write<W: Write>(
+    module: &mut dyn Read,
+    module_len: u64,
+    runtime_config: &[u8],
+    mtime: u64,
+    out: W,
+) -> Result<(W, Digest), ImageError> {
+    let layer_err = |e: std::io::Error| ImageError::Layer(e.to_string());
+    let encoder = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(out, Compression::new(9));
+    let total = tar_size(&[module_len, runtime_config.len() as u64]);
+    let mut builder = tar::Builder::new(TarSink {
+        hashing: Hashing::new(encoder),
+        total,
+        reported: 0,
+    });
+    let mut config = runtime_config;
+    let entries: [(&str, u64, &mut dyn Read); 2] = [
+        (MODULE_ENTRY, module_len, module),
+        (
+            RUNTIME_CONFIG_ENTRY,
+            runtime_config.len() as u64,
+            &mut config,
+        ),
+    ];
+    for (name, len, data) in entries {
         let mut header = tar::Header::new_ustar();
-        header
-            .set_path(name)
-            .map_err(|e| ImageError::Layer(e.to_string()))?;
-        header.set_size(data.len() as u64);
+        header.set_path(name).map_err(layer_err)?;
+        header.set_size(len);
         header.set_mode(0o644);
         header.set_uid(0);
         header.set_gid(0);
         header.set_mtime(mtime);
         header.set_entry_type(tar::EntryType::Regular);
-        header
-            .set_username("")
-            .map_err(|e| ImageError::Layer(e.to_string()))?;
-        header
-            .set_groupname("")
-            .map_err(|e| ImageError::Layer(e.to_string()))?;
+        header.set_username("").map_err(layer_err)?;
+        header.set_groupname("").map_err(layer_err)?;
         header.set_cksum();
-        builder
-            .append(&header, data)
-            .map_err(|e| ImageError::Layer(e.to_string()))?;
-    }
-    let tar = builder
-        .into_inner()
-        .map_err(|e| ImageError::Layer(e.to_string()))?;
-    let mut encoder = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(Vec::new(), Compression::new(9));
-    // In 1 MiB steps so a front end can show how far compression is (a minute for 40 MiB).
-    let total = tar.len() as u64;
-    let mut done = 0;
-    for piece in tar.chunks(1024 * 1024) {
-        encoder
-            .write_all(piece)
-            .map_err(|e| ImageError::Layer(e.to_string()))?;
-        done += piece.len() as u64;
-        if let Some(observer) = COMPRESSION_OBSERVER.get() {
-            observer(done, total);
+        // `append` copies until the reader ends: exactly `len` bytes, or the entry would not
+        // match its header.
+        let mut counted = Counted {
+            inner: data.take(len),
+            read: 0,
+        };
+        builder.append(&header, &mut counted).map_err(layer_err)?;
+        if counted.read != len {
+            return Err(ImageError::Layer(format!(
+                "`{name}` ended after {} of its {len} bytes (did the file change while it was \
+                 packaged?)",
+                counted.read
+            )));
         }
     }
-    let gzip = encoder
-        .finish()
-        .map_err(|e| ImageError::Layer(e.to_string()))?;
-    Ok(Layer { tar, gzip })
-}
-
-/// What a compat layer holds.
-#[derive(Debug)]
-pub struct LayerContents {
-    /// The module (`plugin.wasm`).
-    pub module: Vec<u8>,
-    /// `runtime-config.json`, when the layer has one.
-    pub runtime_config: Option<Vec<u8>>,
+    let sink = builder.into_inner().map_err(layer_err)?;
+    let (encoder, diff_id, _) = sink.hashing.finish();
+    let out = encoder.finish().map_err(layer_err)?;
+    Ok((out, diff_id))
 }
 
 /// The most a compat layer may unpack to: the module cap plus 16 MiB for the other entries
@@ -172,8 +293,26 @@ fn ambiguous(what: impl std::fmt::Display) -> ImageError {
 ///   formats), or a header has the `star` trailer (Go reads a shorter prefix);
 /// - anything but zeros follows the end of the archive;
 /// - the layer inflates past [`MAX_LAYER_UNCOMPRESSED`] or the module past [`MAX_MODULE_SIZE`].
-pub(super) fn extract(gzip: &[u8]) -> Result<LayerContents, ImageError> {
-    if !gzip.starts_with(&[0x1f, 0x8b]) {
+///
+/// The layer is read from `layer` and the module written to `module` as it is unpacked, so
+/// neither has to be in memory (the store hashes the module of a 100 MiB layer this way).
+/// Returns `runtime-config.json`, when there is one. On an error `module` may have received
+/// part of a module.
+pub(super) fn extract_to(
+    mut layer: impl Read,
+    module: &mut dyn Write,
+) -> Result<Option<Vec<u8>>, ImageError> {
+    let mut magic = [0u8; 2];
+    let mut got = 0;
+    while got < magic.len() {
+        match layer.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ImageError::Layer(e.to_string())),
+        }
+    }
+    if magic[..got] != [0x1f, 0x8b] {
         return Err(ImageError::Layer(
             "the last layer is not gzip-compressed (Istio rejects uncompressed tar layers)".into(),
         ));
@@ -181,7 +320,7 @@ pub(super) fn extract(gzip: &[u8]) -> Result<LayerContents, ImageError> {
     let over = std::rc::Rc::new(std::cell::Cell::new(false));
     // Multi-member, as Go's gzip.Reader: data in a second member is not hidden from us.
     let capped = Capped {
-        inner: flate2::read::MultiGzDecoder::new(gzip),
+        inner: flate2::read::MultiGzDecoder::new((&magic[..]).chain(layer)),
         read: 0,
         cap: MAX_LAYER_UNCOMPRESSED,
         over: over.clone(),
@@ -197,7 +336,7 @@ pub(super) fn extract(gzip: &[u8]) -> Result<LayerContents, ImageError> {
         }
     };
     let mut archive = tar::Archive::new(capped);
-    let mut module = None;
+    let mut module_seen = false;
     let mut runtime_config = None;
     {
         let entries = archive.entries().map_err(broken)?;
@@ -217,16 +356,16 @@ pub(super) fn extract(gzip: &[u8]) -> Result<LayerContents, ImageError> {
             check_headers(&mut entry, &name, &shown)?;
             let go = go_base(&name);
             let rust = rust_base(&name);
-            let slot = if go == MODULE_ENTRY.as_bytes() || rust == Some(MODULE_ENTRY.as_bytes()) {
-                (MODULE_ENTRY, &mut module)
+            let is_module = go == MODULE_ENTRY.as_bytes() || rust == Some(MODULE_ENTRY.as_bytes());
+            let wanted = if is_module {
+                MODULE_ENTRY
             } else if go == RUNTIME_CONFIG_ENTRY.as_bytes()
                 || rust == Some(RUNTIME_CONFIG_ENTRY.as_bytes())
             {
-                (RUNTIME_CONFIG_ENTRY, &mut runtime_config)
+                RUNTIME_CONFIG_ENTRY
             } else {
                 continue;
             };
-            let (wanted, slot) = slot;
             if go != wanted.as_bytes() || rust != Some(wanted.as_bytes()) {
                 return Err(ambiguous(format_args!(
                     "the entry `{shown}` is `{wanted}` to one tar reader and not to another"
@@ -247,21 +386,26 @@ pub(super) fn extract(gzip: &[u8]) -> Result<LayerContents, ImageError> {
                     char::from(entry.header().as_bytes()[156]),
                 )));
             }
-            if slot.is_some() {
+            if (is_module && module_seen) || (!is_module && runtime_config.is_some()) {
                 return Err(ambiguous(format_args!(
                     "the layer holds more than one `{wanted}` entry (the second is `{shown}`); \
                      Istio's agent takes the first, other readers the last"
                 )));
             }
-            let mut data = Vec::new();
-            (&mut entry)
-                .take(MAX_MODULE_SIZE + 1)
-                .read_to_end(&mut data)
-                .map_err(broken)?;
-            if data.len() as u64 > MAX_MODULE_SIZE {
+            let mut limited = (&mut entry).take(MAX_MODULE_SIZE + 1);
+            let size = if is_module {
+                module_seen = true;
+                std::io::copy(&mut limited, module).map_err(broken)?
+            } else {
+                let mut data = Vec::new();
+                limited.read_to_end(&mut data).map_err(broken)?;
+                let size = data.len() as u64;
+                runtime_config = Some(data);
+                size
+            };
+            if size > MAX_MODULE_SIZE {
                 return Err(ImageError::TooLarge);
             }
-            *slot = Some(data);
         }
     }
     // Past the end-of-archive marker only zero padding may follow: a reader that skips zero
@@ -280,12 +424,12 @@ pub(super) fn extract(gzip: &[u8]) -> Result<LayerContents, ImageError> {
             ));
         }
     }
-    let module = module
-        .ok_or_else(|| ImageError::Layer(format!("the layer holds no `{MODULE_ENTRY}` entry")))?;
-    Ok(LayerContents {
-        module,
-        runtime_config,
-    })
+    if !module_seen {
+        return Err(ImageError::Layer(format!(
+            "the layer holds no `{MODULE_ENTRY}` entry"
+        )));
+    }
+    Ok(runtime_config)
 }
 
 fn kind_name(kind: tar::EntryType) -> &'static str {
@@ -301,7 +445,7 @@ fn kind_name(kind: tar::EntryType) -> &'static str {
     }
 }
 
-/// The header checks that do not depend on the entry's name (see [`extract`]).
+/// The header checks that do not depend on the entry's name (see [`extract_to`]).
 fn check_headers<R: Read>(
     entry: &mut tar::Entry<'_, R>,
     name: &[u8],
@@ -387,15 +531,85 @@ mod tests {
         assert_eq!(a.gzip, b.gzip);
         let c = build(&module, b"{}", 1_700_000_000).unwrap();
         assert_ne!(a.gzip, c.gzip, "the mtime must reach the tar");
-        let back = extract(&a.gzip).unwrap();
-        assert_eq!(back.module, module);
-        assert_eq!(back.runtime_config.as_deref(), Some(&b"{}"[..]));
+        let mut back = Vec::new();
+        let runtime_config = extract_to(&a.gzip[..], &mut back).unwrap();
+        assert_eq!(back, module);
+        assert_eq!(runtime_config.as_deref(), Some(&b"{}"[..]));
+    }
+
+    /// The layer as it was built before [`write`] streamed it: the whole tar in memory, then
+    /// gzip fed 1 MiB at a time. Images packaged before must keep their digests.
+    fn layer_in_memory(module: &[u8], runtime_config: &[u8], mtime: u64) -> (Vec<u8>, Vec<u8>) {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, data) in [
+            (MODULE_ENTRY, module),
+            (RUNTIME_CONFIG_ENTRY, runtime_config),
+        ] {
+            let mut header = tar::Header::new_ustar();
+            header.set_path(name).unwrap();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_mtime(mtime);
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_username("").unwrap();
+            header.set_groupname("").unwrap();
+            header.set_cksum();
+            builder.append(&header, data).unwrap();
+        }
+        let tar = builder.into_inner().unwrap();
+        let mut encoder = flate2::GzBuilder::new()
+            .mtime(0)
+            .write(Vec::new(), Compression::new(9));
+        for piece in tar.chunks(1024 * 1024) {
+            encoder.write_all(piece).unwrap();
+        }
+        (tar, encoder.finish().unwrap())
+    }
+
+    #[test]
+    fn the_streamed_layer_is_the_layer_built_in_memory() {
+        let mut state = 0x2545_f491_u32;
+        let mut module = b"\0asm\x01\0\0\0".to_vec();
+        // Compressible and incompressible runs, across several MiB and an odd length.
+        module.extend((0..3 * 1024 * 1024 + 77).map(|i| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            if (i / 100_000) % 2 == 0 {
+                7
+            } else {
+                state as u8
+            }
+        }));
+        for (m, rc) in [(&module[..], &b"{}"[..]), (&module[..12], &b""[..])] {
+            let (tar, gzip) = layer_in_memory(m, rc, 1_700_000_000);
+            let built = build(m, rc, 1_700_000_000).unwrap();
+            assert_eq!(built.diff_id, Digest::of(&tar));
+            assert!(built.gzip == gzip, "the streamed gzip differs");
+            let mut hashed = Hashing::new(std::io::sink());
+            assert_eq!(
+                extract_to(&built.gzip[..], &mut hashed).unwrap().as_deref(),
+                Some(rc)
+            );
+            let (_, digest, len) = hashed.finish();
+            assert_eq!((digest, len), (Digest::of(m), m.len() as u64));
+        }
+        // A module shorter than announced is an error, not a tar that lies.
+        let short = write(&mut &module[..10], 20, b"{}", 0, Vec::new());
+        assert!(matches!(short, Err(ImageError::Layer(_))));
     }
 
     #[test]
     fn rejects_uncompressed_and_missing_module() {
-        let layer = build(b"\0asm", b"{}", 0).unwrap();
-        assert!(extract(&layer.tar).is_err());
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_ustar();
+        header.set_path(MODULE_ENTRY).unwrap();
+        header.set_size(4);
+        header.set_cksum();
+        tar.append(&header, &b"\0asm"[..]).unwrap();
+        assert!(extract_to(&tar.into_inner().unwrap()[..], &mut Vec::new()).is_err());
         let mut builder = tar::Builder::new(Vec::new());
         let mut header = tar::Header::new_ustar();
         header.set_path("other.txt").unwrap();
@@ -405,7 +619,7 @@ mod tests {
         let tar = builder.into_inner().unwrap();
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), Compression::default());
         enc.write_all(&tar).unwrap();
-        let err = extract(&enc.finish().unwrap()).unwrap_err();
+        let err = extract_to(&enc.finish().unwrap()[..], &mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains("plugin.wasm"), "{err}");
     }
 }

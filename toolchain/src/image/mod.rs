@@ -32,7 +32,10 @@ mod manifest;
 pub mod runtime_config;
 
 pub use config::{CONFIG_SCHEMA_FIELD, CONFIG_SCHEMA_LABEL, config_schema};
-pub use formats::{BuiltImage, DecodedImage, Format, ImageSpec, build, decode};
+pub use formats::{
+    BuiltImage, DecodedImage, DecodedStream, Format, ImageSpec, ModuleFacts, StreamedImage, build,
+    build_to, decode, decode_to,
+};
 pub use manifest::{
     ACCEPTED_MANIFESTS, ANNOTATION_ABI, ANNOTATION_ROOT_IDS, ANNOTATION_TITLE, ANNOTATION_TYPE,
     ANNOTATION_VARIANT, CNCF_CONFIG, CNCF_LAYER, DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST,

@@ -7,7 +7,7 @@
 use crate::registry::credentials::{self, Credential, CredentialsError};
 use crate::registry::{Registry, RegistryError, RegistryOptions};
 use crate::shell;
-use crate::store::{Store, StoredImage};
+use crate::store::{ImageSummary, Store};
 use std::io::{IsTerminal, Read};
 
 /// What `push`, `login` and `logout` fail with besides a registry's answer (which they print
@@ -111,14 +111,14 @@ pub fn push(
 }
 
 /// The lines `pull` prints for the image it stored.
-pub fn report_pulled(image: &StoredImage) {
+pub fn report_pulled(image: &ImageSummary) {
     shell::status(
         "Pulled",
         format!(
             "{} ({} format, module {}, ABI {}, root ids {})",
             image.reference,
             image.format,
-            indicatif::HumanBytes(image.wasm().len() as u64),
+            indicatif::HumanBytes(image.module_size),
             image.abi_versions.join(","),
             image.root_ids.join(",")
         ),
@@ -130,7 +130,7 @@ pub fn report_pulled(image: &StoredImage) {
             "reference": image.reference,
             "digest": image.manifest_digest.to_string(),
             "format": image.format.to_string(),
-            "module_size": image.wasm().len(),
+            "module_size": image.module_size,
         }),
     );
 }

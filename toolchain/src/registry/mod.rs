@@ -31,7 +31,7 @@ pub use options::RegistryOptions;
 
 use crate::image;
 use crate::reference::{self, Digest};
-use crate::store::{Store, StoredImage};
+use crate::store::{ImageSummary, Store};
 use auth::{Operation, Session};
 use credentials::Credential;
 use progress::Progress;
@@ -79,15 +79,17 @@ impl Registry {
         local: &str,
         remote: Option<&str>,
     ) -> Result<PushReport, RegistryError> {
-        let image = store.resolve(local)?;
+        // The manifest only: each blob is streamed from its file below.
+        let image = store.manifest_of(local)?;
+        let digest = image.summary.manifest_digest.clone();
         let target_text = remote.unwrap_or(local);
         let target = reference::parse(target_text)?;
         if let Some(d) = reference::digest_of(&target)
-            && d != image.manifest_digest
+            && d != digest
         {
             return Err(RegistryError::DigestRefMismatch {
                 reference: target.whole(),
-                actual: image.manifest_digest,
+                actual: digest,
             });
         }
         let session = Session::open(&self.options, target, Operation::Push).await?;
@@ -95,7 +97,7 @@ impl Registry {
         let progress = Progress::new(self.options.progress);
         let mut report = PushReport {
             reference: session.whole().to_string(),
-            digest: image.manifest_digest.clone(),
+            digest: digest.clone(),
             uploaded: 0,
             skipped: 0,
             bytes: 0,
@@ -120,7 +122,7 @@ impl Registry {
             report.bytes += blob.size;
             transfer.finish(blob.size, "Uploaded");
         }
-        let manifest = bytes::Bytes::from(image.manifest_bytes.clone());
+        let manifest = bytes::Bytes::from(image.bytes);
         let ctx = session.ctx("uploading the manifest".into(), "push");
         let target = session.target();
         let name = match (target.digest(), target.tag()) {
@@ -129,26 +131,28 @@ impl Registry {
             (None, None) => "latest",
         };
         uploader
-            .put_manifest(&ctx, name, &image.manifest_media_type, manifest)
+            .put_manifest(&ctx, name, &image.summary.manifest_media_type, manifest)
             .await?;
         // Signatures and attestations go with the image.
         report.referrers = self
-            .push_store_referrers(store, &image.manifest_digest, &report.reference)
+            .push_store_referrers(store, &digest, &report.reference)
             .await?;
         Ok(report)
     }
 
     /// Pulls `reference` (any Wasm image format), verifies every digest and the `\0asm` magic,
-    /// and stores it locally under the same (normalised) reference.
+    /// and stores it locally under the same (normalised) reference. Blobs are streamed into
+    /// the store and the image is read back from it streamed: memory does not grow with the
+    /// layer's size.
     pub async fn pull(
         &self,
         store: &Store,
         reference_text: &str,
-    ) -> Result<StoredImage, RegistryError> {
+    ) -> Result<ImageSummary, RegistryError> {
         let fetched = self.fetch(Some(store), reference_text).await?;
         let whole = fetched.whole;
         store
-            .add_manifest(&whole, &fetched.manifest_bytes, &fetched.blobs)
+            .add_pulled(&whole, &fetched.manifest_bytes, &fetched.added)
             .map_err(|e| match e {
                 crate::store::StoreError::Image(source) => RegistryError::Image {
                     reference: whole.clone(),

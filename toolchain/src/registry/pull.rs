@@ -32,11 +32,14 @@ pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
 pub const MAX_CONFIG_SIZE: u64 = 1024 * 1024;
 pub use super::options::{DEFAULT_MAX_LAYER_SIZE, DEFAULT_MIN_TRANSFER_RATE, DEFAULT_READ_TIMEOUT};
 
-/// What [`fetch`] read: the manifest and its verified blobs.
+/// What [`fetch`] read: the manifest and its verified blobs (in memory only without a store:
+/// with one, every blob is in the store, verified, and none is read back).
 pub(super) struct Fetched {
     pub(super) whole: String,
     pub(super) manifest_bytes: Vec<u8>,
     pub(super) blobs: BTreeMap<Digest, Vec<u8>>,
+    /// The blobs streamed into the store (verified on the way).
+    pub(super) added: Vec<Digest>,
 }
 
 /// Why one download attempt failed.
@@ -172,8 +175,9 @@ where
 }
 
 /// Fetches the manifest and every blob of `reference_text`, verifying each digest and
-/// bounding each read. Blobs `store` already has intact are read from it; the others are
-/// streamed into it (and are then read back, within their limits, to decode the image).
+/// bounding each read. With a `store`, blobs it already has intact are not downloaded and the
+/// others are streamed into it (hashed on the way, in bounded buffers): none is held in
+/// memory. Without one, the blobs are returned.
 pub(super) async fn fetch(
     session: &Session,
     store: Option<&Store>,
@@ -277,6 +281,7 @@ pub(super) async fn fetch(
         whole,
         manifest_bytes,
         blobs,
+        added,
     })
 }
 
@@ -298,10 +303,8 @@ async fn fetch_blobs(job: &mut FetchBlobs<'_>) -> Result<(), RegistryError> {
         let transfer = progress.start("pull", &blob.digest, blob.size);
         if let Some(s) = store
             && s.blob_is_intact(&blob.digest)
-            && let Ok(data) = s.read_blob(&blob.digest)
         {
             transfer.finish(blob.size, "Cached");
-            blobs.insert(blob.digest.clone(), data);
             continue;
         }
         let get = Get {
@@ -335,7 +338,9 @@ async fn fetch_blobs(job: &mut FetchBlobs<'_>) -> Result<(), RegistryError> {
                 })
                 .await?;
                 added.push(blob.digest.clone());
-                s.read_blob(&blob.digest)?
+                // Verified by `commit`; the image is decoded from the store, streamed.
+                transfer.finish(blob.size, "Downloaded");
+                continue;
             }
             None => match attempt(session, &ctx, || {
                 download(session, &get, Some(&transfer), Sink::Memory)

@@ -97,6 +97,17 @@ pub enum StoreError {
         /// The digest of the bytes.
         actual: String,
     },
+    /// The module read while packaging is not the one checked before it (its file changed).
+    #[error(
+        "the module changed while it was packaged (checked {expected}, read {actual}): nothing \
+         was stored; package it again"
+    )]
+    ModuleChanged {
+        /// The digest of the module checked.
+        expected: String,
+        /// The digest of the module read.
+        actual: String,
+    },
     /// The image is not a usable Wasm image.
     #[error(transparent)]
     Image(#[from] ImageError),

@@ -26,10 +26,13 @@ mod lookup;
 pub mod referrers;
 pub mod report;
 mod stored;
+mod stream;
 
 pub use error::StoreError;
 pub use stored::{ImageSummary, StoredImage};
+pub use stream::StoredManifest;
 
+use crate::image::layer::Hashing;
 use crate::image::{self, BuiltImage, Descriptor, Format, ImageError, Manifest};
 use crate::reference::{self, Digest};
 use layout::{Index, Lock, REF_NAME, TMP_PREFIX, blob_path, io_err, write_atomic};
@@ -55,7 +58,7 @@ pub const SUMMARY_ANNOTATION: &str = "io.wasme.summary";
 /// A blob being downloaded into the store (see [`Store::blob_writer`]).
 pub struct BlobWriter {
     file: tempfile::NamedTempFile,
-    hasher: DigestWriter,
+    hasher: Hashing<std::io::Sink>,
     written: u64,
     limit: u64,
     expected: Digest,
@@ -90,7 +93,7 @@ impl BlobWriter {
     /// Checks the content's digest and makes it the blob (atomically, after an fsync). On a
     /// mismatch the temporary file is deleted and nothing becomes visible.
     pub fn commit(self) -> Result<(), StoreError> {
-        let actual = self.hasher.finish();
+        let (_, actual, _) = self.hasher.finish();
         if actual != self.expected {
             return Err(StoreError::DigestMismatch {
                 expected: self.expected.to_string(),
@@ -104,33 +107,6 @@ impl BlobWriter {
         self.file
             .persist(&self.path)
             .map_err(|e| io_err("rename into place", &self.path, e.error))?;
-        Ok(())
-    }
-}
-
-/// A sha256 hasher usable as an `io::Write` sink.
-#[derive(Default)]
-struct DigestWriter(sha2::Sha256);
-
-impl DigestWriter {
-    fn update(&mut self, data: &[u8]) {
-        sha2::Digest::update(&mut self.0, data);
-    }
-
-    fn finish(self) -> Digest {
-        let hex = format!("{:x}", sha2::Digest::finalize(self.0));
-        // A sha256 output is always 64 lower-case hex digits, so this never falls back.
-        Digest::from_hex(&hex).unwrap_or_else(|_| Digest::of(hex.as_bytes()))
-    }
-}
-
-impl std::io::Write for DigestWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
 }
@@ -155,9 +131,34 @@ struct Pending<'a> {
     name: String,
     digest: Digest,
     manifest: &'a [u8],
+    media_type: String,
+    /// Every blob the manifest names.
+    blob_digests: Vec<Digest>,
+    /// The bytes of those not in the store yet; the others were streamed in before (a pull,
+    /// a packaged module's layer) and only need to be there.
     blobs: &'a BTreeMap<Digest, Vec<u8>>,
-    decoded: image::DecodedImage,
     summary: String,
+}
+
+/// The normalised name `reference` gives an image with `manifest`, and the manifest's
+/// digest, which a digest reference must name.
+fn named(reference: &str, manifest: &[u8]) -> Result<(String, Digest), StoreError> {
+    let parsed = reference::parse(reference)?;
+    let digest = Digest::of(manifest);
+    if let Some(d) = reference::digest_of(&parsed)
+        && d != digest
+    {
+        return Err(StoreError::DigestMismatch {
+            expected: d.to_string(),
+            actual: digest.to_string(),
+        });
+    }
+    Ok((parsed.whole(), digest))
+}
+
+/// The [`SUMMARY_ANNOTATION`] value.
+fn summary_json(summary: &EntrySummary) -> String {
+    serde_json::to_string(summary).unwrap_or_default()
 }
 
 /// The local store.
@@ -270,8 +271,8 @@ impl Store {
         let Ok(mut file) = std::fs::File::open(blob_path(&self.root, digest)) else {
             return false;
         };
-        let mut hasher = DigestWriter::default();
-        std::io::copy(&mut file, &mut hasher).is_ok() && &hasher.finish() == digest
+        let mut hashing = Hashing::new(std::io::sink());
+        std::io::copy(&mut file, &mut hashing).is_ok() && &hashing.finish().1 == digest
     }
 
     /// Writes a blob unless an intact copy is present (an existing file is re-verified, so a
@@ -334,7 +335,7 @@ impl Store {
             .map_err(|e| io_err("create a temporary file", &dir, e))?;
         Ok(BlobWriter {
             file,
-            hasher: DigestWriter::default(),
+            hasher: Hashing::new(std::io::sink()),
             written: 0,
             limit,
             expected: digest.clone(),
@@ -342,23 +343,12 @@ impl Store {
         })
     }
 
-    /// Stores a built image under `reference` (replacing what that tag named before).
+    /// Stores a built image under `reference` (replacing what that tag named before); every
+    /// digest is checked, and the image must decode as a Wasm image.
     pub fn add(&self, reference: &str, image: &BuiltImage) -> Result<StoredImage, StoreError> {
-        self.add_manifest(reference, &image.manifest, &image.blobs)
-    }
-
-    /// Stores an image given as manifest bytes and its blobs by digest (every digest is
-    /// checked, and the image must decode as a Wasm image) under `reference`.
-    pub fn add_manifest(
-        &self,
-        reference: &str,
-        manifest: &[u8],
-        blobs: &BTreeMap<Digest, Vec<u8>>,
-    ) -> Result<StoredImage, StoreError> {
-        let pending = self.check(reference, manifest, blobs)?;
+        let (pending, decoded) = self.check(reference, &image.manifest, &image.blobs)?;
         self.insert(std::slice::from_ref(&pending))?;
-        let Pending { name, decoded, .. } = pending;
-        self.stored(name, manifest.to_vec(), decoded)
+        self.stored(pending.name, image.manifest.clone(), decoded)
     }
 
     /// Stores several built images with one index update (as [`Store::add`] each, but the
@@ -366,28 +356,22 @@ impl Store {
     pub fn add_all(&self, images: &[(&str, &BuiltImage)]) -> Result<(), StoreError> {
         let pending = images
             .iter()
-            .map(|(reference, image)| self.check(reference, &image.manifest, &image.blobs))
+            .map(|(reference, image)| {
+                self.check(reference, &image.manifest, &image.blobs)
+                    .map(|(pending, _)| pending)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         self.insert(&pending)
     }
 
-    /// Everything [`Store::add_manifest`] verifies before touching the store.
+    /// Everything [`Store::add`] verifies before touching the store.
     fn check<'a>(
         &self,
         reference: &str,
         manifest: &'a [u8],
         blobs: &'a BTreeMap<Digest, Vec<u8>>,
-    ) -> Result<Pending<'a>, StoreError> {
-        let parsed = reference::parse(reference)?;
-        let digest = Digest::of(manifest);
-        if let Some(d) = reference::digest_of(&parsed)
-            && d != digest
-        {
-            return Err(StoreError::DigestMismatch {
-                expected: d.to_string(),
-                actual: digest.to_string(),
-            });
-        }
+    ) -> Result<(Pending<'a>, image::DecodedImage), StoreError> {
+        let (name, digest) = named(reference, manifest)?;
         for (d, data) in blobs {
             let actual = Digest::of(data);
             if &actual != d {
@@ -397,45 +381,57 @@ impl Store {
                 });
             }
         }
-        let decoded = match image::decode(manifest, |d| blobs.get(&d.digest).cloned()) {
-            Ok(d) => d,
-            Err(e) => {
-                // A refused image leaves nothing behind: a pull streams its blobs into the
-                // store before they can be decoded.
-                let given: Vec<Digest> = blobs.keys().cloned().collect();
-                self.discard_unreferenced(&given);
-                return Err(e.into());
-            }
-        };
-        let summary = EntrySummary {
+        let decoded = image::decode(manifest, |d| blobs.get(&d.digest).cloned())?;
+        let summary = summary_json(&EntrySummary {
             format: decoded.format,
             module_sha256: Digest::of(&decoded.module).hex().to_owned(),
             module_size: decoded.module.len() as u64,
             abi_versions: decoded.runtime_config.abi_versions.clone(),
             root_ids: decoded.runtime_config.config.root_ids.clone(),
-        };
-        Ok(Pending {
-            name: parsed.whole(),
+        });
+        let pending = Pending {
+            name,
             digest,
             manifest,
+            media_type: decoded.manifest.media_type().to_string(),
+            blob_digests: decoded
+                .manifest
+                .blobs()
+                .iter()
+                .map(|d| d.digest.clone())
+                .collect(),
             blobs,
-            decoded,
-            summary: serde_json::to_string(&summary).unwrap_or_default(),
-        })
+            summary,
+        };
+        Ok((pending, decoded))
     }
 
     /// Writes checked images' blobs, then the index once, under the lock; on failure removes
     /// the blobs it created, so the store is as it was.
     fn insert(&self, pending: &[Pending<'_>]) -> Result<(), StoreError> {
         let _lock = self.lock(true)?;
-        let mut created = Vec::new();
+        self.insert_locked(pending, Vec::new())
+    }
+
+    /// [`Store::insert`] with the lock held by the caller, which may already have created the
+    /// blobs `created` (removed too on failure).
+    fn insert_locked(
+        &self,
+        pending: &[Pending<'_>],
+        mut created: Vec<PathBuf>,
+    ) -> Result<(), StoreError> {
         let result = (|| {
             for p in pending {
-                for d in p.decoded.manifest.blobs() {
-                    let data = p.blobs.get(&d.digest).ok_or_else(|| {
-                        StoreError::Image(ImageError::MissingBlob(d.digest.to_string()))
-                    })?;
-                    created.extend(self.put_blob(&d.digest, data)?);
+                for d in &p.blob_digests {
+                    match p.blobs.get(d) {
+                        Some(data) => created.extend(self.put_blob(d, data)?),
+                        // Streamed in and verified before (a pull, a packaged module's layer);
+                        // a `gc` in between may have taken it, as it was not referenced yet.
+                        None if self.has_blob(d) => {}
+                        None => {
+                            return Err(StoreError::Image(ImageError::MissingBlob(d.to_string())));
+                        }
+                    }
                 }
                 created.extend(self.put_blob(&p.digest, p.manifest)?);
             }
@@ -449,7 +445,7 @@ impl Store {
             // The last of two images under one name wins, as with two `add` calls.
             let mut entries = BTreeMap::new();
             for p in pending {
-                let mut entry = Descriptor::of(p.decoded.manifest.media_type(), p.manifest);
+                let mut entry = Descriptor::of(&p.media_type, p.manifest);
                 entry
                     .annotations
                     .insert(REF_NAME.to_string(), p.name.clone());
@@ -501,21 +497,20 @@ impl Store {
         })
     }
 
+    /// Reads an image out of the store: its module in memory (it is what the caller wants),
+    /// its layers streamed and verified on the way ([`Store::decode_stored`]).
     fn load(&self, reference: String, manifest_digest: &Digest) -> Result<StoredImage, StoreError> {
         let manifest = self.read_blob(manifest_digest)?;
-        let mut failure = None;
-        let decoded = image::decode(&manifest, |d| match self.read_blob(&d.digest) {
-            Ok(b) => Some(b),
-            Err(e) => {
-                failure = Some(e);
-                None
-            }
-        });
-        match (decoded, failure) {
-            (Ok(d), _) => self.stored(reference, manifest, d),
-            (Err(_), Some(e)) => Err(e),
-            (Err(e), None) => Err(e.into()),
-        }
+        let mut module = Vec::new();
+        let read = self.decode_stored(&manifest, &mut module)?;
+        let decoded = image::DecodedImage {
+            manifest: read.manifest,
+            format: read.format,
+            module,
+            runtime_config: read.runtime_config,
+            config_schema: read.config_schema,
+        };
+        self.stored(reference, manifest, decoded)
     }
 
     /// Finds the index entry for `reference`: `(stored name, manifest digest)`.
@@ -602,7 +597,7 @@ impl Store {
             .get(SUMMARY_ANNOTATION)
             .and_then(|s| serde_json::from_str::<EntrySummary>(s).ok())
         else {
-            return self.load(reference, &entry.digest).map(|i| i.summary());
+            return self.summary_by_decoding(reference, &entry.digest);
         };
         let manifest_bytes = self.read_blob(&entry.digest)?;
         let manifest = Manifest::parse(&manifest_bytes)?;

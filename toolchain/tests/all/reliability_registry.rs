@@ -248,6 +248,41 @@ fn a_tampered_layer_of_the_right_length_is_rejected() {
 }
 
 #[test]
+fn a_tampered_layer_leaves_a_store_with_images_as_it_was() {
+    // The layer is streamed into the store and checked before it becomes a blob: a mismatch
+    // must leave no blob, no temporary file and the image the tag named before in place.
+    let server = Hostile::start(|req, served| {
+        is_layer(req, served).then(|| {
+            let digest: cargo_wasme::reference::Digest = layer_digest(served).parse().unwrap();
+            let mut data = served.image.blobs[&digest].clone();
+            let middle = data.len() / 2;
+            data[middle] ^= 0x01;
+            Reply::ok("application/octet-stream", data)
+        })
+    });
+    let env = TestEnv::new();
+    let store = cargo_wasme::store::Store::open(env.store()).unwrap();
+    let reference = format!("{}/hostile/x:1", server.addr);
+    let spec = cargo_wasme::image::ImageSpec::new(
+        cargo_wasme::image::Format::Compat,
+        vec!["v0.2.1".into()],
+        vec!["before".into()],
+    );
+    let before_image = cargo_wasme::image::build(&filter_module(3), &spec).unwrap();
+    store.add(&reference, &before_image).unwrap();
+    // Another image beside it (not the served one: its layer would be found in the store).
+    let other = cargo_wasme::image::build(&filter_module(4), &spec).unwrap();
+    store.add("other/y:2", &other).unwrap();
+    let before = state(&env);
+    let out = run_capped(&env, "", &["pull", &reference], &[]);
+    assert_clean_failure(&out, &["does not match its digest", "nothing was stored"]);
+    assert_eq!(state(&env), before, "a failed pull changed the store");
+    let kept = store.resolve(&reference).unwrap();
+    assert_eq!(kept.manifest_digest, before_image.digest);
+    assert_eq!(kept.root_ids, ["before"]);
+}
+
+#[test]
 fn a_stalled_manifest_fails_after_the_read_timeout_naming_the_registry() {
     let server = Hostile::start(|req, _| {
         is_manifest(req).then(|| Reply::Stall {

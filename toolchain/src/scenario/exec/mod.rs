@@ -416,11 +416,11 @@ fn schema_rejects(
     }
     let schema = match (&opts.config_schema, &opts.module_override, &s.module) {
         (Some(schema), _, _) => Ok(Some(schema.clone())),
-        (None, Some(arg), _) => crate::config_schema::of_module_arg(arg),
+        (None, Some(arg), _) => schema_of_module_arg(arg),
         (None, None, ModuleSource::Path(p)) => {
-            crate::config_schema::of_module_arg(&loaded.base_dir().join(p).display().to_string())
+            schema_of_module_arg(&loaded.base_dir().join(p).display().to_string())
         }
-        (None, None, ModuleSource::Image(r)) => crate::config_schema::of_module_arg(r),
+        (None, None, ModuleSource::Image(r)) => schema_of_module_arg(r),
         (None, None, ModuleSource::Crate { .. }) => Ok(None),
     };
     let schema = match schema {
@@ -477,6 +477,31 @@ fn default_step_name(action: &Action) -> String {
         Action::Connection(c) => format!("connection ({} chunks)", c.data.len()),
         Action::AdvanceClock(d) => format!("advance clock {d:?}"),
         Action::Check => "check".to_string(),
+    }
+}
+
+/// The configuration schema of a module (it lives here, not in `config_schema`, which the store
+/// itself uses: this one reads the store).
+///
+/// The schema of a module named as `run` and `test` name one: a `.wasm` file (the schema it
+/// carries itself) or an image in the local store (the schema its config blob records);
+/// `None` when there is none or the image is not in the store (loading it reports that).
+fn schema_of_module_arg(
+    arg: &str,
+) -> Result<Option<crate::config_schema::ConfigSchema>, crate::config_schema::SchemaError> {
+    let path = std::path::Path::new(arg);
+    if path.is_file() {
+        let module = std::fs::read(path)
+            .map_err(|e| crate::config_schema::SchemaError::Module(e.to_string()))?;
+        return crate::config_schema::of_module(&module);
+    }
+    let image = match crate::store::Store::open_default_existing() {
+        Ok(Some(store)) => store.resolve_local(arg).ok(),
+        _ => None,
+    };
+    match image {
+        Some(image) => crate::config_schema::of_image(image.format, &image.config_bytes),
+        None => Ok(None),
     }
 }
 

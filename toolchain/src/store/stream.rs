@@ -1,0 +1,418 @@
+//! The store's streaming paths: images whose layers never sit in memory. A pull's blobs are
+//! streamed into the store first ([`super::BlobWriter`]) and the image is then recorded from
+//! its manifest ([`Store::add_pulled`]); a module file is packaged straight into a layer blob
+//! ([`Store::add_module`]); reading an image back streams each blob through its digest
+//! ([`Store::decode_stored`]); a push reads only the manifest ([`Store::manifest_of`]). Memory
+//! stays the same for a 100 KiB and a 100 MiB layer (the transfer and store benchmarks
+//! measure it).
+
+use super::layout::{TMP_PREFIX, blob_path, io_err};
+use super::{EntrySummary, ImageSummary, Pending, Store, StoreError, named, summary_json};
+use crate::image::layer::Hashing;
+use crate::image::{self, DecodedStream, ImageError, ImageSpec, Manifest};
+use crate::reference::Digest;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+
+/// A file that keeps its first write error (the layer writer above it reports the error as
+/// a layer error; the store reports it as the disk's).
+struct WriteFailure {
+    file: tempfile::NamedTempFile,
+    error: std::rc::Rc<RefCell<Option<std::io::Error>>>,
+}
+
+impl Write for WriteFailure {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf).inspect_err(|e| {
+            self.error
+                .borrow_mut()
+                .get_or_insert_with(|| std::io::Error::new(e.kind(), e.to_string()));
+        })
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// What a push needs of a stored image: its summary and manifest, no layer.
+#[derive(Debug, Clone)]
+pub struct StoredManifest {
+    /// What `images` shows of it.
+    pub summary: ImageSummary,
+    /// The parsed manifest.
+    pub manifest: Manifest,
+    /// The manifest bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// A blob file read through a hash (see [`Store::decode_stored`]): at its end, or when it is
+/// dropped before (after reading the rest), content that does not match its digest is
+/// recorded in `failure` (and at the end also fails the read), so a damaged blob is reported
+/// as damage, not as whatever the decoder made of it.
+struct VerifiedBlob<'f> {
+    file: std::fs::File,
+    hashing: Hashing<std::io::Sink>,
+    digest: Digest,
+    ended: bool,
+    /// Whether to hash at all: not for a blob this process has just written and verified.
+    verify: bool,
+    failure: &'f std::cell::RefCell<Option<StoreError>>,
+}
+
+impl VerifiedBlob<'_> {
+    fn end(&mut self) -> std::io::Result<()> {
+        self.ended = true;
+        if !self.verify {
+            return Ok(());
+        }
+        let (_, actual, _) =
+            std::mem::replace(&mut self.hashing, Hashing::new(std::io::sink())).finish();
+        if actual == self.digest {
+            return Ok(());
+        }
+        let message = format!("blob {} holds content with digest {actual}", self.digest);
+        self.failure
+            .borrow_mut()
+            .get_or_insert(StoreError::Corrupt(message.clone()));
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            message,
+        ))
+    }
+}
+
+impl std::io::Read for VerifiedBlob<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.ended {
+            return Ok(0);
+        }
+        let n = self.file.read(buf)?;
+        if n == 0 {
+            self.end()?;
+        } else if self.verify {
+            self.hashing.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+impl Drop for VerifiedBlob<'_> {
+    fn drop(&mut self) {
+        if self.ended || !self.verify {
+            return;
+        }
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match std::io::Read::read(&mut self.file, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => self.hashing.update(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
+        let _ = self.end();
+    }
+}
+
+impl Store {
+    /// Reads the image `manifest` describes from the store's blobs, each streamed through its
+    /// digest, writing the module to `module` as it is unpacked: no layer is held in memory
+    /// (pass [`std::io::sink`] to learn only the module's digest and size). A missing or
+    /// damaged blob is [`StoreError::Corrupt`].
+    pub fn decode_stored(
+        &self,
+        manifest: &[u8],
+        module: &mut dyn Write,
+    ) -> Result<DecodedStream, StoreError> {
+        self.decode_stored_with(manifest, module, &[])
+    }
+
+    /// [`Store::decode_stored`] that does not hash the blobs `fresh` again (this process has
+    /// just written and verified them).
+    fn decode_stored_with(
+        &self,
+        manifest: &[u8],
+        module: &mut dyn Write,
+        fresh: &[Digest],
+    ) -> Result<DecodedStream, StoreError> {
+        let failure = RefCell::new(None);
+        let result = image::decode_to(
+            manifest,
+            |d| {
+                let path = blob_path(&self.root, &d.digest);
+                match std::fs::File::open(&path) {
+                    Ok(file) => Ok(Box::new(VerifiedBlob {
+                        file,
+                        hashing: Hashing::new(std::io::sink()),
+                        digest: d.digest.clone(),
+                        ended: false,
+                        verify: !fresh.contains(&d.digest),
+                        failure: &failure,
+                    }) as Box<dyn Read>),
+                    Err(e) => {
+                        failure.borrow_mut().get_or_insert(
+                            if e.kind() == std::io::ErrorKind::NotFound {
+                                StoreError::Corrupt(format!("blob {} is missing", d.digest))
+                            } else {
+                                io_err("read", &path, e)
+                            },
+                        );
+                        Err(ImageError::MissingBlob(d.digest.to_string()))
+                    }
+                }
+            },
+            module,
+        );
+        // Every reader is dropped (and so checked) by now: damage is reported as damage.
+        if let Some(e) = failure.into_inner() {
+            return Err(e);
+        }
+        Ok(result?)
+    }
+
+    /// The summary of the image at `manifest_digest`, decoded (streamed) from its blobs: for
+    /// an index entry without a recorded summary (written by another tool).
+    pub(super) fn summary_by_decoding(
+        &self,
+        reference: String,
+        manifest_digest: &Digest,
+    ) -> Result<ImageSummary, StoreError> {
+        let bytes = self.read_blob(manifest_digest)?;
+        let read = self.decode_stored(&bytes, &mut std::io::sink())?;
+        Ok(summary_of(
+            reference,
+            manifest_digest,
+            &bytes,
+            &read.manifest,
+            entry_of(&read),
+        ))
+    }
+
+    /// Records the image `manifest` under `reference` once every blob it names is in the store
+    /// (streamed in and verified by a pull through [`Store::blob_writer`]): the image is decoded
+    /// from the store, streamed, and must be a Wasm image; then the manifest and the index
+    /// entry are written. A refused image leaves nothing behind: the blobs it named that no
+    /// other image uses are deleted again. The blobs `fresh` were just written through
+    /// [`Store::blob_writer`] by the caller, which verified them: they are not hashed again.
+    pub fn add_pulled(
+        &self,
+        reference: &str,
+        manifest: &[u8],
+        fresh: &[Digest],
+    ) -> Result<ImageSummary, StoreError> {
+        let (name, digest) = named(reference, manifest)?;
+        let read = match self.decode_stored_with(manifest, &mut std::io::sink(), fresh) {
+            Ok(read) => read,
+            Err(e) => {
+                if let Ok(parsed) = Manifest::parse(manifest) {
+                    let given: Vec<Digest> =
+                        parsed.blobs().iter().map(|d| d.digest.clone()).collect();
+                    self.discard_unreferenced(&given);
+                }
+                return Err(e);
+            }
+        };
+        let entry = entry_of(&read);
+        let pending = Pending {
+            name: name.clone(),
+            digest: digest.clone(),
+            manifest,
+            media_type: read.manifest.media_type().to_string(),
+            blob_digests: read
+                .manifest
+                .blobs()
+                .iter()
+                .map(|d| d.digest.clone())
+                .collect(),
+            blobs: &BTreeMap::new(),
+            summary: summary_json(&entry),
+        };
+        self.insert(std::slice::from_ref(&pending))?;
+        Ok(summary_of(name, &digest, manifest, &read.manifest, entry))
+    }
+
+    /// Packages the module read from `module` (exactly `module_len` bytes, with the digest
+    /// `expected` when given: a module checked before it is packaged) as an image in
+    /// `spec`'s format and stores it under `reference`: the layer is built straight into a
+    /// temporary file in the store (never in memory), read back once through the same decoder
+    /// every reader uses (streamed), and made visible with the image's other blobs and index
+    /// entry under the lock. On any failure the store is as it was.
+    pub fn add_module(
+        &self,
+        reference: &str,
+        module: &mut dyn Read,
+        module_len: u64,
+        expected: Option<&Digest>,
+        spec: &ImageSpec,
+    ) -> Result<ImageSummary, StoreError> {
+        crate::reference::parse(reference)?;
+        let dir = self.root.join("blobs").join("sha256");
+        let tmp = tempfile::Builder::new()
+            .prefix(TMP_PREFIX)
+            .tempfile_in(&dir)
+            .map_err(|e| io_err("create a temporary file", &dir, e))?;
+        let path = tmp.path().to_path_buf();
+        let error = std::rc::Rc::new(RefCell::new(None));
+        let out = std::io::BufWriter::with_capacity(
+            256 * 1024,
+            WriteFailure {
+                file: tmp,
+                error: error.clone(),
+            },
+        );
+        // A failed write (a full disk, a file-size limit) is reported as what it is, not as
+        // a broken layer.
+        let written = image::build_to(module, module_len, spec, out)
+            .map_err(StoreError::from)
+            .and_then(|streamed| {
+                let out = streamed.out.into_inner().map_err(|e| {
+                    let e = e.into_error();
+                    io_err("write", &path, e)
+                });
+                out.map(|sink| (streamed.image, streamed.layer, streamed.module, sink.file))
+            });
+        if let Some(e) = error.borrow_mut().take() {
+            return Err(io_err("write", &path, e));
+        }
+        let (built, layer, module_facts, tmp) = written?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| io_err("write", tmp.path(), e))?;
+        let (name, digest) = named(reference, &built.manifest)?;
+        // Read back as every reader reads it: small blobs from memory, the layer from its file.
+        let failure = RefCell::new(None);
+        let read = image::decode_to(
+            &built.manifest,
+            |d| {
+                if let Some(data) = built.blobs.get(&d.digest) {
+                    return Ok(Box::new(std::io::Cursor::new(data.clone())) as Box<dyn Read>);
+                }
+                if d.digest != layer.digest {
+                    return Err(ImageError::MissingBlob(d.digest.to_string()));
+                }
+                let file = tmp.reopen().map_err(|e| ImageError::Layer(e.to_string()))?;
+                Ok(Box::new(VerifiedBlob {
+                    file,
+                    hashing: Hashing::new(std::io::sink()),
+                    digest: d.digest.clone(),
+                    ended: false,
+                    verify: true,
+                    failure: &failure,
+                }) as Box<dyn Read>)
+            },
+            &mut std::io::sink(),
+        );
+        if let Some(e) = failure.into_inner() {
+            return Err(e);
+        }
+        let read = read?;
+        if read.module != module_facts {
+            return Err(StoreError::Corrupt(format!(
+                "the image just built reads back as module {} ({} bytes), not {} ({} bytes)",
+                read.module.sha256, read.module.size, module_facts.sha256, module_facts.size
+            )));
+        }
+        if let Some(expected) = expected
+            && *expected != read.module.sha256
+        {
+            return Err(StoreError::ModuleChanged {
+                expected: expected.to_string(),
+                actual: read.module.sha256.to_string(),
+            });
+        }
+        let entry = entry_of(&read);
+        let pending = Pending {
+            name: name.clone(),
+            digest: digest.clone(),
+            manifest: &built.manifest,
+            media_type: built.media_type.clone(),
+            blob_digests: read
+                .manifest
+                .blobs()
+                .iter()
+                .map(|d| d.digest.clone())
+                .collect(),
+            blobs: &built.blobs,
+            summary: summary_json(&entry),
+        };
+        let _lock = self.lock(true)?;
+        let mut created = Vec::new();
+        let layer_path = blob_path(&self.root, &layer.digest);
+        if self.blob_is_intact(&layer.digest) {
+            drop(tmp);
+        } else {
+            tmp.persist(&layer_path)
+                .map_err(|e| io_err("rename into place", &layer_path, e.error))?;
+            created.push(layer_path);
+        }
+        self.insert_locked(std::slice::from_ref(&pending), created)?;
+        Ok(summary_of(
+            name,
+            &digest,
+            &built.manifest,
+            &read.manifest,
+            entry,
+        ))
+    }
+
+    /// The manifest and summary of the image `reference` names, without reading a layer:
+    /// what a push needs (it streams each blob from its file, verifying it on the way).
+    pub fn manifest_of(&self, reference: &str) -> Result<StoredManifest, StoreError> {
+        let (name, digest) = {
+            let _lock = self.lock(false)?;
+            self.find(&self.read_index()?, reference)?
+        };
+        let bytes = self.read_blob(&digest)?;
+        let manifest = Manifest::parse(&bytes)?;
+        let entry = {
+            let _lock = self.lock(false)?;
+            self.read_index()?
+                .manifests
+                .into_iter()
+                .find(|e| e.digest == digest)
+        };
+        let summary = match entry {
+            Some(entry) => self.summarize(name, &entry)?,
+            None => self.summary_by_decoding(name, &digest)?,
+        };
+        Ok(StoredManifest {
+            summary,
+            manifest,
+            bytes,
+        })
+    }
+}
+
+/// What the index records of a decoded image.
+fn entry_of(read: &DecodedStream) -> EntrySummary {
+    EntrySummary {
+        format: read.format,
+        module_sha256: read.module.sha256.hex().to_owned(),
+        module_size: read.module.size,
+        abi_versions: read.runtime_config.abi_versions.clone(),
+        root_ids: read.runtime_config.config.root_ids.clone(),
+    }
+}
+
+/// An [`ImageSummary`] from its parts.
+fn summary_of(
+    reference: String,
+    manifest_digest: &Digest,
+    manifest_bytes: &[u8],
+    manifest: &Manifest,
+    entry: EntrySummary,
+) -> ImageSummary {
+    ImageSummary {
+        reference,
+        manifest_digest: manifest_digest.clone(),
+        manifest_media_type: manifest.media_type().to_string(),
+        format: entry.format,
+        wasm_sha256: entry.module_sha256,
+        module_size: entry.module_size,
+        root_ids: entry.root_ids,
+        abi_versions: entry.abi_versions,
+        size: manifest_bytes.len() as u64 + manifest.blobs().iter().map(|d| d.size).sum::<u64>(),
+    }
+}
