@@ -57,6 +57,9 @@ pub enum ModuleArgError {
     /// The configuration schema the image or module carries cannot be read.
     #[error(transparent)]
     Schema(#[from] crate::config_schema::SchemaError),
+    /// The `--scenario` file cannot be read or parsed.
+    #[error(transparent)]
+    Scenario(#[from] crate::scenario::parse::ScenarioError),
 }
 
 /// What a command line names: `[IMAGE|PATH]`, `-p PKG`, and a scenario whose `module:` is
@@ -288,7 +291,7 @@ pub fn target(
     scenario: Option<&Path>,
     plugin_args: &PluginArgs,
     build: &BuildOptions,
-) -> anyhow::Result<Target> {
+) -> Result<Target, ModuleArgError> {
     let scenario = match scenario {
         Some(f) => Some(crate::scenario::parse::load(f)?),
         None => None,

@@ -37,6 +37,34 @@ pub enum RunError {
         /// Every violation, `pointer: message`.
         violations: String,
     },
+    /// A `--header`, `--trailer`, `--response-header`, `--env` or `--property` value has no
+    /// separator.
+    #[error("{flag} {value:?}: expected `NAME{separator}VALUE`")]
+    Pair {
+        /// The flag.
+        flag: &'static str,
+        /// The value as given.
+        value: String,
+        /// The separator it lacks (`:` or `=`).
+        separator: char,
+    },
+    /// A header name given on the command line is not a valid header name.
+    #[error("{0}")]
+    HeaderName(String),
+    /// The body or configuration file cannot be read.
+    #[error("reading the {what} {}", path.display())]
+    ReadFile {
+        /// Which file (`body file`, `configuration file`).
+        what: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// The OS's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The module named on the command line cannot be found, built or read.
+    #[error(transparent)]
+    ModuleArg(#[from] crate::module_arg::ModuleArgError),
 }
 
 /// Options of a TCP run (the request body is what the client sends; the response body what
@@ -387,33 +415,41 @@ pub struct RunRequest {
     pub trace: bool,
 }
 
-fn split_pair<'a>(s: &'a str, sep: char, what: &str) -> anyhow::Result<(&'a str, &'a str)> {
-    use anyhow::Context as _;
-    let (k, v) = s
-        .split_once(sep)
-        .with_context(|| format!("{what} {s:?}: expected `NAME{sep}VALUE`"))?;
+fn split_pair<'a>(
+    s: &'a str,
+    separator: char,
+    flag: &'static str,
+) -> Result<(&'a str, &'a str), RunError> {
+    let (k, v) = s.split_once(separator).ok_or_else(|| RunError::Pair {
+        flag,
+        value: s.to_string(),
+        separator,
+    })?;
     Ok((k.trim(), v.trim_start()))
 }
 
-fn read_file(p: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
-    use anyhow::Context as _;
-    std::fs::read(p).with_context(|| format!("reading the {what} {}", p.display()))
+fn read_file(p: &Path, what: &'static str) -> Result<Vec<u8>, RunError> {
+    std::fs::read(p).map_err(|source| RunError::ReadFile {
+        what,
+        path: p.to_path_buf(),
+        source,
+    })
 }
 
-fn header_pairs(flags: &[String], what: &str) -> anyhow::Result<Vec<(String, String)>> {
+fn header_pairs(flags: &[String], flag: &'static str) -> Result<Vec<(String, String)>, RunError> {
     let mut out = Vec::new();
     for h in flags {
-        let (k, v) = split_pair(h, ':', what)?;
-        let name = crate::scenario::format::header_name(k).map_err(anyhow::Error::msg)?;
+        let (k, v) = split_pair(h, ':', flag)?;
+        let name = crate::scenario::format::header_name(k).map_err(RunError::HeaderName)?;
         out.push((name, v.to_string()));
     }
     Ok(out)
 }
 
-fn pairs(flags: &[String], what: &str) -> anyhow::Result<Vec<(String, String)>> {
+fn pairs(flags: &[String], flag: &'static str) -> Result<Vec<(String, String)>, RunError> {
     let mut out = Vec::new();
     for e in flags {
-        let (k, v) = split_pair(e, '=', what)?;
+        let (k, v) = split_pair(e, '=', flag)?;
         out.push((k.to_string(), v.to_string()));
     }
     Ok(out)
@@ -422,7 +458,7 @@ fn pairs(flags: &[String], what: &str) -> anyhow::Result<Vec<(String, String)>> 
 /// `cargo wasme run`: parses the request's flags (a request file's fields are kept where a flag
 /// has its default), resolves the module (building a crate), says the root id, runs and
 /// prints the outcome; `Ok(false)` when the VM failed.
-pub fn run_request(args: RunRequest) -> anyhow::Result<bool> {
+pub fn run_request(args: RunRequest) -> Result<bool, RunError> {
     let mut request = match &args.request_file {
         Some(f) => load_request_file(f)?,
         None => default_request(),

@@ -106,6 +106,12 @@ impl TargetArgs {
         };
         let build = self.cargo.options(None, None);
         let (module, package) = (self.module.clone(), self.package.clone());
-        module_arg::target(module, package, self.scenario.as_deref(), &plugin, &build)
+        Ok(module_arg::target(
+            module,
+            package,
+            self.scenario.as_deref(),
+            &plugin,
+            &build,
+        )?)
     }
 }

@@ -60,10 +60,11 @@ pub enum EmitError {
     /// The local store was there when checked, and then was not.
     #[error("the local store disappeared")]
     StoreDisappeared,
-    /// The stored image fails the verification gate (from
-    /// [`StoreResolver::verify_stored`], which still returns `anyhow`).
-    #[error(transparent)]
-    StoredUnverified(anyhow::Error),
+    /// The stored image fails the verification gate ([`StoreResolver::verify_stored`]). The
+    /// signature error is not a `source`: its message is already this one's, and its causes
+    /// were never part of this message.
+    #[error("{0}; nothing was written")]
+    StoredUnverified(crate::sign::SignError),
     /// The module cannot be written out for Envoy.
     #[error(transparent)]
     ExportModule(std::io::Error),

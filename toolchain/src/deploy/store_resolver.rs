@@ -239,12 +239,11 @@ impl StoreResolver {
 
     /// The gate for an image used straight from the store (`deploy envoy`): with a key
     /// configured, the store's copy must carry a signature of its digest that verifies.
-    pub fn verify_stored(&self, reference: &str) -> anyhow::Result<()> {
+    pub fn verify_stored(&self, reference: &str) -> Result<(), crate::sign::SignError> {
         let Some(store) = &self.store else {
             return Ok(());
         };
-        let gate = crate::sign::verify::gate_store(store, reference, &self.policy)
-            .map_err(|e| anyhow::anyhow!("{e}; nothing was written"))?;
+        let gate = crate::sign::verify::gate_store(store, reference, &self.policy)?;
         crate::sign::verify::report_gate(reference, &gate);
         Ok(())
     }

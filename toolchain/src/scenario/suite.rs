@@ -197,21 +197,45 @@ pub fn emit_report(report: &ScenarioReport) {
     );
 }
 
+/// Why `cargo wasme test` found no scenario files to run, or could not write its report.
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    /// A file or directory named (or the crate) could not be searched.
+    #[error(transparent)]
+    Discover(#[from] super::discover::DiscoverError),
+    /// The current directory cannot be determined.
+    #[error("finding the current directory")]
+    CurrentDir(#[source] std::io::Error),
+    /// No file was named and the crate has no scenario files.
+    #[error(
+        "no scenario files found: looked for scenarios/*.yaml and *.scenario.yaml in the crate at {} \
+         (create one, e.g. with `cargo wasme init`, or name files on the command line)",
+        .0.display()
+    )]
+    NoScenarios(PathBuf),
+    /// The JUnit report cannot be written.
+    #[error("writing the JUnit report {}", path.display())]
+    WriteJunit {
+        /// The report's path.
+        path: PathBuf,
+        /// The OS's error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 /// The scenario files `cargo wasme test` runs: those named (directories expanded), else the
 /// crate's `scenarios/*.yaml` and `*.scenario.yaml` around the current directory.
-pub fn files(named: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    use anyhow::Context as _;
+pub fn files(named: &[PathBuf]) -> Result<Vec<PathBuf>, SuiteError> {
     if !named.is_empty() {
         return Ok(super::discover::expand(named)?);
     }
-    let cwd = std::env::current_dir().context("finding the current directory")?;
+    let cwd = std::env::current_dir().map_err(SuiteError::CurrentDir)?;
     let found = super::discover::default_scenarios(&cwd)?;
     if found.is_empty() {
-        anyhow::bail!(
-            "no scenario files found: looked for scenarios/*.yaml and *.scenario.yaml in the crate at {} \
-             (create one, e.g. with `cargo wasme init`, or name files on the command line)",
-            super::discover::crate_root(&cwd).unwrap_or(cwd).display()
-        );
+        return Err(SuiteError::NoScenarios(
+            super::discover::crate_root(&cwd).unwrap_or(cwd),
+        ));
     }
     Ok(found)
 }
@@ -223,13 +247,16 @@ pub fn run_and_report(
     opts: &exec::Options,
     build: &BuildOptions,
     junit: Option<&std::path::Path>,
-) -> anyhow::Result<bool> {
-    use anyhow::Context as _;
+) -> Result<bool, SuiteError> {
     let report = run(files, opts, build);
     report.emit_summary();
     if let Some(path) = junit {
-        std::fs::write(path, super::junit::render(&report.reports))
-            .with_context(|| format!("writing the JUnit report {}", path.display()))?;
+        std::fs::write(path, super::junit::render(&report.reports)).map_err(|source| {
+            SuiteError::WriteJunit {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
     }
     Ok(report.passed())
 }
