@@ -472,6 +472,41 @@ pub fn report_stored(stored: &ImageSummary, module_path: &std::path::Path) {
     crate::shell::result(&stored.manifest_digest);
 }
 
+/// Why `package` could not take a module file in (before [`package_module`]'s own errors).
+#[derive(Debug, thiserror::Error)]
+pub enum PackageFileError {
+    /// The file cannot be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The module file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid module.
+    #[error("{} is not a valid module", path.display())]
+    Invalid {
+        /// The module file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: crate::module_info::ModuleError,
+    },
+    /// The module is not a proxy-wasm filter.
+    #[error("{} cannot be used as a proxy-wasm filter", path.display())]
+    NotAFilter {
+        /// The module file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: crate::module_info::ModuleError,
+    },
+    /// Packaging or storing failed.
+    #[error(transparent)]
+    Package(#[from] BuildImageError),
+}
+
 /// `package`: the module in `file` (built by any toolchain) checked and stored under `tag`
 /// [default: the file name without `.wasm`, lower case with `_` as `-`, tag `latest`], with
 /// `root_ids` [default: that name in snake case].
@@ -480,15 +515,21 @@ pub fn package_file(
     tag: Option<String>,
     format: Format,
     root_ids: Vec<String>,
-) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    let module =
-        ModuleFile::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let info = module
-        .info()
-        .with_context(|| format!("{} is not a valid module", file.display()))?;
+) -> Result<(), PackageFileError> {
+    let path = || file.to_path_buf();
+    let module = ModuleFile::read(file).map_err(|source| PackageFileError::Read {
+        path: path(),
+        source,
+    })?;
+    let info = module.info().map_err(|source| PackageFileError::Invalid {
+        path: path(),
+        source,
+    })?;
     info.check_filter()
-        .with_context(|| format!("{} cannot be used as a proxy-wasm filter", file.display()))?;
+        .map_err(|source| PackageFileError::NotAFilter {
+            path: path(),
+            source,
+        })?;
     report_checked(file, info.size, &info);
     let stem = file
         .file_stem()
