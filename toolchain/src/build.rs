@@ -171,18 +171,22 @@ fn schema_of(
     if let Some(known) = memo.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Ok(known.clone());
     }
-    let source = match &module.config_schema {
-        // A second cargo build, whose module has the export (and is never shipped).
+    let found = match &module.config_schema {
+        // A second cargo build, whose module has the export (and is never shipped); its
+        // schema is remembered beside it, by the module's digest.
         Some(SchemaSource::SdkBuild) => {
             crate::shell::status(
                 "Building",
                 "the configuration schema (profile wasme-schema)",
             );
-            SchemaSource::Export(wasme_build::schema::schema_module(options)?.into())
+            let (path, module) = wasme_build::schema::schema_module(options)?;
+            let digest = crate::reference::Digest::of(&module);
+            let cache = path.with_extension(format!("{}.schema.json", digest.hex()));
+            config_schema::from_export_cached(&module, &cache)?
         }
-        other => other.clone().unwrap_or(SchemaSource::SdkBuild),
+        other => config_schema::from_source(&other.clone().unwrap_or(SchemaSource::SdkBuild))?,
     };
-    let found = Some(config_schema::from_source(&source)?);
+    let found = Some(found);
     memo.lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(key, found.clone());

@@ -420,6 +420,28 @@ pub fn from_source(source: &SchemaSource) -> Result<ConfigSchema, SchemaError> {
     }
 }
 
+/// The schema the export of `module` gives, remembered in the file `cache` (the caller names it
+/// after the module's digest): the export is deterministic (no host calls, bounded fuel), so
+/// the same module always gives the same text, and a rebuild that did not change the module
+/// does not compile and run it again (seconds in an unoptimised cargo-wasme). A cache file
+/// that cannot be read or parsed is ignored and rewritten; one that cannot be written is
+/// only a lost shortcut.
+pub fn from_export_cached(
+    module: &[u8],
+    cache: &std::path::Path,
+) -> Result<ConfigSchema, SchemaError> {
+    let named = format!("export `{EXPORT}`");
+    if let Ok(text) = std::fs::read(cache)
+        && let Ok(schema) = ConfigSchema::from_json_named(&text, &named)
+    {
+        return Ok(schema);
+    }
+    let text = run_export(module).map_err(SchemaError::Export)?;
+    let schema = ConfigSchema::from_json_named(&text, &named)?;
+    let _ = std::fs::write(cache, &text);
+    Ok(schema)
+}
+
 /// The schema an image records in its config blob ([`crate::image::config_schema`]).
 pub fn of_image(
     format: crate::image::Format,

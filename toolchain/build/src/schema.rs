@@ -89,9 +89,11 @@ pub fn take(module: Vec<u8>) -> Result<(Vec<u8>, Option<SchemaSource>), String> 
 
 /// Builds the module [`SchemaSource::SdkBuild`] asks for: the crate `options` names, in the
 /// [`PROFILE`] profile (a `dev` profile: quick to build, run once) with the SDK's
-/// `schema-export` feature, under the same target directory. Returns its bytes (not optimised,
-/// never shipped).
-pub fn schema_module(options: &crate::BuildOptions) -> Result<Vec<u8>, crate::BuildError> {
+/// `schema-export` feature, under the same target directory. Returns its path and bytes (not
+/// optimised, never shipped; stripped of debug sections, which nothing reads).
+pub fn schema_module(
+    options: &crate::BuildOptions,
+) -> Result<(std::path::PathBuf, Vec<u8>), crate::BuildError> {
     let filter = crate::cargo::locate(options)?;
     let sdk = crate::cargo::sdk_dependency(&filter)?;
     let mut schema = options.clone();
@@ -102,12 +104,17 @@ pub fn schema_module(options: &crate::BuildOptions) -> Result<Vec<u8>, crate::Bu
         format!("profile.{PROFILE}.inherits=\"dev\""),
         "--config".to_owned(),
         format!("profile.{PROFILE}.debug=false"),
+        "--config".to_owned(),
+        format!("profile.{PROFILE}.strip=true"),
     ]);
     let path = crate::cargo::build(&filter, &schema)?;
-    std::fs::read(&path).map_err(|e| crate::BuildError::Io {
-        path,
-        message: e.to_string(),
-    })
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok((path, bytes)),
+        Err(e) => Err(crate::BuildError::Io {
+            path,
+            message: e.to_string(),
+        }),
+    }
 }
 
 /// `module` without the export named `name` (every other byte kept). The export section is

@@ -91,6 +91,21 @@ pub struct Common {
     pub plain_http: bool,
 }
 
+impl Common {
+    /// What the gateway targets check first: the id (or its default), the namespace as a DNS
+    /// label, and `--config` as a JSON object (the gateways take no plain string).
+    fn gateway_checked(&self) -> Result<(String, Option<FilterConfig>), RequestError> {
+        let id = id_or_default(&self.id, &self.image)?;
+        names::validate_dns1123_label("namespace", &self.namespace)?;
+        let config = self
+            .config
+            .as_deref()
+            .map(|c| object_config("--config", c))
+            .transpose()?;
+        Ok((id, config))
+    }
+}
+
 /// `deploy istio`'s request.
 #[derive(Debug, Clone, Default)]
 pub struct IstioRequest {
@@ -213,13 +228,7 @@ impl EnvoyGatewayRequest {
     /// The FilterDeployment (`target: envoy-gateway`) this request means.
     pub fn filter_deployment(&self) -> Result<FilterDeployment, RequestError> {
         let a = &self.common;
-        let id = id_or_default(&a.id, &a.image)?;
-        names::validate_dns1123_label("namespace", &a.namespace)?;
-        let config = a
-            .config
-            .as_deref()
-            .map(|c| object_config("--config", c))
-            .transpose()?;
+        let (id, config) = a.gateway_checked()?;
         let target_refs = self
             .target_refs
             .iter()
@@ -293,13 +302,7 @@ impl HigressRequest {
     /// The FilterDeployment (`target: higress`) this request means.
     pub fn filter_deployment(&self) -> Result<FilterDeployment, RequestError> {
         let a = &self.common;
-        let id = id_or_default(&a.id, &a.image)?;
-        names::validate_dns1123_label("namespace", &a.namespace)?;
-        let config = a
-            .config
-            .as_deref()
-            .map(|c| object_config("--config", c))
-            .transpose()?;
+        let (id, config) = a.gateway_checked()?;
         let mut rules = Vec::new();
         for (flag, values) in [
             ("--match-ingress", &self.match_ingress),

@@ -15,7 +15,7 @@ const REF: &str = "localhost:5000/filters/picky:v1";
 
 /// Logs its configuration at info (`proxy_log` level 2) and refuses one containing `bad`,
 /// logging `refusing bad config` at error.
-const PICKY: &str = r#"(module
+pub(crate) const PICKY: &str = r#"(module
   (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
   (import "env" "proxy_get_buffer_bytes" (func $get (param i32 i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 2)

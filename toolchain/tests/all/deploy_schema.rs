@@ -23,42 +23,12 @@ fn picky(with_schema: bool) -> Vec<u8> {
     } else {
         String::new()
     };
-    wat::parse_str(format!(
-        r#"(module {section}
-  (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
-  (import "env" "proxy_get_buffer_bytes" (func $get (param i32 i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 2)
-  (global $next (mut i32) (i32.const 4096))
-  (func (export "proxy_abi_version_0_2_1"))
-  (func (export "proxy_on_memory_allocate") (param $n i32) (result i32)
-    (local $p i32)
-    (local.set $p (global.get $next))
-    (global.set $next (i32.add (global.get $next) (local.get $n)))
-    (local.get $p))
-  (func (export "proxy_on_context_create") (param i32 i32))
-  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
-  (func (export "proxy_on_configure") (param $ctx i32) (param $size i32) (result i32)
-    (local $ptr i32) (local $len i32) (local $i i32)
-    (if (i32.eqz (local.get $size)) (then (return (i32.const 1))))
-    (drop (call $get (i32.const 7) (i32.const 0) (local.get $size) (i32.const 0) (i32.const 4)))
-    (local.set $ptr (i32.load (i32.const 0)))
-    (local.set $len (i32.load (i32.const 4)))
-    (drop (call $log (i32.const 2) (local.get $ptr) (local.get $len)))
-    (block $done
-      (loop $scan
-        (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 3)) (local.get $len)))
-        (if (i32.and
-              (i32.and
-                (i32.eq (i32.load8_u (i32.add (local.get $ptr) (local.get $i))) (i32.const 98))
-                (i32.eq (i32.load8_u (i32.add (local.get $ptr) (i32.add (local.get $i) (i32.const 1)))) (i32.const 97)))
-              (i32.eq (i32.load8_u (i32.add (local.get $ptr) (i32.add (local.get $i) (i32.const 2)))) (i32.const 100)))
-          (then
-            (drop (call $log (i32.const 4) (i32.const 64) (i32.const 19)))
-            (return (i32.const 0))))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $scan)))
-    (i32.const 1))
-  (data (i32.const 64) "refusing bad config"))"#
+    // deploy_gateways.rs's filter that refuses a configuration containing `bad`, with the
+    // schema section in front.
+    wat::parse_str(crate::deploy_gateways::PICKY.replacen(
+        "(module",
+        &format!("(module {section}"),
+        1,
     ))
     .unwrap()
 }

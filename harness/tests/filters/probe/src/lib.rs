@@ -33,3 +33,5 @@ mod probe;
 #[cfg(target_arch = "wasm32")]
 mod raw;
 pub mod script;
+#[cfg(target_arch = "wasm32")]
+mod steps;
