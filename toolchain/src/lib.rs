@@ -34,7 +34,7 @@
 //!   resolved once for `run`, `test`, `fuzz` and `bench` ([`module_arg::target`]: with its
 //!   plugin settings).
 //! * [`init`], [`run`], [`scenario`] (with its harness [`scenario::bridge`] and the file runner
-//!   [`scenario::suite`]) — scaffolding and testing filters; [`fuzz`] and [`bench`] — finding a
+//!   [`scenario::suite`]) — scaffolding and testing filters; [`fuzz`] and [`mod@bench`] — finding a
 //!   filter's bugs (with [`wasme_harness::fuzz`]) and its costs.
 //!
 //! Imports between these modules go one way (`python3 .ci/check-imports toolchain/src`, and

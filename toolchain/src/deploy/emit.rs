@@ -316,7 +316,7 @@ pub struct EnvoyRequest {
     pub admin_port: u16,
     /// HTTP or network filter.
     pub filter_type: Option<FilterType>,
-    /// Where to write the module [default: `$WASME_HOME/modules/<sha256>.wasm`].
+    /// Where to write the module (default: `$WASME_HOME/modules/<sha256>.wasm`).
     pub module_path: Option<PathBuf>,
     /// Write the bootstrap here instead of stdout.
     pub output: Option<PathBuf>,
