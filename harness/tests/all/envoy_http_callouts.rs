@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::conformance_support::{
-    assert_logged, assert_not_logged, callback_names, probe, probe_builder, result, results,
+    assert_logged, assert_not_logged, callback_names, result, results,
 };
 use wasme_harness::{FilterStatus, GrpcResponse, Host, HttpCallResponse};
 
@@ -321,60 +321,40 @@ grpc_call_response get_status
     );
 }
 
-/// `GrpcCallCancel`: cancelling the pending call answers OK and forgets it; a second cancel
-/// is NOT_FOUND (`Context::grpcCancel`); no reply reaches the filter.
-#[test]
-fn grpc_call_cancel() {
-    let module = probe();
-    let mut host = probe_builder(
-        &module,
+/// A pending unary call ended twice by `op` (`grpc_cancel` or `grpc_close`): the first answers
+/// OK and forgets the call, the second is NOT_FOUND; no reply reaches the filter.
+fn grpc_call_ended_twice(op: &str) {
+    let mut host = probe_host_with(&format!(
         "
 request_headers grpc_call cluster service method request 1000
-request_headers grpc_cancel $g
-request_headers grpc_cancel $g
-",
-    )
-    .cluster("cluster")
-    .build()
-    .unwrap();
+request_headers {op} $g
+request_headers {op} $g
+"
+    ));
     let mut s = host.http_stream().unwrap();
     s.request_headers(&[(":path", "/")], true).unwrap();
     assert!(s.host().pending_grpc_calls().is_empty());
     s.response_headers(&[(":status", "200")], true).unwrap();
     s.finish().unwrap();
     assert_eq!(
-        results(&host, "request_headers.grpc_cancel 5"),
+        results(&host, &format!("request_headers.{op} 5")),
         vec!["0", "1"]
     );
     assert_not_logged(&host, "> grpc_call_response");
+}
+
+/// `GrpcCallCancel`: cancelling the pending call answers OK and forgets it; a second cancel
+/// is NOT_FOUND (`Context::grpcCancel`); no reply reaches the filter.
+#[test]
+fn grpc_call_cancel() {
+    grpc_call_ended_twice("grpc_cancel");
 }
 
 /// `GrpcCallClose`: closing a pending unary call answers OK, cancels it, and a second close
 /// is NOT_FOUND (`Context::grpcClose`).
 #[test]
 fn grpc_call_close() {
-    let module = probe();
-    let mut host = probe_builder(
-        &module,
-        "
-request_headers grpc_call cluster service method request 1000
-request_headers grpc_close $g
-request_headers grpc_close $g
-",
-    )
-    .cluster("cluster")
-    .build()
-    .unwrap();
-    let mut s = host.http_stream().unwrap();
-    s.request_headers(&[(":path", "/")], true).unwrap();
-    assert!(s.host().pending_grpc_calls().is_empty());
-    s.response_headers(&[(":status", "200")], true).unwrap();
-    s.finish().unwrap();
-    assert_eq!(
-        results(&host, "request_headers.grpc_close 5"),
-        vec!["0", "1"]
-    );
-    assert_not_logged(&host, "> grpc_call_response");
+    grpc_call_ended_twice("grpc_close");
 }
 
 /// `GrpcCallAfterDestroyed`: the stream (Rust SDK: the context owning the call) is destroyed;

@@ -207,7 +207,13 @@ fn restricted_host(allowed: &[&str]) -> Host {
         .unwrap()
 }
 
-fn log_messages(host: &Host) -> Vec<String> {
+/// The messages logged over one connection (opened, which continues, then closed locally) on
+/// a host whose filter may use only `allowed`.
+fn logs_of_a_connection(allowed: &[&str]) -> Vec<String> {
+    let mut host = restricted_host(allowed);
+    let mut c = host.tcp_connection().unwrap();
+    assert_eq!(c.new_connection().unwrap(), FilterStatus::Continue);
+    c.close_local().unwrap();
     host.logs().iter().map(|l| l.message.clone()).collect()
 }
 
@@ -216,31 +222,25 @@ fn log_messages(host: &Host) -> Vec<String> {
 /// `getFunctions` treats a restricted callback as missing).
 #[test]
 fn restrict_on_new_connection() {
-    let mut host = restricted_host(&[
+    let logs = logs_of_a_connection(&[
         "proxy_on_context_create",
         "proxy_get_property",
         "proxy_log",
         "proxy_on_new_connection",
     ]);
-    let mut c = host.tcp_connection().unwrap();
-    assert_eq!(c.new_connection().unwrap(), FilterStatus::Continue);
-    c.close_local().unwrap();
-    assert_eq!(log_messages(&host), ["onNewConnection 2"]);
+    assert_eq!(logs, ["onNewConnection 2"]);
 }
 
 /// `RestrictOnDownstreamConnectionClose`: the other way round.
 #[test]
 fn restrict_on_downstream_connection_close() {
-    let mut host = restricted_host(&[
+    let logs = logs_of_a_connection(&[
         "proxy_on_context_create",
         "proxy_get_property",
         "proxy_log",
         "proxy_on_downstream_connection_close",
     ]);
-    let mut c = host.tcp_connection().unwrap();
-    assert_eq!(c.new_connection().unwrap(), FilterStatus::Continue);
-    c.close_local().unwrap();
-    assert_eq!(log_messages(&host), ["onDownstreamConnectionClose peer=1"]);
+    assert_eq!(logs, ["onDownstreamConnectionClose peer=1"]);
 }
 
 /// `RestrictLog` (its C++ variant: the filter ignores the status): both callbacks run, but
@@ -248,16 +248,13 @@ fn restrict_on_downstream_connection_close() {
 /// continues.
 #[test]
 fn restrict_log() {
-    let mut host = restricted_host(&[
+    let logs = logs_of_a_connection(&[
         "proxy_on_context_create",
         "proxy_get_property",
         "proxy_on_new_connection",
         "proxy_on_downstream_connection_close",
     ]);
-    let mut c = host.tcp_connection().unwrap();
-    assert_eq!(c.new_connection().unwrap(), FilterStatus::Continue);
-    c.close_local().unwrap();
-    assert!(log_messages(&host).is_empty(), "{:?}", log_messages(&host));
+    assert!(logs.is_empty(), "{logs:?}");
 }
 
 /// `RestrictLog`'s status itself, seen by a guest that reports it: INTERNAL_FAILURE (10).
