@@ -589,6 +589,8 @@ pub fn decode_to<'a>(
             )));
         }
     };
+    // The solo config blob is the runtime config; it is read once and kept for the schema.
+    let mut solo_config = None;
     let runtime_config = match format {
         Format::Solo => {
             // Istio's extractOCIArtifactImage: exactly two layers, the module the first of
@@ -604,6 +606,7 @@ pub fn decode_to<'a>(
             let config = read_small(open(&manifest.config)?)?;
             let rc: RuntimeConfig =
                 serde_json::from_slice(&config).map_err(|e| ImageError::Config(e.to_string()))?;
+            solo_config = Some(config);
             copy_raw(open(layer)?, &mut sink)?;
             rc
         }
@@ -664,12 +667,14 @@ pub fn decode_to<'a>(
     }
     // The schema is recorded in the config blob (compat, Docker, solo and CNCF); a config
     // blob that cannot be read records none.
-    let config_schema = match format {
-        Format::Legacy => None,
-        _ => match open(&manifest.config).and_then(read_small) {
-            Ok(config) => super::config_schema(format, &config)?,
-            Err(_) => None,
-        },
+    let config_blob = match (format, solo_config) {
+        (Format::Legacy, _) => None,
+        (_, Some(config)) => Some(config),
+        (_, None) => open(&manifest.config).and_then(read_small).ok(),
+    };
+    let config_schema = match config_blob {
+        Some(config) => super::config_schema(format, &config)?,
+        None => None,
     };
     Ok(DecodedStream {
         manifest,
