@@ -2,7 +2,6 @@
 //! artifact config, and the RFC 3339 `created` timestamp they carry; and where each format's
 //! config blob records the filter's configuration schema ([`config_schema`]).
 
-use super::{Format, ImageError};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -31,38 +30,6 @@ pub(super) fn sorted(value: &Value) -> Value {
         }
         Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
         other => other.clone(),
-    }
-}
-
-/// The configuration schema an image's config blob records, if any: the compat and Docker
-/// formats' image-config label [`CONFIG_SCHEMA_LABEL`], the solo and CNCF configs' field
-/// [`CONFIG_SCHEMA_FIELD`]. Only the JSON is read here; whether it is a valid schema is
-/// [`crate::config_schema`]'s to say. The fetchers of Istio, Envoy Gateway and Higress read
-/// layers only, never the config blob.
-pub fn config_schema(format: Format, config: &[u8]) -> Result<Option<Value>, ImageError> {
-    let Ok(blob) = serde_json::from_slice::<Value>(config) else {
-        return Ok(None); // a config blob of another shape records none
-    };
-    match format {
-        Format::Compat | Format::Docker => {
-            let label = blob
-                .pointer("/config/Labels")
-                .and_then(|l| l.get(CONFIG_SCHEMA_LABEL));
-            match label {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(text)) => serde_json::from_str(text).map(Some).map_err(|e| {
-                    ImageError::Config(format!("label {CONFIG_SCHEMA_LABEL} is not JSON: {e}"))
-                }),
-                Some(_) => Err(ImageError::Config(format!(
-                    "label {CONFIG_SCHEMA_LABEL} is not a string"
-                ))),
-            }
-        }
-        Format::Solo | Format::Cncf => Ok(blob
-            .get(CONFIG_SCHEMA_FIELD)
-            .filter(|v| !v.is_null())
-            .cloned()),
-        Format::Legacy => Ok(None),
     }
 }
 

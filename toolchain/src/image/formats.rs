@@ -1,6 +1,9 @@
 //! [`build`] and [`decode`]: every [`Format`]'s layout of manifest, config and layers.
 
-use super::config::{CncfConfig, ImageConfig, ImageConfigConfig, RootFs, rfc3339, to_json};
+use super::config::{
+    CONFIG_SCHEMA_FIELD, CONFIG_SCHEMA_LABEL, CncfConfig, ImageConfig, ImageConfigConfig, RootFs,
+    rfc3339, to_json,
+};
 use super::manifest::*;
 use super::runtime_config::{self, RuntimeConfig};
 use super::{ImageError, layer};
@@ -61,7 +64,7 @@ pub struct ImageSpec {
     /// as it was.
     pub build: Option<super::runtime_config::BuildInfo>,
     /// The filter's configuration schema, recorded in the config blob
-    /// ([`config_schema`](super::config_schema)); `None` for none.
+    /// ([`config_schema`]); `None` for none.
     pub config_schema: Option<serde_json::Value>,
 }
 
@@ -238,7 +241,7 @@ pub fn build_to<W: std::io::Write>(
             // the image costs < 1 KiB over the gzip of the module.
             let mut labels = BTreeMap::new();
             if let Some(text) = &schema_text {
-                labels.insert(super::config::CONFIG_SCHEMA_LABEL.to_string(), text.clone());
+                labels.insert(CONFIG_SCHEMA_LABEL.to_string(), text.clone());
             }
             let config = to_json(&ImageConfig {
                 created,
@@ -402,6 +405,43 @@ fn with_field(json: &[u8], key: &str, value: &serde_json::Value) -> Vec<u8> {
     out
 }
 
+/// The configuration schema an image's config blob records, if any: the compat and Docker
+/// formats' image-config label [`CONFIG_SCHEMA_LABEL`], the solo and CNCF configs' field
+/// [`CONFIG_SCHEMA_FIELD`]. Only the JSON is read here; whether it is a valid schema is
+/// [`crate::config_schema`]'s to say. The fetchers of Istio, Envoy Gateway and Higress read
+/// layers only, never the config blob.
+pub fn config_schema(
+    format: Format,
+    config: &[u8],
+) -> Result<Option<serde_json::Value>, ImageError> {
+    let Ok(blob) = serde_json::from_slice::<serde_json::Value>(config) else {
+        return Ok(None); // a config blob of another shape records none
+    };
+    match format {
+        Format::Compat | Format::Docker => {
+            let label = blob
+                .pointer("/config/Labels")
+                .and_then(|l| l.get(CONFIG_SCHEMA_LABEL));
+            match label {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(text)) => {
+                    serde_json::from_str(text).map(Some).map_err(|e| {
+                        ImageError::Config(format!("label {CONFIG_SCHEMA_LABEL} is not JSON: {e}"))
+                    })
+                }
+                Some(_) => Err(ImageError::Config(format!(
+                    "label {CONFIG_SCHEMA_LABEL} is not a string"
+                ))),
+            }
+        }
+        Format::Solo | Format::Cncf => Ok(blob
+            .get(CONFIG_SCHEMA_FIELD)
+            .filter(|v| !v.is_null())
+            .cloned()),
+        Format::Legacy => Ok(None),
+    }
+}
+
 /// An image read back: its format, module and metadata.
 #[derive(Debug, Clone)]
 pub struct DecodedImage {
@@ -414,7 +454,7 @@ pub struct DecodedImage {
     /// Metadata: from `runtime-config.json` when the image has one, else from annotations.
     pub runtime_config: RuntimeConfig,
     /// The filter's configuration schema the config blob records
-    /// ([`config_schema`](super::config_schema)).
+    /// ([`config_schema`]).
     pub config_schema: Option<serde_json::Value>,
 }
 

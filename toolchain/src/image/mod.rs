@@ -31,10 +31,10 @@ pub mod layer;
 mod manifest;
 pub mod runtime_config;
 
-pub use config::{CONFIG_SCHEMA_FIELD, CONFIG_SCHEMA_LABEL, config_schema};
+pub use config::{CONFIG_SCHEMA_FIELD, CONFIG_SCHEMA_LABEL};
 pub use formats::{
     BuiltImage, DecodedImage, DecodedStream, Format, ImageSpec, ModuleFacts, StreamedImage, build,
-    build_to, decode, decode_to,
+    build_to, config_schema, decode, decode_to,
 };
 pub use manifest::{
     ACCEPTED_MANIFESTS, ANNOTATION_ABI, ANNOTATION_ROOT_IDS, ANNOTATION_TITLE, ANNOTATION_TYPE,
