@@ -38,10 +38,14 @@ impl TestEnv {
     pub fn docker_config(&self) -> PathBuf {
         self.dir.path().join("docker")
     }
-    /// The `cargo-wasme` binary with this environment.
+    /// The `cargo-wasme` binary with this environment. Retries back off from 10 ms instead
+    /// of 250 ms (`WASME_RETRY_BACKOFF`): what a retry does is the same, and a test that
+    /// gives up after four attempts does not sleep 1.75 s. A registry's `Retry-After` still
+    /// sets the wait.
     pub fn cmd(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-wasme"));
         cmd.env("WASME_HOME", self.home())
+            .env("WASME_RETRY_BACKOFF", "0.01")
             .env("DOCKER_CONFIG", self.docker_config())
             .env_remove("REGISTRY_AUTH_FILE")
             .env_remove("XDG_RUNTIME_DIR")
