@@ -179,8 +179,8 @@ pub fn filter_module(salt: u32) -> Vec<u8> {
 /// as `\xx` and lexed it back in an unoptimised `wast`, over a second per 6 MiB.
 pub fn big_module(size: usize) -> Vec<u8> {
     use wasm_encoder::{
-        CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function,
-        FunctionSection, MemorySection, MemoryType, Module, TypeSection, ValType,
+        CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function, FunctionSection,
+        MemorySection, MemoryType, Module, TypeSection, ValType,
     };
     let mut state = 0x1234_5678_u32;
     let data: Vec<u8> = (0..size)
