@@ -29,8 +29,18 @@ fn store_credentials(env: &TestEnv, host: &str) {
 
 /// Runs the binary trusting `ca` (a PEM file), with a 2-second read timeout.
 fn run(env: &TestEnv, ca: Option<&std::path::Path>, args: &[&str]) -> Output {
+    run_timeout(env, ca, args, "2")
+}
+
+/// As [`run`], with the read timeout `seconds`.
+fn run_timeout(
+    env: &TestEnv,
+    ca: Option<&std::path::Path>,
+    args: &[&str],
+    seconds: &str,
+) -> Output {
     let mut cmd = env.cmd();
-    cmd.args(args).env("WASME_READ_TIMEOUT", "2");
+    cmd.args(args).env("WASME_READ_TIMEOUT", seconds);
     if let Some(ca) = ca {
         cmd.env("SSL_CERT_FILE", ca);
     }
@@ -372,9 +382,10 @@ fn a_stalled_upload_fails_within_the_read_timeout() {
     packaged(&env, &big_module(6 << 20));
     let remote = format!("{}/hostile/x:1", server.addr);
     let started = Instant::now();
-    let out = run(&env, None, &["push", "local/x:1", &remote]);
+    // A stall fails the same way after 0.5 s as after 30.
+    let out = run_timeout(&env, None, &["push", "local/x:1", &remote], "0.5");
     let took = started.elapsed();
     fails(&out, &["timed out", "WASME_READ_TIMEOUT"]);
-    // 4 attempts × the 2 s read timeout plus backoff, far from 4 × 120 s.
+    // 4 attempts × the 0.5 s read timeout plus backoff, far from 4 × 120 s.
     assert!(took < Duration::from_secs(40), "took {took:?}");
 }

@@ -75,12 +75,17 @@ fn assert_clean_failure(out: &Output, needles: &[&str]) -> String {
 /// Pulls `ADDR/hostile/x:1` from `server` in a fresh env expecting a clean failure that
 /// mentions `needles`; the store and docker config must be unchanged.
 fn pull_fails(server: &Hostile, needles: &[&str]) -> String {
+    pull_fails_with(server, needles, &[])
+}
+
+/// As [`pull_fails`], with extra environment variables.
+fn pull_fails_with(server: &Hostile, needles: &[&str], vars: &[(&str, &str)]) -> String {
     let env = TestEnv::new();
     // An existing, empty store (`images` no longer creates one).
     cargo_wasme::store::Store::open(env.store()).unwrap();
     let before = state(&env);
     let reference = format!("{}/hostile/x:1", server.addr);
-    let out = run_capped(&env, "", &["pull", &reference], &[]);
+    let out = run_capped(&env, "", &["pull", &reference], vars);
     let stderr = assert_clean_failure(&out, needles);
     assert_eq!(
         state(&env),
@@ -282,6 +287,10 @@ fn a_tampered_layer_leaves_a_store_with_images_as_it_was() {
     assert_eq!(kept.root_ids, ["before"]);
 }
 
+/// The read timeout of the stall cases: a stalled answer fails the same way after 0.5 s as
+/// after 30, so the four attempts take 2 s, not 4 (or 120 with the default).
+const STALL_TIMEOUT: &[(&str, &str)] = &[("WASME_READ_TIMEOUT", "0.5")];
+
 #[test]
 fn a_stalled_manifest_fails_after_the_read_timeout_naming_the_registry() {
     let server = Hostile::start(|req, _| {
@@ -291,12 +300,12 @@ fn a_stalled_manifest_fails_after_the_read_timeout_naming_the_registry() {
         })
     });
     let started = Instant::now();
-    let stderr = pull_fails(&server, &[&server.addr]);
+    let stderr = pull_fails_with(&server, &[&server.addr], STALL_TIMEOUT);
     assert!(
         stderr.contains("timed out") || stderr.contains("timeout"),
         "{stderr}"
     );
-    // 4 attempts × 1 s timeout + backoff, far from the old 120 s per attempt.
+    // 4 attempts × the 0.5 s timeout + backoff, far from the old 120 s per attempt.
     assert!(started.elapsed() < Duration::from_secs(60), "{stderr}");
 }
 
@@ -308,7 +317,7 @@ fn a_stalled_layer_fails_after_the_read_timeout() {
             prefix: vec![0x1f, 0x8b],
         })
     });
-    let stderr = pull_fails(&server, &[&server.addr]);
+    let stderr = pull_fails_with(&server, &[&server.addr], STALL_TIMEOUT);
     assert!(
         stderr.contains("timed out") || stderr.contains("timeout"),
         "{stderr}"
@@ -317,8 +326,8 @@ fn a_stalled_layer_fails_after_the_read_timeout() {
 
 #[test]
 fn a_layer_trickling_under_the_read_timeout_fails_at_the_transfer_limit() {
-    // One byte every 300 ms never trips the 1 s read timeout. At 20 bytes/s the layer (about
-    // a hundred bytes) gets 1 s + size/20 s in all; sent this slowly it would take over 30 s.
+    // One byte every 100 ms never trips the 1 s read timeout. At a rate of the layer's size
+    // per second, the layer gets 1 s + 1 s + 1 s in all; sent this slowly it would take 30 s.
     let server = Hostile::start(|req, served| {
         is_layer(req, served).then(|| {
             let digest = layer_digest(served);
@@ -330,24 +339,27 @@ fn a_layer_trickling_under_the_read_timeout_fails_at_the_transfer_limit() {
                 .expect("the image has its layer");
             Reply::Trickle {
                 body: body.clone(),
-                every: Duration::from_millis(300),
+                every: Duration::from_millis(100),
             }
         })
     });
+    let image = small_image();
+    let m: serde_json::Value = serde_json::from_slice(&image.manifest).unwrap();
+    let layer = m["layers"][0]["size"].as_u64().unwrap();
+    // The slowest rate allowed: the layer's size per second.
+    let rate = layer;
     let started = Instant::now();
     let env = TestEnv::new();
     let out = run_capped(
         &env,
         "",
         &["pull", &format!("{}/hostile/x:1", server.addr)],
-        &[("WASME_MIN_TRANSFER_RATE", "20")],
+        &[("WASME_MIN_TRANSFER_RATE", &rate.to_string())],
     );
     let stderr = assert_clean_failure(&out, &["time limit", "WASME_MIN_TRANSFER_RATE"]);
-    let image = small_image();
-    let m: serde_json::Value = serde_json::from_slice(&image.manifest).unwrap();
-    let layer = m["layers"][0]["size"].as_u64().unwrap();
-    let whole_trickle = Duration::from_millis(300 * layer);
-    let limit = Duration::from_secs(1 + layer / 20 + 1);
+    let whole_trickle = Duration::from_millis(100 * layer);
+    // The read timeout, the layer's size at the rate, and the 1 s margin.
+    let limit = Duration::from_secs(1 + layer / rate + 1);
     assert!(whole_trickle > limit * 2, "the layer is too small to tell");
     let took = started.elapsed();
     assert!(took >= limit && took < whole_trickle, "{took:?}: {stderr}");
