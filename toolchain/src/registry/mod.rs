@@ -152,7 +152,12 @@ impl Registry {
         let fetched = self.fetch(Some(store), reference_text).await?;
         let whole = fetched.whole;
         store
-            .add_pulled(&whole, &fetched.manifest_bytes, &fetched.added)
+            .add_pulled(
+                &whole,
+                &fetched.manifest_bytes,
+                &fetched.added,
+                fetched.beside,
+            )
             .map_err(|e| match e {
                 crate::store::StoreError::Image(source) => RegistryError::Image {
                     reference: whole.clone(),
