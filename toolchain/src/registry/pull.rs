@@ -12,7 +12,10 @@
 //! they are hashed, and become visible only after their digest is checked
 //! ([`crate::store::BlobWriter`]). The requests are ours (reqwest, which oci-client uses too)
 //! rather than oci-client's `pull_manifest_raw`/`pull_blob`, because those read a manifest
-//! whole with no limit and have no way to stop a blob at a size.
+//! whole with no limit and have no way to stop a blob at a size. The largest layer is
+//! downloaded last, its chunks also fed to a decode of the image on a second thread
+//! ([`crate::store::Store::decode_beside`]), so gunzip, untar and the module's digest finish
+//! with the download instead of after it.
 
 use super::auth::Session;
 use super::error::{Ctx, RegistryError};

@@ -1,6 +1,7 @@
 //! The store's streaming paths: images whose layers never sit in memory. A pull's blobs are
-//! streamed into the store first ([`super::BlobWriter`]) and the image is then recorded from
-//! its manifest ([`Store::add_pulled`]); a module file is packaged straight into a layer blob
+//! streamed into the store ([`super::BlobWriter`]), the image decoded on a second thread as
+//! its largest blob arrives ([`Store::decode_beside`]), and the image then recorded from its
+//! manifest ([`Store::add_pulled`]); a module file is packaged straight into a layer blob
 //! ([`Store::add_module`]); reading an image back streams each blob through its digest
 //! ([`Store::decode_stored`]); a push reads only the manifest ([`Store::manifest_of`]). Memory
 //! stays the same for a 100 KiB and a 100 MiB layer (the transfer and store benchmarks
@@ -250,8 +251,12 @@ impl Store {
             ended: false,
         });
         let manifest_digest = Digest::of(manifest);
-        let (store, manifest, fresh, streamed) =
-            (self.clone(), manifest.to_vec(), fresh.to_vec(), blob.clone());
+        let (store, manifest, fresh, streamed) = (
+            self.clone(),
+            manifest.to_vec(),
+            fresh.to_vec(),
+            blob.clone(),
+        );
         let thread = std::thread::Builder::new()
             .name("wasme-decode".into())
             .spawn(move || {

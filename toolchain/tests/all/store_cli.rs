@@ -446,16 +446,17 @@ fn a_decode_beside_a_download_counts_only_for_a_committed_blob() {
         .unwrap();
     let layer_bytes = built.blob(&layer).unwrap();
     assert_ne!(layer_bytes, other_layer);
-    let write = |store: &Store, bytes: &[u8], digest: &Digest, beside: Option<&mut DecodeBeside>| {
-        let mut writer = store.blob_writer(digest, u64::MAX)?;
-        if let Some(beside) = beside {
-            writer.feed(beside);
-        }
-        for chunk in bytes.chunks(100) {
-            writer.append(bytes::Bytes::copy_from_slice(chunk))?;
-        }
-        writer.commit()
-    };
+    let write =
+        |store: &Store, bytes: &[u8], digest: &Digest, beside: Option<&mut DecodeBeside>| {
+            let mut writer = store.blob_writer(digest, u64::MAX)?;
+            if let Some(beside) = beside {
+                writer.feed(beside);
+            }
+            for chunk in bytes.chunks(100) {
+                writer.append(bytes::Bytes::copy_from_slice(chunk))?;
+            }
+            writer.commit()
+        };
     for tampered_first in [true, false] {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
@@ -481,7 +482,11 @@ fn a_decode_beside_a_download_counts_only_for_a_committed_blob() {
         let summary = store
             .add_pulled("beside:1", &built.manifest, &fresh, Some(beside))
             .unwrap();
-        assert_eq!(summary.wasm_sha256, Digest::of(&right).hex(), "{tampered_first}");
+        assert_eq!(
+            summary.wasm_sha256,
+            Digest::of(&right).hex(),
+            "{tampered_first}"
+        );
         assert_eq!(summary.manifest_digest, built.digest);
     }
 }
