@@ -90,7 +90,7 @@ enum Sink {
     /// Kept in memory (manifests, and blobs when there is no store).
     Memory(Vec<u8>),
     /// A temporary file in the store, hashed as it is written.
-    Store(BlobWriter),
+    Store(Box<BlobWriter>),
 }
 
 impl Sink {
@@ -362,8 +362,10 @@ async fn fetch_blobs(job: &mut FetchBlobs<'_>) -> Result<(), RegistryError> {
                     if let Some(decode) = feeding.borrow_mut().as_mut() {
                         writer.feed(decode);
                     }
-                    let sink =
-                        download(session, &get, Some(&transfer), |_| Sink::Store(writer)).await?;
+                    let sink = download(session, &get, Some(&transfer), |_| {
+                        Sink::Store(Box::new(writer))
+                    })
+                    .await?;
                     if let Sink::Store(w) = sink {
                         w.commit().map_err(|e| match e {
                             StoreError::DigestMismatch { expected, actual } => {
