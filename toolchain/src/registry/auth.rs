@@ -351,9 +351,17 @@ impl Session {
                 registry: registry.to_string(),
                 message: format!("`{base}` is not a usable URL"),
             })?;
+        let http = http_client(options, registry, options.insecure)?;
+        // Without `--insecure` both clients verify certificates alike: one client (it shares
+        // its pool), not a second load of the system's root certificates on every command.
+        let strict = if options.insecure {
+            http_client(options, registry, false)?
+        } else {
+            http.clone()
+        };
         Ok(Session {
-            http: http_client(options, registry, options.insecure)?,
-            strict: http_client(options, registry, false)?,
+            http,
+            strict,
             options: options.clone(),
             whole: target.whole(),
             origin,

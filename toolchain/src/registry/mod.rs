@@ -142,8 +142,9 @@ impl Registry {
 
     /// Pulls `reference` (any Wasm image format), verifies every digest and the `\0asm` magic,
     /// and stores it locally under the same (normalised) reference. Blobs are streamed into
-    /// the store and the image is read back from it streamed: memory does not grow with the
-    /// layer's size.
+    /// the store and the image is decoded as its layer arrives, on a second thread fed the
+    /// same chunks (read back from the store only if that decode cannot be used): memory does
+    /// not grow with the layer's size.
     pub async fn pull(
         &self,
         store: &Store,
@@ -152,7 +153,12 @@ impl Registry {
         let fetched = self.fetch(Some(store), reference_text).await?;
         let whole = fetched.whole;
         store
-            .add_pulled(&whole, &fetched.manifest_bytes, &fetched.added)
+            .add_pulled(
+                &whole,
+                &fetched.manifest_bytes,
+                &fetched.added,
+                fetched.beside,
+            )
             .map_err(|e| match e {
                 crate::store::StoreError::Image(source) => RegistryError::Image {
                     reference: whole.clone(),

@@ -12,14 +12,17 @@
 //! they are hashed, and become visible only after their digest is checked
 //! ([`crate::store::BlobWriter`]). The requests are ours (reqwest, which oci-client uses too)
 //! rather than oci-client's `pull_manifest_raw`/`pull_blob`, because those read a manifest
-//! whole with no limit and have no way to stop a blob at a size.
+//! whole with no limit and have no way to stop a blob at a size. The largest layer is
+//! downloaded last, its chunks also fed to a decode of the image on a second thread
+//! ([`crate::store::Store::decode_beside`]), so gunzip, untar and the module's digest finish
+//! with the download instead of after it.
 
 use super::auth::Session;
 use super::error::{Ctx, RegistryError};
 use super::progress::{Progress, Transfer};
 use crate::image::{self, Manifest};
 use crate::reference::{self, Digest};
-use crate::store::{BlobWriter, Store, StoreError};
+use crate::store::{BlobWriter, DecodeBeside, Store, StoreError};
 use oci_client::errors::{DigestError, OciDistributionError};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -40,6 +43,8 @@ pub(super) struct Fetched {
     pub(super) blobs: BTreeMap<Digest, Vec<u8>>,
     /// The blobs streamed into the store (verified on the way).
     pub(super) added: Vec<Digest>,
+    /// The image's decode, run while its largest blob was downloaded (with a store).
+    pub(super) beside: Option<DecodeBeside>,
 }
 
 /// Why one download attempt failed.
@@ -68,6 +73,7 @@ impl From<reqwest::Error> for Failure {
 struct FetchBlobs<'a> {
     store: Option<&'a Store>,
     manifest: &'a Manifest,
+    manifest_bytes: &'a [u8],
     /// A blob's (cap, is it the config, name for messages).
     limits: &'a dyn Fn(&image::Descriptor) -> (u64, bool, String),
     session: &'a Session,
@@ -76,6 +82,7 @@ struct FetchBlobs<'a> {
     progress: &'a Progress,
     blobs: &'a mut BTreeMap<Digest, Vec<u8>>,
     added: &'a mut Vec<Digest>,
+    beside: &'a mut Option<DecodeBeside>,
 }
 
 /// Where a download goes.
@@ -83,14 +90,14 @@ enum Sink {
     /// Kept in memory (manifests, and blobs when there is no store).
     Memory(Vec<u8>),
     /// A temporary file in the store, hashed as it is written.
-    Store(BlobWriter),
+    Store(Box<BlobWriter>),
 }
 
 impl Sink {
-    fn append(&mut self, data: &[u8]) -> Result<(), Failure> {
+    fn append(&mut self, data: bytes::Bytes) -> Result<(), Failure> {
         match self {
             Sink::Memory(v) => {
-                v.extend_from_slice(data);
+                v.extend_from_slice(&data);
                 Ok(())
             }
             Sink::Store(w) => w.append(data).map_err(Failure::Store),
@@ -260,15 +267,18 @@ pub(super) async fn fetch(
     let mut blobs = BTreeMap::new();
     // Blobs this pull added to the store: taken back out if the pull fails.
     let mut added = Vec::new();
+    let mut beside = None;
     let result = fetch_blobs(&mut FetchBlobs {
         store,
         manifest: &manifest,
+        manifest_bytes: &manifest_bytes,
         limits: &limits,
         session,
         base: &base,
         progress: &progress,
         blobs: &mut blobs,
         added: &mut added,
+        beside: &mut beside,
     })
     .await;
     if let Err(e) = result {
@@ -282,23 +292,44 @@ pub(super) async fn fetch(
         manifest_bytes,
         blobs,
         added,
+        beside,
     })
 }
 
-/// Downloads (or reads from the store) every blob of `job.manifest`.
+/// Downloads (or reads from the store) every blob of `job.manifest`. Into a store, the
+/// largest layer comes last, with the image decoded beside its download
+/// ([`Store::decode_beside`]): every other blob it reads is in the store by then.
 async fn fetch_blobs(job: &mut FetchBlobs<'_>) -> Result<(), RegistryError> {
     let FetchBlobs {
         store,
         manifest,
+        manifest_bytes,
         limits,
         session,
         base,
         progress,
         blobs,
         added,
+        beside,
     } = job;
     let (store, session) = (*store, *session);
-    for blob in manifest.blobs() {
+    let mut order: Vec<&image::Descriptor> = manifest.blobs().into_iter().collect();
+    let largest = order
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.digest != manifest.config.digest)
+        .max_by_key(|(i, d)| (d.size, std::cmp::Reverse(*i)))
+        .map(|(i, _)| i);
+    let streamed = match (store, largest) {
+        (Some(_), Some(i)) => {
+            let last = order.remove(i);
+            order.push(last);
+            Some(last.digest.clone())
+        }
+        _ => None,
+    };
+    let last = order.len().saturating_sub(1);
+    for (i, blob) in order.into_iter().enumerate() {
         let (cap, _, what) = limits(blob);
         let transfer = progress.start("pull", &blob.digest, blob.size);
         if let Some(s) = store
@@ -318,12 +349,23 @@ async fn fetch_blobs(job: &mut FetchBlobs<'_>) -> Result<(), RegistryError> {
         let ctx = session.ctx(what, "pull");
         let data = match store {
             Some(s) => {
+                // Only the first attempt feeds the decode (a blob writer takes it once).
+                let feeding = std::cell::RefCell::new(
+                    (i == last && streamed.as_ref() == Some(&blob.digest))
+                        .then(|| s.decode_beside(manifest_bytes, &blob.digest, added).ok())
+                        .flatten(),
+                );
                 attempt(session, &ctx, || async {
-                    let writer = s
+                    let mut writer = s
                         .blob_writer(&blob.digest, get.limit)
                         .map_err(Failure::Store)?;
-                    let sink =
-                        download(session, &get, Some(&transfer), |_| Sink::Store(writer)).await?;
+                    if let Some(decode) = feeding.borrow_mut().as_mut() {
+                        writer.feed(decode);
+                    }
+                    let sink = download(session, &get, Some(&transfer), |_| {
+                        Sink::Store(Box::new(writer))
+                    })
+                    .await?;
                     if let Sink::Store(w) = sink {
                         w.commit().map_err(|e| match e {
                             StoreError::DigestMismatch { expected, actual } => {
@@ -337,6 +379,7 @@ async fn fetch_blobs(job: &mut FetchBlobs<'_>) -> Result<(), RegistryError> {
                     Ok(())
                 })
                 .await?;
+                **beside = feeding.into_inner();
                 added.push(blob.digest.clone());
                 // Verified by `commit`; the image is decoded from the store, streamed.
                 transfer.finish(blob.size, "Downloaded");
@@ -454,7 +497,7 @@ async fn download(
                 _ => too_large(received),
             });
         }
-        sink.append(&chunk)?;
+        sink.append(chunk)?;
         if let Some(t) = transfer {
             t.set_position(received);
         }

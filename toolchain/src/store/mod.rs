@@ -30,7 +30,7 @@ mod stream;
 
 pub use error::StoreError;
 pub use stored::{ImageSummary, StoredImage};
-pub use stream::StoredManifest;
+pub use stream::{DecodeBeside, StoredManifest};
 
 use crate::image::layer::Hashing;
 use crate::image::{self, BuiltImage, Descriptor, Format, ImageError, Manifest};
@@ -63,6 +63,8 @@ pub struct BlobWriter {
     limit: u64,
     expected: Digest,
     path: PathBuf,
+    /// The decode reading this blob as it is written ([`BlobWriter::feed`]).
+    feed: Option<stream::Feeder>,
 }
 
 impl BlobWriter {
@@ -71,9 +73,19 @@ impl BlobWriter {
         self.written
     }
 
+    /// Hands what this writer writes to `decode` as well, which then reads this blob (the one
+    /// it was started for) as it arrives rather than from the store. A decode is fed by one
+    /// writer only: a second one (a retried download) writes without feeding it, and the
+    /// decode, never told that its blob ended, fails and is not used.
+    pub fn feed(&mut self, decode: &mut DecodeBeside) {
+        if decode.blob() == &self.expected {
+            self.feed = decode.take_feeder();
+        }
+    }
+
     /// Appends `data`; fails with [`StoreError::TooLarge`] (and accepts nothing) when the blob
     /// would exceed its limit.
-    pub fn append(&mut self, data: &[u8]) -> Result<(), StoreError> {
+    pub fn append(&mut self, data: bytes::Bytes) -> Result<(), StoreError> {
         use std::io::Write as _;
         let total = self.written.saturating_add(data.len() as u64);
         if total > self.limit {
@@ -83,16 +95,21 @@ impl BlobWriter {
             });
         }
         self.file
-            .write_all(data)
+            .write_all(&data)
             .map_err(|e| io_err("write", self.file.path(), e))?;
-        self.hasher.update(data);
+        self.hasher.update(&data);
         self.written = total;
+        if let Some(feed) = &mut self.feed {
+            feed.data(data);
+        }
         Ok(())
     }
 
     /// Checks the content's digest and makes it the blob (atomically, after an fsync). On a
-    /// mismatch the temporary file is deleted and nothing becomes visible.
-    pub fn commit(self) -> Result<(), StoreError> {
+    /// mismatch the temporary file is deleted and nothing becomes visible. A decode fed by this
+    /// writer is told that its blob ended only here, after the check and the rename: one that
+    /// read a blob that failed its digest (or was dropped) never succeeds.
+    pub fn commit(mut self) -> Result<(), StoreError> {
         let (_, actual, _) = self.hasher.finish();
         if actual != self.expected {
             return Err(StoreError::DigestMismatch {
@@ -104,9 +121,13 @@ impl BlobWriter {
             .as_file()
             .sync_all()
             .map_err(|e| io_err("write", &self.path, e))?;
+        let feed = self.feed.take();
         self.file
             .persist(&self.path)
             .map_err(|e| io_err("rename into place", &self.path, e.error))?;
+        if let Some(feed) = feed {
+            feed.end();
+        }
         Ok(())
     }
 }
@@ -340,6 +361,7 @@ impl Store {
             limit,
             expected: digest.clone(),
             path: blob_path(&self.root, digest),
+            feed: None,
         })
     }
 

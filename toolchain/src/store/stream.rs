@@ -1,6 +1,7 @@
 //! The store's streaming paths: images whose layers never sit in memory. A pull's blobs are
-//! streamed into the store first ([`super::BlobWriter`]) and the image is then recorded from
-//! its manifest ([`Store::add_pulled`]); a module file is packaged straight into a layer blob
+//! streamed into the store ([`super::BlobWriter`]), the image decoded on a second thread as
+//! its largest blob arrives ([`Store::decode_beside`]), and the image then recorded from its
+//! manifest ([`Store::add_pulled`]); a module file is packaged straight into a layer blob
 //! ([`Store::add_module`]); reading an image back streams each blob through its digest
 //! ([`Store::decode_stored`]); a push reads only the manifest ([`Store::manifest_of`]). Memory
 //! stays the same for a 100 KiB and a 100 MiB layer (the transfer and store benchmarks
@@ -33,6 +34,109 @@ impl Write for WriteFailure {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.file.flush()
+    }
+}
+
+/// How many chunks of a blob may wait for a [`DecodeBeside`] (each is one read of the
+/// download, a few hundred KiB at most): memory stays bounded whatever the blob's size.
+const FEED_DEPTH: usize = 16;
+
+/// What a [`BlobWriter`](super::BlobWriter) hands its decode.
+enum Feed {
+    /// The next bytes of the blob.
+    Data(bytes::Bytes),
+    /// The blob is complete, its digest checked and the blob in place.
+    End,
+}
+
+/// The writing side of a [`DecodeBeside`], held by the blob writer that feeds it.
+pub(super) struct Feeder(Option<std::sync::mpsc::SyncSender<Feed>>);
+
+impl Feeder {
+    /// Passes `data` on (waiting while the decode is [`FEED_DEPTH`] chunks behind); once the
+    /// decode has stopped reading (it failed, or it is done with this blob) nothing more is
+    /// sent.
+    pub(super) fn data(&mut self, data: bytes::Bytes) {
+        if let Some(tx) = &self.0
+            && tx.send(Feed::Data(data)).is_err()
+        {
+            self.0 = None;
+        }
+    }
+
+    /// Tells the decode its blob is complete and verified.
+    pub(super) fn end(mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(Feed::End);
+        }
+    }
+}
+
+/// The reading side: the blob as a reader for [`image::decode_to`]. A feed that stops without
+/// [`Feed::End`] (the download failed, was retried or its digest did not match) is an error.
+struct Fed {
+    rx: std::sync::mpsc::Receiver<Feed>,
+    current: bytes::Bytes,
+    ended: bool,
+}
+
+impl Read for Fed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if !self.current.is_empty() || buf.is_empty() {
+                let n = self.current.len().min(buf.len());
+                buf[..n].copy_from_slice(&self.current.split_to(n));
+                return Ok(n);
+            }
+            if self.ended {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Feed::Data(data)) => self.current = data,
+                Ok(Feed::End) => self.ended = true,
+                Err(_) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the download of the blob stopped before it was verified",
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// An image being decoded on its own thread while its largest blob is downloaded into the
+/// store ([`Store::decode_beside`]): a pull then ends when the download does, not a second
+/// pass over the layer later (gunzip, untar and the module's sha256 cost about as much CPU
+/// as receiving, hashing and writing the layer). It is handed to
+/// [`Store::add_pulled`], which records what it read only if the blob writer that fed it
+/// committed (its digest checked); in every other case the image is decoded again from the
+/// store as without it, so a failure reads exactly as it always has.
+pub struct DecodeBeside {
+    /// The digest of the manifest decoded: [`Store::add_pulled`] uses the result for that
+    /// manifest only.
+    manifest: Digest,
+    blob: Digest,
+    feeder: Option<Feeder>,
+    thread: std::thread::JoinHandle<Result<DecodedStream, StoreError>>,
+}
+
+impl DecodeBeside {
+    /// The blob this decode reads as it is downloaded.
+    pub fn blob(&self) -> &Digest {
+        &self.blob
+    }
+
+    /// The feeder, to the first writer that asks.
+    pub(super) fn take_feeder(&mut self) -> Option<Feeder> {
+        self.feeder.take()
+    }
+
+    /// What the decode read, if it read the whole image and its blob was committed.
+    fn finish(self) -> Option<DecodedStream> {
+        // A feeder never handed out (the blob was not downloaded) ends the decode here.
+        drop(self.feeder);
+        self.thread.join().ok()?.ok()
     }
 }
 
@@ -126,21 +230,66 @@ impl Store {
         manifest: &[u8],
         module: &mut dyn Write,
     ) -> Result<DecodedStream, StoreError> {
-        self.decode_stored_with(manifest, module, &[])
+        self.decode_stored_with(manifest, module, &[], &mut |_| None)
+    }
+
+    /// Starts decoding the image `manifest` describes on a thread of its own, reading the blob
+    /// `blob` as a [`BlobWriter`](super::BlobWriter) writes it ([`BlobWriter::feed`](
+    /// super::BlobWriter::feed)) and every other blob from the store (where they must be
+    /// already; those in `fresh` were just verified and are not hashed again). At most
+    /// [`FEED_DEPTH`] chunks wait between the two. Pass it to [`Store::add_pulled`].
+    pub fn decode_beside(
+        &self,
+        manifest: &[u8],
+        blob: &Digest,
+        fresh: &[Digest],
+    ) -> Result<DecodeBeside, StoreError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(FEED_DEPTH);
+        let mut reader = Some(Fed {
+            rx,
+            current: bytes::Bytes::new(),
+            ended: false,
+        });
+        let manifest_digest = Digest::of(manifest);
+        let (store, manifest, fresh, streamed) = (
+            self.clone(),
+            manifest.to_vec(),
+            fresh.to_vec(),
+            blob.clone(),
+        );
+        let thread = std::thread::Builder::new()
+            .name("wasme-decode".into())
+            .spawn(move || {
+                store.decode_stored_with(&manifest, &mut std::io::sink(), &fresh, &mut |d| {
+                    if *d == streamed { reader.take() } else { None }
+                })
+            })
+            .map_err(|e| io_err("start a thread in", &self.root, e))?;
+        Ok(DecodeBeside {
+            manifest: manifest_digest,
+            blob: blob.clone(),
+            feeder: Some(Feeder(Some(tx))),
+            thread,
+        })
     }
 
     /// [`Store::decode_stored`] that does not hash the blobs `fresh` again (this process has
-    /// just written and verified them).
+    /// just written and verified them), and reads a blob from `fed` when it has one for it
+    /// (verified by the writer feeding it, see [`Store::decode_beside`]).
     fn decode_stored_with(
         &self,
         manifest: &[u8],
         module: &mut dyn Write,
         fresh: &[Digest],
+        fed: &mut dyn FnMut(&Digest) -> Option<Fed>,
     ) -> Result<DecodedStream, StoreError> {
         let failure = RefCell::new(None);
         let result = image::decode_to(
             manifest,
             |d| {
+                if let Some(reader) = fed(&d.digest) {
+                    return Ok(Box::new(reader) as Box<dyn Read>);
+                }
                 let path = blob_path(&self.root, &d.digest);
                 match std::fs::File::open(&path) {
                     Ok(file) => Ok(Box::new(VerifiedBlob {
@@ -196,14 +345,22 @@ impl Store {
     /// entry are written. A refused image leaves nothing behind: the blobs it named that no
     /// other image uses are deleted again. The blobs `fresh` were just written through
     /// [`Store::blob_writer`] by the caller, which verified them: they are not hashed again.
+    /// With `beside`, the decode already ran while a blob was downloaded: what it read is
+    /// used when it succeeded on a committed blob, else the image is decoded from the store.
     pub fn add_pulled(
         &self,
         reference: &str,
         manifest: &[u8],
         fresh: &[Digest],
+        beside: Option<DecodeBeside>,
     ) -> Result<ImageSummary, StoreError> {
         let (name, digest) = named(reference, manifest)?;
-        let read = match self.decode_stored_with(manifest, &mut std::io::sink(), fresh) {
+        let beside = beside.filter(|b| b.manifest == digest);
+        let read = match beside.and_then(DecodeBeside::finish) {
+            Some(read) => Ok(read),
+            None => self.decode_stored_with(manifest, &mut std::io::sink(), fresh, &mut |_| None),
+        };
+        let read = match read {
             Ok(read) => read,
             Err(e) => {
                 if let Ok(parsed) = Manifest::parse(manifest) {

@@ -422,3 +422,71 @@ fn images_and_tag_read_no_layer() {
     let err = env.fails(&["images"]);
     assert!(err.contains("damaged") && err.contains("missing"), "{err}");
 }
+
+/// A pull decodes the image beside its layer's download (`Store::decode_beside`), and what
+/// that decode read is used only when the blob writer feeding it committed. Fed the bytes of
+/// another valid layer under this layer's digest, the commit fails, and the retried download
+/// (which does not feed it) stores the right layer: the image recorded holds the right module,
+/// decoded from the store, never the module that was fed. Fed the right layer, the decode's
+/// result is recorded.
+#[test]
+fn a_decode_beside_a_download_counts_only_for_a_committed_blob() {
+    use cargo_wasme::image::{self, Format, ImageSpec, Manifest};
+    use cargo_wasme::reference::Digest;
+    use cargo_wasme::store::{DecodeBeside, Store, StoreError};
+    let spec = ImageSpec::new(Format::Compat, vec!["v0.2.1".into()], vec!["r".into()]);
+    let (right, other) = (filter_module(1), filter_module(2));
+    let built = image::build(&right, &spec).unwrap();
+    let built_other = image::build(&other, &spec).unwrap();
+    let manifest = Manifest::parse(&built.manifest).unwrap();
+    let layer = manifest.layers.last().unwrap().clone();
+    let other_manifest = Manifest::parse(&built_other.manifest).unwrap();
+    let other_layer = built_other
+        .blob(other_manifest.layers.last().unwrap())
+        .unwrap();
+    let layer_bytes = built.blob(&layer).unwrap();
+    assert_ne!(layer_bytes, other_layer);
+    let write =
+        |store: &Store, bytes: &[u8], digest: &Digest, beside: Option<&mut DecodeBeside>| {
+            let mut writer = store.blob_writer(digest, u64::MAX)?;
+            if let Some(beside) = beside {
+                writer.feed(beside);
+            }
+            for chunk in bytes.chunks(100) {
+                writer.append(bytes::Bytes::copy_from_slice(chunk))?;
+            }
+            writer.commit()
+        };
+    for tampered_first in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut fresh = Vec::new();
+        for d in manifest.blobs() {
+            if d.digest != layer.digest {
+                write(&store, built.blob(d).unwrap(), &d.digest, None).unwrap();
+                fresh.push(d.digest.clone());
+            }
+        }
+        let mut beside = store
+            .decode_beside(&built.manifest, &layer.digest, &fresh)
+            .unwrap();
+        if tampered_first {
+            let refused = write(&store, other_layer, &layer.digest, Some(&mut beside));
+            assert!(
+                matches!(refused, Err(StoreError::DigestMismatch { .. })),
+                "{refused:?}"
+            );
+        }
+        write(&store, layer_bytes, &layer.digest, Some(&mut beside)).unwrap();
+        fresh.push(layer.digest.clone());
+        let summary = store
+            .add_pulled("beside:1", &built.manifest, &fresh, Some(beside))
+            .unwrap();
+        assert_eq!(
+            summary.wasm_sha256,
+            Digest::of(&right).hex(),
+            "{tampered_first}"
+        );
+        assert_eq!(summary.manifest_digest, built.digest);
+    }
+}
