@@ -57,6 +57,16 @@ fn init_build_and_test(template: &str) {
         .join("wasm32-wasip1/release")
         .join(format!("demo_{template}.wasm"));
     assert!(wasm.is_file(), "{} was not built", wasm.display());
+    // The module that ships names no path of this machine: the project's root is remapped
+    // (on the crate's own command line, so the dependencies are shared with other projects).
+    let shipped = wasm.parent().unwrap().join("wasme").join(wasm.file_name().unwrap());
+    let bytes = std::fs::read(&shipped).unwrap();
+    let root = dir.canonicalize().unwrap().display().to_string();
+    assert!(
+        !bytes.windows(root.len()).any(|w| w == root.as_bytes()),
+        "{} embeds {root}",
+        shipped.display()
+    );
 
     // A plain `cargo test` runs the unit tests natively without compiling wasmtime (the harness
     // tests are behind `--features harness`), so a newcomer's first `cargo test` takes seconds.
