@@ -59,7 +59,11 @@ fn init_build_and_test(template: &str) {
     assert!(wasm.is_file(), "{} was not built", wasm.display());
     // The module that ships names no path of this machine: the project's root is remapped
     // (on the crate's own command line, so the dependencies are shared with other projects).
-    let shipped = wasm.parent().unwrap().join("wasme").join(wasm.file_name().unwrap());
+    let shipped = wasm
+        .parent()
+        .unwrap()
+        .join("wasme")
+        .join(wasm.file_name().unwrap());
     let bytes = std::fs::read(&shipped).unwrap();
     let root = dir.canonicalize().unwrap().display().to_string();
     assert!(
