@@ -25,6 +25,11 @@ pub struct FilterCrate {
     pub target_dir: PathBuf,
     /// The language ([`Language::Rust`] for a crate; a `wasme.toml` project's otherwise).
     pub language: Language,
+    /// The crate is its workspace's only member (a standalone crate such as `cargo wasme init`
+    /// writes): then no other crate the build compiles has its sources under the workspace
+    /// root, unless the target directory, `CARGO_HOME` or a `.cargo` configuration (vendored
+    /// sources) is there (see [`build_args`]).
+    pub only_member: bool,
 }
 
 /// The cargo the build runs: `$CARGO` (set when we run as `cargo wasme` or from a test), else
@@ -167,6 +172,7 @@ pub fn locate(options: &BuildOptions) -> Result<FilterCrate, BuildError> {
         tag,
         target_dir,
         language: Language::Rust,
+        only_member: members.len() == 1,
     })
 }
 
@@ -263,16 +269,21 @@ fn size_profile_config(profile: &str, debug_names: bool) -> Vec<String> {
     ]
 }
 
-/// `--remap-path-prefix` flags that take the machine out of the module: panic locations embed
-/// source paths, and `$CARGO_HOME/registry/src/<index>/` or the workspace's absolute path would
-/// make the same source give another digest on another machine (or for another user).
-fn remap_flags(filter: &FilterCrate) -> Vec<String> {
-    let cargo_home = std::env::var_os("CARGO_HOME")
+/// `CARGO_HOME`, as cargo finds it (`$CARGO_HOME`, else `$HOME/.cargo`).
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
         .filter(|h| !h.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+}
+
+/// `--remap-path-prefix` flags that take the machine out of the module: panic locations embed
+/// source paths, and `$CARGO_HOME/registry/src/<index>/` or the workspace's absolute path would
+/// make the same source give another digest on another machine (or for another user). These
+/// are the dependency sources' prefixes; the workspace root's is [`root_remap`].
+fn remap_flags() -> Vec<String> {
     let mut flags = Vec::new();
-    if let Some(home) = cargo_home {
+    if let Some(home) = cargo_home() {
         for (dir, to) in [("registry/src", ""), ("git/checkouts", "git/")] {
             let Ok(entries) = std::fs::read_dir(home.join(dir)) else {
                 continue;
@@ -284,11 +295,39 @@ fn remap_flags(filter: &FilterCrate) -> Vec<String> {
             }
         }
     }
-    flags.push(format!(
-        "--remap-path-prefix={}/=",
-        filter.workspace_root.display()
-    ));
     flags
+}
+
+/// The workspace root's `--remap-path-prefix` flag (the last one, so it wins over the others).
+fn root_remap(filter: &FilterCrate) -> String {
+    format!("--remap-path-prefix={}/=", filter.workspace_root.display())
+}
+
+/// Whether the workspace root's remap can be given to the filter crate alone (`cargo rustc --
+/// FLAG`) instead of to every crate (the target's rustflags). It changes no byte of the module
+/// when no other crate the build compiles lives under the root: the filter is the only member,
+/// the target directory (build scripts' `OUT_DIR`) and `CARGO_HOME` (registry and git sources)
+/// are neither under the root nor around it, and the root has no `.cargo` directory (whose configuration could vendor
+/// sources there). What it saves: the dependencies' rustflags no longer name the workspace,
+/// so standalone crates sharing a target directory (every `cargo wasme init` project built
+/// into one `CARGO_TARGET_DIR`) share their compiled dependencies instead of each rebuilding
+/// all of them, in both the release and the schema profile.
+fn root_remap_on_the_crate_only(filter: &FilterCrate, options: &BuildOptions) -> bool {
+    let absolute = |p: &Path| {
+        p.canonicalize()
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    };
+    let root = absolute(&filter.workspace_root);
+    filter.only_member
+        // Rustc arguments of the user's after `--` would be mixed up with ours.
+        && !options.cargo_args.iter().any(|a| a == "--")
+        && !absolute(&filter.target_dir).starts_with(&root)
+        && !cargo_home().is_some_and(|h| {
+            let h = absolute(&h);
+            h.starts_with(&root) || root.starts_with(&h)
+        })
+        && !root.join(".cargo").exists()
 }
 
 /// A TOML array of strings (for a `--config` value).
@@ -332,10 +371,15 @@ pub(crate) fn build_args(filter: &FilterCrate, options: &BuildOptions) -> Vec<St
     // Appended to the target's rustflags from the user's config (RUSTFLAGS in the
     // environment replaces them, as cargo does for every config rustflags).
     args.push("--config".into());
+    let crate_only = root_remap_on_the_crate_only(filter, options);
+    let mut rustflags = remap_flags();
+    if !crate_only {
+        rustflags.push(root_remap(filter));
+    }
     args.push(format!(
         "target.{}.rustflags={}",
         options.target,
-        toml_array(&remap_flags(filter))
+        toml_array(&rustflags)
     ));
     for f in &options.features {
         args.push("--features".into());
@@ -353,6 +397,11 @@ pub(crate) fn build_args(filter: &FilterCrate, options: &BuildOptions) -> Vec<St
         }
     }
     args.extend(options.cargo_args.iter().cloned());
+    if crate_only {
+        // After the rustflags on the filter's command line, so it wins as it did last in them.
+        args.push("--".into());
+        args.push(root_remap(filter));
+    }
     args
 }
 
@@ -456,6 +505,7 @@ mod tests {
             tag: None,
             target_dir: "/x/target".into(),
             language: Language::Rust,
+            only_member: true,
         };
         let default = build_args(&filter, &BuildOptions::default());
         assert!(default.contains(&"profile.release.opt-level=\"z\"".to_string()));
@@ -483,5 +533,54 @@ mod tests {
         assert!(named.windows(2).any(|w| w == ["--profile", "mine"]));
         assert!(named.windows(2).any(|w| w == ["--features", "a,b"]));
         assert!(named.contains(&"--locked".to_string()));
+    }
+
+    #[test]
+    fn the_root_remap_goes_to_the_crate_alone_only_when_nothing_else_is_under_the_root() {
+        let has_root_rustflag = |args: &[String]| {
+            args.iter().any(|a| {
+                a.starts_with("target.wasm32-wasip1.rustflags=")
+                    && a.contains("\"--remap-path-prefix=/nowhere/standalone/=\"")
+            })
+        };
+        let on_the_crate = |args: &[String]| {
+            args.ends_with(&[
+                "--".into(),
+                "--remap-path-prefix=/nowhere/standalone/=".into(),
+            ])
+        };
+        let mut filter = FilterCrate {
+            name: "f".into(),
+            version: "0.1.0".into(),
+            manifest_path: "/nowhere/standalone/Cargo.toml".into(),
+            workspace_root: "/nowhere/standalone".into(),
+            root_ids: vec!["f".into()],
+            tag: None,
+            target_dir: "/nowhere/shared-target".into(),
+            language: Language::Rust,
+            only_member: true,
+        };
+        // A standalone crate building into a target directory elsewhere: the dependencies'
+        // rustflags do not name the root, the crate's command line does.
+        let args = build_args(&filter, &BuildOptions::default());
+        assert!(on_the_crate(&args) && !has_root_rustflag(&args), "{args:?}");
+        // The target directory under the root (build scripts' OUT_DIR): every crate.
+        filter.target_dir = "/nowhere/standalone/target".into();
+        let args = build_args(&filter, &BuildOptions::default());
+        assert!(!on_the_crate(&args) && has_root_rustflag(&args), "{args:?}");
+        // Other members (path dependencies under the root): every crate.
+        filter.target_dir = "/nowhere/shared-target".into();
+        filter.only_member = false;
+        let args = build_args(&filter, &BuildOptions::default());
+        assert!(!on_the_crate(&args) && has_root_rustflag(&args), "{args:?}");
+        // Rustc arguments of the user's: every crate, and ours are not mixed in.
+        filter.only_member = true;
+        let options = BuildOptions {
+            cargo_args: vec!["--".into(), "-Cdebuginfo=0".into()],
+            ..BuildOptions::default()
+        };
+        let args = build_args(&filter, &options);
+        assert!(!on_the_crate(&args) && has_root_rustflag(&args), "{args:?}");
+        assert_eq!(args.iter().filter(|a| *a == "--").count(), 1);
     }
 }

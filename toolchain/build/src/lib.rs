@@ -370,6 +370,7 @@ fn compile(options: &BuildOptions) -> Result<(FilterCrate, PathBuf, String), Bui
         tag: project.file.tag.clone(),
         target_dir: target_dir.clone(),
         language: project.file.language,
+        only_member: true,
     };
     let compiled = lang::build(&project, options, &target_dir)?;
     Ok((filter, compiled.output, compiled.compiler))

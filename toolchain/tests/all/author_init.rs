@@ -3,11 +3,12 @@
 
 use crate::author_support;
 
-use author_support::{text, wasme, wasme_in};
+use author_support::{init_target_dir, text, wasme, wasme_in_target};
 use std::path::{Path, PathBuf};
 
-/// A fresh project directory. Its builds go to the tests' own target directory
-/// (`CARGO_TARGET_DIR`), shared with the workspace's filters, so the SDK is not rebuilt.
+/// A fresh project directory. Its builds go to the target directory of the tests' generated
+/// projects ([`init_target_dir`], through `CARGO_TARGET_DIR`), shared by both templates, so
+/// their dependencies are compiled once.
 fn project_dir(tmp: &Path, template: &str) -> PathBuf {
     let dir = tmp.join(format!("demo-{template}"));
     let _ = std::fs::create_dir_all(&dir);
@@ -48,22 +49,36 @@ fn init_build_and_test(template: &str) {
 
     // `cargo wasme test` with no arguments: builds the crate for wasm32-wasip1 (release) and
     // runs both scenario files against the module.
-    let out = wasme_in(&dir, &["test"]);
+    let out = wasme_in_target(&dir, &["test"], &init_target_dir());
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("2 of 2 scenario(s) passed"), "{stdout}");
-    // Into CARGO_TARGET_DIR (the tests' own target directory), which `cargo wasme` honours.
-    let wasm = author_support::wasm_target_dir()
+    // Into CARGO_TARGET_DIR, which `cargo wasme` honours.
+    let wasm = init_target_dir()
         .join("wasm32-wasip1/release")
         .join(format!("demo_{template}.wasm"));
     assert!(wasm.is_file(), "{} was not built", wasm.display());
+    // The module that ships names no path of this machine: the project's root is remapped
+    // (on the crate's own command line, so the dependencies are shared with other projects).
+    let shipped = wasm
+        .parent()
+        .unwrap()
+        .join("wasme")
+        .join(wasm.file_name().unwrap());
+    let bytes = std::fs::read(&shipped).unwrap();
+    let root = dir.canonicalize().unwrap().display().to_string();
+    assert!(
+        !bytes.windows(root.len()).any(|w| w == root.as_bytes()),
+        "{} embeds {root}",
+        shipped.display()
+    );
 
     // A plain `cargo test` runs the unit tests natively without compiling wasmtime (the harness
     // tests are behind `--features harness`), so a newcomer's first `cargo test` takes seconds.
     let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["test", "--quiet"])
         .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", author_support::wasm_target_dir())
+        .env("CARGO_TARGET_DIR", init_target_dir())
         .output()
         .unwrap();
     let (stdout, stderr) = text(&out);
@@ -88,7 +103,7 @@ fn init_build_and_test(template: &str) {
     };
     assert_ne!(broken, code, "the mutation must change the filter");
     std::fs::write(&lib, broken).unwrap();
-    let out = wasme_in(&dir, &["test", "scenarios/basic.yaml"]);
+    let out = wasme_in_target(&dir, &["test", "scenarios/basic.yaml"], &init_target_dir());
     let (stdout, _) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
 }

@@ -18,13 +18,27 @@ pub fn wasm_target_dir() -> PathBuf {
     workspace().join("target").join("wasm")
 }
 
+/// The target directory of the standalone crates `cargo wasme init` writes in the tests. Not
+/// [`wasm_target_dir`]: a standalone crate's dependencies are built with other rustflags than
+/// the workspace's (the remap of its own root is not in them), and cargo gives both builds the
+/// same file names, so sharing one directory would make each rebuild the other's
+/// dependencies (and a concurrent test that checks "nothing left to compile" fail).
+pub fn init_target_dir() -> PathBuf {
+    workspace().join("target").join("wasm-init")
+}
+
 /// `cargo-wasme` with `args`, run in `dir`. Filter crates it builds go to
 /// [`wasm_target_dir`] (through `CARGO_TARGET_DIR`, which the build honours).
 pub fn wasme_in(dir: &Path, args: &[&str]) -> Output {
+    wasme_in_target(dir, args, &wasm_target_dir())
+}
+
+/// [`wasme_in`] building into `target_dir`.
+pub fn wasme_in_target(dir: &Path, args: &[&str], target_dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cargo-wasme"))
         .args(args)
         .current_dir(dir)
-        .env("CARGO_TARGET_DIR", wasm_target_dir())
+        .env("CARGO_TARGET_DIR", target_dir)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_BUILD_TARGET")
