@@ -22,7 +22,8 @@
 //!   shell; `cd`, variables and `export` last until the block ends). It holds links to the
 //!   workspace's members (so `cargo wasme build -p add-header` and `filters/add-header` work)
 //!   and a copy of `examples/`. `cargo wasme …` runs the binary under test (a `cargo` shim on
-//!   PATH), filter builds go to `target/wasm` (never the outer build's target directory),
+//!   PATH), filter builds go to `target/wasm-readme`, or `target/wasm-init` for a crate `cargo
+//!   wasme init` wrote (never the outer build's target directory),
 //!   `HOME`, `WASME_HOME` and `DOCKER_CONFIG` are the sandbox's, `EDITOR` is `true`.
 //! * A block that cannot run here is marked in the README source, on the line before its
 //!   fence, with `<!-- readme-test: skip, REASON -->` (a cluster, a tool not installed). The
@@ -34,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use crate::author_support::{wasm_target_dir, workspace};
+use crate::author_support::{init_target_dir, wasm_target_dir, workspace};
 use crate::support::DockerRegistry;
 
 /// The registry address the README uses.
@@ -281,7 +282,19 @@ fn run_block(root: &Path, bin: &Path, registry: &str, block: &Block) -> Vec<(i32
     let out = root.join(".out");
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).unwrap();
-    let mut script = String::from("cd \"$SANDBOX\"\n");
+    // Builds go to a target directory chosen by where a command runs (a `cd` wrapper): a crate
+    // with its own `[workspace]` (what `cargo wasme init` writes) to the generated projects'
+    // directory (shared with author_init), the sandbox's copy of this workspace to its own.
+    // Each kind is built with other rustflags (the workspace root's remap names the sandbox),
+    // and cargo gives both the same file names: sharing one directory with the other tests
+    // would make each rebuild the other's dependencies.
+    let mut script = String::from(concat!(
+        "cd() { builtin cd \"$@\" || return; ",
+        "if [ \"$PWD\" != \"$SANDBOX\" ] && grep -qs '^\\[workspace\\]' Cargo.toml; ",
+        "then export CARGO_TARGET_DIR=\"$STANDALONE_TARGET\"; ",
+        "else export CARGO_TARGET_DIR=\"$SANDBOX_TARGET\"; fi; }\n",
+        "cd \"$SANDBOX\"\n"
+    ));
     for (n, step) in block.steps.iter().enumerate() {
         let command = step.command.replace(README_REGISTRY, registry);
         script.push_str(&format!(
@@ -312,7 +325,8 @@ fn run_block(root: &Path, bin: &Path, registry: &str, block: &Block) -> Vec<(i32
         .env("HOME", env.join("home"))
         .env("WASME_HOME", env.join("wasme"))
         .env("DOCKER_CONFIG", env.join("docker"))
-        .env("CARGO_TARGET_DIR", wasm_target_dir())
+        .env("SANDBOX_TARGET", wasm_target_dir().with_file_name("wasm-readme"))
+        .env("STANDALONE_TARGET", init_target_dir())
         .env("EDITOR", "true")
         .env("TOKEN", "readme-token")
         .env_remove("RUSTFLAGS")
