@@ -680,8 +680,12 @@ pub fn bench(
         return Err(BenchError::NoRequestStep);
     }
     let workload = Workload { setup, steps };
+    let samples = samples.max(10);
     let options = BenchOptions {
-        samples: samples.max(10),
+        samples,
+        // A tenth of the samples (200 for the default 2,000): a short run (`--samples 30`)
+        // is not mostly warm-up.
+        warmup: (samples / 10).min(BenchOptions::default().warmup),
         ..BenchOptions::default()
     };
     shell::status(

@@ -56,7 +56,7 @@ pub enum CacheError {
     #[error(transparent)]
     Registry(#[from] RegistryError),
     /// One entry took longer than [`CacheOptions::entry_timeout`].
-    #[error("it took longer than {} s (--entry-timeout)", .0.as_secs())]
+    #[error("it took longer than {} s (--entry-timeout)", .0.as_secs_f64())]
     Timeout(Duration),
     /// The image's module is not one the harness (and so Envoy) can load.
     #[error("its module is not a loadable proxy-wasm module: {0}")]
@@ -78,7 +78,7 @@ pub struct CacheOptions {
     pub refs: PathBuf,
     /// Where modules are written, as `<dir>/<sha256 of the module>`.
     pub dir: PathBuf,
-    /// Time between two reads of the list (at least a second), and a failing entry's first
+    /// Time between two reads of the list (at least 0.1 s), and a failing entry's first
     /// back-off.
     pub interval: Duration,
     /// The longest one entry (resolving and downloading it) may take in a round.
@@ -124,6 +124,9 @@ const TMP_PREFIX: &str = ".wasme-tmp-";
 const INDEX_FILE: &str = ".wasme-digests";
 /// The longest a failing entry waits between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// The shortest interval and entry time limit the daemon uses, whatever it is given.
+const MIN_WAIT: Duration = Duration::from_millis(100);
 
 /// What the daemon knows about one listed reference.
 #[derive(Debug, Default)]
@@ -171,8 +174,9 @@ pub fn run(a: &CacheOptions) -> Result<Outcome, CacheError> {
         plain_http: a.plain_http,
         ..Default::default()
     });
-    let interval = a.interval.max(Duration::from_secs(1));
-    let limit = a.entry_timeout.max(Duration::from_secs(1));
+    // Floors against a busy loop (fractions of a second are allowed, as in tests).
+    let interval = a.interval.max(MIN_WAIT);
+    let limit = a.entry_timeout.max(MIN_WAIT);
     let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
     let mut index = read_index(&a.dir);
     let mut last: Vec<String> = Vec::new();
@@ -299,7 +303,7 @@ fn sync(
                     format_args!(
                         "cannot cache {reference}: {} (next attempt in {} s)",
                         shell::chain(&e),
-                        backoff.as_secs()
+                        backoff.as_secs_f64()
                     ),
                     None,
                 );

@@ -79,6 +79,12 @@ impl Run<'_> {
 
     /// proptest's shrinking search: simplify while the input still fails the same way,
     /// complicate back when a step went too far.
+    ///
+    /// Many steps change only a part of the value tree that the rendered exchange does not
+    /// show (an alternative's inputs while another alternative is chosen, a seed of a string
+    /// of length 0), so the candidate equals one already judged: its verdict is reused instead
+    /// of replaying it (`fails` is deterministic: a fresh VM, a fake clock). The search takes
+    /// the same steps and ends on the same exchange; a leak candidate costs a thousand replays.
     fn shrink(
         &self,
         tree: &mut Tree,
@@ -90,9 +96,24 @@ impl Run<'_> {
         if !tree.simplify() {
             return Ok((best, 0));
         }
+        // Verdicts already known: the current best fails; these did not.
+        let mut passed: Vec<Exchange> = Vec::new();
+        let mut judge = |candidate: &Exchange, best: &Exchange| -> Result<bool, FuzzError> {
+            if candidate == best {
+                return Ok(true);
+            }
+            if passed.contains(candidate) {
+                return Ok(false);
+            }
+            let verdict = fails(candidate)?;
+            if !verdict {
+                passed.push(candidate.clone());
+            }
+            Ok(verdict)
+        };
         for _ in 0..max_iters {
             let candidate = tree.current();
-            if fails(&candidate)? {
+            if judge(&candidate, &best)? {
                 best = candidate;
                 accepted += 1;
                 if !tree.simplify() {

@@ -24,7 +24,7 @@ pub struct BenchArgs {
     /// How much worse than the baseline fails, e.g. `10%` or `0.1`.
     #[arg(long, default_value = "10%", value_parser = bench::parse_threshold)]
     pub threshold: f64,
-    /// Timed requests per step.
+    /// Timed requests per step (after a tenth as many untimed ones, at most 200).
     #[arg(long, default_value_t = 2000)]
     pub samples: usize,
 }

@@ -27,7 +27,7 @@ pub mod retry;
 
 pub use auth::AuthError;
 pub use error::{CredentialSource, RegistryError};
-pub use options::RegistryOptions;
+pub use options::{RegistryOptions, parse_seconds};
 
 use crate::image;
 use crate::reference::{self, Digest};

@@ -60,7 +60,13 @@ fn env_number(name: &str) -> Option<u64> {
 }
 
 /// A positive number of seconds, fractions allowed (`30`, `0.5`); anything else is `None`.
-fn parse_seconds(text: &str) -> Option<Duration> {
+///
+/// ```
+/// use cargo_wasme::registry::parse_seconds;
+/// assert_eq!(parse_seconds("0.5"), Some(std::time::Duration::from_millis(500)));
+/// assert_eq!(parse_seconds("0"), None);
+/// ```
+pub fn parse_seconds(text: &str) -> Option<Duration> {
     text.trim()
         .parse::<f64>()
         .ok()

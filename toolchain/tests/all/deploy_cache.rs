@@ -336,33 +336,64 @@ fn one_bad_entry_neither_blocks_nor_re_downloads_the_others() {
     let first = blob_gets(&proxy);
     assert!(first >= 1);
 
-    // As a daemon with the failing entries: the healthy one is never downloaded again.
+    // As a daemon with the failing entries: the healthy one is never downloaded again. It
+    // runs until the unreachable entry was tried three times (its back-off doubling from
+    // the 0.25 s interval: about 1.5 s plus the stalled entry's limits), not for a fixed time.
     let mut child = env
         .cmd()
-        .args(["cache", "--interval", "1", "--entry-timeout", "2", "--refs"])
+        .args([
+            "cache",
+            "--interval",
+            "0.25",
+            "--entry-timeout",
+            "1",
+            "--refs",
+        ])
         .arg(&list)
         .arg("--dir")
         .arg(&dir)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(6));
+    let down = "cannot cache 127.0.0.1:1/filters/down:v1";
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let seen = seen.clone();
+        let mut stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut stderr, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while seen.lock().unwrap().matches(down).count() < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let _ = child.wait();
+    reader.join().unwrap();
+    let err = seen.lock().unwrap().clone();
     assert_eq!(
         blob_gets(&proxy),
         first,
         "an unchanged digest is not downloaded again"
     );
-    // Back-off: the failing entries are retried a few times in 6 s, not every second.
-    let tries = err
-        .matches("cannot cache 127.0.0.1:1/filters/down:v1")
-        .count();
-    assert!(
-        (1..=3).contains(&tries),
-        "backed off ({tries} tries): {err}"
-    );
+    // Back-off: each retry of the failing entry waits twice as long as the one before (not
+    // one try per interval).
+    let waits: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains(down))
+        .filter_map(|l| l.split("(next attempt in ").nth(1))
+        .filter_map(|rest| rest.split(" s)").next())
+        .collect();
+    assert_eq!(waits, ["0.5", "1", "2"], "backed off: {err}");
     assert!(err.contains("next attempt in"), "{err}");
     assert_eq!(visible_modules(&dir), std::slice::from_ref(&sha_a));
 }

@@ -2,7 +2,7 @@
 //! against Debian's real `docker-registry` 2.8 (no referrers API: the tag schema is kept by
 //! wasme), with npm's `@sigstore/verify` as the independent judge of every bundle written.
 
-use crate::sign_support::{self, keypair, ok, third_party, third_party_bundle};
+use crate::sign_support::{self, keypair, ok, third_party, third_party_bundles};
 use crate::support::{self, DockerRegistry, TestEnv, digest_in, package};
 use base64::Engine as _;
 use cargo_wasme::reference::Digest;
@@ -270,21 +270,24 @@ fn unsigned_other_key_other_subject_and_tampered_are_refused_and_nothing_is_writ
     if let Some(found) = third_party(&registry.addr, "filters/a", &digest_b, &public) {
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(found.iter().all(|f| !f.ok), "{found:?}");
-        assert!(
-            third_party_bundle(&tampered_bytes, &digest_b, &public)
-                .unwrap()
-                .is_err()
-        );
-        let genuine = third_party_bundle(&bundle_a.to_json(), &digest_a, &public).unwrap();
+        // The three bundle checks in one node run, each verdict asserted.
+        let a_json = bundle_a.to_json();
+        let verdicts = third_party_bundles(
+            &[
+                (&tampered_bytes, &digest_b),
+                (&a_json, &digest_a),
+                (&a_json, &digest_b),
+            ],
+            &public,
+        )
+        .unwrap();
+        assert!(verdicts[0].is_err(), "tampered: {verdicts:?}");
         assert_eq!(
-            genuine.as_deref(),
-            Ok("https://sigstore.dev/cosign/sign/v1")
+            verdicts[1].as_deref(),
+            Ok("https://sigstore.dev/cosign/sign/v1"),
+            "genuine: {verdicts:?}"
         );
-        assert!(
-            third_party_bundle(&bundle_a.to_json(), &digest_b, &public)
-                .unwrap()
-                .is_err()
-        );
+        assert!(verdicts[2].is_err(), "another subject: {verdicts:?}");
     }
 
     // And once B is signed properly, both verifiers accept it.

@@ -137,27 +137,46 @@ pub fn third_party(
     )
 }
 
-/// `@sigstore/verify`'s verdict on one bundle file: `Ok(predicate type)` or `Err(message)`
-/// (`None`: skipped, no npm).
-pub fn third_party_bundle(
-    bundle: &[u8],
-    digest: &str,
+/// `@sigstore/verify`'s verdicts on several bundle files (each with the digest it must name),
+/// in one node run: `Ok(predicate type)` or `Err(message)` per bundle, in order (`None`:
+/// skipped, no npm).
+pub fn third_party_bundles(
+    bundles: &[(&[u8], &str)],
     public_key: &Path,
-) -> Option<Result<String, String>> {
+) -> Option<Vec<Result<String, String>>> {
     let dir = verifier()?;
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), bundle).unwrap();
-    let out = Command::new("node")
-        .arg(dir.join("verify.js"))
-        .arg("bundle")
-        .arg(file.path())
-        .arg(digest)
-        .arg(public_key)
-        .output()
-        .unwrap();
-    Some(if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
-    })
+    let files: Vec<tempfile::NamedTempFile> = bundles
+        .iter()
+        .map(|(bytes, _)| {
+            let file = tempfile::NamedTempFile::new().unwrap();
+            std::fs::write(file.path(), bytes).unwrap();
+            file
+        })
+        .collect();
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("verify.js"))
+        .arg("bundles")
+        .arg(public_key);
+    for (file, (_, digest)) in files.iter().zip(bundles) {
+        cmd.arg(file.path()).arg(digest);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "verify.js failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdicts: Vec<Result<String, String>> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if v["ok"].as_bool() == Some(true) {
+                Ok(v["predicateType"].as_str().unwrap_or("").to_string())
+            } else {
+                Err(v["error"].as_str().unwrap_or("").to_string())
+            }
+        })
+        .collect();
+    assert_eq!(verdicts.len(), bundles.len(), "one verdict per bundle");
+    Some(verdicts)
 }
