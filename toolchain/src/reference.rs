@@ -406,21 +406,21 @@ mod tests {
         // reference was judged the same way).
         let rest = s.split_once('@').map_or(s, |(r, _)| r);
         let tag = rest.rfind(':').filter(|&i| !rest[i..].contains('/'));
-        if let (Some(i), Err(oci_client::ParseError::ReferenceInvalidFormat)) = (tag, &ours) {
-            if !rest[i + 1..].is_ascii() {
-                let ascii = format!("{}:t{}", &rest[..i], &s[rest.len()..]);
-                let again = ascii.parse::<Reference>();
-                let same_rest = match (&theirs, &again) {
-                    (Ok(a), Ok(b)) => {
-                        (a.registry(), a.repository(), a.digest())
-                            == (b.registry(), b.repository(), b.digest())
-                    }
-                    (Err(a), Err(b)) => a == b,
-                    _ => false,
-                };
-                if same_rest && grammar(&ascii) == again {
-                    return Ok(());
+        if let (Some(i), Err(oci_client::ParseError::ReferenceInvalidFormat)) = (tag, &ours)
+            && !rest[i + 1..].is_ascii()
+        {
+            let ascii = format!("{}:t{}", &rest[..i], &s[rest.len()..]);
+            let again = ascii.parse::<Reference>();
+            let same_rest = match (&theirs, &again) {
+                (Ok(a), Ok(b)) => {
+                    (a.registry(), a.repository(), a.digest())
+                        == (b.registry(), b.repository(), b.digest())
                 }
+                (Err(a), Err(b)) => a == b,
+                _ => false,
+            };
+            if same_rest && grammar(&ascii) == again {
+                return Ok(());
             }
         }
         Err(format!("{s:?}: ours {ours:?}, oci-spec {theirs:?}"))
@@ -489,8 +489,8 @@ mod tests {
             format!("x@sha512:{}", "a".repeat(127)),
             format!("x:{}", "t".repeat(128)),
             format!("x:{}", "t".repeat(129)),
-            format!("{}", "a".repeat(247)),
-            format!("{}", "a".repeat(248)),
+            "a".repeat(247),
+            "a".repeat(248),
             format!("h.com/{}", "a".repeat(255)),
             format!("h.com/{}", "a".repeat(256)),
         ] {
