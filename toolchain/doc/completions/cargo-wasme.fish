@@ -485,8 +485,8 @@ complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand crd" -s q -l qui
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand crd" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l refs -d 'The list of image references: a file, or a directory whose files are lists (a mounted ConfigMap)' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l dir -d 'Where modules are written, as `<dir>/<sha256 of the module>`' -r -F
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l interval -d 'Seconds between two reads of the list (and the first back-off of a failing entry)' -r
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l entry-timeout -d 'Seconds one entry may take (resolving and downloading it) before it counts as failed for this round' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l interval -d 'Seconds between two reads of the list (and the first back-off of a failing entry); fractions allowed (`0.5`)' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l entry-timeout -d 'Seconds one entry may take (resolving and downloading it) before it counts as failed for this round; fractions allowed (`0.5`)' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand cache" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
 always\t'Always colour (also into pipes)'
 never\t'Never colour'"
@@ -623,7 +623,7 @@ complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand bench" -l target
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand bench" -s F -l features -d 'Passed to cargo (space or comma separated)' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand bench" -l baseline -d 'A previous `--message-format json` output to compare with' -r -F
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand bench" -l threshold -d 'How much worse than the baseline fails, e.g. `10%` or `0.1`' -r
-complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand bench" -l samples -d 'Timed requests per step' -r
+complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand bench" -l samples -d 'Timed requests per step (after a tenth as many untimed ones, at most 200)' -r
 complete -c cargo-wasme -n "__fish_cargo_wasme_using_subcommand bench" -l color -d 'Coloring of stderr: auto, always, never (also `CARGO_TERM_COLOR`, `NO_COLOR`)' -r -f -a "auto\t'Colour when stderr is a terminal and `NO_COLOR` is unset'
 always\t'Always colour (also into pipes)'
 never\t'Never colour'"
