@@ -28,7 +28,6 @@
 //! assert_eq!(errors[0].to_string(), r#"/name: 5 is not of type "string""#);
 //! ```
 
-use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 use std::sync::Arc;
 use wasme_build::SchemaSource;
@@ -70,7 +69,7 @@ pub enum SchemaError {
 #[derive(Clone)]
 pub struct ConfigSchema {
     value: Arc<Value>,
-    validator: Arc<jsonschema::Validator>,
+    validator: Arc<Compiled>,
 }
 
 impl std::fmt::Debug for ConfigSchema {
@@ -247,15 +246,7 @@ impl ConfigSchema {
         if !value.is_object() && !value.is_boolean() {
             return Err(invalid("a schema is a JSON object (or a boolean)".into()));
         }
-        jsonschema::meta::validate(&value).map_err(|e| {
-            let at = e.instance_path().to_string();
-            invalid(if at.is_empty() {
-                e.to_string()
-            } else {
-                format!("{at}: {e}")
-            })
-        })?;
-        let validator = jsonschema::validator_for(&value).map_err(|e| invalid(e.to_string()))?;
+        let validator = Compiled::new(&value).map_err(invalid)?;
         Ok(ConfigSchema {
             value: Arc::new(value),
             validator: Arc::new(validator),
@@ -307,17 +298,39 @@ impl ConfigSchema {
             return Ok(());
         }
         match serde_json::from_str::<Value>(trimmed) {
-            Ok(doc) if self.validator.is_valid(&doc) => Ok(()),
+            Ok(doc) if self.validate(&doc).is_ok() => Ok(()),
             _ => as_string,
         }
     }
 
     fn violations(&self, doc: &Value) -> Result<(), Vec<Violation>> {
+        self.validate(doc)
+    }
+
+    /// Validates a JSON document as it is (no reading of configuration text): `Ok` when the
+    /// schema accepts it, else every violation. The tests check generated manifests against
+    /// CRD schemas with it.
+    ///
+    /// ```
+    /// use cargo_wasme::config_schema::ConfigSchema;
+    /// let schema = ConfigSchema::new(serde_json::json!({"required": ["a"]})).unwrap();
+    /// let errors = schema.validate(&serde_json::json!({})).unwrap_err();
+    /// assert_eq!(errors[0].to_string(), r#"(the configuration): "a" is a required property"#);
+    /// ```
+    pub fn validate(&self, doc: &Value) -> Result<(), Vec<Violation>> {
+        let Err(e) = self.validator.schemas.validate(doc, self.validator.root) else {
+            return Ok(());
+        };
         let mut out = Vec::new();
-        for e in self.validator.iter_errors(doc) {
-            explain(&e, &mut out);
+        explain(&e, doc, &self.value, &mut out);
+        if out.is_empty() {
+            // Cannot happen (a failure has a leaf), but a failure never passes for want of one.
+            out.push(Violation {
+                pointer: e.instance_location.to_string(),
+                message: e.kind.to_string(),
+            });
         }
-        if out.is_empty() { Ok(()) } else { Err(out) }
+        Err(out)
     }
 
     /// One line saying what the schema takes: `object {name: string, value: string}
@@ -374,32 +387,278 @@ fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
     }
 }
 
-/// Turns a validator error into violations. An `anyOf`/`oneOf` failure is explained by the
-/// one alternative whose type matched the value (the others fail only on `type` at the same
-/// place): `{"name": 5}` against "a string, or an object with a string `name`" names `/name`.
-fn explain(e: &jsonschema::ValidationError<'_>, out: &mut Vec<Violation>) {
-    let at = e.instance_path().to_string();
-    if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } =
-        e.kind()
-    {
-        let type_only = |branch: &Vec<jsonschema::ValidationError<'static>>| {
-            branch.iter().all(|b| {
-                matches!(b.kind(), ValidationErrorKind::Type { .. })
-                    && b.instance_path().to_string() == at
-            })
-        };
-        let matched: Vec<_> = context.iter().filter(|b| !type_only(b)).collect();
-        if let [one] = matched.as_slice() {
-            for inner in one.iter() {
-                explain(inner, out);
+/// A schema compiled by boon, with the index of its root.
+struct Compiled {
+    schemas: boon::Schemas,
+    root: boon::SchemaIndex,
+}
+
+/// Where the schema document is registered. It is never read from there: the loader below
+/// loads nothing, so a `$ref` to another file or URL is refused rather than fetched.
+const LOCATION: &str = "file:///wasme/config.schema.json";
+
+impl Compiled {
+    /// Checks `value` against its draft's meta-schema (`$schema`, else 2020-12) and compiles
+    /// it. Formats are asserted as the draft says (2019-09 and later: annotations only; draft-07
+    /// and earlier: checked); unknown keywords (`x-kubernetes-*`) are ignored.
+    fn new(value: &Value) -> Result<Self, String> {
+        let mut compiler = boon::Compiler::new();
+        compiler.set_default_draft(boon::Draft::V2020_12);
+        compiler.use_loader(Box::new(boon::SchemeUrlLoader::new()));
+        compiler
+            .add_resource(LOCATION, value.clone())
+            .map_err(|e| e.to_string())?;
+        let mut schemas = boon::Schemas::new();
+        match compiler.compile(LOCATION, &mut schemas) {
+            Ok(root) => Ok(Compiled { schemas, root }),
+            Err(boon::CompileError::ValidationError { src, .. }) => {
+                let mut out = Vec::new();
+                explain(&src, value, &Value::Null, &mut out);
+                Err(out
+                    .iter()
+                    .map(|v| {
+                        if v.pointer.is_empty() {
+                            v.message.clone()
+                        } else {
+                            format!("{}: {}", v.pointer, v.message)
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "))
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// Turns a validator error (boon's tree: groups, `$ref`s and `allOf`s around the failed
+/// keywords) into violations, one per failed keyword (one per missing property), worded as
+/// they have always been (`5 is not of type "string"`). An `anyOf`/`oneOf` failure is
+/// explained by the one alternative whose type matched the value (the others fail only on
+/// `type` at the same place): `{"name": 5}` against "a string, or an object with a string
+/// `name`" names `/name`. `doc` is the validated document (messages quote the value at fault),
+/// `schema` the root schema (a `not` quotes its subschema).
+fn explain(
+    e: &boon::ValidationError<'_, '_>,
+    doc: &Value,
+    schema: &Value,
+    out: &mut Vec<Violation>,
+) {
+    use boon::ErrorKind as K;
+    let at = e.instance_location.to_string();
+    let instance = doc.pointer(&at).unwrap_or(&Value::Null);
+    let missing = |names: &[&str], out: &mut Vec<Violation>| {
+        for name in names {
+            out.push(Violation {
+                pointer: at.clone(),
+                message: format!("{} is a required property", Value::from(*name)),
+            });
+        }
+    };
+    match &e.kind {
+        K::Group | K::Schema { .. } | K::Reference { .. } | K::AllOf => {
+            for cause in &e.causes {
+                explain(cause, doc, schema, out);
             }
             return;
         }
+        K::Required { want } => return missing(want, out),
+        K::Dependency { missing: m, .. } | K::DependentRequired { missing: m, .. } => {
+            return missing(m, out);
+        }
+        K::PropertyName { prop } => {
+            // The name was validated as a string of its own: quote it, point at the object.
+            let name = Value::from(prop.as_str());
+            let mut inner = Vec::new();
+            for cause in &e.causes {
+                explain(cause, &name, schema, &mut inner);
+            }
+            out.extend(inner.into_iter().map(|v| Violation {
+                pointer: at.clone(),
+                message: v.message,
+            }));
+            return;
+        }
+        K::AnyOf | K::OneOf(None) => {
+            let type_only = |branch: &boon::ValidationError<'_, '_>| {
+                let mut leaves = Vec::new();
+                failed_keywords(branch, &mut leaves);
+                leaves.iter().all(|l| {
+                    matches!(l.kind, K::Type { .. }) && l.instance_location.to_string() == at
+                })
+            };
+            let matched: Vec<_> = e.causes.iter().filter(|b| !type_only(b)).collect();
+            if let [one] = matched.as_slice() {
+                explain(one, doc, schema, out);
+                return;
+            }
+        }
+        K::FalseSchema if e.schema_url.ends_with("/unevaluatedProperties") => {
+            // boon fails each unevaluated property on its own `false`; said of the object.
+            let (object, name) = at.rsplit_once('/').unwrap_or(("", &at));
+            let name = name.replace("~1", "/").replace("~0", "~");
+            out.push(Violation {
+                pointer: object.to_owned(),
+                message: format!(
+                    "Unevaluated properties are not allowed ('{name}' was unexpected)"
+                ),
+            });
+            return;
+        }
+        _ => {}
     }
     out.push(Violation {
         pointer: at,
-        message: e.to_string(),
+        message: message(e, instance, schema),
     });
+}
+
+/// The failed keywords under an error (its leaves through groups, `$ref`s and `allOf`s).
+fn failed_keywords<'a, 's, 'v>(
+    e: &'a boon::ValidationError<'s, 'v>,
+    out: &mut Vec<&'a boon::ValidationError<'s, 'v>>,
+) {
+    use boon::ErrorKind as K;
+    match e.kind {
+        K::Group | K::Schema { .. } | K::Reference { .. } | K::AllOf => {
+            for cause in &e.causes {
+                failed_keywords(cause, out);
+            }
+        }
+        _ => out.push(e),
+    }
+}
+
+/// One failed keyword in words, as `jsonschema` worded it (our tests and README quote them).
+fn message(e: &boon::ValidationError<'_, '_>, instance: &Value, schema: &Value) -> String {
+    use boon::ErrorKind as K;
+    let plural = |n: usize, one: &str, many: &str| {
+        if n == 1 {
+            one.to_owned()
+        } else {
+            many.to_owned()
+        }
+    };
+    let quoted = |items: &mut dyn Iterator<Item = String>| items.collect::<Vec<_>>().join(", ");
+    let unexpected = |n: usize| plural(n, "was unexpected", "were unexpected");
+    match &e.kind {
+        K::Type { want, .. } => {
+            let types: Vec<String> = want.iter().map(|t| format!("\"{t}\"")).collect();
+            if let [one] = types.as_slice() {
+                format!("{instance} is not of type {one}")
+            } else {
+                format!("{instance} is not of types {}", types.join(", "))
+            }
+        }
+        K::Enum { want } => {
+            let shown = if want.len() <= 3 {
+                let mut s = String::new();
+                for (i, o) in want.iter().enumerate() {
+                    match i {
+                        0 => s.push_str(&o.to_string()),
+                        i if i == want.len() - 1 => s.push_str(&format!(" or {o}")),
+                        _ => s.push_str(&format!(", {o}")),
+                    }
+                }
+                s
+            } else {
+                let first: Vec<String> = want.iter().take(2).map(Value::to_string).collect();
+                format!(
+                    "{} or {} other candidates",
+                    first.join(", "),
+                    want.len() - 2
+                )
+            };
+            format!("{instance} is not one of {shown}")
+        }
+        K::Const { want } => format!("{want} was expected"),
+        K::Format { want, .. } => format!("{instance} is not a \"{want}\""),
+        K::MinProperties { want, .. } => format!(
+            "{instance} has less than {want} {}",
+            plural(*want, "property", "properties")
+        ),
+        K::MaxProperties { want, .. } => format!(
+            "{instance} has more than {want} {}",
+            plural(*want, "property", "properties")
+        ),
+        K::AdditionalProperties { got } => format!(
+            "Additional properties are not allowed ({} {})",
+            quoted(&mut got.iter().map(|p| format!("'{p}'"))),
+            unexpected(got.len())
+        ),
+        K::MinItems { want, .. } => {
+            format!(
+                "{instance} has less than {want} {}",
+                plural(*want, "item", "items")
+            )
+        }
+        K::MaxItems { want, .. } => {
+            format!(
+                "{instance} has more than {want} {}",
+                plural(*want, "item", "items")
+            )
+        }
+        K::Contains | K::MinContains { .. } => {
+            format!("None of {instance} are valid under the given schema")
+        }
+        K::UniqueItems { .. } => format!("{instance} has non-unique elements"),
+        K::AdditionalItems { got } => {
+            let items = instance.as_array().map_or(&[][..], Vec::as_slice);
+            let extra = &items[items.len().saturating_sub(*got)..];
+            format!(
+                "Additional items are not allowed ({} {})",
+                quoted(&mut extra.iter().map(Value::to_string)),
+                unexpected(*got)
+            )
+        }
+        K::MinLength { want, .. } => format!(
+            "{instance} is shorter than {want} {}",
+            plural(*want, "character", "characters")
+        ),
+        K::MaxLength { want, .. } => format!(
+            "{instance} is longer than {want} {}",
+            plural(*want, "character", "characters")
+        ),
+        K::Pattern { want, .. } => format!("{instance} does not match \"{want}\""),
+        K::Minimum { want, .. } => format!("{instance} is less than the minimum of {want}"),
+        K::Maximum { want, .. } => format!("{instance} is greater than the maximum of {want}"),
+        K::ExclusiveMinimum { want, .. } => {
+            format!("{instance} is less than or equal to the minimum of {want}")
+        }
+        K::ExclusiveMaximum { want, .. } => {
+            format!("{instance} is greater than or equal to the maximum of {want}")
+        }
+        K::MultipleOf { want, .. } => match want.as_f64() {
+            Some(f) => format!("{instance} is not a multiple of {f}"),
+            None => format!("{instance} is not a multiple of {want}"),
+        },
+        K::Not => {
+            // The subschema: the keyword's schema location is a pointer into the document.
+            let not = e
+                .schema_url
+                .split_once('#')
+                .and_then(|(_, pointer)| schema.pointer(&format!("{pointer}/not")));
+            match not {
+                Some(not) => format!("{not} is not allowed for {instance}"),
+                None => format!("{instance} is not allowed by the 'not' keyword"),
+            }
+        }
+        K::AnyOf => {
+            format!(
+                "{instance} is not valid under any of the schemas listed in the 'anyOf' keyword"
+            )
+        }
+        K::OneOf(None) => {
+            format!(
+                "{instance} is not valid under any of the schemas listed in the 'oneOf' keyword"
+            )
+        }
+        K::OneOf(Some(_)) => format!(
+            "{instance} is valid under more than one of the schemas listed in the 'oneOf' keyword"
+        ),
+        K::FalseSchema => format!("False schema does not allow {instance}"),
+        other => other.to_string(),
+    }
 }
 
 /// Reads the schema a build found ([`wasme_build::BuiltModule::config_schema`]).
