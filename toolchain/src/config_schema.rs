@@ -322,7 +322,7 @@ impl ConfigSchema {
             return Ok(());
         };
         let mut out = Vec::new();
-        explain(&e, doc, &self.value, &mut out);
+        explain(&e, doc, &self.value, true, &mut out);
         if out.is_empty() {
             // Cannot happen (a failure has a leaf), but a failure never passes for want of one.
             out.push(Violation {
@@ -396,6 +396,8 @@ struct Compiled {
 /// Where the schema document is registered. It is never read from there: the loader below
 /// loads nothing, so a `$ref` to another file or URL is refused rather than fetched.
 const LOCATION: &str = "file:///wasme/config.schema.json";
+/// [`LOCATION`]'s directory, which relative references resolve against.
+const BASE: &str = "file:///wasme/";
 
 impl Compiled {
     /// Checks `value` against its draft's meta-schema (`$schema`, else 2020-12) and compiles
@@ -412,19 +414,29 @@ impl Compiled {
         match compiler.compile(LOCATION, &mut schemas) {
             Ok(root) => Ok(Compiled { schemas, root }),
             Err(boon::CompileError::ValidationError { src, .. }) => {
+                // As before: the meta-schema's first complaint, not narrowed.
                 let mut out = Vec::new();
-                explain(&src, value, &Value::Null, &mut out);
-                Err(out
-                    .iter()
-                    .map(|v| {
+                explain(&src, value, &Value::Null, false, &mut out);
+                Err(out.first().map_or_else(
+                    || src.to_string(),
+                    |v| {
                         if v.pointer.is_empty() {
                             v.message.clone()
                         } else {
                             format!("{}: {}", v.pointer, v.message)
                         }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; "))
+                    },
+                ))
+            }
+            Err(
+                boon::CompileError::LoadUrlError { url, .. }
+                | boon::CompileError::UnsupportedUrlScheme { url },
+            ) => {
+                let url = url.strip_prefix(BASE).unwrap_or(&url);
+                Err(format!(
+                    "it refers to `{url}`, which is not in the schema (references outside the \
+                     schema are not fetched)"
+                ))
             }
             Err(e) => Err(e.to_string()),
         }
@@ -437,11 +449,13 @@ impl Compiled {
 /// explained by the one alternative whose type matched the value (the others fail only on
 /// `type` at the same place): `{"name": 5}` against "a string, or an object with a string
 /// `name`" names `/name`. `doc` is the validated document (messages quote the value at fault),
-/// `schema` the root schema (a `not` quotes its subschema).
+/// `schema` the root schema (a `not` quotes its subschema); `narrow` off reports an
+/// `anyOf`/`oneOf` failure as it is (a schema's complaint from its meta-schema, as before).
 fn explain(
     e: &boon::ValidationError<'_, '_>,
     doc: &Value,
     schema: &Value,
+    narrow: bool,
     out: &mut Vec<Violation>,
 ) {
     use boon::ErrorKind as K;
@@ -458,7 +472,7 @@ fn explain(
     match &e.kind {
         K::Group | K::Schema { .. } | K::Reference { .. } | K::AllOf => {
             for cause in &e.causes {
-                explain(cause, doc, schema, out);
+                explain(cause, doc, schema, narrow, out);
             }
             return;
         }
@@ -471,7 +485,7 @@ fn explain(
             let name = Value::from(prop.as_str());
             let mut inner = Vec::new();
             for cause in &e.causes {
-                explain(cause, &name, schema, &mut inner);
+                explain(cause, &name, schema, narrow, &mut inner);
             }
             out.extend(inner.into_iter().map(|v| Violation {
                 pointer: at.clone(),
@@ -479,7 +493,7 @@ fn explain(
             }));
             return;
         }
-        K::AnyOf | K::OneOf(None) => {
+        K::AnyOf | K::OneOf(None) if narrow => {
             let type_only = |branch: &boon::ValidationError<'_, '_>| {
                 let mut leaves = Vec::new();
                 failed_keywords(branch, &mut leaves);
@@ -489,7 +503,7 @@ fn explain(
             };
             let matched: Vec<_> = e.causes.iter().filter(|b| !type_only(b)).collect();
             if let [one] = matched.as_slice() {
-                explain(one, doc, schema, out);
+                explain(one, doc, schema, narrow, out);
                 return;
             }
         }
@@ -1017,6 +1031,29 @@ mod tests {
         let e = ConfigSchema::new(json!({"type": 5})).unwrap_err();
         assert!(matches!(e, SchemaError::Invalid { .. }), "{e}");
         assert!(ConfigSchema::new(json!([1])).is_err());
+        // The meta-schema's first complaint, as jsonschema's `meta::validate` worded it.
+        let reason = |schema: Value| match ConfigSchema::new(schema) {
+            Err(SchemaError::Invalid { reason, .. }) => reason,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            reason(json!({"type": 5})),
+            "/type: 5 is not valid under any of the schemas listed in the 'anyOf' keyword"
+        );
+        assert_eq!(
+            reason(json!({"properties": {"a": {"minLength": -1}}})),
+            "/properties/a/minLength: -1 is less than the minimum of 0"
+        );
+        assert_eq!(
+            reason(json!({"pattern": "("})),
+            r#"/pattern: "(" is not a "regex""#
+        );
+        // Nothing outside the schema is fetched.
+        assert!(
+            reason(json!({"$ref": "other.json"})).contains("`other.json`, which is not in"),
+            "{}",
+            reason(json!({"$ref": "other.json"}))
+        );
         let e = ConfigSchema::from_json(b"{not json").unwrap_err();
         assert!(e.to_string().contains("is not JSON"), "{e}");
     }
