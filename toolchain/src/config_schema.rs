@@ -28,7 +28,6 @@
 //! assert_eq!(errors[0].to_string(), r#"/name: 5 is not of type "string""#);
 //! ```
 
-use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 use std::sync::Arc;
 use wasme_build::SchemaSource;
@@ -70,7 +69,7 @@ pub enum SchemaError {
 #[derive(Clone)]
 pub struct ConfigSchema {
     value: Arc<Value>,
-    validator: Arc<jsonschema::Validator>,
+    validator: Arc<Compiled>,
 }
 
 impl std::fmt::Debug for ConfigSchema {
@@ -247,15 +246,7 @@ impl ConfigSchema {
         if !value.is_object() && !value.is_boolean() {
             return Err(invalid("a schema is a JSON object (or a boolean)".into()));
         }
-        jsonschema::meta::validate(&value).map_err(|e| {
-            let at = e.instance_path().to_string();
-            invalid(if at.is_empty() {
-                e.to_string()
-            } else {
-                format!("{at}: {e}")
-            })
-        })?;
-        let validator = jsonschema::validator_for(&value).map_err(|e| invalid(e.to_string()))?;
+        let validator = Compiled::new(&value).map_err(invalid)?;
         Ok(ConfigSchema {
             value: Arc::new(value),
             validator: Arc::new(validator),
@@ -307,17 +298,39 @@ impl ConfigSchema {
             return Ok(());
         }
         match serde_json::from_str::<Value>(trimmed) {
-            Ok(doc) if self.validator.is_valid(&doc) => Ok(()),
+            Ok(doc) if self.validate(&doc).is_ok() => Ok(()),
             _ => as_string,
         }
     }
 
     fn violations(&self, doc: &Value) -> Result<(), Vec<Violation>> {
+        self.validate(doc)
+    }
+
+    /// Validates a JSON document as it is (no reading of configuration text): `Ok` when the
+    /// schema accepts it, else every violation. The tests check generated manifests against
+    /// CRD schemas with it.
+    ///
+    /// ```
+    /// use cargo_wasme::config_schema::ConfigSchema;
+    /// let schema = ConfigSchema::new(serde_json::json!({"required": ["a"]})).unwrap();
+    /// let errors = schema.validate(&serde_json::json!({})).unwrap_err();
+    /// assert_eq!(errors[0].to_string(), r#"(the configuration): "a" is a required property"#);
+    /// ```
+    pub fn validate(&self, doc: &Value) -> Result<(), Vec<Violation>> {
+        let Err(e) = self.validator.schemas.validate(doc, self.validator.root) else {
+            return Ok(());
+        };
         let mut out = Vec::new();
-        for e in self.validator.iter_errors(doc) {
-            explain(&e, &mut out);
+        explain(&e, doc, &self.value, true, &mut out);
+        if out.is_empty() {
+            // Cannot happen (a failure has a leaf), but a failure never passes for want of one.
+            out.push(Violation {
+                pointer: e.instance_location.to_string(),
+                message: e.kind.to_string(),
+            });
         }
-        if out.is_empty() { Ok(()) } else { Err(out) }
+        Err(out)
     }
 
     /// One line saying what the schema takes: `object {name: string, value: string}
@@ -374,32 +387,299 @@ fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
     }
 }
 
-/// Turns a validator error into violations. An `anyOf`/`oneOf` failure is explained by the
-/// one alternative whose type matched the value (the others fail only on `type` at the same
-/// place): `{"name": 5}` against "a string, or an object with a string `name`" names `/name`.
-fn explain(e: &jsonschema::ValidationError<'_>, out: &mut Vec<Violation>) {
-    let at = e.instance_path().to_string();
-    if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } =
-        e.kind()
-    {
-        let type_only = |branch: &Vec<jsonschema::ValidationError<'static>>| {
-            branch.iter().all(|b| {
-                matches!(b.kind(), ValidationErrorKind::Type { .. })
-                    && b.instance_path().to_string() == at
-            })
-        };
-        let matched: Vec<_> = context.iter().filter(|b| !type_only(b)).collect();
-        if let [one] = matched.as_slice() {
-            for inner in one.iter() {
-                explain(inner, out);
+/// A schema compiled by boon, with the index of its root.
+struct Compiled {
+    schemas: boon::Schemas,
+    root: boon::SchemaIndex,
+}
+
+/// Where the schema document is registered. It is never read from there: the loader below
+/// loads nothing, so a `$ref` to another file or URL is refused rather than fetched.
+const LOCATION: &str = "file:///wasme/config.schema.json";
+/// [`LOCATION`]'s directory, which relative references resolve against.
+const BASE: &str = "file:///wasme/";
+
+impl Compiled {
+    /// Checks `value` against its draft's meta-schema (`$schema`, else 2020-12) and compiles
+    /// it. Formats are asserted as the draft says (2019-09 and later: annotations only; draft-07
+    /// and earlier: checked); unknown keywords (`x-kubernetes-*`) are ignored.
+    fn new(value: &Value) -> Result<Self, String> {
+        let mut compiler = boon::Compiler::new();
+        compiler.set_default_draft(boon::Draft::V2020_12);
+        compiler.use_loader(Box::new(boon::SchemeUrlLoader::new()));
+        compiler
+            .add_resource(LOCATION, value.clone())
+            .map_err(|e| e.to_string())?;
+        let mut schemas = boon::Schemas::new();
+        match compiler.compile(LOCATION, &mut schemas) {
+            Ok(root) => Ok(Compiled { schemas, root }),
+            Err(boon::CompileError::ValidationError { src, .. }) => {
+                // As before: the meta-schema's first complaint, not narrowed.
+                let mut out = Vec::new();
+                explain(&src, value, &Value::Null, false, &mut out);
+                Err(out.first().map_or_else(
+                    || src.to_string(),
+                    |v| {
+                        if v.pointer.is_empty() {
+                            v.message.clone()
+                        } else {
+                            format!("{}: {}", v.pointer, v.message)
+                        }
+                    },
+                ))
+            }
+            Err(
+                boon::CompileError::LoadUrlError { url, .. }
+                | boon::CompileError::UnsupportedUrlScheme { url },
+            ) => {
+                let url = url.strip_prefix(BASE).unwrap_or(&url);
+                Err(format!(
+                    "it refers to `{url}`, which is not in the schema (references outside the \
+                     schema are not fetched)"
+                ))
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// Turns a validator error (boon's tree: groups, `$ref`s and `allOf`s around the failed
+/// keywords) into violations, one per failed keyword (one per missing property), worded as
+/// they have always been (`5 is not of type "string"`). An `anyOf`/`oneOf` failure is
+/// explained by the one alternative whose type matched the value (the others fail only on
+/// `type` at the same place): `{"name": 5}` against "a string, or an object with a string
+/// `name`" names `/name`. `doc` is the validated document (messages quote the value at fault),
+/// `schema` the root schema (a `not` quotes its subschema); `narrow` off reports an
+/// `anyOf`/`oneOf` failure as it is (a schema's complaint from its meta-schema, as before).
+fn explain(
+    e: &boon::ValidationError<'_, '_>,
+    doc: &Value,
+    schema: &Value,
+    narrow: bool,
+    out: &mut Vec<Violation>,
+) {
+    use boon::ErrorKind as K;
+    let at = e.instance_location.to_string();
+    let instance = doc.pointer(&at).unwrap_or(&Value::Null);
+    let missing = |names: &[&str], out: &mut Vec<Violation>| {
+        for name in names {
+            out.push(Violation {
+                pointer: at.clone(),
+                message: format!("{} is a required property", Value::from(*name)),
+            });
+        }
+    };
+    match &e.kind {
+        K::Group | K::Schema { .. } | K::Reference { .. } | K::AllOf => {
+            for cause in &e.causes {
+                explain(cause, doc, schema, narrow, out);
             }
             return;
         }
+        K::Required { want } => return missing(want, out),
+        K::Dependency { missing: m, .. } | K::DependentRequired { missing: m, .. } => {
+            return missing(m, out);
+        }
+        K::PropertyName { prop } => {
+            // The name was validated as a string of its own: quote it, point at the object.
+            let name = Value::from(prop.as_str());
+            let mut inner = Vec::new();
+            for cause in &e.causes {
+                explain(cause, &name, schema, narrow, &mut inner);
+            }
+            out.extend(inner.into_iter().map(|v| Violation {
+                pointer: at.clone(),
+                message: v.message,
+            }));
+            return;
+        }
+        K::AnyOf | K::OneOf(None) if narrow => {
+            let type_only = |branch: &boon::ValidationError<'_, '_>| {
+                let mut leaves = Vec::new();
+                failed_keywords(branch, &mut leaves);
+                leaves.iter().all(|l| {
+                    matches!(l.kind, K::Type { .. }) && l.instance_location.to_string() == at
+                })
+            };
+            let matched: Vec<_> = e.causes.iter().filter(|b| !type_only(b)).collect();
+            if let [one] = matched.as_slice() {
+                explain(one, doc, schema, narrow, out);
+                return;
+            }
+        }
+        K::FalseSchema if e.schema_url.ends_with("/unevaluatedProperties") => {
+            // boon fails each unevaluated property on its own `false`; said of the object.
+            let (object, name) = at.rsplit_once('/').unwrap_or(("", &at));
+            let name = name.replace("~1", "/").replace("~0", "~");
+            out.push(Violation {
+                pointer: object.to_owned(),
+                message: format!(
+                    "Unevaluated properties are not allowed ('{name}' was unexpected)"
+                ),
+            });
+            return;
+        }
+        _ => {}
     }
     out.push(Violation {
         pointer: at,
-        message: e.to_string(),
+        message: message(e, instance, schema),
     });
+}
+
+/// The failed keywords under an error (its leaves through groups, `$ref`s and `allOf`s).
+fn failed_keywords<'a, 's, 'v>(
+    e: &'a boon::ValidationError<'s, 'v>,
+    out: &mut Vec<&'a boon::ValidationError<'s, 'v>>,
+) {
+    use boon::ErrorKind as K;
+    match e.kind {
+        K::Group | K::Schema { .. } | K::Reference { .. } | K::AllOf => {
+            for cause in &e.causes {
+                failed_keywords(cause, out);
+            }
+        }
+        _ => out.push(e),
+    }
+}
+
+/// One failed keyword in words, as `jsonschema` worded it (our tests and README quote them).
+fn message(e: &boon::ValidationError<'_, '_>, instance: &Value, schema: &Value) -> String {
+    use boon::ErrorKind as K;
+    let plural = |n: usize, one: &str, many: &str| {
+        if n == 1 {
+            one.to_owned()
+        } else {
+            many.to_owned()
+        }
+    };
+    let quoted = |items: &mut dyn Iterator<Item = String>| items.collect::<Vec<_>>().join(", ");
+    let unexpected = |n: usize| plural(n, "was unexpected", "were unexpected");
+    match &e.kind {
+        K::Type { want, .. } => {
+            // jsonschema's order: boon's, but `integer` before `number`.
+            let mut types: Vec<boon::Type> = want.iter().collect();
+            types.sort_by_key(|t| match t {
+                boon::Type::Integer => boon::Type::Number as u8,
+                boon::Type::Number => boon::Type::Integer as u8,
+                t => *t as u8,
+            });
+            let types: Vec<String> = types.iter().map(|t| format!("\"{t}\"")).collect();
+            if let [one] = types.as_slice() {
+                format!("{instance} is not of type {one}")
+            } else {
+                format!("{instance} is not of types {}", types.join(", "))
+            }
+        }
+        K::Enum { want } => {
+            let shown = if want.len() <= 3 {
+                let mut s = String::new();
+                for (i, o) in want.iter().enumerate() {
+                    match i {
+                        0 => s.push_str(&o.to_string()),
+                        i if i == want.len() - 1 => s.push_str(&format!(" or {o}")),
+                        _ => s.push_str(&format!(", {o}")),
+                    }
+                }
+                s
+            } else {
+                let first: Vec<String> = want.iter().take(2).map(Value::to_string).collect();
+                format!(
+                    "{} or {} other candidates",
+                    first.join(", "),
+                    want.len() - 2
+                )
+            };
+            format!("{instance} is not one of {shown}")
+        }
+        K::Const { want } => format!("{want} was expected"),
+        K::Format { want, .. } => format!("{instance} is not a \"{want}\""),
+        K::MinProperties { want, .. } => format!(
+            "{instance} has less than {want} {}",
+            plural(*want, "property", "properties")
+        ),
+        K::MaxProperties { want, .. } => format!(
+            "{instance} has more than {want} {}",
+            plural(*want, "property", "properties")
+        ),
+        K::AdditionalProperties { got } => format!(
+            "Additional properties are not allowed ({} {})",
+            quoted(&mut got.iter().map(|p| format!("'{p}'"))),
+            unexpected(got.len())
+        ),
+        K::MinItems { want, .. } => {
+            format!(
+                "{instance} has less than {want} {}",
+                plural(*want, "item", "items")
+            )
+        }
+        K::MaxItems { want, .. } => {
+            format!(
+                "{instance} has more than {want} {}",
+                plural(*want, "item", "items")
+            )
+        }
+        K::Contains | K::MinContains { .. } => {
+            format!("None of {instance} are valid under the given schema")
+        }
+        K::UniqueItems { .. } => format!("{instance} has non-unique elements"),
+        K::AdditionalItems { got } => {
+            let items = instance.as_array().map_or(&[][..], Vec::as_slice);
+            let extra = &items[items.len().saturating_sub(*got)..];
+            format!(
+                "Additional items are not allowed ({} {})",
+                quoted(&mut extra.iter().map(Value::to_string)),
+                unexpected(*got)
+            )
+        }
+        K::MinLength { want, .. } => format!(
+            "{instance} is shorter than {want} {}",
+            plural(*want, "character", "characters")
+        ),
+        K::MaxLength { want, .. } => format!(
+            "{instance} is longer than {want} {}",
+            plural(*want, "character", "characters")
+        ),
+        K::Pattern { want, .. } => format!("{instance} does not match \"{want}\""),
+        K::Minimum { want, .. } => format!("{instance} is less than the minimum of {want}"),
+        K::Maximum { want, .. } => format!("{instance} is greater than the maximum of {want}"),
+        K::ExclusiveMinimum { want, .. } => {
+            format!("{instance} is less than or equal to the minimum of {want}")
+        }
+        K::ExclusiveMaximum { want, .. } => {
+            format!("{instance} is greater than or equal to the maximum of {want}")
+        }
+        K::MultipleOf { want, .. } => match want.as_f64() {
+            Some(f) => format!("{instance} is not a multiple of {f}"),
+            None => format!("{instance} is not a multiple of {want}"),
+        },
+        K::Not => {
+            // The subschema: the keyword's schema location is a pointer into the document.
+            let not = e
+                .schema_url
+                .split_once('#')
+                .and_then(|(_, pointer)| schema.pointer(&format!("{pointer}/not")));
+            match not {
+                Some(not) => format!("{not} is not allowed for {instance}"),
+                None => format!("{instance} is not allowed by the 'not' keyword"),
+            }
+        }
+        K::AnyOf => {
+            format!(
+                "{instance} is not valid under any of the schemas listed in the 'anyOf' keyword"
+            )
+        }
+        K::OneOf(None) => {
+            format!(
+                "{instance} is not valid under any of the schemas listed in the 'oneOf' keyword"
+            )
+        }
+        K::OneOf(Some(_)) => format!(
+            "{instance} is valid under more than one of the schemas listed in the 'oneOf' keyword"
+        ),
+        K::FalseSchema => format!("False schema does not allow {instance}"),
+        other => other.to_string(),
+    }
 }
 
 /// Reads the schema a build found ([`wasme_build::BuiltModule::config_schema`]).
@@ -551,6 +831,190 @@ mod tests {
         );
     }
 
+    /// Every keyword's message, worded as `jsonschema` 0.61 worded it (the README and the
+    /// deploy tests quote them); taken from its output on the same schemas and documents. The
+    /// last case is our own `anyOf` narrowing. 2020-12 asserts no format, draft-07 does;
+    /// `x-kubernetes-*` keywords are ignored.
+    #[test]
+    fn the_messages_keep_their_wording() {
+        let cases = [
+            (
+                r##"{"type":"string"}"##,
+                r##"5"##,
+                r##" -> 5 is not of type "string""##,
+            ),
+            (
+                r##"{"type":["string","integer"]}"##,
+                r##"5.5"##,
+                r##" -> 5.5 is not of types "integer", "string""##,
+            ),
+            (
+                r##"{"enum":["a","b","c"]}"##,
+                r##""d""##,
+                r##" -> "d" is not one of "a", "b" or "c""##,
+            ),
+            (
+                r##"{"enum":["a","b","c","d","e"]}"##,
+                r##""z""##,
+                r##" -> "z" is not one of "a", "b" or 3 other candidates"##,
+            ),
+            (
+                r##"{"const":{"a":1}}"##,
+                r##"2"##,
+                r##" -> {"a":1} was expected"##,
+            ),
+            (
+                r##"{"type":"object","required":["a","b"],"properties":{"c":{"type":"string"}}}"##,
+                r##"{"c":1}"##,
+                r##" -> "a" is a required property |  -> "b" is a required property | /c -> 1 is not of type "string""##,
+            ),
+            (
+                r##"{"properties":{"a":{}},"additionalProperties":false}"##,
+                r##"{"a":1,"x":2,"y/z":3}"##,
+                r##" -> Additional properties are not allowed ('x', 'y/z' were unexpected)"##,
+            ),
+            (
+                r##"{"minLength":2,"maxLength":3}"##,
+                r##""a""##,
+                r##" -> "a" is shorter than 2 characters"##,
+            ),
+            (
+                r##"{"maxLength":1}"##,
+                r##""abc""##,
+                r##" -> "abc" is longer than 1 character"##,
+            ),
+            (
+                r##"{"pattern":"^a+$"}"##,
+                r##""b""##,
+                r##" -> "b" does not match "^a+$""##,
+            ),
+            (
+                r##"{"minimum":3}"##,
+                r##"2"##,
+                r##" -> 2 is less than the minimum of 3"##,
+            ),
+            (
+                r##"{"exclusiveMaximum":3}"##,
+                r##"3"##,
+                r##" -> 3 is greater than or equal to the maximum of 3"##,
+            ),
+            (
+                r##"{"multipleOf":2.0}"##,
+                r##"3"##,
+                r##" -> 3 is not a multiple of 2"##,
+            ),
+            (
+                r##"{"multipleOf":0.5}"##,
+                r##"0.3"##,
+                r##" -> 0.3 is not a multiple of 0.5"##,
+            ),
+            (
+                r##"{"not":{"type":"string"}}"##,
+                r##""x""##,
+                r##" -> {"type":"string"} is not allowed for "x""##,
+            ),
+            (
+                r##"{"anyOf":[{"type":"string"},{"type":"integer"}]}"##,
+                r##"true"##,
+                r##" -> true is not valid under any of the schemas listed in the 'anyOf' keyword"##,
+            ),
+            (
+                r##"{"oneOf":[{"type":"number"},{"type":"integer"}]}"##,
+                r##"1"##,
+                r##" -> 1 is valid under more than one of the schemas listed in the 'oneOf' keyword"##,
+            ),
+            (
+                r##"{"minItems":2}"##,
+                r##"[1]"##,
+                r##" -> [1] has less than 2 items"##,
+            ),
+            (
+                r##"{"maxItems":1}"##,
+                r##"[1,2]"##,
+                r##" -> [1,2] has more than 1 item"##,
+            ),
+            (
+                r##"{"uniqueItems":true}"##,
+                r##"[1,1]"##,
+                r##" -> [1,1] has non-unique elements"##,
+            ),
+            (r##"{"format":"email"}"##, r##""nope""##, r##""##),
+            (
+                r##"{"$schema":"http://json-schema.org/draft-07/schema#","format":"email"}"##,
+                r##""nope""##,
+                r##" -> "nope" is not a "email""##,
+            ),
+            (
+                r##"{"propertyNames":{"maxLength":2}}"##,
+                r##"{"abc":1}"##,
+                r##" -> "abc" is longer than 2 characters"##,
+            ),
+            (
+                r##"{"dependentRequired":{"a":["b"]}}"##,
+                r##"{"a":1}"##,
+                r##" -> "b" is a required property"##,
+            ),
+            (
+                r##"{"contains":{"type":"string"}}"##,
+                r##"[1,2]"##,
+                r##" -> None of [1,2] are valid under the given schema"##,
+            ),
+            (
+                r##"{"properties":{"a":false}}"##,
+                r##"{"a":1}"##,
+                r##"/a -> False schema does not allow 1"##,
+            ),
+            (
+                r##"{"properties":{"a":{}},"unevaluatedProperties":false}"##,
+                r##"{"a":1,"b":2}"##,
+                r##" -> Unevaluated properties are not allowed ('b' was unexpected)"##,
+            ),
+            (
+                r##"{"type":"object","x-kubernetes-preserve-unknown-fields":true,"properties":{"n":{"type":"integer","format":"int32"}}}"##,
+                r##"{"n":"x"}"##,
+                r##"/n -> "x" is not of type "integer""##,
+            ),
+            (
+                r##"{"$defs":{"s":{"type":"string"}},"properties":{"a":{"$ref":"#/$defs/s"}}}"##,
+                r##"{"a":[1]}"##,
+                r##"/a -> [1] is not of type "string""##,
+            ),
+            (
+                r##"{"allOf":[{"type":"string"},{"minLength":3}]}"##,
+                r##"7"##,
+                r##" -> 7 is not of type "string""##,
+            ),
+            (
+                r##"{"$schema":"http://json-schema.org/draft-07/schema#","items":[{}],"additionalItems":false}"##,
+                r##"[1,2,3]"##,
+                r##" -> Additional items are not allowed (2, 3 were unexpected)"##,
+            ),
+            (
+                r##"{"minProperties":2}"##,
+                r##"{"a":1}"##,
+                r##" -> {"a":1} has less than 2 properties"##,
+            ),
+            (
+                r##"{"anyOf":[{"type":"string"},{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]}]}"##,
+                r##"{"name":5}"##,
+                r##"/name -> 5 is not of type "string""##,
+            ),
+        ];
+        for (schema, doc, want) in cases {
+            let schema = ConfigSchema::from_json(schema.as_bytes()).unwrap();
+            let doc: Value = serde_json::from_str(doc).unwrap();
+            let got = match schema.validate(&doc) {
+                Ok(()) => String::new(),
+                Err(v) => v
+                    .iter()
+                    .map(|v| format!("{} -> {}", v.pointer, v.message))
+                    .collect::<Vec<_>>()
+                    .join(" | "),
+            };
+            assert_eq!(got, want, "{doc} against {}", schema.to_json());
+        }
+    }
+
     #[test]
     fn plain_text_is_also_read_as_json() {
         let s = ConfigSchema::new(json!({"type": "integer"})).unwrap();
@@ -567,6 +1031,29 @@ mod tests {
         let e = ConfigSchema::new(json!({"type": 5})).unwrap_err();
         assert!(matches!(e, SchemaError::Invalid { .. }), "{e}");
         assert!(ConfigSchema::new(json!([1])).is_err());
+        // The meta-schema's first complaint, as jsonschema's `meta::validate` worded it.
+        let reason = |schema: Value| match ConfigSchema::new(schema) {
+            Err(SchemaError::Invalid { reason, .. }) => reason,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            reason(json!({"type": 5})),
+            "/type: 5 is not valid under any of the schemas listed in the 'anyOf' keyword"
+        );
+        assert_eq!(
+            reason(json!({"properties": {"a": {"minLength": -1}}})),
+            "/properties/a/minLength: -1 is less than the minimum of 0"
+        );
+        assert_eq!(
+            reason(json!({"pattern": "("})),
+            r#"/pattern: "(" is not a "regex""#
+        );
+        // Nothing outside the schema is fetched.
+        assert!(
+            reason(json!({"$ref": "other.json"})).contains("`other.json`, which is not in"),
+            "{}",
+            reason(json!({"$ref": "other.json"}))
+        );
         let e = ConfigSchema::from_json(b"{not json").unwrap_err();
         assert!(e.to_string().contains("is not JSON"), "{e}");
     }

@@ -38,7 +38,7 @@ fn shipped_schema_is_the_generated_one() {
 
 #[test]
 fn every_shipped_scenario_validates() {
-    let validator = jsonschema::validator_for(&shipped_schema()).unwrap();
+    let validator = cargo_wasme::config_schema::ConfigSchema::new(shipped_schema()).unwrap();
     let mut checked = 0;
     for filter in std::fs::read_dir(workspace().join("filters")).unwrap() {
         let dir = filter.unwrap().path().join("scenarios");
@@ -49,8 +49,13 @@ fn every_shipped_scenario_validates() {
             let path = e.unwrap().path();
             if path.extension().is_some_and(|x| x == "yaml") {
                 let doc = yaml(&std::fs::read_to_string(&path).unwrap());
-                let errors: Vec<String> =
-                    validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+                let errors: Vec<String> = validator
+                    .validate(&doc)
+                    .err()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect();
                 assert!(errors.is_empty(), "{}: {errors:?}", path.display());
                 checked += 1;
             }
@@ -60,8 +65,13 @@ fn every_shipped_scenario_validates() {
         for (path, text) in render("schema-check", t, &Dependencies::Registry("0.1.0".into())) {
             if path.extension().is_some_and(|x| x == "yaml") {
                 let doc = yaml(&text);
-                let errors: Vec<String> =
-                    validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+                let errors: Vec<String> = validator
+                    .validate(&doc)
+                    .err()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect();
                 assert!(
                     errors.is_empty(),
                     "{t} template {}: {errors:?}",
@@ -76,7 +86,7 @@ fn every_shipped_scenario_validates() {
 
 #[test]
 fn the_schema_rejects_what_the_parser_rejects() {
-    let validator = jsonschema::validator_for(&shipped_schema()).unwrap();
+    let validator = cargo_wasme::config_schema::ConfigSchema::new(shipped_schema()).unwrap();
     for bad in [
         "steps: []",                                        // no module
         "module: a.wasm\nsteps: [{request: {metod: GET}}]", // misspelt field
@@ -85,7 +95,7 @@ fn the_schema_rejects_what_the_parser_rejects() {
         "module: {path: a.wasm, bogus: 1}",
     ] {
         assert!(
-            !validator.is_valid(&yaml(bad)),
+            validator.validate(&yaml(bad)).is_err(),
             "the schema accepts {bad:?}"
         );
     }
@@ -219,12 +229,12 @@ const CORPUS: &[(&str, bool)] = &[
 
 #[test]
 fn the_schema_and_the_parser_agree() {
-    let validator = jsonschema::validator_for(&shipped_schema()).unwrap();
+    let validator = cargo_wasme::config_schema::ConfigSchema::new(shipped_schema()).unwrap();
     for (doc, valid) in CORPUS {
         let parsed = cargo_wasme::scenario::parse::parse_str(std::path::Path::new("s.yaml"), doc);
         assert_eq!(parsed.is_ok(), *valid, "the parser on {doc:?}: {parsed:?}");
         assert_eq!(
-            validator.is_valid(&yaml(doc)),
+            validator.validate(&yaml(doc)).is_ok(),
             *valid,
             "the schema on {doc:?}"
         );
@@ -233,12 +243,12 @@ fn the_schema_and_the_parser_agree() {
 
 #[test]
 fn the_schema_rejects_a_misspelt_field_at_every_level() {
-    let validator = jsonschema::validator_for(&shipped_schema()).unwrap();
+    let validator = cargo_wasme::config_schema::ConfigSchema::new(shipped_schema()).unwrap();
     let good = "module: a.wasm\nclusters: {c: {respond: {status: 200}}}\nstartup: {fails: false}\n\
                 steps:\n  - request: {path: /}\n    response: {status: 200}\n    \
                 expect: {client: {status: 200}, local_reply: {status: 1}, logs: [{contains: x}], \
                 connection: {closed_by_filter: false}, pending_http_calls: [{cluster: c}]}\n";
-    assert!(validator.is_valid(&yaml(good)), "{good}");
+    assert!(validator.validate(&yaml(good)).is_ok(), "{good}");
     // Each misspelling, one at a time, turns the valid document into an invalid one.
     for (right, wrong) in [
         ("module:", "modul:"),
@@ -255,7 +265,10 @@ fn the_schema_rejects_a_misspelt_field_at_every_level() {
     ] {
         let bad = good.replacen(right, wrong, 1);
         assert_ne!(bad, good, "{right} not in the document");
-        assert!(!validator.is_valid(&yaml(&bad)), "the schema accepts {bad}");
+        assert!(
+            validator.validate(&yaml(&bad)).is_err(),
+            "the schema accepts {bad}"
+        );
         assert!(
             cargo_wasme::scenario::parse::parse_str(std::path::Path::new("s.yaml"), &bad).is_err(),
             "the parser accepts {bad}"
@@ -282,9 +295,15 @@ fn readme_scenario_example_is_valid() {
         panic!("the README's scenario example is rejected: {e}");
     }
     let schema = shipped_schema();
-    let validator = jsonschema::validator_for(&schema).unwrap();
+    let validator = cargo_wasme::config_schema::ConfigSchema::new(schema).unwrap();
     let doc = yaml(block);
-    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    let errors: Vec<String> = validator
+        .validate(&doc)
+        .err()
+        .unwrap_or_default()
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
     assert!(
         errors.is_empty(),
         "schema rejects the README example: {errors:?}"

@@ -89,9 +89,10 @@ pub fn istio_problems(resource: &Value) -> Vec<String> {
         problems.push("metadata.name is missing".into());
     }
     let schema = istio_schema(&kind);
-    let validator = jsonschema::validator_for(&schema).expect("Istio schema compiles");
-    for e in validator.iter_errors(resource) {
-        problems.push(format!("schema: {} at {}", e, e.instance_path()));
+    let validator =
+        cargo_wasme::config_schema::ConfigSchema::new(schema).expect("Istio schema compiles");
+    for v in validator.validate(resource).err().unwrap_or_default() {
+        problems.push(format!("schema: {v}"));
     }
     problems.extend(cel_problems(&kind, &resource["spec"]));
     problems
@@ -264,9 +265,10 @@ pub fn gateway_problems(resource: &Value) -> Vec<String> {
     pruned_fields(&raw, resource, "", &mut problems);
     let mut schema = raw;
     strip_extensions(&mut schema);
-    let validator = jsonschema::validator_for(&schema).expect("gateway schema compiles");
-    for e in validator.iter_errors(resource) {
-        problems.push(format!("schema: {} at {}", e, e.instance_path()));
+    let validator =
+        cargo_wasme::config_schema::ConfigSchema::new(schema).expect("gateway schema compiles");
+    for v in validator.validate(resource).err().unwrap_or_default() {
+        problems.push(format!("schema: {v}"));
     }
     let spec = &resource["spec"];
     if kind == "EnvoyExtensionPolicy" {
