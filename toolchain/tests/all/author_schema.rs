@@ -6,6 +6,20 @@ use crate::author_support;
 use author_support::{text, wasme, workspace};
 use cargo_wasme::init::{Dependencies, Template, render};
 
+/// What `validator` finds wrong with `doc`, as printed (empty when it is valid).
+fn violations(
+    validator: &cargo_wasme::config_schema::ConfigSchema,
+    doc: &serde_json::Value,
+) -> Vec<String> {
+    validator
+        .validate(doc)
+        .err()
+        .unwrap_or_default()
+        .iter()
+        .map(|v| v.to_string())
+        .collect()
+}
+
 fn shipped_schema() -> serde_json::Value {
     let path = workspace().join("toolchain/schemas/scenario.schema.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -49,13 +63,7 @@ fn every_shipped_scenario_validates() {
             let path = e.unwrap().path();
             if path.extension().is_some_and(|x| x == "yaml") {
                 let doc = yaml(&std::fs::read_to_string(&path).unwrap());
-                let errors: Vec<String> = validator
-                    .validate(&doc)
-                    .err()
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|v| v.to_string())
-                    .collect();
+                let errors = violations(&validator, &doc);
                 assert!(errors.is_empty(), "{}: {errors:?}", path.display());
                 checked += 1;
             }
@@ -65,13 +73,7 @@ fn every_shipped_scenario_validates() {
         for (path, text) in render("schema-check", t, &Dependencies::Registry("0.1.0".into())) {
             if path.extension().is_some_and(|x| x == "yaml") {
                 let doc = yaml(&text);
-                let errors: Vec<String> = validator
-                    .validate(&doc)
-                    .err()
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|v| v.to_string())
-                    .collect();
+                let errors = violations(&validator, &doc);
                 assert!(
                     errors.is_empty(),
                     "{t} template {}: {errors:?}",
@@ -297,13 +299,7 @@ fn readme_scenario_example_is_valid() {
     let schema = shipped_schema();
     let validator = cargo_wasme::config_schema::ConfigSchema::new(schema).unwrap();
     let doc = yaml(block);
-    let errors: Vec<String> = validator
-        .validate(&doc)
-        .err()
-        .unwrap_or_default()
-        .iter()
-        .map(|v| v.to_string())
-        .collect();
+    let errors = violations(&validator, &doc);
     assert!(
         errors.is_empty(),
         "schema rejects the README example: {errors:?}"

@@ -325,7 +325,10 @@ fn run_block(root: &Path, bin: &Path, registry: &str, block: &Block) -> Vec<(i32
         .env("HOME", env.join("home"))
         .env("WASME_HOME", env.join("wasme"))
         .env("DOCKER_CONFIG", env.join("docker"))
-        .env("SANDBOX_TARGET", wasm_target_dir().with_file_name("wasm-readme"))
+        .env(
+            "SANDBOX_TARGET",
+            wasm_target_dir().with_file_name("wasm-readme"),
+        )
         .env("STANDALONE_TARGET", init_target_dir())
         .env("EDITOR", "true")
         .env("TOKEN", "readme-token")
